@@ -1,0 +1,9 @@
+import { UserError } from '../../core/errors';
+import type { CliCommand } from '../common';
+
+export const command: CliCommand = {
+  help: () => 'deepfaith run: not available in this build yet.',
+  run: async () => {
+    throw new UserError('deepfaith run is not available in this build yet.', 'Update to a later version.');
+  },
+};

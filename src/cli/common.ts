@@ -1,0 +1,143 @@
+/** Shared CLI plumbing: flag parsing, backend, loading a task from --model/--data/--label. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UserError } from '../core/errors';
+import { initBackend, isBackendRequest, type BackendReport } from '../core/backend';
+import { parseRows, type Dataset } from '../core/data/csv';
+import { makeTask, sliceBatch, type Batch, type Task, type TargetRule } from '../core/task/task';
+import { BASELINES, type BaselineKind } from '../core/task/featureSpace';
+import { OUTPUT_MODES, type OutputMode } from '../core/task/model';
+import { loadCsvFromPath, loadModelFromPath } from './files';
+
+export interface CliCommand {
+  help(): Promise<string> | string;
+  /** Returns the exit code. Throws UserError for bad input. */
+  run(argv: string[]): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Flags every task-based command shares. */
+export const TASK_OPTIONS: Options = {
+  model: { type: 'string' },
+  data: { type: 'string' },
+  label: { type: 'string' },
+  drop: { type: 'string' },
+  rows: { type: 'string' },
+  baseline: { type: 'string' },
+  target: { type: 'string' },
+  output: { type: 'string' },
+  seed: { type: 'string' },
+  backend: { type: 'string' },
+  out: { type: 'string' },
+  set: { type: 'string', multiple: true },
+};
+
+export const TASK_HELP = [
+  '  --model <model.json>     TensorFlow.js model (LayersModel or GraphModel); shards are read beside it',
+  '  --data <file.csv>        CSV with a header row; every column but the label (and --drop) is a feature',
+  '  --label <column>         the label column',
+  '  --drop <a,b,…>           columns to ignore',
+  '  --rows A:B               half-open range of data rows counted from 0 (header not counted); default all',
+  `  --baseline zero|mean     removal baseline (default zero; mean = per-feature mean over all data rows of the file)`,
+  '  --output probability|logit|raw   model output the scores use (default probability)',
+  '  --seed N                 job seed (default 0)',
+  '  --backend cpu|wasm       tfjs backend (default wasm)',
+].join('\n');
+
+export function parseFlags(argv: string[], options: Options): Record<string, string | string[] | boolean | undefined> {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | string[] | boolean | undefined>;
+  } catch (e) {
+    throw new UserError(`${(e as Error).message}.`, 'Run with --help to see the accepted options.');
+  }
+}
+
+export function required(flags: Record<string, unknown>, name: string, hint: string): string {
+  const v = flags[name];
+  if (typeof v !== 'string' || v === '') throw new UserError(`Missing --${name}.`, hint);
+  return v;
+}
+
+export function parseSeed(v: unknown): number {
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UserError(`--seed "${String(v)}" is not an integer.`, 'Give a whole number, e.g. --seed 0.');
+  return n;
+}
+
+/** `--set key=value` pairs; values become numbers or booleans where they look like one. */
+export function parseSets(sets: unknown): Record<string, number | boolean | string> {
+  const out: Record<string, number | boolean | string> = {};
+  for (const s of (sets as string[] | undefined) ?? []) {
+    const i = s.indexOf('=');
+    if (i <= 0) throw new UserError(`--set "${s}" is not of the form key=value.`, 'Write e.g. --set steps=32.');
+    const key = s.slice(0, i).trim();
+    const raw = s.slice(i + 1).trim();
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
+}
+
+/** Merge user params over defaults; unknown keys or wrongly typed values are errors naming the valid keys. */
+export function mergeParams<P extends Record<string, number | boolean | string>>(unit: string, defaults: P, given: Record<string, number | boolean | string>): P {
+  const out = { ...defaults } as Record<string, number | boolean | string>;
+  for (const [k, v] of Object.entries(given)) {
+    if (!(k in defaults))
+      throw new UserError(`${unit} has no parameter "${k}".`, `Its parameters are: ${Object.keys(defaults).join(', ') || '(none)'}.`);
+    const want = typeof defaults[k];
+    if (typeof v !== want) throw new UserError(`${unit} parameter "${k}" must be a ${want}, got "${String(v)}".`, `Default: ${k}=${String(defaults[k])}.`);
+    out[k] = v;
+  }
+  return out as P;
+}
+
+export async function initCliBackend(v: unknown): Promise<BackendReport> {
+  const name = (v as string | undefined) ?? 'wasm';
+  if (!isBackendRequest(name) || (name !== 'wasm' && name !== 'cpu'))
+    throw new UserError(`--backend "${name}" is not available in the command line.`, 'Use --backend wasm (default) or --backend cpu.');
+  return initBackend(name);
+}
+
+export interface LoadedTask {
+  task: Task;
+  data: Dataset;
+  /** The rows chosen by --rows. */
+  batch: Batch;
+  rows: [number, number];
+  targetRule: TargetRule;
+  seed: number;
+  backend: BackendReport;
+}
+
+export async function loadTaskFromFlags(flags: Record<string, unknown>): Promise<LoadedTask> {
+  const backend = await initCliBackend(flags.backend);
+  const modelPath = required(flags, 'model', 'Give the model with --model path/to/model.json.');
+  const dataPath = required(flags, 'data', 'Give the data with --data path/to/file.csv.');
+  const label = required(flags, 'label', 'Name the label column with --label <column>.');
+  const baseline = (flags.baseline as string | undefined) ?? 'zero';
+  if (!(BASELINES as readonly string[]).includes(baseline))
+    throw new UserError(`--baseline "${baseline}" is not known.`, `Use one of: ${BASELINES.join(', ')}.`);
+  const output = (flags.output as string | undefined) ?? 'probability';
+  if (!(OUTPUT_MODES as readonly string[]).includes(output))
+    throw new UserError(`--output "${output}" is not known.`, `Use one of: ${OUTPUT_MODES.join(', ')}.`);
+  const target = (flags.target as string | undefined) ?? 'predicted';
+  if (target !== 'predicted' && target !== 'label') throw new UserError(`--target "${target}" is not known.`, 'Use --target predicted (default) or --target label.');
+  const drop = typeof flags.drop === 'string' && flags.drop ? flags.drop.split(',').map((s) => s.trim()) : [];
+  const data = loadCsvFromPath(dataPath, { label, drop });
+  const model = await loadModelFromPath(modelPath);
+  try {
+    const task = makeTask(model, data, { output: output as OutputMode, baseline: baseline as BaselineKind });
+    const rows = parseRows(flags.rows as string | undefined, data.nRows);
+    return { task, data, batch: sliceBatch(data, rows[0], rows[1]), rows, targetRule: target, seed: parseSeed(flags.seed), backend };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+export function writeJson(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(value, (_k, v) => (v instanceof Float32Array || v instanceof Int32Array || v instanceof Float64Array ? Array.from(v) : v), 1) + '\n');
+}

@@ -1,0 +1,23 @@
+import type { Seeder } from '../rng';
+import type { Batch, Progress, Task } from '../task/task';
+
+export type ParamValue = number | boolean | string;
+export type Params = Record<string, ParamValue>;
+
+export interface AttributionMethod<P extends Params = Params> {
+  /** Stable kebab-case id, e.g. 'integrated-gradients'. */
+  id: string;
+  label: string;
+  /** One line for the UI and `--help`. */
+  description: string;
+  needs: { gradients: boolean };
+  /** The ONLY place this method's defaults live. */
+  defaults: P;
+  /** null when the method can run on the task, else a sentence saying why not and what to do. */
+  applicable(task: Task): string | null;
+  /**
+   * Explain every row of `batch` for its target class. Returns [nRows, nFeatures] row-major.
+   * All model evaluations are batched. Randomness only from `seeder.rng(id, rowIndex)`.
+   */
+  explain(task: Task, batch: Batch, target: Int32Array, params: P, seeder: Seeder, onProgress?: Progress, signal?: AbortSignal): Promise<Float32Array>;
+}
