@@ -1,29 +1,65 @@
 /**
- * Built-in demo tasks. Files live in public/demos/<id>/ (data.csv, model/model.json + shards,
- * meta.json with the test accuracy and class names); LICENSES.md beside them.
+ * Built-in demo tasks. Files live in public/demos/<id>/ (data.csv, model/model.json + weights.bin,
+ * meta.json with the split, test accuracy and class names); LICENSES.md beside them.
  * Paths are relative to the demos folder: Node reads them from public/demos, the studio fetches
  * them from the page's own origin (`/demos/...`).
+ * Data: `node scripts/extract-demos.mjs`; models and meta: `npx tsx scripts/train-demos.ts`.
  */
 export interface DemoTask {
   id: string;
   name: string;
   /** One line for the task picker. */
   description: string;
+  /** data.csv, relative to the demos folder. */
   data: string;
+  /** Label column of data.csv. */
   label: string;
+  /** model.json, relative to the demos folder (weights.bin beside it). */
   model: string;
+  /** meta.json, relative to the demos folder. */
   meta: string;
 }
 
+/** The contents of public/demos/<id>/meta.json, written by scripts/train-demos.ts. */
+export interface DemoMeta {
+  id: string;
+  name: string;
+  label: string;
+  /** Class names in class-index order (the label column holds indices 0..K−1, or for penguins these names). */
+  classNames: string[];
+  featureNames: string[];
+  nRows: number;
+  /** Seed of the 80/20 split. */
+  splitSeed: number;
+  trainRows: number;
+  testRows: number;
+  /** Data rows (counted from 0 after the header) of the test split, ascending. */
+  testRowIndices: number[];
+  /** Accuracy of the committed model on the test split. */
+  testAccuracy: number;
+  finalTrainLoss: number;
+  /** How the model was trained (script, backend, architecture, optimizer, epochs, seeds). */
+  trainedWith: Record<string, string | number>;
+}
+
+const NAMES: Record<string, string> = {
+  iris: 'Iris',
+  wine: 'Wine',
+  'breast-cancer': 'Breast cancer (Wisconsin diagnostic)',
+  penguins: 'Palmer penguins',
+};
+
+const DESCRIPTIONS: Record<string, string> = {
+  iris: '150 flowers, 4 measurements, 3 species',
+  wine: '178 wines, 13 chemical measurements, 3 cultivars',
+  'breast-cancer': '569 tumours, 30 cell-nucleus features, malignant vs benign',
+  penguins: '342 penguins, 4 body measurements, 3 species',
+};
+
 export const DEMOS: DemoTask[] = ['iris', 'wine', 'breast-cancer', 'penguins'].map((id) => ({
   id,
-  name: { iris: 'Iris', wine: 'Wine', 'breast-cancer': 'Breast cancer (Wisconsin diagnostic)', penguins: 'Palmer penguins' }[id]!,
-  description: {
-    iris: '150 flowers, 4 measurements, 3 species',
-    wine: '178 wines, 13 chemical measurements, 3 cultivars',
-    'breast-cancer': '569 tumours, 30 cell-nucleus features, malignant vs benign',
-    penguins: '333 penguins, 4 body measurements, 3 species',
-  }[id]!,
+  name: NAMES[id],
+  description: DESCRIPTIONS[id],
   data: `${id}/data.csv`,
   label: id === 'penguins' ? 'species' : 'target',
   model: `${id}/model/model.json`,
