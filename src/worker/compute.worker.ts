@@ -1,0 +1,40 @@
+/// <reference lib="webworker" />
+/**
+ * The compute worker: runs the engine off the main thread. The wasm binaries are bundled by
+ * Vite (`?url`), so nothing is fetched from a CDN; demos are fetched from the page's own origin.
+ */
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import '@tensorflow/tfjs-backend-wasm';
+import { Handler } from './handler';
+import type { Request, Response } from './protocol';
+import { Session } from './session';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let baseUrl = self.location.origin + '/';
+const session = new Session((path) => fetch(new URL(path, baseUrl)), {
+  wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd },
+});
+
+function transferables(msg: Response): Transferable[] {
+  // Results are copied (structured clone); they are small next to the work that made them.
+  void msg;
+  return [];
+}
+
+const handler = new Handler(session, (msg) => self.postMessage(msg, transferables(msg)));
+
+// Requests other than cancel/pause/resume run one after another, so that a task load and an
+// evaluation never interleave; control messages are handled at once.
+let queue: Promise<void> = Promise.resolve();
+self.onmessage = (ev: MessageEvent<Request>) => {
+  const req = ev.data;
+  if (req.type === 'init') baseUrl = req.baseUrl;
+  if (req.type === 'cancel' || req.type === 'pause' || req.type === 'resume') {
+    void handler.handle(req);
+    return;
+  }
+  queue = queue.then(() => handler.handle(req));
+};

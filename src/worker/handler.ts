@@ -1,0 +1,98 @@
+/**
+ * Request dispatch for the compute worker: turns protocol requests into Session calls, streams
+ * progress (counts and a time-left estimate) and honours cancel. Independent of the Worker
+ * global so that Node tests can drive it with a plain `post` function.
+ */
+import { isUserError, UserError } from '../core/errors';
+import type { Request, Response, ResultOf } from './protocol';
+import { Session, metricMetas, methodMetas } from './session';
+import { Trainer } from './trainer';
+
+export type Post = (msg: Response, transfer?: Transferable[]) => void;
+
+/** Progress reporter with a linear time-left estimate, throttled to ~10 messages a second. */
+export function progressReporter(id: number, post: Post, now: () => number = () => performance.now()) {
+  let start = -1;
+  let stageName = '';
+  let last = -Infinity;
+  return (stage: string, done: number, total: number) => {
+    const t = now();
+    if (stage.split(':')[0] !== stageName.split(':')[0] || start < 0) start = t;
+    stageName = stage;
+    if (done < total && t - last < 100) return;
+    last = t;
+    const elapsed = t - start;
+    const etaMs = done > 0 && total > done ? (elapsed / done) * (total - done) : done >= total ? 0 : null;
+    post({ type: 'progress', id, stage, done, total, etaMs });
+  };
+}
+
+export class Handler {
+  private readonly aborts = new Map<number, AbortController>();
+  private trainer: Trainer | null = null;
+
+  constructor(
+    readonly session: Session,
+    private readonly post: Post,
+  ) {}
+
+  async handle(req: Request): Promise<void> {
+    const { id } = req;
+    if (req.type === 'cancel') {
+      this.aborts.get(req.target)?.abort();
+      this.post({ type: 'result', id, result: { ok: this.aborts.has(req.target) } });
+      return;
+    }
+    if (req.type === 'pause' || req.type === 'resume') {
+      const ok = !!this.trainer && this.trainer.requestId === req.target;
+      if (ok) this.trainer![req.type]();
+      this.post({ type: 'result', id, result: { ok } });
+      return;
+    }
+    const abort = new AbortController();
+    this.aborts.set(id, abort);
+    const progress = progressReporter(id, this.post);
+    try {
+      let result: ResultOf;
+      switch (req.type) {
+        case 'init': {
+          const backend = await this.session.init(req.backend);
+          result = { backend, methods: methodMetas(), metrics: metricMetas() };
+          break;
+        }
+        case 'loadTask':
+          result = await this.session.loadTask(req.source, req.settings, progress);
+          break;
+        case 'attribute':
+          result = await this.session.attribute(req.rows, req.methods, req.seed, progress, abort.signal);
+          break;
+        case 'evaluate':
+          result = await this.session.evaluate(req.rows, req.target, req.explanations, req.metrics, req.seed, req.normalise, progress, abort.signal);
+          break;
+        case 'predict':
+          result = await this.session.predict(req.x, req.nRows);
+          break;
+        case 'train': {
+          this.trainer?.dispose();
+          this.trainer = new Trainer(this.session, id, req.config, this.post);
+          result = await this.trainer.run(abort.signal, progress);
+          break;
+        }
+        case 'explainer': {
+          if (!this.trainer) throw new UserError('No explainer has been trained in this session.', 'Train one in the Train panel first.');
+          result = { values: await this.trainer.explain(req.rows) };
+          break;
+        }
+        default:
+          throw new Error(`unknown request ${(req as { type: string }).type}`);
+      }
+      this.post({ type: 'result', id, result });
+    } catch (e) {
+      if (abort.signal.aborted || (e as Error)?.name === 'CancelledError' || (e as Error)?.name === 'AbortError') this.post({ type: 'cancelled', id });
+      else if (isUserError(e)) this.post({ type: 'error', id, what: e.what, todo: e.todo });
+      else this.post({ type: 'error', id, what: `Something failed inside the engine: ${(e as Error)?.message ?? String(e)}`, todo: 'Try again; if it keeps failing, switch the backend to wasm and report the steps.' });
+    } finally {
+      this.aborts.delete(id);
+    }
+  }
+}
