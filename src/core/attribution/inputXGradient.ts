@@ -1,0 +1,35 @@
+/**
+ * Input × Gradient (Shrikumar et al. 2016): x_i · ∂f_c/∂x_i, as Captum's InputXGradient
+ * (the input itself, not its difference from the baseline).
+ */
+import type { AttributionMethod } from './types';
+import { forRowChunks } from './common';
+
+export type InputXGradientParams = Record<string, never>;
+
+export const defaults: InputXGradientParams = {};
+
+export const inputXGradient: AttributionMethod<InputXGradientParams> = {
+  id: 'input-x-gradient',
+  label: 'Input × Gradient',
+  description: 'Each feature value times the gradient of the explained output with respect to it.',
+  needs: { gradients: true },
+  defaults,
+  applicable: () => null,
+  async explain(task, batch, target, _params, _seeder, onProgress, signal) {
+    const n = task.nFeatures;
+    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    await forRowChunks(
+      batch,
+      1,
+      async (start, end) => {
+        const x = batch.x.subarray(start * n, end * n); // [end − start, n]
+        const { grad } = await task.model.gradient(x, end - start, target.subarray(start, end), task.output); // grad: [end − start, n]
+        for (let i = 0; i < grad.length; i++) out[start * n + i] = x[i] * grad[i];
+      },
+      onProgress,
+      signal,
+    );
+    return out;
+  },
+};

@@ -1,0 +1,39 @@
+/**
+ * Saliency (Simonyan et al. 2014): the gradient of the explained output with respect to the input,
+ * |∂f_c/∂x_i| by default (`abs: true`, as Captum's Saliency), or the signed gradient.
+ */
+import type { AttributionMethod } from './types';
+import { boolParam, forRowChunks } from './common';
+
+export type SaliencyParams = {
+  /** Absolute value of the gradient. */
+  abs: boolean;
+};
+
+export const defaults: SaliencyParams = { abs: true };
+
+export const saliency: AttributionMethod<SaliencyParams> = {
+  id: 'saliency',
+  label: 'Saliency',
+  description: 'Gradient of the explained output with respect to each feature (its absolute value by default).',
+  needs: { gradients: true },
+  defaults,
+  applicable: () => null,
+  async explain(task, batch, target, params, _seeder, onProgress, signal) {
+    const abs = boolParam('saliency', 'abs', params.abs);
+    const n = task.nFeatures;
+    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    await forRowChunks(
+      batch,
+      1,
+      async (start, end) => {
+        // grad: [end − start, n]
+        const { grad } = await task.model.gradient(batch.x.subarray(start * n, end * n), end - start, target.subarray(start, end), task.output);
+        for (let i = 0; i < grad.length; i++) out[start * n + i] = abs ? Math.abs(grad[i]) : grad[i];
+      },
+      onProgress,
+      signal,
+    );
+    return out;
+  },
+};
