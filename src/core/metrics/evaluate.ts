@@ -2,13 +2,22 @@
  * Score several explanations of the same rows on several metrics.
  * Results are indexed [explanation][metric]. Every explanation of a row sees the same random
  * draws (the metric's rng depends only on seed, metric id and row).
+ *
+ * Batched metrics (all ten built-in ones) run together through the engine (engine.ts): one clean
+ * pass for p_c(x) and p_c(x°), the s-independent perturbations (FC's and INF's subsets) once per
+ * row, every s-dependent perturbation of every explanation and metric in shared model batches, and
+ * the cumulative curve along π once per (row, explanation) for RP, DEL, IROF and POS. A metric
+ * without a kernel (a plug-in) is scored explanation by explanation through its own `score`.
+ * modelCalls: each evaluated input counted once, under the first (explanation, metric) that
+ * needed it; the sum over the result is the number of rows the model evaluated.
  */
 import { UserError } from '../errors';
 import type { Params } from '../attribution/types';
 import type { Seeder } from '../rng';
 import type { Batch, Progress, Task } from '../task/task';
+import { isBatched, runKernels, type KernelUnit } from './engine';
 import { getMetric } from './registry';
-import type { MetricResult } from './types';
+import type { FaithfulnessMetric, MetricResult } from './types';
 
 export interface MetricRequest {
   id: string;
@@ -28,17 +37,57 @@ export async function scoreExplanations(
   const units = metrics.map((m) => {
     const unit = getMetric(m.id);
     if (!unit) throw new UserError(`Unknown metric "${m.id}".`, 'Use one of FC, FE, MC, INF, RP, INS, DEL, NEG, POS, IROF.');
-    return { unit, params: { ...unit.defaults, ...(m.params ?? {}) } };
+    return { unit, params: { ...unit.defaults, ...(m.params ?? {}) } as Params };
   });
+  const batchedIdx = units.map((u, i) => (isBatched(u.unit) ? i : -1)).filter((i) => i >= 0);
+  const otherIdx = units.map((_, i) => i).filter((i) => !batchedIdx.includes(i));
+  const out: MetricResult[][] = explanations.map(() => new Array<MetricResult>(units.length));
   const total = explanations.length * units.length;
-  let done = 0;
+  const batchedShare = explanations.length * batchedIdx.length;
+  if (batchedIdx.length) {
+    const kernelUnits: KernelUnit[] = batchedIdx.map((i) => ({ metric: units[i].unit as KernelUnit['metric'], params: units[i].params }));
+    const res = await runKernels(
+      task,
+      batch,
+      target,
+      explanations,
+      kernelUnits,
+      seeder,
+      onProgress && batch.nRows > 0 ? (done, all) => onProgress(Math.round((batchedShare * done) / all), total) : undefined,
+      signal,
+    );
+    res.forEach((row, e) => row.forEach((r, j) => (out[e][batchedIdx[j]] = r)));
+  }
+  let done = batchedShare;
+  for (let e = 0; e < explanations.length; e++)
+    for (const i of otherIdx) {
+      signal?.throwIfAborted();
+      const { unit, params } = units[i] as { unit: FaithfulnessMetric<any>; params: Params };
+      out[e][i] = await unit.score(task, batch, explanations[e], target, params, seeder, undefined, signal);
+      onProgress?.(++done, total);
+    }
+  return out;
+}
+
+/**
+ * The reference path: every (explanation, metric) scored on its own through `score`, with no
+ * sharing. Same numbers as scoreExplanations; used to check it.
+ */
+export async function scoreExplanationsOneByOne(
+  task: Task,
+  batch: Batch,
+  target: Int32Array,
+  explanations: Float32Array[],
+  metrics: MetricRequest[],
+  seeder: Seeder,
+): Promise<MetricResult[][]> {
   const out: MetricResult[][] = [];
   for (const s of explanations) {
     const row: MetricResult[] = [];
-    for (const { unit, params } of units) {
-      signal?.throwIfAborted();
-      row.push(await unit.score(task, batch, s, target, params, seeder, undefined, signal));
-      onProgress?.(++done, total);
+    for (const m of metrics) {
+      const unit = getMetric(m.id);
+      if (!unit) throw new UserError(`Unknown metric "${m.id}".`, 'Use one of FC, FE, MC, INF, RP, INS, DEL, NEG, POS, IROF.');
+      row.push(await unit.score(task, batch, s, target, { ...unit.defaults, ...(m.params ?? {}) }, seeder));
     }
     out.push(row);
   }

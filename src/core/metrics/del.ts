@@ -1,0 +1,35 @@
+/**
+ * DEL — deletion (↓). AUC (trapezoid at x = t/T) of p_c(x \ top_t) for t = 0..T.
+ * Curve: p_c(x \ top_t).
+ */
+import { argsortDesc, trapezoidAuc } from './curves';
+import { checkInt, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import type { StepParams } from './rp';
+
+export const defaults: StepParams = { stepSize: 1 };
+
+const kernel: MetricKernel<StepParams, null> = {
+  validate(p, n) {
+    checkInt('DEL', 'stepSize', p.stepSize, 1, n);
+  },
+  prepareRow: () => null,
+  planRow(ctx, s, e, p, _sh, req, owner) {
+    const read = planCurve(ctx, req, owner, 'removal', argsortDesc(s), p.stepSize, `desc|${e}`);
+    return (ev) => {
+      const { p: y } = read(ev);
+      return { value: trapezoidAuc(y), curve: Float32Array.from(y) };
+    };
+  },
+};
+
+export const DEL: BatchedMetric<StepParams> = {
+  id: 'DEL',
+  label: 'Deletion',
+  description: 'Area under p_c while the top features of π are removed, k at a time (lower is better).',
+  direction: 'lower',
+  defaults,
+  paper: {},
+  hasCurve: true,
+  kernel,
+  score: (...args) => scoreOne(DEL)(...args),
+};

@@ -1,0 +1,283 @@
+/**
+ * The batched metric engine. Every metric is a `MetricKernel`: per row it first lays out the
+ * perturbations that do not depend on the explanation (FC's and INF's subsets, MC's noise
+ * baselines), then, per explanation, the ones that do. The engine runs
+ *
+ *   1. one clean pass: x and x° of every row (2·nRows inputs) → p_c(x), p_c(x°), predicted classes;
+ *   2. groups of whole rows: every perturbation of every metric and every explanation of those rows
+ *      in one buffer, sent through the model in chunks of `task.model.maxBatchRows`.
+ *
+ * Rows are never split across groups, and all draws come from `seeder.rng(metricId, rowIndex)`,
+ * so numbers do not depend on grouping, batching, the `--rows` slice or the order of metrics.
+ * An s-independent perturbation is evaluated once per row however many explanations are scored;
+ * the same cumulative curve (x \ top_t along π, used by RP, DEL, IROF and POS) is evaluated once
+ * per (row, explanation, step size).
+ *
+ * modelCalls: each evaluated input is counted once, under the first (explanation, metric) that
+ * needed it (the clean pass under explanation 0 × the first metric), so the counts add up to the
+ * rows the model evaluated.
+ */
+import { UserError } from '../errors';
+import type { Params } from '../attribution/types';
+import type { Seeder } from '../rng';
+import type { Batch, Progress, Task } from '../task/task';
+import { Evaluated, Perturbations } from './effects';
+import { nSteps } from './curves';
+import type { FaithfulnessMetric, MetricResult } from './types';
+
+/** What a kernel knows about one row when it lays out its perturbations. */
+export interface RowContext {
+  task: Task;
+  nFeatures: number;
+  /** Index of the row inside the batch. */
+  r: number;
+  /** Global row index (file order): seeds the row's draws. */
+  rowIndex: number;
+  /** [nFeatures] the clean input. */
+  x: Float32Array;
+  /** [nFeatures] the all-baseline input x° (task.baseline). */
+  x0: Float32Array;
+  /** Target class c. */
+  c: number;
+  /** p_c(x) */
+  pClean: number;
+  /** p_c(x°) */
+  pBase: number;
+  /** Predicted class on x (argmax, ties → lower index). */
+  predClean: number;
+  /** Predicted class on x°. */
+  predBase: number;
+  seeder: Seeder;
+}
+
+/** A row's value (and curve points, for metrics that have a curve) once its inputs are evaluated. */
+export interface RowOutcome {
+  value: number;
+  curve?: Float32Array;
+}
+export type RowFinisher = (ev: Evaluated) => RowOutcome;
+
+export interface MetricKernel<P extends Params, S = unknown> {
+  /** Draws and perturbations of one row that do not depend on the explanation (shared by all). */
+  prepareRow(ctx: RowContext, params: P, req: Perturbations, owner: number): S;
+  /** The perturbations of one row for one explanation s (its row, [nFeatures]). */
+  planRow(ctx: RowContext, s: Float32Array, explanation: number, params: P, shared: S, req: Perturbations, owner: number): RowFinisher;
+  /** Checks params before anything runs; throws UserError. */
+  validate?(params: P, nFeatures: number): void;
+}
+
+/** A metric the engine can batch with others. */
+export interface BatchedMetric<P extends Params> extends FaithfulnessMetric<P> {
+  kernel: MetricKernel<P, any>;
+  /** Whether its result carries one curve per sample. */
+  hasCurve: boolean;
+}
+
+export function isBatched(m: FaithfulnessMetric<any>): m is BatchedMetric<any> {
+  return typeof (m as BatchedMetric<any>).kernel === 'object';
+}
+
+/** Inputs per group are capped at this many float32 values (32 MiB), rounded to whole rows. */
+export const GROUP_VALUE_BUDGET = 1 << 23;
+
+export interface EngineOptions {
+  /** Cap on float32 values held in one group of perturbed inputs. */
+  groupValueBudget?: number;
+}
+
+/** Throws a UserError unless v is an integer in [lo, hi]. */
+export function checkInt(metric: string, name: string, v: unknown, lo: number, hi = Infinity): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw new UserError(
+      `${metric}.${name} must be an integer${hi === Infinity ? ` ≥ ${lo}` : ` from ${lo} to ${hi}`}; got ${String(v)}.`,
+      `Set ${metric}.${name} to such a value (e.g. --set ${metric}.${name}=${lo}).`,
+    );
+}
+
+/** Evaluate a group of inputs in chunks of maxBatchRows (one forward pass each). */
+async function evaluateInputs(task: Task, req: Perturbations, signal?: AbortSignal): Promise<Evaluated> {
+  const n = task.nFeatures;
+  const c = task.nClasses;
+  const m = req.nInputs;
+  const inputs = req.inputs; // [m, n]
+  const out = new Float32Array(m * c); // [m, nClasses]
+  const step = task.model.maxBatchRows;
+  for (let start = 0; start < m; start += step) {
+    signal?.throwIfAborted();
+    const rows = Math.min(step, m - start);
+    out.set(await task.model.predict(inputs.subarray(start * n, (start + rows) * n), rows, task.output), start * c);
+  }
+  return new Evaluated(out, c);
+}
+
+export interface KernelUnit {
+  metric: BatchedMetric<any>;
+  params: Params;
+}
+
+/**
+ * Score explanations[e] ([nRows, nFeatures] each) on every unit. Result [explanation][unit].
+ * onProgress reports rows finished of nRows.
+ */
+export async function runKernels(
+  task: Task,
+  batch: Batch,
+  target: Int32Array,
+  explanations: Float32Array[],
+  units: KernelUnit[],
+  seeder: Seeder,
+  onProgress?: Progress,
+  signal?: AbortSignal,
+  opts: EngineOptions = {},
+): Promise<MetricResult[][]> {
+  const n = task.nFeatures;
+  const nRows = batch.nRows;
+  const nExpl = explanations.length;
+  const nUnits = units.length;
+  if (batch.x.length !== nRows * n) throw new Error(`metrics: the batch has ${batch.x.length} values, expected ${nRows} × ${n}`);
+  if (target.length !== nRows) throw new Error(`metrics: ${target.length} targets for ${nRows} rows`);
+  for (const s of explanations)
+    if (s.length !== nRows * n)
+      throw new UserError(
+        `An explanation has ${s.length} values but ${nRows} rows × ${n} features need ${nRows * n}.`,
+        'Score explanations made for these rows of this task.',
+      );
+  for (let r = 0; r < nRows; r++)
+    if (!(target[r] >= 0 && target[r] < task.nClasses))
+      throw new UserError(`Target class ${target[r]} of row ${batch.rowIndex[r]} is not a class of the model (it has ${task.nClasses}).`, 'Use targets from the model or the data labels.');
+  for (const u of units) u.metric.kernel.validate?.(u.params, n);
+
+  const owner = (e: number, u: number) => e * nUnits + u;
+  const req = new Perturbations(task.space, nExpl * nUnits, 2 * nRows);
+  const x0 = task.space.baseline(task.baseline); // [n]
+
+  // 1. clean pass: inputs 0..nRows-1 = x, nRows..2nRows-1 = x°
+  const pClean = new Float64Array(nRows);
+  const pBase = new Float64Array(nRows);
+  const predClean = new Int32Array(nRows);
+  const predBase = new Int32Array(nRows);
+  if (nRows > 0) {
+    const start = req.reserve(2 * nRows, owner(0, 0));
+    const none = new Int32Array(0);
+    for (let r = 0; r < nRows; r++) {
+      req.writeRemoval(start + r, batch.x.subarray(r * n, (r + 1) * n), x0, none);
+      req.writeInsertion(start + nRows + r, batch.x.subarray(r * n, (r + 1) * n), x0, none);
+    }
+    const ev = await evaluateInputs(task, req, signal);
+    for (let r = 0; r < nRows; r++) {
+      pClean[r] = ev.p(r, target[r]);
+      pBase[r] = ev.p(nRows + r, target[r]);
+      predClean[r] = ev.argmax(r);
+      predBase[r] = ev.argmax(nRows + r);
+    }
+    req.clear();
+  }
+
+  // 2. groups of whole rows
+  const perSample = Array.from({ length: nExpl }, () => Array.from({ length: nUnits }, () => new Float32Array(nRows)));
+  const curves = Array.from({ length: nExpl }, () => units.map((u) => (u.metric.hasCurve ? new Array<Float32Array>(nRows) : undefined)));
+  const budgetRows = Math.max(1, Math.floor((opts.groupValueBudget ?? GROUP_VALUE_BUDGET) / Math.max(1, n)));
+  let pending: { e: number; u: number; r: number; finish: RowFinisher }[] = [];
+  const flush = async (rowsDone: number) => {
+    const ev = await evaluateInputs(task, req, signal);
+    for (const { e, u, r, finish } of pending) {
+      const o = finish(ev);
+      perSample[e][u][r] = o.value;
+      const cu = curves[e][u];
+      if (cu) cu[r] = o.curve ?? new Float32Array(0);
+    }
+    pending = [];
+    req.clear();
+    onProgress?.(rowsDone, nRows);
+  };
+  for (let r = 0; r < nRows; r++) {
+    signal?.throwIfAborted();
+    const ctx: RowContext = {
+      task,
+      nFeatures: n,
+      r,
+      rowIndex: batch.rowIndex[r],
+      x: batch.x.subarray(r * n, (r + 1) * n),
+      x0,
+      c: target[r],
+      pClean: pClean[r],
+      pBase: pBase[r],
+      predClean: predClean[r],
+      predBase: predBase[r],
+      seeder,
+    };
+    for (let u = 0; u < nUnits; u++) {
+      const { metric, params } = units[u];
+      const shared = metric.kernel.prepareRow(ctx, params, req, owner(0, u));
+      for (let e = 0; e < nExpl; e++) {
+        const s = explanations[e].subarray(r * n, (r + 1) * n);
+        pending.push({ e, u, r, finish: metric.kernel.planRow(ctx, s, e, params, shared, req, owner(e, u)) });
+      }
+    }
+    if (req.nInputs >= budgetRows || r === nRows - 1) await flush(r + 1);
+  }
+
+  return perSample.map((row, e) =>
+    row.map((values, u) => {
+      const res: MetricResult = { perSample: values, modelCalls: req.rowsPerOwner[owner(e, u)] };
+      const cu = curves[e][u];
+      if (cu) res.curves = cu;
+      return res;
+    }),
+  );
+}
+
+/** `score` of a batched metric: the engine with one explanation and one metric. */
+export function scoreOne<P extends Params>(metric: BatchedMetric<P>) {
+  return (task: Task, batch: Batch, s: Float32Array, target: Int32Array, params: P, seeder: Seeder, onProgress?: Progress, signal?: AbortSignal): Promise<MetricResult> =>
+    runKernels(task, batch, target, [s], [{ metric, params: { ...metric.defaults, ...params } }], seeder, onProgress, signal).then((r) => r[0][0]);
+}
+
+/** Points t = 0..T of a cumulative curve, read back once its inputs are evaluated. */
+export interface CurvePoints {
+  /** [T+1] p_c at each step. */
+  p: Float64Array;
+  /** [T+1] predicted class at each step. */
+  pred: Int32Array;
+}
+
+/**
+ * Lay out a cumulative curve of one row: `removal` gives x \ prefix_t, `insertion` gives
+ * x° ∪ prefix_t, for t = 0..T with prefix_t the first min(t·k, n) entries of `order`.
+ * The end points come from the clean pass (removal: t = 0 is x, t = T is x°; insertion the
+ * reverse); inputs t = 1..T−1 are shared under `key` by every metric asking for the same curve.
+ */
+export function planCurve(
+  ctx: RowContext,
+  req: Perturbations,
+  owner: number,
+  mode: 'removal' | 'insertion',
+  order: Int32Array,
+  k: number,
+  key: string,
+): (ev: Evaluated) => CurvePoints {
+  const n = ctx.nFeatures;
+  const T = nSteps(n, k);
+  const inner = Math.max(0, T - 1);
+  const { start, fresh } = req.reserveShared(`${mode}|${key}|${k}|${ctx.r}`, inner, owner);
+  if (fresh)
+    for (let t = 1; t < T; t++) {
+      const prefix = order.subarray(0, Math.min(t * k, n));
+      if (mode === 'removal') req.writeRemoval(start + t - 1, ctx.x, ctx.x0, prefix);
+      else req.writeInsertion(start + t - 1, ctx.x, ctx.x0, prefix);
+    }
+  return (ev) => {
+    const p = new Float64Array(T + 1);
+    const pred = new Int32Array(T + 1);
+    const [p0, c0, pT, cT] = mode === 'removal' ? [ctx.pClean, ctx.predClean, ctx.pBase, ctx.predBase] : [ctx.pBase, ctx.predBase, ctx.pClean, ctx.predClean];
+    p[0] = p0;
+    pred[0] = c0;
+    for (let t = 1; t < T; t++) {
+      p[t] = ev.p(start + t - 1, ctx.c);
+      pred[t] = ev.argmax(start + t - 1);
+    }
+    p[T] = pT;
+    pred[T] = cT;
+    return { p, pred };
+  };
+}

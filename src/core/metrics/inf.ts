@@ -1,0 +1,66 @@
+/**
+ * INF — infidelity as a correlation (↑). N random subsets per sample, each feature included
+ * independently with probability ½ (draws from seeder.rng('INF', rowIndex), subset by subset,
+ * feature by feature: feature i is in I_j when uniform() < ½);
+ * INF = τ_pearson[(Σ_{i∈I_j} s_i)_j, (Δ(I_j))_j]. Subsets and Δ are shared by all explanations.
+ */
+import { pearson } from './correlation';
+import { delta } from './effects';
+import { checkInt, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+
+export interface InfParams {
+  [key: string]: number;
+  /** N: number of random subsets per sample. */
+  nSubsets: number;
+}
+
+export const defaults: InfParams = { nSubsets: 100 };
+
+interface InfShared {
+  /** [N, n] 1 = feature removed in subset j. */
+  masks: Uint8Array;
+  start: number;
+}
+
+const kernel: MetricKernel<InfParams, InfShared> = {
+  validate(p) {
+    checkInt('INF', 'nSubsets', p.nSubsets, 2);
+  },
+  prepareRow(ctx, p, req, owner) {
+    const n = ctx.nFeatures;
+    const N = p.nSubsets;
+    const rng = ctx.seeder.rng('INF', ctx.rowIndex);
+    const masks = new Uint8Array(N * n); // [N, n]
+    for (let j = 0; j < N; j++) for (let i = 0; i < n; i++) masks[j * n + i] = rng.uniform() < 0.5 ? 1 : 0;
+    const start = req.reserve(N, owner);
+    for (let j = 0; j < N; j++) req.writeMasked(start + j, ctx.x, ctx.x0, masks.subarray(j * n, (j + 1) * n));
+    return { masks, start };
+  },
+  planRow(ctx, s, _e, p, sh) {
+    return (ev) => {
+      const n = ctx.nFeatures;
+      const N = p.nSubsets;
+      const sums = new Float64Array(N);
+      const effects = new Float64Array(N);
+      for (let j = 0; j < N; j++) {
+        let acc = 0;
+        for (let i = 0; i < n; i++) if (sh.masks[j * n + i]) acc += s[i];
+        sums[j] = acc;
+        effects[j] = delta(ctx.pClean, ev.p(sh.start + j, ctx.c));
+      }
+      return { value: pearson(sums, effects) };
+    };
+  },
+};
+
+export const INF: BatchedMetric<InfParams> = {
+  id: 'INF',
+  label: 'Infidelity (as correlation)',
+  description: 'Pearson correlation between the saliency sum of N random subsets (each feature in with probability ½) and the drop in p_c when they are removed.',
+  direction: 'higher',
+  defaults,
+  paper: { nSubsets: 30 },
+  hasCurve: false,
+  kernel,
+  score: (...args) => scoreOne(INF)(...args),
+};

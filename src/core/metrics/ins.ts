@@ -1,0 +1,35 @@
+/**
+ * INS — insertion (↑). AUC (trapezoid at x = t/T) of p_c(x° ∪ top_t) for t = 0..T: start from the
+ * all-baseline input and put back the top features of π, k at a time. Curve: p_c(x° ∪ top_t).
+ */
+import { argsortDesc, trapezoidAuc } from './curves';
+import { checkInt, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import type { StepParams } from './rp';
+
+export const defaults: StepParams = { stepSize: 1 };
+
+const kernel: MetricKernel<StepParams, null> = {
+  validate(p, n) {
+    checkInt('INS', 'stepSize', p.stepSize, 1, n);
+  },
+  prepareRow: () => null,
+  planRow(ctx, s, e, p, _sh, req, owner) {
+    const read = planCurve(ctx, req, owner, 'insertion', argsortDesc(s), p.stepSize, `desc|${e}`);
+    return (ev) => {
+      const { p: y } = read(ev);
+      return { value: trapezoidAuc(y), curve: Float32Array.from(y) };
+    };
+  },
+};
+
+export const INS: BatchedMetric<StepParams> = {
+  id: 'INS',
+  label: 'Insertion',
+  description: 'Area under p_c while the top features of π are put back into the baseline input, k at a time.',
+  direction: 'higher',
+  defaults,
+  paper: {},
+  hasCurve: true,
+  kernel,
+  score: (...args) => scoreOne(INS)(...args),
+};
