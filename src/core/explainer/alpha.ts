@@ -1,0 +1,74 @@
+/**
+ * Algorithm 1 of the DeepFaith paper (dynamic joint optimisation) as a pure state machine.
+ *
+ * One call of `alphaStep` per minibatch step t, with that step's L_PC; it returns the state that
+ * holds α for step t+1 (METRICS.md "The explainer and its training"):
+ * - start α = 1, not converged;
+ * - once at least `window` values exist, σ² = population variance (ddof 0) of the last `window`;
+ * - not converged and σ² < ε → converged, t₀ = t;
+ * - σ² > C·ε → not converged, α = 1 (the window is kept);
+ * - while converged, α = 1 − 1/(1 + exp(−(t − t₀)/C)) (½ at t₀, then decaying).
+ * The state is plain JSON, so a checkpoint stores it as is.
+ */
+
+export interface AlphaParams {
+  /** Variance threshold ε. */
+  epsilon: number;
+  /** Monitoring window e (number of L_PC values). */
+  window: number;
+  /** Scaling factor C ≥ 1. */
+  C: number;
+}
+
+export const defaults: AlphaParams = { epsilon: 1e-5, window: 5, C: 10 };
+
+export interface AlphaState {
+  /** Steps recorded so far (the next step's index). */
+  t: number;
+  /** Step at which the current convergence was detected (0 before any). */
+  t0: number;
+  converged: boolean;
+  /** α to use for the next step. */
+  alpha: number;
+  /** The last ≤ `window` L_PC values, oldest first. */
+  recent: number[];
+  /** σ² of the last window, NaN until `window` values exist. */
+  variance: number;
+}
+
+export function initialAlphaState(): AlphaState {
+  return { t: 0, t0: 0, converged: false, alpha: 1, recent: [], variance: NaN };
+}
+
+/** Population variance (ddof 0) in double precision. */
+export function populationVariance(v: readonly number[]): number {
+  if (v.length === 0) return NaN;
+  let m = 0;
+  for (const x of v) m += x;
+  m /= v.length;
+  let s = 0;
+  for (const x of v) s += (x - m) * (x - m);
+  return s / v.length;
+}
+
+/** Record L_PC of step `state.t` and return the state for the next step (α for step t+1). */
+export function alphaStep(state: AlphaState, lossPC: number, params: AlphaParams = defaults): AlphaState {
+  const { epsilon, window, C } = params;
+  const t = state.t;
+  const recent = [...state.recent, lossPC].slice(-window);
+  let { converged, t0, alpha } = state;
+  let variance = NaN;
+  if (recent.length >= window) {
+    variance = populationVariance(recent);
+    if (!converged && variance < epsilon) {
+      converged = true;
+      t0 = t;
+    }
+    if (variance > C * epsilon) {
+      converged = false;
+      alpha = 1;
+    }
+  }
+  if (converged) alpha = 1 - 1 / (1 + Math.exp(-(t - t0) / C));
+  return { t: t + 1, t0, converged, alpha, recent, variance };
+}
