@@ -1,0 +1,89 @@
+/**
+ * DeepFaith's losses (METRICS.md "The explainer and its training"), differentiable tf ops:
+ *
+ * - L_PC = mean over Z of (1 − τ_pearson(φ(x), s))                                   (paper Eq. 3)
+ * - L_LC = ½ − ½ · mean over x of τ_pearson[(Σ_{i∈I_j} φ(x)_i)_j, (Δ(I_j))_j]          (paper Eq. 2)
+ *   with k random REMOVED subsets I_j per sample (each feature in with probability ½) and
+ *   Δ(I) = p_c(x) − p_c(x \ I) from the target model, precomputed without gradient.
+ *
+ * The differentiable Pearson is Σ(a−ā)(b−b̄) / (√Σ(a−ā)² · √Σ(b−b̄)² + 1e-8), row by row; the
+ * two square roots are taken separately so that a constant row on one side (an all-zero
+ * supervision target, a constant Δ) gives correlation 0 with a finite gradient.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Seeder } from '../rng';
+import type { Task } from '../task/task';
+
+/** Row-wise differentiable Pearson. a, b: [B, m] → [B]. */
+export function pearsonRows(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const ac = tf.sub(a, tf.mean(a, 1, true)); // [B, m]
+    const bc = tf.sub(b, tf.mean(b, 1, true)); // [B, m]
+    const num = tf.sum(tf.mul(ac, bc), 1); // [B]
+    const den = tf.add(tf.mul(tf.sqrt(tf.sum(tf.square(ac), 1)), tf.sqrt(tf.sum(tf.square(bc), 1))), 1e-8); // [B]
+    return tf.div(num, den) as tf.Tensor1D;
+  });
+}
+
+/** L_PC. phi, s: [B, n] → scalar. */
+export function lossPC(phi: tf.Tensor2D, s: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.sub(1, pearsonRows(phi, s))) as tf.Scalar);
+}
+
+/** Σ_{i∈I_j} φ_i for every subset. phi: [B, n], masks: [B, k, n] (1 = removed) → [B, k]. */
+export function subsetSums(phi: tf.Tensor2D, masks: tf.Tensor3D): tf.Tensor2D {
+  return tf.tidy(() => tf.squeeze(tf.matMul(masks, tf.expandDims(phi, 2)), [2]) as tf.Tensor2D); // [B, k, 1] → [B, k]
+}
+
+/** L_LC. phi: [B, n], masks: [B, k, n] (1 = removed), delta: [B, k] → scalar. */
+export function lossLC(phi: tf.Tensor2D, masks: tf.Tensor3D, delta: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => tf.sub(0.5, tf.mul(0.5, tf.mean(pearsonRows(subsetSums(phi, masks), delta)))) as tf.Scalar);
+}
+
+/** The k removed subsets and their effects for a set of samples. */
+export interface LcTargets {
+  nRows: number;
+  k: number;
+  /** [nRows, k, n] 1 where feature i is removed in subset j */
+  masks: Float32Array;
+  /** [nRows, k] Δ(I_j) = p_c(x) − p_c(x \ I_j) */
+  delta: Float32Array;
+}
+
+/**
+ * Draw k subsets per sample (each feature removed with probability ½, from
+ * `seeder.rng(unitId, rowIndex[r])`) and compute their Δ with ONE batched model call over all
+ * nRows·(k+1) inputs (clean rows included). No gradient flows through Δ.
+ */
+export async function lcTargets(
+  task: Task,
+  x: Float32Array,
+  nRows: number,
+  rowIndex: ArrayLike<number>,
+  target: ArrayLike<number>,
+  k: number,
+  seeder: Seeder,
+  unitId: string,
+): Promise<LcTargets> {
+  const n = task.nFeatures;
+  const baseline = task.space.baseline(task.baseline);
+  const masks = new Float32Array(nRows * k * n);
+  const inputs = new Float32Array(nRows * (k + 1) * n); // [nRows·(k+1), n]: clean row, then its k perturbations
+  const targets = new Int32Array(nRows * (k + 1));
+  for (let r = 0; r < nRows; r++) {
+    const rng = seeder.rng(unitId, rowIndex[r]);
+    const xr = x.subarray(r * n, (r + 1) * n);
+    const base = r * (k + 1);
+    task.space.writeMasked(inputs, base, xr, baseline, new Float32Array(n));
+    for (let j = 0; j < k; j++) {
+      const m = masks.subarray((r * k + j) * n, (r * k + j + 1) * n);
+      for (let i = 0; i < n; i++) m[i] = rng.uniform() < 0.5 ? 1 : 0;
+      task.space.writeMasked(inputs, base + 1 + j, xr, baseline, m);
+    }
+    targets.fill(target[r], base, base + k + 1);
+  }
+  const p = await task.model.predictTarget(inputs, nRows * (k + 1), targets, task.output);
+  const delta = new Float32Array(nRows * k);
+  for (let r = 0; r < nRows; r++) for (let j = 0; j < k; j++) delta[r * k + j] = p[r * (k + 1)] - p[r * (k + 1) + 1 + j];
+  return { nRows, k, masks, delta };
+}

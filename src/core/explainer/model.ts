@@ -1,0 +1,256 @@
+/**
+ * The DeepFaith explainer φ_θ: an L-layer Transformer encoder over the n feature tokens, a
+ * per-token linear head and a sigmoid, giving a saliency vector in [0,1]^n.
+ *
+ * Written as a layer-free module: every weight is a `tf.Variable` created here from a seeded JS
+ * PRNG (seedrandom's Alea, the same generator as src/core/rng.ts), and the forward pass is plain tf
+ * ops. So the initial weights are identical on every backend, dropout masks come from seeded
+ * `tf.dropout` (tfjs draws them in JS), and saving is a list of named tensors.
+ *
+ * Token of feature i (tabular): t_i = x̃_i · V_i + P_i, where x̃ = (x − mean)/std is the feature
+ * standardised with the training rows' statistics stored in the config, V_i ∈ R^d is feature i's
+ * own value embedding and P_i ∈ R^d its learned position embedding.
+ * Encoder layer (pre-LayerNorm): h ← h + Drop(MHA(LN(h))); h ← h + Drop(FFN(LN(h))), FFN =
+ * Linear(d→f) · GELU(tanh approximation) · Linear(f→d). Then a final LayerNorm, the head
+ * Linear(d→1) per token and a sigmoid.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../errors';
+import { makeRng } from '../rng';
+
+export interface ExplainerConfig {
+  nFeatures: number;
+  /** Width d of the token embedding. */
+  dModel: number;
+  nHeads: number;
+  nLayers: number;
+  /** Hidden size of the feed-forward block. */
+  dFF: number;
+  /** Dropout rate on the residual branches and the embedding (training only). */
+  dropout: number;
+  /** Seed of the initial weights. */
+  seed: number;
+  /** Per-feature standardisation applied to the input (training rows' mean and std; std 0 → 1). */
+  inputMean: number[];
+  inputStd: number[];
+}
+
+/** Architecture defaults (the paper's Table 14 tabular column: d 64, 8 heads, FFN 128, 4 layers, dropout 0.01). */
+export const defaults = { dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01 };
+
+export type ExplainerArchitecture = typeof defaults;
+
+export const EXPLAINER_FORMAT = 'deepfaith-explainer';
+
+/** Names and shapes of every weight, in a fixed order. */
+export function weightShapes(c: ExplainerConfig): [string, number[]][] {
+  const { nFeatures: n, dModel: d, dFF: f } = c;
+  const out: [string, number[]][] = [
+    ['embed/value', [n, d]],
+    ['embed/position', [n, d]],
+  ];
+  for (let l = 0; l < c.nLayers; l++) {
+    const p = `layer${l}/`;
+    out.push(
+      [p + 'ln1/gamma', [d]], [p + 'ln1/beta', [d]],
+      [p + 'attn/wq', [d, d]], [p + 'attn/bq', [d]],
+      [p + 'attn/wk', [d, d]], [p + 'attn/bk', [d]],
+      [p + 'attn/wv', [d, d]], [p + 'attn/bv', [d]],
+      [p + 'attn/wo', [d, d]], [p + 'attn/bo', [d]],
+      [p + 'ln2/gamma', [d]], [p + 'ln2/beta', [d]],
+      [p + 'ffn/w1', [d, f]], [p + 'ffn/b1', [f]],
+      [p + 'ffn/w2', [f, d]], [p + 'ffn/b2', [d]],
+    );
+  }
+  out.push(['final_ln/gamma', [d]], ['final_ln/beta', [d]], ['head/w', [d, 1]], ['head/b', [1]]);
+  return out;
+}
+
+/** Seeded initial values: Glorot-uniform matrices, zero biases, unit LayerNorm gains, N(0, 0.02²) positions. */
+function initialValues(name: string, shape: number[], seed: number): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(size);
+  const rng = makeRng(`${seed}|explainer-init|${name}`);
+  if (name.endsWith('/gamma')) v.fill(1);
+  else if (name === 'embed/position') for (let i = 0; i < size; i++) v[i] = 0.02 * rng.normal();
+  else if (shape.length === 2) {
+    // value embedding: each feature maps a scalar to d values (fan-in 1)
+    const [fanIn, fanOut] = name === 'embed/value' ? [1, shape[1]] : [shape[0], shape[1]];
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    for (let i = 0; i < size; i++) v[i] = (2 * rng.uniform() - 1) * limit;
+  }
+  return v;
+}
+
+export function validateConfig(c: ExplainerConfig): void {
+  const bad = (what: string, todo: string) => {
+    throw new UserError(what, todo);
+  };
+  for (const k of ['nFeatures', 'dModel', 'nHeads', 'nLayers', 'dFF'] as const)
+    if (!Number.isInteger(c[k]) || c[k] < 1) bad(`Explainer setting ${k} = ${c[k]} is not a positive integer.`, 'Give a whole number ≥ 1.');
+  if (c.dModel % c.nHeads !== 0) bad(`Explainer width dModel = ${c.dModel} is not divisible by nHeads = ${c.nHeads}.`, 'Pick a width that is a multiple of the number of heads.');
+  if (!(c.dropout >= 0 && c.dropout < 1)) bad(`Explainer dropout ${c.dropout} is outside [0, 1).`, 'Use e.g. 0.01.');
+  if (c.inputMean.length !== c.nFeatures || c.inputStd.length !== c.nFeatures) bad('Explainer input statistics do not match nFeatures.', 'Rebuild the explainer from its training data.');
+}
+
+/** Per-feature mean and std (ddof 0; a zero std becomes 1) of [nRows, nFeatures] rows. */
+export function inputStatistics(x: Float32Array, nRows: number, nFeatures: number): { inputMean: number[]; inputStd: number[] } {
+  const mean = new Array(nFeatures).fill(0);
+  const sq = new Array(nFeatures).fill(0);
+  for (let r = 0; r < nRows; r++) for (let j = 0; j < nFeatures; j++) mean[j] += x[r * nFeatures + j];
+  for (let j = 0; j < nFeatures; j++) mean[j] /= nRows;
+  for (let r = 0; r < nRows; r++) for (let j = 0; j < nFeatures; j++) sq[j] += (x[r * nFeatures + j] - mean[j]) ** 2;
+  const std = sq.map((s) => {
+    const v = Math.sqrt(s / nRows);
+    return v > 1e-12 ? v : 1;
+  });
+  return { inputMean: mean, inputStd: std };
+}
+
+/** Variable names must be unique in the tfjs engine: each explainer instance gets its own prefix. */
+let instanceCounter = 0;
+
+export class Explainer {
+  readonly vars: Map<string, tf.Variable>;
+  private readonly mean: tf.Tensor1D;
+  private readonly invStd: tf.Tensor1D;
+
+  constructor(readonly config: ExplainerConfig, values?: Map<string, Float32Array>) {
+    validateConfig(config);
+    this.vars = new Map();
+    instanceCounter++;
+    for (const [name, shape] of weightShapes(config)) {
+      const v = values?.get(name) ?? initialValues(name, shape, config.seed);
+      if (v.length !== shape.reduce((a, b) => a * b, 1)) throw new UserError(`Explainer weight ${name} has ${v.length} values, expected shape [${shape}].`, 'Check that the weights file belongs to this config.');
+      const init = tf.tensor(v, shape, 'float32');
+      this.vars.set(name, tf.variable(init, true, `deepfaith${instanceCounter}/${name}`));
+      init.dispose();
+    }
+    this.mean = tf.tensor1d(config.inputMean); // [n]
+    this.invStd = tf.tensor1d(config.inputStd.map((s) => 1 / s)); // [n]
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return [...this.vars.values()];
+  }
+
+  private w(name: string): tf.Variable {
+    return this.vars.get(name)!;
+  }
+
+  /**
+   * Forward pass. x: [b, n] raw feature values → [b, n] saliency in [0,1].
+   * `dropoutSeed` (training only) seeds this call's dropout masks; without it no dropout is applied.
+   * Call inside tf.tidy or tf.variableGrads.
+   */
+  apply(x: tf.Tensor2D, dropoutSeed?: string): tf.Tensor2D {
+    const c = this.config;
+    const [b, n] = x.shape;
+    const d = c.dModel;
+    const H = c.nHeads;
+    const dh = d / H;
+    let site = 0;
+    const drop = <T extends tf.Tensor>(t: T): T =>
+      dropoutSeed !== undefined && c.dropout > 0 ? (tf.dropout(t, c.dropout, undefined, `${dropoutSeed}|${site++}`) as T) : t;
+    const linear = (h: tf.Tensor3D, w: string, bias: string): tf.Tensor3D => {
+      const wt = this.w(w) as tf.Tensor2D; // [din, dout]
+      const out = tf.add(tf.matMul(tf.reshape(h, [b * n, h.shape[2]]) as tf.Tensor2D, wt), this.w(bias)); // [b·n, dout]
+      return tf.reshape(out, [b, n, wt.shape[1]]) as tf.Tensor3D;
+    };
+    const layerNorm = (h: tf.Tensor3D, p: string): tf.Tensor3D => {
+      const { mean, variance } = tf.moments(h, -1, true); // [b, n, 1] each
+      const z = tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5))); // [b, n, d]
+      return tf.add(tf.mul(z, this.w(p + '/gamma')), this.w(p + '/beta')) as tf.Tensor3D;
+    };
+    const heads = (h: tf.Tensor3D): tf.Tensor4D => tf.transpose(tf.reshape(h, [b, n, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, H, n, dh]
+    const gelu = (t: tf.Tensor3D): tf.Tensor3D =>
+      tf.mul(tf.mul(t, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.pow(t, 3))))))) as tf.Tensor3D;
+
+    const xs = tf.mul(tf.sub(x, this.mean), this.invStd); // [b, n] standardised
+    let h = tf.add(tf.mul(tf.expandDims(xs, 2), this.w('embed/value')), this.w('embed/position')) as tf.Tensor3D; // [b, n, d]
+    h = drop(h);
+    for (let l = 0; l < c.nLayers; l++) {
+      const p = `layer${l}/`;
+      const a = layerNorm(h, p + 'ln1'); // [b, n, d]
+      const q = heads(linear(a, p + 'attn/wq', p + 'attn/bq')); // [b, H, n, dh]
+      const k = heads(linear(a, p + 'attn/wk', p + 'attn/bk')); // [b, H, n, dh]
+      const v = heads(linear(a, p + 'attn/wv', p + 'attn/bv')); // [b, H, n, dh]
+      const att = tf.softmax(tf.div(tf.matMul(q, k, false, true), Math.sqrt(dh))); // [b, H, n, n]
+      const ctx = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [b, n, d]) as tf.Tensor3D; // [b, n, d]
+      h = tf.add(h, drop(linear(ctx, p + 'attn/wo', p + 'attn/bo'))) as tf.Tensor3D;
+      const m = layerNorm(h, p + 'ln2'); // [b, n, d]
+      const ff = linear(gelu(linear(m, p + 'ffn/w1', p + 'ffn/b1')), p + 'ffn/w2', p + 'ffn/b2'); // [b, n, d]
+      h = tf.add(h, drop(ff)) as tf.Tensor3D;
+    }
+    const z = linear(layerNorm(h, 'final_ln'), 'head/w', 'head/b'); // [b, n, 1]
+    return tf.sigmoid(tf.reshape(z, [b, n])) as tf.Tensor2D; // [b, n]
+  }
+
+  /** Explanations of nRows rows (no dropout), batched. x: [nRows, n] → [nRows, n]. */
+  async explain(x: Float32Array, nRows: number, maxBatchRows = 1024): Promise<Float32Array> {
+    const n = this.config.nFeatures;
+    if (x.length !== nRows * n) throw new Error(`explain: expected ${nRows * n} values, got ${x.length}`);
+    const out = new Float32Array(nRows * n);
+    for (let start = 0; start < nRows; start += maxBatchRows) {
+      const rows = Math.min(maxBatchRows, nRows - start);
+      const y = tf.tidy(() => this.apply(tf.tensor2d(x.subarray(start * n, (start + rows) * n), [rows, n]))); // [rows, n]
+      try {
+        out.set(await y.data(), start * n);
+      } finally {
+        y.dispose();
+      }
+    }
+    return out;
+  }
+
+  /** Current weight values by name (copies). */
+  async weightValues(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, v] of this.vars) out.set(name, (await v.data()) as Float32Array);
+    return out;
+  }
+
+  /** model.json object (config + tfjs weights manifest) and the weights.bin bytes. */
+  async serialize(): Promise<{ modelJson: ExplainerModelJson; weights: ArrayBuffer }> {
+    const named = [...this.vars].map(([name, tensor]) => ({ name, tensor }));
+    const { data, specs } = await tf.io.encodeWeights(named);
+    return {
+      modelJson: { format: EXPLAINER_FORMAT, version: 1, config: this.config, weightsManifest: [{ paths: ['weights.bin'], weights: specs }] },
+      weights: data,
+    };
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+    this.mean.dispose();
+    this.invStd.dispose();
+  }
+}
+
+export interface ExplainerModelJson {
+  format: typeof EXPLAINER_FORMAT;
+  version: 1;
+  config: ExplainerConfig;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+}
+
+/** Rebuild an explainer from its model.json object and weights.bin bytes. */
+export function loadExplainer(modelJson: unknown, weights: ArrayBuffer, source = 'explainer/model.json'): Explainer {
+  const j = modelJson as Partial<ExplainerModelJson> | null;
+  if (!j || j.format !== EXPLAINER_FORMAT || !j.config || !j.weightsManifest)
+    throw new UserError(`${source} is not a DeepFaith explainer (format "${EXPLAINER_FORMAT}").`, 'Give the explainer folder written by `deepfaith run`.');
+  const specs = j.weightsManifest.flatMap((g) => g.weights);
+  // weights.bin is the float32 tensors back to back in manifest order (tf.io.encodeWeights' layout)
+  const values = new Map<string, Float32Array>();
+  let offset = 0;
+  for (const spec of specs) {
+    if (spec.dtype !== 'float32' || spec.quantization)
+      throw new UserError(`${source}: weight ${spec.name} is ${spec.dtype}${spec.quantization ? ' (quantised)' : ''}; only float32 is written by DeepFaith.`, 'Give the explainer folder written by `deepfaith run`.');
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    if (offset + size * 4 > weights.byteLength) throw new UserError(`${source}: weights.bin is shorter than its manifest.`, 'Copy the whole explainer folder again.');
+    values.set(spec.name, new Float32Array(weights.slice(offset, offset + size * 4)));
+    offset += size * 4;
+  }
+  return new Explainer(j.config, values);
+}

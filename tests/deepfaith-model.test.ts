@@ -1,0 +1,223 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { Explainer, inputStatistics, loadExplainer, type ExplainerConfig } from '../src/core/explainer/model';
+import { lcTargets, lossLC, lossPC, pearsonRows } from '../src/core/explainer/losses';
+import { Seeder } from '../src/core/rng';
+import { additiveTask, randomRows, useBackend } from './helpers/models';
+
+function tinyConfig(n: number, seed = 3, extra: Partial<ExplainerConfig> = {}): ExplainerConfig {
+  return { nFeatures: n, dModel: 8, nHeads: 2, nLayers: 2, dFF: 16, dropout: 0.1, seed, inputMean: new Array(n).fill(0), inputStd: new Array(n).fill(1), ...extra };
+}
+
+async function read(t: tf.Tensor): Promise<Float32Array> {
+  const v = (await t.data()) as Float32Array;
+  t.dispose();
+  return v;
+}
+
+describe('explainer model', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('maps [b, n] rows to saliency in [0,1]^n; same seed → same weights, another seed differs', async () => {
+    const x = randomRows(6, 5, 'm');
+    const a = new Explainer(tinyConfig(5, 1));
+    const b = new Explainer(tinyConfig(5, 1));
+    const c = new Explainer(tinyConfig(5, 2));
+    try {
+      const before = tf.memory().numTensors;
+      const ya = await a.explain(x, 6);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(ya.length).toBe(30);
+      for (const v of ya) expect(v >= 0 && v <= 1).toBe(true);
+      expect(Array.from(await b.explain(x, 6))).toEqual(Array.from(ya));
+      expect(Array.from(await c.explain(x, 6))).not.toEqual(Array.from(ya));
+      // chunking does not change outputs
+      const chunked = await a.explain(x, 6, 4);
+      for (let i = 0; i < 30; i++) expect(chunked[i]).toBeCloseTo(ya[i], 6);
+    } finally {
+      a.dispose();
+      b.dispose();
+      c.dispose();
+    }
+  });
+
+  it('dropout is seeded: the same seed gives the same mask, another seed another; no seed = no dropout', async () => {
+    const e = new Explainer(tinyConfig(4, 5, { dropout: 0.5 }));
+    try {
+      const x = tf.tensor2d(randomRows(3, 4, 'd'), [3, 4]);
+      const s1 = await read(e.apply(x, 'seedA'));
+      const s2 = await read(e.apply(x, 'seedA'));
+      const s3 = await read(e.apply(x, 'seedB'));
+      const clean = await read(e.apply(x));
+      x.dispose();
+      expect(Array.from(s1)).toEqual(Array.from(s2));
+      expect(Array.from(s1)).not.toEqual(Array.from(s3));
+      expect(Array.from(s1)).not.toEqual(Array.from(clean));
+    } finally {
+      e.dispose();
+    }
+  });
+
+  it('standardises inputs with the stored statistics (std 0 becomes 1)', () => {
+    const st = inputStatistics(Float32Array.from([1, 5, 3, 5]), 2, 2);
+    expect(st.inputMean).toEqual([2, 5]);
+    expect(st.inputStd).toEqual([1, 1]);
+    const st2 = inputStatistics(Float32Array.from([0, 0, 4, 0]), 2, 2);
+    expect(st2.inputStd[0]).toBe(2);
+  });
+
+  it('saves as model.json + weights.bin and reloads with identical outputs', async () => {
+    const x = randomRows(7, 6, 's', -3, 3);
+    const cfg = tinyConfig(6, 9, { ...inputStatistics(x, 7, 6) });
+    const e = new Explainer(cfg);
+    let r: Explainer | undefined;
+    try {
+      // perturb the weights away from their initial values so the test cannot pass by re-initialising
+      for (const v of e.trainableVariables) v.assign(tf.tidy(() => tf.add(v, tf.randomNormal(v.shape, 0, 0.1, 'float32', 4))));
+      const { modelJson, weights } = await e.serialize();
+      const json = JSON.parse(JSON.stringify(modelJson));
+      expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);
+      r = loadExplainer(json, weights.slice(0));
+      const y1 = await e.explain(x, 7);
+      const y2 = await r.explain(x, 7);
+      expect(Array.from(y2)).toEqual(Array.from(y1));
+      expect(() => loadExplainer({ format: 'other' }, weights)).toThrow(/not a DeepFaith explainer/);
+    } finally {
+      e.dispose();
+      r?.dispose();
+    }
+  });
+});
+
+describe('losses', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('L_PC on a hand-computed 3-feature example', async () => {
+    // φ = [0.1, 0.4, 0.2], s = [1, 0, 0.5]: centred φ = [−2/15, 1/6, −1/30], centred s = [½, −½, 0]
+    // Σab = −0.15, Σa² = 0.0466…, Σb² = 0.5 → r = −0.15/√(0.0466…·0.5) = −0.98198
+    // Σa² = 7/150 exactly
+    const rExact = -0.15 / (Math.sqrt(7 / 150) * Math.sqrt(0.5) + 1e-8);
+    expect(rExact).toBeCloseTo(-0.98198, 5);
+    const second = [0.2, 0.5, 0.8]; // perfectly correlated with s2
+    const s2 = [0, 0.5, 1];
+    const l = tf.tidy(() => lossPC(tf.tensor2d([[0.1, 0.4, 0.2], second]), tf.tensor2d([[1, 0, 0.5], s2])));
+    const v = (await read(l))[0];
+    expect(v).toBeCloseTo(((1 - rExact) + 0) / 2, 5);
+  });
+
+  it('L_LC sums φ over the REMOVED subsets: a hand-computed 3-feature example', async () => {
+    // φ = [0.9, 0.1, 0.5]; removed subsets {0}, {1,2}, {0,2}; Δ = [0.6, 0.2, 0.9]
+    // sums = [0.9, 0.6, 1.4]; Σab = 0.276667, Σa² = 0.326667, Σb² = 0.246667 → r = 0.974651
+    const r = 0.83 / 3 / (Math.sqrt(0.98 / 3) * Math.sqrt(0.74 / 3) + 1e-8);
+    const l = tf.tidy(() =>
+      lossLC(tf.tensor2d([[0.9, 0.1, 0.5]]), tf.tensor3d([[[1, 0, 0], [0, 1, 1], [1, 0, 1]]]), tf.tensor2d([[0.6, 0.2, 0.9]])),
+    );
+    const v = (await read(l))[0];
+    expect(r).toBeCloseTo(0.974651, 5);
+    expect(v).toBeCloseTo(0.5 - 0.5 * r, 5);
+    // summing the KEPT features instead would flip the sign of the correlation here
+    const kept = tf.tidy(() =>
+      lossLC(tf.tensor2d([[0.9, 0.1, 0.5]]), tf.tensor3d([[[0, 1, 1], [1, 0, 0], [0, 1, 0]]]), tf.tensor2d([[0.6, 0.2, 0.9]])),
+    );
+    expect((await read(kept))[0]).toBeGreaterThan(0.9);
+  });
+
+  it('a constant side gives correlation 0 and finite gradients', async () => {
+    const g = tf.tidy(() => tf.grad((p: tf.Tensor) => lossPC(p as tf.Tensor2D, tf.zeros([1, 3])))(tf.tensor2d([[0.2, 0.3, 0.9]])));
+    const gv = await read(g);
+    for (const v of gv) expect(Number.isFinite(v)).toBe(true);
+    const r = await read(tf.tidy(() => pearsonRows(tf.tensor2d([[1, 2, 3]]), tf.tensor2d([[5, 5, 5]]))));
+    expect(r[0]).toBe(0);
+  });
+
+  it('gradient of L_PC and L_LC w.r.t. φ matches central finite differences', async () => {
+    const phi0 = [0.3, 0.8, 0.1, 0.55, 0.4, 0.2, 0.9, 0.65];
+    const masks = tf.tensor3d([[[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 1], [0, 0, 1, 1], [1, 0, 0, 0]], [[0, 1, 0, 1], [1, 1, 1, 0], [0, 0, 1, 0], [1, 0, 1, 1], [0, 1, 0, 0]]]);
+    const delta = tf.tensor2d([[0.3, -0.1, 0.7, 0.2, 0.05], [0.4, 0.6, -0.2, 0.1, 0.3]]);
+    const s = tf.tensor2d([[0, 1, 0.2, 0.5], [0.9, 0.1, 0.4, 0]]);
+    const f = (p: tf.Tensor) => tf.add(tf.mul(0.3, lossPC(p as tf.Tensor2D, s)), tf.mul(0.7, lossLC(p as tf.Tensor2D, masks, delta))) as tf.Scalar;
+    try {
+      const g = await read(tf.tidy(() => tf.grad(f)(tf.tensor2d(phi0, [2, 4]))));
+      const h = 1e-3;
+      for (let i = 0; i < phi0.length; i++) {
+        const up = phi0.slice();
+        const dn = phi0.slice();
+        up[i] += h;
+        dn[i] -= h;
+        const fu = (await read(tf.tidy(() => f(tf.tensor2d(up, [2, 4])))))[0];
+        const fd = (await read(tf.tidy(() => f(tf.tensor2d(dn, [2, 4])))))[0];
+        expect(g[i]).toBeCloseTo((fu - fd) / (2 * h), 2);
+      }
+    } finally {
+      masks.dispose();
+      delta.dispose();
+      s.dispose();
+    }
+  });
+
+  it('gradient through a tiny explainer matches finite differences on sampled weights', async () => {
+    await useBackend('cpu');
+    const n = 3;
+    const e = new Explainer(tinyConfig(n, 11, { dModel: 4, nHeads: 2, nLayers: 1, dFF: 4, dropout: 0 }));
+    const x = tf.tensor2d(randomRows(4, n, 'fd'), [4, n]);
+    const s = tf.tensor2d([[1, 0, 0.5], [0, 1, 0.2], [0.3, 0.3, 1], [1, 0.8, 0]]);
+    const masks = tf.tensor3d(Array.from({ length: 4 }, (_, r) => [[1, 0, 0], [0, 1, 1], [1, 0, 1], [r % 2, 1, 0]]));
+    const delta = tf.tensor2d([[0.6, 0.2, 0.9, 0.1], [0.1, 0.5, 0.3, 0.2], [0.7, 0.1, 0.2, 0.4], [0.3, 0.3, 0.8, 0.5]]);
+    const f = () => {
+      const phi = e.apply(x);
+      return tf.add(tf.mul(0.5, lossPC(phi, s)), tf.mul(0.5, lossLC(phi, masks, delta))) as tf.Scalar;
+    };
+    try {
+      const { grads, value } = tf.variableGrads(f, e.trainableVariables);
+      value.dispose();
+      const checks: [string, number][] = [['embed/value', 2], ['layer0/attn/wq', 5], ['layer0/ffn/w1', 3], ['head/w', 1], ['final_ln/gamma', 0]];
+      for (const [name, idx] of checks) {
+        const v = e.vars.get(name)!;
+        const g = (await grads[v.name].data())[idx];
+        const orig = (await v.data()) as Float32Array;
+        const h = 5e-3;
+        const at = async (delta0: number) => {
+          const w = orig.slice();
+          w[idx] += delta0;
+          v.assign(tf.tensor(w, v.shape));
+          return (await read(tf.tidy(f)))[0];
+        };
+        const fdGrad = ((await at(h)) - (await at(-h))) / (2 * h);
+        v.assign(tf.tensor(orig, v.shape));
+        expect(Math.abs(g - fdGrad)).toBeLessThan(2e-3 + 0.05 * Math.abs(fdGrad));
+      }
+      tf.dispose(grads);
+    } finally {
+      e.dispose();
+      tf.dispose([x, s, masks, delta]);
+      await useBackend('wasm');
+    }
+  });
+
+  it('Δ of the L_LC subsets: one batched call, equal to the closed form Σ_{i∈I} w_i x_i for an additive raw model', async () => {
+    const w = [2, -1, 0.5, 3];
+    const x = randomRows(5, 4, 'lc');
+    const task = additiveTask(w, 0.3, x, 5);
+    try {
+      const seeder = new Seeder(1);
+      const passes = task.model.forwardPasses;
+      const t = await lcTargets(task, x, 5, Int32Array.from([10, 11, 12, 13, 14]), new Int32Array(5), 8, seeder, 'unit');
+      expect(task.model.forwardPasses - passes).toBe(1);
+      expect(task.model.rowsEvaluated).toBe(5 * 9);
+      let nonEmpty = 0;
+      for (let r = 0; r < 5; r++)
+        for (let j = 0; j < 8; j++) {
+          let expected = 0;
+          for (let i = 0; i < 4; i++) if (t.masks[(r * 8 + j) * 4 + i]) expected += w[i] * x[r * 4 + i];
+          expect(t.delta[r * 8 + j]).toBeCloseTo(expected, 4);
+          nonEmpty += t.masks.subarray((r * 8 + j) * 4, (r * 8 + j + 1) * 4).some((v) => v === 1) ? 1 : 0;
+        }
+      expect(nonEmpty).toBeGreaterThan(20);
+      // draws depend on the global row index only, not on the batch
+      const one = await lcTargets(task, x.subarray(8, 12), 1, Int32Array.from([12]), new Int32Array(1), 8, seeder, 'unit');
+      expect(Array.from(one.masks)).toEqual(Array.from(t.masks.subarray(2 * 8 * 4, 3 * 8 * 4)));
+    } finally {
+      task.model.dispose();
+    }
+  });
+});
