@@ -1,6 +1,6 @@
 /** Shared CLI plumbing: flag parsing, backend, loading a task from --model/--data/--label. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../core/errors';
 import { initBackend, isBackendRequest, type BackendReport } from '../core/backend';
@@ -137,7 +137,99 @@ export async function loadTaskFromFlags(flags: Record<string, unknown>): Promise
   }
 }
 
+/**
+ * The shortest decimal that reads back as the same float32 (so a Float32Array written and read
+ * again is bit-identical, and the file shows 0.1 rather than 0.10000000149011612). Non-finite → null.
+ */
+export function formatFloat32(v: number): string {
+  if (!Number.isFinite(v)) return 'null';
+  const f = Math.fround(v);
+  for (let p = 1; p <= 9; p++) {
+    const t = Number(f.toPrecision(p));
+    if (Math.fround(t) === f) return String(t);
+  }
+  return String(f);
+}
+
+function isTyped(v: unknown): v is Float32Array | Float64Array | Int32Array {
+  return v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array;
+}
+
+/**
+ * JSON text with objects indented and arrays of numbers on one line (a [nRows, nFeatures] table
+ * is one line per row). Float32Array elements are written with formatFloat32; NaN and ±Infinity
+ * become null, as JSON has no such numbers.
+ */
+export function toJson(value: unknown, indent = ''): string {
+  const inner = indent + '  ';
+  if (value instanceof Float32Array) return '[' + Array.from(value, formatFloat32).join(', ') + ']';
+  if (isTyped(value)) return '[' + Array.from(value, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(', ') + ']';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    const flat = value.every((v) => v === null || typeof v !== 'object');
+    const items = value.map((v) => toJson(v === undefined ? null : v, inner));
+    return flat ? '[' + items.join(', ') + ']' : '[\n' + items.map((t) => inner + t).join(',\n') + '\n' + indent + ']';
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return '{}';
+    return '{\n' + entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${toJson(v, inner)}`).join(',\n') + '\n' + indent + '}';
+  }
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  return JSON.stringify(value) ?? 'null';
+}
+
 export function writeJson(path: string, value: unknown): void {
+  if (path !== '-' && existsSync(path) && statSync(path).isDirectory())
+    throw new UserError(`--out ${path} is a folder.`, 'Give a file path for the JSON output, e.g. --out results/out.json.');
+  const text = toJson(value) + '\n';
+  if (path === '-') {
+    process.stdout.write(text);
+    return;
+  }
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(value, (_k, v) => (v instanceof Float32Array || v instanceof Int32Array || v instanceof Float64Array ? Array.from(v) : v), 1) + '\n');
+  writeFileSync(path, text);
+}
+
+/** Parse a JSON file meant for people to hand in; `what` names it in messages. */
+export function readJsonFile(path: string, what: string, todo: string): unknown {
+  if (!existsSync(path)) throw new UserError(`${what} ${path} does not exist.`, todo);
+  if (statSync(path).isDirectory()) throw new UserError(`${what} ${path} is a folder, not a file.`, todo);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${what} ${path} is not valid JSON (${(e as Error).message}).`, todo);
+  }
+}
+
+/** A comma-separated flag value as a list of trimmed, non-empty items. */
+export function splitList(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/**
+ * `--set SCOPE.key=value` pairs grouped by scope (e.g. a metric id): { SCOPE: { key: value } }.
+ * `scopes` lists the valid scopes; an unknown or missing scope is an error saying which exist.
+ */
+export function parseScopedSets(sets: unknown, scopes: readonly string[], example: string, noun = 'unit'): Record<string, Record<string, number | boolean | string>> {
+  const flat = parseSets(sets);
+  const out: Record<string, Record<string, number | boolean | string>> = {};
+  for (const [key, v] of Object.entries(flat)) {
+    const dot = key.indexOf('.');
+    if (dot <= 0 || dot === key.length - 1)
+      throw new UserError(`--set "${key}=${String(v)}" does not say which ${noun} it is for.`, `Write ${noun.toUpperCase()}.key=value, e.g. --set ${example}; scopes: ${scopes.join(', ')}.`);
+    const scope = key.slice(0, dot);
+    if (!scopes.includes(scope)) throw new UserError(`--set "${key}": "${scope}" is not a ${noun} (${scopes.join(', ')}).`, `Write ${noun.toUpperCase()}.key=value with one of those, e.g. --set ${example}.`);
+    (out[scope] ??= {})[key.slice(dot + 1)] = v;
+  }
+  return out;
+}
+
+/** "k=v, k=v" for help texts and messages. */
+export function formatParams(params: Record<string, unknown>): string {
+  const entries = Object.entries(params);
+  return entries.length ? entries.map(([k, v]) => `${k}=${String(v)}`).join(', ') : '(no parameters)';
 }

@@ -1,9 +1,297 @@
+/**
+ * `deepfaith evaluate`: score an explanations file (from `deepfaith attribute`) with the
+ * faithfulness metrics and write the metrics JSON.
+ *
+ * The target classes and rows come from the explanations file; `--rows` may pick a sub-range of
+ * them. `--baseline` and `--output` default to the ones the explanations file records.
+ * `--normalise` min–max normalises each explanation to [0, 1] first (a constant one becomes all
+ * zeros, METRICS.md "Prior explanations"); by default the values are scored as produced.
+ */
 import { UserError } from '../../core/errors';
-import type { CliCommand } from '../common';
+import { METRICS } from '../../core/metrics/registry';
+import { scoreExplanations } from '../../core/metrics/evaluate';
+import { parseRows } from '../../core/data/csv';
+import { Seeder } from '../../core/rng';
+import { sliceBatch } from '../../core/task/task';
+import {
+  formatParams,
+  loadTaskFromFlags,
+  mergeParams,
+  parseFlags,
+  parseScopedSets,
+  readJsonFile,
+  required,
+  splitList,
+  TASK_HELP,
+  TASK_OPTIONS,
+  writeJson,
+  type CliCommand,
+} from '../common';
+
+/** Every evaluate default, in one place. */
+export const defaults = {
+  metrics: 'all',
+  normalise: false,
+};
+
+/** The metrics file: the format of issue 2 item 6, plus what it ran on. */
+export interface MetricsFile {
+  metrics: Record<
+    string,
+    {
+      direction: 'higher' | 'lower';
+      params: Record<string, number | boolean | string>;
+      /** One value per row; null where the metric is undefined for the row (e.g. NEG with a misclassified label target). */
+      perSample: Float32Array | (number | null)[];
+      /** Mean over the rows with a defined value; null if none. */
+      mean: number | null;
+      /** Rows left out of the mean because their value is undefined. */
+      nUndefined: number;
+      curves?: (Float32Array | number[])[];
+      modelCalls: number;
+    }
+  >;
+  modelCalls: number;
+  ms: number;
+  explanations: { file: string; method: string };
+  rows: [number, number];
+  baseline: string;
+  output: string;
+  normalise: boolean;
+  seed: number;
+  backend: string;
+}
+
+/** An example `--set` taken from the registry, so help and messages name a real parameter. */
+function exampleSet(): string {
+  const m = METRICS.find((u) => Object.keys(u.defaults).length > 0);
+  if (!m) return 'FC.key=value';
+  const [k, v] = Object.entries(m.defaults)[0];
+  return `${m.id}.${k}=${String(v)}`;
+}
+
+export function metricsHelp(): string {
+  if (METRICS.length === 0) return '  (no metrics are registered in this build)';
+  const w = Math.max(...METRICS.map((m) => m.id.length));
+  return METRICS.map(
+    (m) => `  ${m.id.padEnd(w)}  ${m.direction === 'higher' ? '↑' : '↓'} ${m.description}\n  ${' '.repeat(w)}    defaults: ${formatParams(m.defaults)}`,
+  ).join('\n');
+}
+
+/** `--metrics FC,DEL,…|all` → the ids in registry order of `all`, else in the order given. */
+export function parseMetricList(spec: string): string[] {
+  const known = METRICS.map((m) => m.id as string);
+  if (spec.trim().toLowerCase() === 'all') return known;
+  const ids = splitList(spec);
+  if (ids.length === 0) throw new UserError('--metrics is empty.', `Give metric ids separated by commas, or all: ${known.join(', ')}.`);
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length)
+    throw new UserError(`Unknown metric${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} in --metrics.`, `Use ids from: ${known.join(', ') || '(none registered)'} (upper case), or all.`);
+  return [...new Set(ids)];
+}
+
+/** Min–max normalisation of each row of s ([nRows, n]) to [0, 1]; a constant row becomes zeros. */
+export function minMaxRows(s: Float32Array, nRows: number, n: number): Float32Array {
+  const out = new Float32Array(s.length); // [nRows, n]
+  for (let r = 0; r < nRows; r++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = 0; j < n; j++) {
+      const v = s[r * n + j];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const span = hi - lo;
+    if (span > 0) for (let j = 0; j < n; j++) out[r * n + j] = (s[r * n + j] - lo) / span;
+  }
+  return out;
+}
+
+interface ReadExplanations {
+  method: string;
+  rows: [number, number];
+  target: Int32Array;
+  /** [nRows, nFeatures] */
+  values: Float32Array;
+  nFeatures: number;
+  baseline?: string;
+  output?: string;
+  featureNames?: string[];
+}
+
+/** Read and check an explanations file on its own (shapes, integers, finite values). */
+export function readExplanations(path: string): ReadExplanations {
+  const todo = 'Give the JSON file written by deepfaith attribute --out.';
+  const j = readJsonFile(path, 'Explanations file', todo) as Record<string, unknown>;
+  const bad = (what: string) => new UserError(`Explanations file ${path}: ${what}.`, todo);
+  if (!j || typeof j !== 'object' || Array.isArray(j)) throw bad('it is not a JSON object');
+  const rows = j.rows;
+  if (!Array.isArray(rows) || rows.length !== 2 || !rows.every((v) => Number.isInteger(v) && v >= 0) || rows[0] >= rows[1])
+    throw bad('"rows" must be [A, B] with 0 ≤ A < B');
+  const nRows = rows[1] - rows[0];
+  const values = j.values;
+  if (!Array.isArray(values) || values.length !== nRows)
+    throw bad(`"values" must hold one row per data row ${rows[0]}:${rows[1]} (${nRows}), but it has ${Array.isArray(values) ? values.length : 'none'}`);
+  const n = Array.isArray(values[0]) ? values[0].length : 0;
+  if (n === 0) throw bad('"values" rows must be non-empty arrays of numbers');
+  const flat = new Float32Array(nRows * n); // [nRows, n]
+  values.forEach((row, r) => {
+    if (!Array.isArray(row) || row.length !== n) throw bad(`values row ${r} has ${Array.isArray(row) ? row.length : 'no'} entries, the first has ${n}`);
+    row.forEach((v, i) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`values row ${r}, feature ${i} is ${JSON.stringify(v)}, not a finite number`);
+      flat[r * n + i] = v;
+    });
+  });
+  const target = j.target;
+  if (!Array.isArray(target) || target.length !== nRows || !target.every((v) => Number.isInteger(v) && v >= 0))
+    throw bad(`"target" must hold one class index (integer ≥ 0) per row (${nRows})`);
+  return {
+    method: typeof j.method === 'string' ? j.method : '(unknown)',
+    rows: [rows[0], rows[1]],
+    target: Int32Array.from(target as number[]),
+    values: flat,
+    nFeatures: n,
+    baseline: typeof j.baseline === 'string' ? j.baseline : undefined,
+    output: typeof j.output === 'string' ? j.output : undefined,
+    featureNames: Array.isArray(j.featureNames) ? (j.featureNames as string[]) : undefined,
+  };
+}
+
+const OPTIONS = {
+  ...TASK_OPTIONS,
+  explanations: { type: 'string' as const },
+  metrics: { type: 'string' as const },
+  normalise: { type: 'boolean' as const },
+};
 
 export const command: CliCommand = {
-  help: () => 'deepfaith evaluate: not available in this build yet.',
-  run: async () => {
-    throw new UserError('deepfaith evaluate is not available in this build yet.', 'Update to a later version.');
+  help: () =>
+    [
+      'Usage: deepfaith evaluate --model <model.json> --data <file.csv> --label <column> --explanations <file.json>',
+      '                          [--rows A:B] [--metrics FC,DEL,…|all] [--set METRIC.key=value]… [--baseline zero|mean]',
+      '                          [--normalise] [--seed N] [--backend cpu|wasm] --out <file.json>',
+      '',
+      'Scores the explanations of a file written by `deepfaith attribute` (its rows and target classes) and writes',
+      '  { "metrics": { "<ID>": { "direction", "params", "perSample": [float…], "mean", "nUndefined", "curves"?, "modelCalls" } },',
+      '    "modelCalls", "ms", "explanations", "rows", "baseline", "output", "normalise", "seed", "backend" }',
+      'Undefined per-sample values (NaN) are written as null and left out of "mean".',
+      '',
+      'Options:',
+      TASK_HELP.replace(/--rows A:B {2}.*/, '--rows A:B               a sub-range of the explanations file\'s rows (default: all of them)')
+        .replace(/--baseline zero\|mean .*/, '--baseline zero|mean     removal baseline (default: the one the explanations file records, else zero)')
+        .replace(/--output probability\|logit\|raw .*/, '--output probability|logit|raw   model output the scores use (default: the explanations file\'s, else probability)'),
+      '  --explanations <file>    explanations JSON from deepfaith attribute (gives rows and target classes)',
+      `  --metrics <ids>|all      metrics to compute, comma-separated (default ${defaults.metrics})`,
+      `  --set METRIC.key=value   a metric parameter (repeatable), e.g. --set ${exampleSet()}`,
+      `  --normalise              min–max normalise each explanation to [0, 1] first (default ${defaults.normalise ? 'on' : 'off'})`,
+      '  --out <file.json>        where to write the scores (- for standard output)',
+      '',
+      'Metrics (↑ higher is better, ↓ lower is better) and their defaults:',
+      metricsHelp(),
+    ].join('\n'),
+
+  async run(argv) {
+    const flags = parseFlags(argv, OPTIONS);
+    const expPath = required(flags, 'explanations', 'Give the explanations with --explanations path/to/explanations.json (written by deepfaith attribute).');
+    const out = required(flags, 'out', 'Say where to write the scores with --out path/to/metrics.json.');
+    if (flags.target !== undefined)
+      throw new UserError('evaluate takes the target classes from the explanations file, so --target does not apply.', 'Remove --target (choose it when running deepfaith attribute).');
+    const ids = parseMetricList((flags.metrics as string | undefined) ?? defaults.metrics);
+    const sets = parseScopedSets(flags.set, METRICS.map((m) => m.id), exampleSet(), 'metric');
+    for (const scope of Object.keys(sets))
+      if (!ids.includes(scope)) throw new UserError(`--set ${scope}.… is given, but ${scope} is not among --metrics (${ids.join(',')}).`, `Add ${scope} to --metrics or drop the --set.`);
+    const requests = ids.map((id) => {
+      const unit = METRICS.find((m) => m.id === id)!;
+      return { unit, params: mergeParams(`Metric ${id}`, unit.defaults, sets[id] ?? {}) };
+    });
+    const normalise = (flags.normalise as boolean | undefined) ?? defaults.normalise;
+    const exp = readExplanations(expPath);
+    const userRows = flags.rows as string | undefined;
+    const loaded = await loadTaskFromFlags({
+      ...flags,
+      rows: undefined,
+      baseline: flags.baseline ?? exp.baseline,
+      output: flags.output ?? exp.output,
+    });
+    const { task, data, seed } = loaded;
+    try {
+      if (exp.nFeatures !== task.nFeatures)
+        throw new UserError(
+          `Explanations file ${expPath} has ${exp.nFeatures} values per row, but the model and ${data.source} have ${task.nFeatures} features.`,
+          'Evaluate the explanations with the model and data they were computed on.',
+        );
+      if (exp.featureNames && exp.featureNames.join('\u0000') !== task.featureNames.join('\u0000'))
+        throw new UserError(
+          `Explanations file ${expPath} explains features ${exp.featureNames.join(', ')}, but ${data.source} has ${task.featureNames.join(', ')}.`,
+          'Evaluate the explanations with the data file (and --label/--drop) they were computed on.',
+        );
+      if (exp.rows[1] > data.nRows)
+        throw new UserError(
+          `Explanations file ${expPath} covers rows ${exp.rows[0]}:${exp.rows[1]}, but ${data.source} has only ${data.nRows} data rows.`,
+          'Evaluate the explanations with the data file they were computed on.',
+        );
+      const bad = Array.from(exp.target).findIndex((c) => c >= task.nClasses);
+      if (bad >= 0)
+        throw new UserError(
+          `Explanations file ${expPath}: target class ${exp.target[bad]} of row ${exp.rows[0] + bad} is not a class of the model (it has ${task.nClasses}).`,
+          'Evaluate the explanations with the model they were computed on.',
+        );
+      let [a, b] = exp.rows;
+      if (userRows !== undefined) {
+        [a, b] = parseRows(userRows, data.nRows);
+        if (a < exp.rows[0] || b > exp.rows[1])
+          throw new UserError(`--rows ${userRows} is not within the explanations file's rows ${exp.rows[0]}:${exp.rows[1]}.`, `Use a range inside ${exp.rows[0]}:${exp.rows[1]}, or leave --rows out.`);
+      }
+      const n = task.nFeatures;
+      const nRows = b - a;
+      const off = a - exp.rows[0];
+      const batch = sliceBatch(data, a, b);
+      const target = exp.target.slice(off, off + nRows);
+      const raw = exp.values.slice(off * n, (off + nRows) * n); // [nRows, n]
+      const s = normalise ? minMaxRows(raw, nRows, n) : raw; // [nRows, n]
+      const t0 = performance.now();
+      const results = await scoreExplanations(task, batch, target, [s], requests.map((r) => ({ id: r.unit.id, params: r.params })), new Seeder(seed));
+      const ms = performance.now() - t0;
+      const metrics: MetricsFile['metrics'] = {};
+      let modelCalls = 0;
+      requests.forEach(({ unit, params }, m) => {
+        const res = results[0][m];
+        let sum = 0;
+        let count = 0;
+        for (const v of res.perSample)
+          if (Number.isFinite(v)) {
+            sum += v;
+            count++;
+          }
+        metrics[unit.id] = {
+          direction: unit.direction,
+          params,
+          perSample: res.perSample,
+          mean: count ? sum / count : null,
+          nUndefined: nRows - count,
+          curves: res.curves,
+          modelCalls: res.modelCalls,
+        };
+        modelCalls += res.modelCalls;
+      });
+      const file: MetricsFile = {
+        metrics,
+        modelCalls,
+        ms: Math.round(ms * 10) / 10,
+        explanations: { file: expPath, method: exp.method },
+        rows: [a, b],
+        baseline: task.baseline,
+        output: task.output,
+        normalise,
+        seed,
+        backend: loaded.backend.chosen,
+      };
+      writeJson(out, file);
+      if (out !== '-')
+        console.error(`deepfaith evaluate: ${ids.join(',')} on rows ${a}:${b} of ${exp.method} → ${out} in ${file.ms} ms (${modelCalls} model rows)`);
+      return 0;
+    } finally {
+      task.model.dispose();
+    }
   },
 };
