@@ -1,0 +1,106 @@
+/**
+ * Kernel SHAP (Lundberg & Lee 2017). Coalitions z ∈ {0,1}^n (z_i = 1 keeps x_i, 0 puts the
+ * baseline) are sampled from the Shapley kernel: a size k ∈ 1..n−1 with probability
+ * ∝ (n − 1) / (k (n − k)), then k features uniformly without replacement; each draw is used
+ * together with its complement (paired sampling), so `samples` coalitions are ⌈samples/2⌉ pairs.
+ * Since they are drawn from the kernel, all get weight 1 in the regression
+ * f(z) − f(x°) ≈ Σ φ_i z_i, solved in double precision with the efficiency constraint
+ * Σ φ_i = f(x) − f(x°) imposed exactly (φ_n eliminated, as the `shap` package does).
+ * As samples grow the result converges to the exact Shapley values. Draws: seeder.rng('kernel-shap', row).
+ */
+import type { AttributionMethod } from './types';
+import { forRowChunks, intParam, repeatTargets, taskBaseline, weightedLeastSquares } from './common';
+
+export type KernelShapParams = {
+  /** Sampled coalitions per row (rounded up to an even number: pairs of complements). */
+  samples: number;
+};
+
+export const defaults: KernelShapParams = { samples: 512 };
+
+export const kernelShap: AttributionMethod<KernelShapParams> = {
+  id: 'kernel-shap',
+  label: 'Kernel SHAP',
+  description: 'Shapley values estimated by a regression on coalitions sampled from the Shapley kernel, with efficiency imposed exactly.',
+  needs: { gradients: false },
+  defaults,
+  applicable: () => null,
+  async explain(task, batch, target, params, seeder, onProgress, signal) {
+    const n = task.nFeatures;
+    const pairs = n < 2 ? 0 : Math.ceil(intParam('kernel-shap', 'samples', params.samples, 2, 1_000_000) / 2);
+    const nCoalitions = 2 * pairs;
+    const per = 2 + nCoalitions; // the clean input, the all-baseline input, then the coalitions
+    const x0 = taskBaseline(task); // [n]
+    // size distribution of the Shapley kernel, as a cumulative table over k = 1..n−1
+    const cdf = new Float64Array(Math.max(0, n - 1));
+    let total = 0;
+    for (let k = 1; k < n; k++) cdf[k - 1] = total += 1 / (k * (n - k));
+    for (let k = 0; k < cdf.length; k++) cdf[k] /= total;
+    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    await forRowChunks(
+      batch,
+      per,
+      async (start, end) => {
+        const rows = end - start;
+        const inputs = new Float32Array(rows * per * n); // [rows · per, n]
+        const present = new Uint8Array(rows * nCoalitions * n); // [rows · nCoalitions, n] z
+        const removed = new Uint8Array(n); // [n]
+        const all = Int32Array.from({ length: n }, (_, j) => j);
+        for (let r = 0; r < rows; r++) {
+          const rng = seeder.rng('kernel-shap', batch.rowIndex[start + r]);
+          const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          task.space.writeRemoval(inputs, r * per, x, x0, []);
+          task.space.writeRemoval(inputs, r * per + 1, x, x0, all);
+          for (let p = 0; p < pairs; p++) {
+            const u = rng.uniform();
+            let k = 1;
+            while (k < n - 1 && u >= cdf[k - 1]) k++;
+            const chosen = rng.sampleWithoutReplacement(n, k);
+            const a = (r * nCoalitions + 2 * p) * n; // z
+            const b = a + n; // its complement
+            for (let j = 0; j < n; j++) present[b + j] = 1;
+            for (const j of chosen) {
+              present[a + j] = 1;
+              present[b + j] = 0;
+            }
+            for (let j = 0; j < n; j++) removed[j] = 1 - present[a + j];
+            task.space.writeMasked(inputs, r * per + 2 + 2 * p, x, x0, removed);
+            for (let j = 0; j < n; j++) removed[j] = 1 - present[b + j];
+            task.space.writeMasked(inputs, r * per + 3 + 2 * p, x, x0, removed);
+          }
+        }
+        const f = await task.model.predictTarget(inputs, rows * per, repeatTargets(target.subarray(start, end), per), task.output); // [rows · per]
+        const d = n - 1; // unknowns φ_1..φ_{n−1}; φ_n = Δ − Σ
+        const U = new Float64Array(nCoalitions * d); // [nCoalitions, n − 1] z_i − z_n
+        const t = new Float64Array(nCoalitions); // [nCoalitions] f(z) − f(x°) − z_n Δ
+        const ones = new Float64Array(nCoalitions).fill(1);
+        for (let r = 0; r < rows; r++) {
+          const fx = f[r * per];
+          const f0 = f[r * per + 1];
+          const delta = fx - f0;
+          const o = (start + r) * n;
+          if (n === 1) {
+            out[o] = delta;
+            continue;
+          }
+          for (let s = 0; s < nCoalitions; s++) {
+            const zo = (r * nCoalitions + s) * n;
+            const zn = present[zo + n - 1];
+            for (let i = 0; i < d; i++) U[s * d + i] = present[zo + i] - zn;
+            t[s] = f[r * per + 2 + s] - f0 - zn * delta;
+          }
+          const phi = weightedLeastSquares(U, t, ones, nCoalitions, d); // [n − 1]
+          let sum = 0;
+          for (let i = 0; i < d; i++) {
+            out[o + i] = phi[i];
+            sum += phi[i];
+          }
+          out[o + n - 1] = delta - sum;
+        }
+      },
+      onProgress,
+      signal,
+    );
+    return out;
+  },
+};
