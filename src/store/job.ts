@@ -24,7 +24,7 @@ export interface StudioJob {
   metrics: { id: string; params: Params }[];
   normalise: boolean;
   supervision: { delta: number; p: number };
-  train: { steps: number; batchSize: number; learningRate: number; lossMode: 'full' | 'pc-only' | 'lc-only'; nSubsets: number };
+  train: { epochs: number; batchSize: number; learningRate: number; lossMode: 'full' | 'pc-only' | 'lc-only'; nSubsets: number; dModel: number; nHeads: number; nLayers: number };
   seed: number;
   backend: BackendRequest;
 }

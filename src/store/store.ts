@@ -20,6 +20,8 @@ import type {
   TrainStep,
 } from '../worker/protocol';
 import { APP_VERSION, type StudioJob } from './job';
+import { superviseSample } from './supervision';
+import { minMaxRows } from '../worker/normalise';
 import type { Persistence, SavedRun } from './persist';
 
 export const STEPS = ['task', 'explain', 'evaluate', 'supervise', 'train', 'report'] as const;
@@ -113,6 +115,10 @@ export interface Actions {
   setDelta(v: number): void;
   setP(v: number): void;
   setTrainConfig(c: Partial<StudioJob['train']>): void;
+  runTrain(): Promise<boolean>;
+  pauseTrain(): void;
+  resumeTrain(): void;
+  cancelTrain(): void;
   cancel(): void;
   setSeed(seed: number): void;
   job(): StudioJob;
@@ -138,7 +144,7 @@ function toProblem(e: unknown): Problem {
   return { what: `Unexpected error: ${(e as Error)?.message ?? String(e)}`, todo: 'Try again; if it keeps happening, reload the page.' };
 }
 
-export const DEFAULT_TRAIN: StudioJob['train'] = { steps: 60, batchSize: 16, learningRate: 0.003, lossMode: 'full', nSubsets: 32 };
+export const DEFAULT_TRAIN: StudioJob['train'] = { epochs: 20, batchSize: 16, learningRate: 0.003, lossMode: 'full', nSubsets: 32, dModel: 16, nHeads: 2, nLayers: 1 };
 
 export function createStudioStore(deps: StoreDeps): StudioStore {
   const { client, persistence } = deps;
@@ -319,7 +325,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
         }
         const explanations = attribution.explanations.map((e) => ({ methodId: e.methodId, values: e.values }));
         if (explainer?.saliency && explainer.saliency.length === attribution.rows.length * (get().info?.nFeatures ?? -1))
-          explanations.push({ methodId: 'deepfaith-explainer', values: explainer.saliency });
+          explanations.push({ methodId: EXPLAINER_ID, values: explainer.saliency });
         try {
           const r = await withProgress('Evaluating', (cb) => client.call({ type: 'evaluate', rows: attribution.rows, target: attribution.target, explanations, metrics, seed, normalise }, cb));
           if (!r) return false;
@@ -335,6 +341,82 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
       setDelta: (delta) => set({ delta }),
       setP: (p) => set({ p }),
       setTrainConfig: (c) => set({ trainConfig: { ...get().trainConfig, ...c } }),
+
+      async runTrain() {
+        const s = get();
+        const sup = supervisionSet(s);
+        if (!s.attribution || !s.info) {
+          set({ trainError: { what: 'There are no explanations to learn from yet.', todo: 'Run Explain and Evaluate first.' } });
+          return false;
+        }
+        if (!sup) {
+          set({ trainError: { what: 'The prior explanations have not been scored yet.', todo: 'Run Evaluate first: the supervision set keeps only explanations that pass every metric.' } });
+          return false;
+        }
+        const n = s.info.nFeatures;
+        const watchRow = s.attribution.rows[s.sample] ?? s.attribution.rows[0];
+        const tc = s.trainConfig;
+        set({ trainSteps: [], trainStatus: 'running', trainError: null, watchSaliency: null, stepsPerSecond: 0 });
+        let callId = -1;
+        const handle = client.call(
+          {
+            type: 'train',
+            config: {
+              rows: sup.trainRows,
+              pairs: sup.pairs.map((p) => ({ row: p.row, s: p.s })),
+              epochs: tc.epochs,
+              batchSize: tc.batchSize,
+              learningRate: tc.learningRate,
+              seed: s.seed,
+              lossMode: tc.lossMode,
+              nSubsets: tc.nSubsets,
+              dModel: tc.dModel,
+              nHeads: tc.nHeads,
+              nLayers: tc.nLayers,
+              watchRow,
+              explainRows: s.attribution.rows,
+            },
+          },
+          {
+            onProgress: (p) => set({ busy: { callId, label: 'Training', stage: p.stage, done: p.done, total: p.total, etaMs: p.etaMs } }),
+            onTrain: (t) => set({ trainSteps: get().trainSteps.concat(t.steps), stepsPerSecond: t.stepsPerSecond, ...(t.watchSaliency ? { watchSaliency: t.watchSaliency } : {}) }),
+          },
+        );
+        callId = handle.id;
+        set({ trainCallId: callId, busy: { callId, label: 'Training', stage: 'training', done: 0, total: 0, etaMs: null } });
+        try {
+          const r = await handle.promise;
+          void n;
+          set({ trainStatus: 'done', explainer: { saliency: r.explainerSaliency, artifacts: r.artifacts } });
+          await get().save();
+          return true;
+        } catch (e) {
+          if (e instanceof Cancelled) set({ trainStatus: 'cancelled' });
+          else set({ trainStatus: 'error', trainError: toProblem(e) });
+          return false;
+        } finally {
+          if (get().busy?.callId === callId) set({ busy: null });
+          set({ trainCallId: null });
+        }
+      },
+      pauseTrain() {
+        const id = get().trainCallId;
+        if (id !== null) {
+          client.pause(id);
+          set({ trainStatus: 'paused' });
+        }
+      },
+      resumeTrain() {
+        const id = get().trainCallId;
+        if (id !== null) {
+          client.resume(id);
+          set({ trainStatus: 'running' });
+        }
+      },
+      cancelTrain() {
+        const id = get().trainCallId;
+        if (id !== null) client.cancel(id);
+      },
 
       cancel() {
         const b = get().busy;
@@ -446,6 +528,39 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
     };
   });
 }
+
+/** Per-sample supervision over the scored rows, for the current δ and p; null before Evaluate. */
+export function supervisionSet(s: Pick<StudioState, 'attribution' | 'evaluation' | 'metrics' | 'delta' | 'p' | 'info' | 'methods'>) {
+  const { attribution, evaluation, info } = s;
+  if (!attribution || !evaluation || !info) return null;
+  const n = info.nFeatures;
+  const priors = evaluation.scores.filter((e) => e.methodId !== EXPLAINER_ID && attribution.explanations.some((a) => a.methodId === e.methodId));
+  if (!priors.length) return null;
+  const metricIds = priors[0].metrics.map((m) => m.metricId);
+  const metrics = metricIds.map((id) => ({ id, direction: (s.metrics.find((m) => m.id === id)?.direction ?? 'higher') as 'higher' | 'lower' }));
+  const labels = priors.map((p) => s.methods.find((m) => m.id === p.methodId)?.label ?? p.methodId);
+  const normalised = priors.map((p) => {
+    const v = attribution.explanations.find((a) => a.methodId === p.methodId)!.values;
+    return minMaxRows(v, attribution.rows.length, n);
+  });
+  const nRows = attribution.rows.length;
+  // 80/20 split of the samples: the last fifth of the explained rows is held out
+  const nTrain = nRows > 1 ? Math.max(1, Math.round(nRows * 0.8)) : nRows;
+  const perSample = attribution.rows.map((row, r) => {
+    const ex = normalised.map((v) => v.subarray(r * n, (r + 1) * n));
+    const scores = priors.map((p) => p.metrics.map((m) => m.perSample[r]));
+    return { row, ex, scores, result: superviseSample(ex, scores, metrics, labels, s.delta, s.p) };
+  });
+  const pairs: { row: number; s: Float32Array; methodId: string }[] = [];
+  perSample.slice(0, nTrain).forEach((ps) => ps.result.passed.forEach((ok, i) => ok && pairs.push({ row: ps.row, s: Float32Array.from(ps.ex[i]), methodId: priors[i].methodId })));
+  const total = nRows * priors.length;
+  const afterDedup = perSample.reduce((a, ps) => a + ps.result.keptByDedup.filter(Boolean).length, 0);
+  const afterFilter = perSample.reduce((a, ps) => a + ps.result.passed.filter(Boolean).length, 0);
+  const emptySamples = perSample.filter((ps) => !ps.result.passed.some(Boolean)).length;
+  return { perSample, labels, methodIds: priors.map((p) => p.methodId), metrics, pairs, trainRows: attribution.rows.slice(0, nTrain), testRows: attribution.rows.slice(nTrain), total, afterDedup, afterFilter, emptySamples };
+}
+
+export const EXPLAINER_ID = 'deepfaith-explainer';
 
 function csvColumns(text: string): string[] {
   const line = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';

@@ -122,18 +122,25 @@ export type Request =
 
 /** Training settings the studio sends (mapped onto the engine's trainer config by the worker). */
 export interface TrainRequestConfig {
+  /** Training samples D (global row indices) for L_LC. */
   rows: number[];
-  /** The supervision pairs: x row index and its target saliency in [0,1]^n. */
+  /** The supervision set Z: x row index and its target saliency in [0,1]^n. */
   pairs: { row: number; s: Float32Array }[];
-  steps: number;
+  epochs: number;
   batchSize: number;
   learningRate: number;
   seed: number;
-  /** 'full' | 'pc-only' | 'lc-only' */
   lossMode: 'full' | 'pc-only' | 'lc-only';
+  /** k: random subsets per sample in L_LC. */
   nSubsets: number;
-  /** Row whose saliency is sent back as training goes on. */
+  /** Explainer architecture (small defaults for the browser). */
+  dModel: number;
+  nHeads: number;
+  nLayers: number;
+  /** Row whose saliency is sent back after every epoch. */
   watchRow: number;
+  /** Rows the finished explainer explains (the Explain panel's rows), returned with the result. */
+  explainRows: number[];
 }
 
 export interface TrainStep {
@@ -160,7 +167,7 @@ export interface ResultMap {
   attribute: AttributeResult;
   evaluate: EvaluateResult;
   predict: { proba: Float32Array; nClasses: number };
-  train: { steps: number; explainerSaliency: Float32Array; modelArtifacts?: unknown };
+  train: { steps: number; explainerSaliency: Float32Array; artifacts: { modelJson: unknown; weights: ArrayBuffer } };
   explainer: { values: Float32Array };
   pause: { ok: boolean };
   resume: { ok: boolean };

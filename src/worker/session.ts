@@ -13,6 +13,7 @@ import { argmax, checkWidth, makeTask, type Batch, type Task } from '../core/tas
 import { ATTRIBUTION_METHODS, getMethod } from '../core/attribution/registry';
 import { METRICS } from '../core/metrics/registry';
 import { scoreExplanations } from '../core/metrics/evaluate';
+import { minMaxRows } from './normalise';
 import type {
   AttributeResult,
   EvaluateResult,
@@ -63,23 +64,6 @@ export function methodMetas(): MethodMeta[] {
 
 export function metricMetas(): MetricMeta[] {
   return METRICS.map((m) => ({ id: m.id, label: m.label, description: m.description, direction: m.direction, defaults: { ...m.defaults } }));
-}
-
-/** Min–max normalise each row to [0,1]; a constant row becomes zeros (METRICS.md supervision). */
-export function minMaxRows(values: Float32Array, nRows: number, n: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < nRows; r++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let j = 0; j < n; j++) {
-      const v = values[r * n + j];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const span = hi - lo;
-    for (let j = 0; j < n; j++) out[r * n + j] = span > 0 && Number.isFinite(span) ? (values[r * n + j] - lo) / span : 0;
-  }
-  return out;
 }
 
 export class Session {
