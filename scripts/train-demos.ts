@@ -1,7 +1,7 @@
 /**
  * Dev-time: train the demo target models, deterministically.
  *
- *   npx tsx scripts/train-demos.ts [id…]        (default: every demo)
+ *   npx tsx scripts/train-demos.ts [id…] [--out-dir DIR]   (default: every demo, into public/demos)
  *
  * For each demo in public/demos/<id>/data.csv: a seeded 80/20 split of the rows (Alea PRNG of
  * src/core/rng.ts, seed string `split|<id>|<seed>`), a small MLP — a Sequential of Dense layers only,
@@ -20,14 +20,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/core/backend';
 import { parseCsv, type Dataset } from '../src/core/data/csv';
-import { DEMOS, type DemoMeta, type DemoTask } from '../src/core/data/demos';
-import { makeRng, Seeder } from '../src/core/rng';
+import { DEMOS, seededSplit, type DemoMeta, type DemoTask } from '../src/core/data/demos';
+import { Seeder } from '../src/core/rng';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demosDir = join(root, 'public', 'demos');
 
 /** Every training setting, in one place; recorded in meta.json as `trainedWith`. */
-export const defaults = {
+const defaults = {
   splitSeed: 0,
   testFraction: 0.2,
   hidden: [16, 16],
@@ -37,15 +37,6 @@ export const defaults = {
   adamEpsilon: 1e-7,
   initSeed: 1,
 };
-
-/** Row indices split by a seeded Fisher–Yates shuffle: the first ⌈(1−f)·n⌉ train, the rest test; each list sorted. */
-export function seededSplit(id: string, nRows: number, seed: number, testFraction: number): { train: number[]; test: number[] } {
-  const perm = Array.from(makeRng(`split|${id}|${seed}`).sampleWithoutReplacement(nRows, nRows));
-  const nTest = Math.round(testFraction * nRows);
-  const test = perm.slice(0, nTest).sort((a, b) => a - b);
-  const train = perm.slice(nTest).sort((a, b) => a - b);
-  return { train, test };
-}
 
 function gather(data: Dataset, rows: number[]): { x: Float32Array; y: Int32Array } {
   const n = data.nFeatures;
@@ -98,7 +89,7 @@ function fileSaver(dir: string): tf.io.IOHandler {
   });
 }
 
-async function trainDemo(demo: DemoTask, classNamesBySource: Record<string, string[]>): Promise<DemoMeta> {
+async function trainDemo(demo: DemoTask, classNamesBySource: Record<string, string[]>, outDir: string): Promise<DemoMeta> {
   const csvPath = join(demosDir, demo.data);
   const data = parseCsv(readFileSync(csvPath, 'utf8'), csvPath, { label: demo.label });
   const classNames = classNamesBySource[demo.id] ?? data.classNames;
@@ -156,7 +147,7 @@ async function trainDemo(demo: DemoTask, classNamesBySource: Record<string, stri
       for (let c = 1; c < nClasses; c++) if (p[i * nClasses + c] > p[i * nClasses + best]) best = c;
       if (best === te.y[i]) correct++;
     }
-    await model.save(fileSaver(join(demosDir, demo.id, 'model')));
+    await model.save(fileSaver(join(outDir, demo.id, 'model')));
     const meta: DemoMeta = {
       id: demo.id,
       name: demo.name,
@@ -184,7 +175,7 @@ async function trainDemo(demo: DemoTask, classNamesBySource: Record<string, stri
         split: `Alea('split|${demo.id}|${defaults.splitSeed}') Fisher–Yates; first ${test.length} rows of the permutation are the test split`,
       },
     };
-    writeFileSync(join(demosDir, demo.id, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+    writeFileSync(join(outDir, demo.id, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
     return meta;
   } finally {
     model.dispose();
@@ -196,10 +187,15 @@ async function main(): Promise<void> {
   await initBackend('wasm');
   const sources = JSON.parse(readFileSync(join(demosDir, 'sources.json'), 'utf8')) as Record<string, { classNames: string[] }>;
   const classNamesBySource = Object.fromEntries(Object.entries(sources).map(([k, v]) => [k, v.classNames]));
-  const wanted = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--out-dir');
+  const outDir = at >= 0 ? args[at + 1] : demosDir;
+  const wanted = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
+  const unknown = wanted.filter((id) => !DEMOS.some((d) => d.id === id));
+  if (unknown.length || !outDir) throw new Error(`usage: train-demos.ts [${DEMOS.map((d) => d.id).join('|')}…] [--out-dir DIR]`);
   for (const demo of DEMOS.filter((d) => wanted.length === 0 || wanted.includes(d.id))) {
     const t0 = performance.now();
-    const meta = await trainDemo(demo, classNamesBySource);
+    const meta = await trainDemo(demo, classNamesBySource, outDir);
     console.log(`${demo.id}: test accuracy ${meta.testAccuracy} (${meta.testRows} rows), train loss ${meta.finalTrainLoss}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 }

@@ -5,6 +5,7 @@
  * them from the page's own origin (`/demos/...`).
  * Data: `node scripts/extract-demos.mjs`; models and meta: `npx tsx scripts/train-demos.ts`.
  */
+import { makeRng } from '../rng';
 export interface DemoTask {
   id: string;
   name: string;
@@ -68,4 +69,15 @@ export const DEMOS: DemoTask[] = ['iris', 'wine', 'breast-cancer', 'penguins'].m
 
 export function getDemo(id: string): DemoTask | undefined {
   return DEMOS.find((d) => d.id === id);
+}
+
+/**
+ * The demos' train/test split: a Fisher–Yates permutation of 0..nRows−1 from the Alea PRNG seeded
+ * with `split|<id>|<seed>`; its first round(testFraction·nRows) entries are the test rows, the rest
+ * the training rows; each list ascending.
+ */
+export function seededSplit(id: string, nRows: number, seed: number, testFraction: number): { train: number[]; test: number[] } {
+  const perm = Array.from(makeRng(`split|${id}|${seed}`).sampleWithoutReplacement(nRows, nRows));
+  const nTest = Math.round(testFraction * nRows);
+  return { train: perm.slice(nTest).sort((a, b) => a - b), test: perm.slice(0, nTest).sort((a, b) => a - b) };
 }
