@@ -1,0 +1,296 @@
+/**
+ * DeepFaith's supervision set Z (METRICS.md "Prior explanations → supervision", paper §4):
+ * run K prior attribution methods, min–max normalise each explanation per sample, score ALL of
+ * them on the metrics (once), then dedup (δ) and filter (p) as pure functions over the stored
+ * scores, keeping a per-sample record of every explanation's fate.
+ *
+ * The 80/20 split of samples happens before Z: `splitSamples` assigns each row by its own seeded
+ * draw, so the split does not depend on the order or the slice of the rows.
+ */
+import { UserError, throwIfCancelled } from '../errors';
+import type { Params } from '../attribution/types';
+import { ATTRIBUTION_METHODS, getMethod } from '../attribution/registry';
+import { scoreExplanations, type MetricRequest } from '../metrics/evaluate';
+import { getMetric } from '../metrics/registry';
+import type { Seeder } from '../rng';
+import type { Batch, Task } from '../task/task';
+import { dedup, defaults as dedupDefaults, type DedupFate } from './dedup';
+import { filterSample, defaults as filterDefaults, type Direction } from './filter';
+
+/** The paper's eight prior methods for tabular and text tasks, in the paper's order. */
+export const PAPER_METHODS = ['integrated-gradients', 'gradient-shap', 'deeplift', 'saliency', 'occlusion', 'feature-ablation', 'lime', 'kernel-shap'];
+
+export const defaults = { delta: dedupDefaults.delta, p: filterDefaults.p, testFraction: 0.2 };
+
+export interface MethodRequest {
+  id: string;
+  params?: Params;
+}
+
+/** `paper` = the eight above; `all` = every applicable registered method except `random`; or an explicit list. */
+export type MethodSelection = 'paper' | 'all' | MethodRequest[];
+
+export interface PriorMethodInfo {
+  id: string;
+  label: string;
+  params: Params;
+  /** False when skipped; `reason` says why. */
+  ran: boolean;
+  reason?: string;
+  /** Wall time of the whole method run, and per sample. */
+  ms: number;
+  msPerSample: number;
+}
+
+export function methodRequests(selection: MethodSelection): MethodRequest[] {
+  if (selection === 'paper') return PAPER_METHODS.map((id) => ({ id }));
+  if (selection === 'all') return ATTRIBUTION_METHODS.filter((m) => m.id !== 'random').map((m) => ({ id: m.id }));
+  return selection;
+}
+
+/** Min–max normalise each row to [0,1]; a constant row becomes all zeros. s: [nRows, n]. */
+export function minMaxNormalize(s: Float32Array, nRows: number, n: number): Float32Array {
+  const out = new Float32Array(nRows * n);
+  for (let r = 0; r < nRows; r++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = s[r * n + i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const span = hi - lo;
+    if (!(span > 0) || !Number.isFinite(span)) continue;
+    for (let i = 0; i < n; i++) out[r * n + i] = (s[r * n + i] - lo) / span;
+  }
+  return out;
+}
+
+export interface PriorRun {
+  /** Every requested method, in request order, with ran/skipped. */
+  methods: PriorMethodInfo[];
+  /** Ids of the methods that ran, in order (the order dedup uses). */
+  ranIds: string[];
+  /** Normalised explanations of the methods that ran: [nRows, n] each. */
+  explanations: Float32Array[];
+}
+
+/** Run the prior methods on every row of `batch`; skip (with the reason) any that cannot run. */
+export async function runPriors(
+  task: Task,
+  batch: Batch,
+  target: Int32Array,
+  requests: MethodRequest[],
+  seeder: Seeder,
+  onProgress?: (done: number, total: number, methodId: string) => void,
+  signal?: AbortSignal,
+): Promise<PriorRun> {
+  const methods: PriorMethodInfo[] = [];
+  const explanations: Float32Array[] = [];
+  const ranIds: string[] = [];
+  let done = 0;
+  for (const req of requests) {
+    throwIfCancelled(signal);
+    const unit = getMethod(req.id);
+    if (!unit) {
+      methods.push({ id: req.id, label: req.id, params: req.params ?? {}, ran: false, reason: `"${req.id}" is not a registered attribution method in this build.`, ms: 0, msPerSample: 0 });
+      onProgress?.(++done, requests.length, req.id);
+      continue;
+    }
+    const params = { ...unit.defaults, ...(req.params ?? {}) } as Params;
+    const reason = unit.applicable(task);
+    if (reason) {
+      methods.push({ id: unit.id, label: unit.label, params, ran: false, reason, ms: 0, msPerSample: 0 });
+      onProgress?.(++done, requests.length, req.id);
+      continue;
+    }
+    const t0 = performance.now();
+    const raw = await unit.explain(task, batch, target, params, seeder, undefined, signal);
+    const ms = performance.now() - t0;
+    methods.push({ id: unit.id, label: unit.label, params, ran: true, ms, msPerSample: ms / Math.max(1, batch.nRows) });
+    explanations.push(minMaxNormalize(raw, batch.nRows, task.nFeatures));
+    ranIds.push(unit.id);
+    onProgress?.(++done, requests.length, req.id);
+  }
+  return { methods, ranIds, explanations };
+}
+
+export interface StoredScores {
+  metricIds: string[];
+  directions: Direction[];
+  /** perSample[method][metric]: [nRows] scores. */
+  perSample: Float32Array[][];
+  /** modelCalls[method][metric] */
+  modelCalls: number[][];
+}
+
+/** Score every explanation on every metric once (the stored scores dedup/filter read). */
+export async function scoreAll(
+  task: Task,
+  batch: Batch,
+  target: Int32Array,
+  explanations: Float32Array[],
+  metrics: MetricRequest[],
+  seeder: Seeder,
+  onProgress?: (done: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<StoredScores> {
+  const directions = metrics.map((m) => {
+    const unit = getMetric(m.id);
+    if (!unit) throw new UserError(`Unknown metric "${m.id}".`, 'Use one of FC, FE, MC, INF, RP, INS, DEL, NEG, POS, IROF.');
+    return unit.direction;
+  });
+  const results = explanations.length ? await scoreExplanations(task, batch, target, explanations, metrics, seeder, onProgress, signal) : [];
+  return {
+    metricIds: metrics.map((m) => m.id),
+    directions,
+    perSample: results.map((row) => row.map((r) => r.perSample)),
+    modelCalls: results.map((row) => row.map((r) => r.modelCalls)),
+  };
+}
+
+/** One explanation's fate in the per-sample record. */
+export type ExplanationFate =
+  | { method: string; fate: 'kept' }
+  | { method: string; fate: 'similar'; similarTo: string; cosine: number }
+  | { method: string; fate: 'filtered'; failed: { metric: string; value: number; threshold: number }[] };
+
+export interface SampleRecord {
+  /** Global row index of the sample. */
+  row: number;
+  fates: ExplanationFate[];
+  /** Filter threshold per metric id (absent when filtering is off). */
+  thresholds?: Record<string, number>;
+  /** Number of explanations of this sample in Z. */
+  nKept: number;
+}
+
+export interface SupervisionCounts {
+  samples: number;
+  total: number;
+  afterDedup: number;
+  afterFilter: number;
+  samplesWithoutSurvivor: number;
+}
+
+export interface SupervisionSet {
+  /** [nPairs, n] inputs and [nPairs, n] normalised saliency targets. */
+  x: Float32Array;
+  s: Float32Array;
+  nPairs: number;
+  /** Global row index and method id index (into methodIds) of each pair. */
+  pairRow: Int32Array;
+  pairMethod: Int32Array;
+  methodIds: string[];
+  record: SampleRecord[];
+  counts: SupervisionCounts;
+  options: SupervisionOptions;
+}
+
+export interface SupervisionOptions {
+  delta: number;
+  p: number;
+  /** Turn dedup / filter off for the ablations (`filter-only` / `dedup-only`). */
+  dedup: boolean;
+  filter: boolean;
+}
+
+export interface SupervisionInput {
+  /** All rows the priors ran on: [nRows, n]. */
+  x: Float32Array;
+  n: number;
+  rowIndex: Int32Array;
+  /** Positions (into the rows above) of the samples Z is built from (the training split). */
+  use: ArrayLike<number>;
+  methodIds: string[];
+  /** Normalised explanations of all rows: [nRows, n] per method. */
+  explanations: Float32Array[];
+  scores: StoredScores;
+}
+
+/** Dedup + filter over stored scores and build Z with its per-sample record. Pure. */
+export function buildSupervision(input: SupervisionInput, options: SupervisionOptions): SupervisionSet {
+  const { n, methodIds, explanations, scores } = input;
+  const K = methodIds.length;
+  const nUse = input.use.length;
+  // explanations of the used rows only, for dedup
+  const sub = explanations.map((e) => {
+    const out = new Float32Array(nUse * n);
+    for (let u = 0; u < nUse; u++) out.set(e.subarray(input.use[u] * n, (input.use[u] + 1) * n), u * n);
+    return out;
+  });
+  const dd: DedupFate[][] = options.dedup ? dedup(sub, nUse, n, options.delta) : Array.from({ length: nUse }, () => methodIds.map(() => ({ kept: true }) as DedupFate));
+  const pairs: { u: number; j: number }[] = [];
+  const record: SampleRecord[] = [];
+  const counts: SupervisionCounts = { samples: nUse, total: nUse * K, afterDedup: 0, afterFilter: 0, samplesWithoutSurvivor: 0 };
+  for (let u = 0; u < nUse; u++) {
+    const pos = input.use[u];
+    const candidates = dd[u].map((f) => f.kept);
+    counts.afterDedup += candidates.filter(Boolean).length;
+    const fates: ExplanationFate[] = [];
+    let thresholds: Record<string, number> | undefined;
+    let failures: (ReturnType<typeof filterSample>['failures'][number])[] = candidates.map((c) => (c ? [] : null));
+    if (options.filter && K > 0) {
+      const rowScores = methodIds.map((_, j) => scores.metricIds.map((_, m) => scores.perSample[j][m][pos]));
+      const f = filterSample(rowScores, candidates, scores.directions, options.p);
+      failures = f.failures;
+      thresholds = Object.fromEntries(scores.metricIds.map((id, m) => [id, f.thresholds[m]]));
+    }
+    let nKept = 0;
+    for (let j = 0; j < K; j++) {
+      const d = dd[u][j];
+      if (!d.kept) {
+        fates.push({ method: methodIds[j], fate: 'similar', similarTo: methodIds[d.similarTo], cosine: d.cosine });
+        continue;
+      }
+      const failed = failures[j] ?? [];
+      if (failed.length) {
+        fates.push({ method: methodIds[j], fate: 'filtered', failed: failed.map((f) => ({ metric: scores.metricIds[f.metric], value: f.value, threshold: f.threshold })) });
+        continue;
+      }
+      fates.push({ method: methodIds[j], fate: 'kept' });
+      pairs.push({ u, j });
+      nKept++;
+    }
+    counts.afterFilter += nKept;
+    if (nKept === 0) counts.samplesWithoutSurvivor++;
+    record.push({ row: input.rowIndex[pos], fates, thresholds, nKept });
+  }
+  const x = new Float32Array(pairs.length * n);
+  const s = new Float32Array(pairs.length * n);
+  const pairRow = new Int32Array(pairs.length);
+  const pairMethod = new Int32Array(pairs.length);
+  pairs.forEach(({ u, j }, i) => {
+    const pos = input.use[u];
+    x.set(input.x.subarray(pos * n, (pos + 1) * n), i * n);
+    s.set(explanations[j].subarray(pos * n, (pos + 1) * n), i * n);
+    pairRow[i] = input.rowIndex[pos];
+    pairMethod[i] = j;
+  });
+  return { x, s, nPairs: pairs.length, pairRow, pairMethod, methodIds, record, counts, options };
+}
+
+/** Supervision options of a training mode: `dedup-only` skips the filter, `filter-only` the dedup. */
+export function supervisionOptionsFor(mode: string, delta: number, p: number): SupervisionOptions {
+  return { delta, p, dedup: mode !== 'filter-only', filter: mode !== 'dedup-only' };
+}
+
+/**
+ * Split rows into train and test: each row draws u from seeder.rng('deepfaith-split', rowIndex);
+ * the round(testFraction·nRows) rows with the smallest u (ties → lower row index) are the test split.
+ * Returns positions into the rows, each list in row order.
+ */
+export function splitSamples(rowIndex: Int32Array, testFraction: number, seeder: Seeder): { train: number[]; test: number[] } {
+  const nRows = rowIndex.length;
+  if (!(testFraction > 0 && testFraction < 1)) throw new UserError(`Test fraction ${testFraction} is outside (0, 1).`, 'Use e.g. 0.2 for an 80/20 split.');
+  const nTest = Math.min(nRows - 1, Math.max(1, Math.round(testFraction * nRows)));
+  if (nRows < 2) throw new UserError('At least 2 samples are needed to split into train and test.', 'Use more rows.');
+  const u = Array.from(rowIndex, (r) => seeder.rng('deepfaith-split', r).uniform());
+  const order = Array.from({ length: nRows }, (_, i) => i).sort((a, b) => u[a] - u[b] || rowIndex[a] - rowIndex[b]);
+  const isTest = new Uint8Array(nRows);
+  for (let i = 0; i < nTest; i++) isTest[order[i]] = 1;
+  const train: number[] = [];
+  const test: number[] = [];
+  for (let i = 0; i < nRows; i++) (isTest[i] ? test : train).push(i);
+  return { train, test };
+}
