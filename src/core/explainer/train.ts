@@ -1,0 +1,297 @@
+/**
+ * Training the DeepFaith explainer: an async generator of progress events.
+ *
+ * One epoch = one pass over the supervision set Z in minibatches of `batchSize` pairs (seeded
+ * shuffle per epoch); each step also takes the next slice of the training samples D for L_LC, so
+ * that every sample of D enters L_LC once per epoch. Δ of L_LC's k subsets is recomputed at the
+ * start of every epoch for all of D in one batched model call (fresh subsets each epoch).
+ * L_OBJ = α·L_PC + (1−α)·L_LC with α from Algorithm 1 (alpha.ts), or α ≡ 1 (`pc-only`),
+ * α ≡ 0 (`lc-only`). `dedup-only` / `filter-only` train like `full`; they differ in how Z was built.
+ * Adam with an explicit epsilon; optional decoupled weight decay (θ ← θ·(1 − lr·wd) after each step).
+ * Randomness: dropout masks, shuffles and subsets all come from the job seed and fixed unit ids,
+ * so a resumed run continues exactly as an uninterrupted one.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { throwIfCancelled, UserError } from '../errors';
+import { Seeder } from '../rng';
+import type { Task } from '../task/task';
+import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
+import { lcTargets, lossLC, lossPC, type LcTargets } from './losses';
+import { Explainer, type ExplainerConfig } from './model';
+
+export const TRAIN_MODES = ['full', 'pc-only', 'lc-only', 'dedup-only', 'filter-only'] as const;
+export type TrainMode = (typeof TRAIN_MODES)[number];
+
+export interface TrainConfig {
+  epochs: number;
+  /** Z pairs per step. */
+  batchSize: number;
+  learningRate: number;
+  /** Adam's epsilon, explicit so every backend uses the same one. */
+  adamEpsilon: number;
+  /** Decoupled weight decay (0 = off). */
+  weightDecay: number;
+  /** k: random removed subsets per sample in L_LC. */
+  lcSubsets: number;
+  /** Held-out evaluation every this many epochs (and after the last). 0 = only after the last. */
+  evalEvery: number;
+  /** Algorithm 1's ε, e, C. */
+  alpha: AlphaParams;
+}
+
+/** Training defaults for tabular tasks (k = 100 and ε, e, C from the paper; lr and epochs sized for a CPU). */
+export const defaults: TrainConfig = {
+  epochs: 60,
+  batchSize: 256,
+  learningRate: 1e-3,
+  adamEpsilon: 1e-7,
+  weightDecay: 1e-5,
+  lcSubsets: 100,
+  evalEvery: 10,
+  alpha: { ...alphaDefaults },
+};
+
+/** Samples with their target class: rows of D (for L_LC) or of the held-out split. */
+export interface SampleSet {
+  /** [nRows, n] */
+  x: Float32Array;
+  nRows: number;
+  /** Global row index of each row (seeds its subsets). */
+  rowIndex: Int32Array;
+  target: Int32Array;
+}
+
+/** The supervision pairs (x, s). */
+export interface PairSet {
+  /** [nPairs, n] */
+  x: Float32Array;
+  /** [nPairs, n] saliency targets in [0,1] */
+  s: Float32Array;
+  nPairs: number;
+}
+
+export interface TrainInput {
+  task: Task;
+  explainer: ExplainerConfig;
+  config: TrainConfig;
+  mode: TrainMode;
+  /** Seeds dropout, shuffles and L_LC subsets. */
+  seed: number;
+  z: PairSet;
+  samples: SampleSet;
+  /** Held-out pairs and samples for the periodic evaluation events. */
+  heldOut?: { z: PairSet; samples: SampleSet };
+  /** Continue from a checkpoint (taken at the end of an epoch). */
+  resume?: TrainCheckpoint;
+  /** Yield a checkpoint event every this many epochs (0 = never). */
+  checkpointEvery?: number;
+  signal?: AbortSignal;
+}
+
+export interface StepEvent {
+  type: 'step';
+  step: number;
+  epoch: number;
+  lossPC: number;
+  lossLC: number;
+  /** α used in this step. */
+  alpha: number;
+  /** Algorithm 1's flag after this step. */
+  converged: boolean;
+  /** σ² of the last window of L_PC (NaN before the window fills). */
+  variance: number;
+  /** Wall time of the step. */
+  ms: number;
+}
+export interface EvalEvent {
+  type: 'eval';
+  step: number;
+  epoch: number;
+  /** L_PC on the held-out pairs, L_LC on the held-out samples (fixed subsets). */
+  lossPC: number;
+  lossLC: number;
+}
+export interface CheckpointEvent {
+  type: 'checkpoint';
+  epoch: number;
+  checkpoint: TrainCheckpoint;
+}
+export type TrainEvent = StepEvent | EvalEvent | CheckpointEvent;
+
+export interface TrainCheckpoint {
+  version: 1;
+  /** Epochs completed. */
+  epoch: number;
+  /** Steps completed. */
+  step: number;
+  mode: TrainMode;
+  seed: number;
+  config: TrainConfig;
+  explainer: ExplainerConfig;
+  alpha: AlphaState;
+  weights: Record<string, number[]>;
+  /** Adam's state (iterations, first and second moments) in tfjs' getWeights order. */
+  optimizer: { name: string; shape: number[]; values: number[] }[];
+}
+
+export interface TrainResult {
+  explainer: Explainer;
+  alpha: AlphaState;
+  steps: number;
+  epochs: number;
+}
+
+/** α of the next step for a mode. */
+function modeAlpha(mode: TrainMode, state: AlphaState): number {
+  return mode === 'pc-only' ? 1 : mode === 'lc-only' ? 0 : state.alpha;
+}
+
+function shuffled(nItems: number, seeder: Seeder, unit: string): Int32Array {
+  const rng = seeder.rng(unit, 0);
+  return rng.sampleWithoutReplacement(nItems, nItems);
+}
+
+function gatherRows(src: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(idx.length * width);
+  for (let r = 0; r < idx.length; r++) out.set(src.subarray(idx[r] * width, (idx[r] + 1) * width), r * width);
+  return out;
+}
+
+/** Held-out L_PC and L_LC without dropout, in chunks. */
+async function evaluateLosses(explainer: Explainer, z: PairSet, lc: LcTargets, samples: SampleSet): Promise<{ lossPC: number; lossLC: number }> {
+  const n = explainer.config.nFeatures;
+  let lossPCValue = NaN;
+  if (z.nPairs > 0) {
+    const phi = await explainer.explain(z.x, z.nPairs);
+    const l = tf.tidy(() => lossPC(tf.tensor2d(phi, [z.nPairs, n]), tf.tensor2d(z.s, [z.nPairs, n])));
+    lossPCValue = (await l.data())[0];
+    l.dispose();
+  }
+  let lossLCValue = NaN;
+  if (samples.nRows > 0) {
+    const phi = await explainer.explain(samples.x, samples.nRows);
+    const l = tf.tidy(() =>
+      lossLC(tf.tensor2d(phi, [samples.nRows, n]), tf.tensor3d(lc.masks, [samples.nRows, lc.k, n]), tf.tensor2d(lc.delta, [samples.nRows, lc.k])),
+    );
+    lossLCValue = (await l.data())[0];
+    l.dispose();
+  }
+  return { lossPC: lossPCValue, lossLC: lossLCValue };
+}
+
+/**
+ * Train an explainer. Yields step, eval and checkpoint events; returns the trained explainer
+ * (the caller disposes it). On error or cancellation everything is disposed.
+ */
+export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEvent, TrainResult> {
+  const { task, config, mode, z, samples, heldOut, signal } = input;
+  const n = task.nFeatures;
+  const k = config.lcSubsets;
+  if (z.nPairs === 0 && mode !== 'lc-only')
+    throw new UserError('The supervision set Z is empty, so there is nothing for L_PC to fit.', 'Lower the filter quantile p, raise the dedup threshold δ, add prior methods or samples, or train with mode lc-only.');
+  if (samples.nRows === 0) throw new UserError('No training samples for L_LC.', 'Use more rows.');
+  if (!(config.batchSize >= 1) || !(config.epochs >= 0) || !(k >= 2))
+    throw new UserError('Training needs batchSize ≥ 1, epochs ≥ 0 and at least 2 L_LC subsets.', 'Fix the training settings.');
+  const seeder = new Seeder(input.seed);
+  const resume = input.resume;
+  const explainer = new Explainer(resume?.explainer ?? input.explainer, resume ? new Map(Object.entries(resume.weights).map(([k2, v]) => [k2, Float32Array.from(v)])) : undefined);
+  const optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, config.adamEpsilon);
+  const vars = explainer.trainableVariables;
+  let returned = false;
+  try {
+    if (resume) {
+      const named = resume.optimizer.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) }));
+      await optimizer.setWeights(named);
+      for (const w of named) w.tensor.dispose();
+    }
+    let alpha = resume ? resume.alpha : initialAlphaState();
+    let step = resume ? resume.step : 0;
+    const startEpoch = resume ? resume.epoch : 0;
+    const stepsPerEpoch = Math.max(1, Math.ceil((mode === 'lc-only' && z.nPairs === 0 ? samples.nRows : z.nPairs) / config.batchSize));
+    const heldLc = heldOut && heldOut.samples.nRows > 0 ? await lcTargets(task, heldOut.samples.x, heldOut.samples.nRows, heldOut.samples.rowIndex, heldOut.samples.target, k, seeder, 'deepfaith-lc-heldout') : undefined;
+    for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      throwIfCancelled(signal);
+      const lc = await lcTargets(task, samples.x, samples.nRows, samples.rowIndex, samples.target, k, seeder, `deepfaith-lc|epoch${epoch}`);
+      const zOrder = z.nPairs > 0 ? shuffled(z.nPairs, seeder, `deepfaith-shuffle-z|epoch${epoch}`) : new Int32Array(0);
+      const dOrder = shuffled(samples.nRows, seeder, `deepfaith-shuffle-d|epoch${epoch}`);
+      const dPerStep = Math.ceil(samples.nRows / stepsPerEpoch);
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        throwIfCancelled(signal);
+        const t0 = Date.now();
+        const zIdx = zOrder.subarray(s * config.batchSize, Math.min((s + 1) * config.batchSize, z.nPairs));
+        let dIdx = dOrder.subarray(s * dPerStep, Math.min((s + 1) * dPerStep, samples.nRows));
+        if (dIdx.length === 0) dIdx = dOrder.subarray(0, Math.min(dPerStep, samples.nRows));
+        const a = modeAlpha(mode, alpha);
+        const zx = gatherRows(z.x, n, zIdx);
+        const zs = gatherRows(z.s, n, zIdx);
+        const dx = gatherRows(samples.x, n, dIdx);
+        const masks = gatherRows(lc.masks, k * n, dIdx);
+        const delta = gatherRows(lc.delta, k, dIdx);
+        let pcT: tf.Scalar | null = null;
+        let lcT: tf.Scalar | null = null;
+        const { grads, value } = tf.variableGrads(() => {
+          const lcLoss = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, n]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k])); // scalar
+          lcT = tf.keep(lcLoss);
+          if (zIdx.length === 0) return tf.mul(1 - a, lcLoss) as tf.Scalar;
+          const pcLoss = lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, n]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n])); // scalar
+          pcT = tf.keep(pcLoss);
+          return tf.add(tf.mul(a, pcLoss), tf.mul(1 - a, lcLoss)) as tf.Scalar;
+        }, vars);
+        optimizer.applyGradients(grads as unknown as Record<string, tf.Variable>);
+        tf.dispose(grads);
+        value.dispose();
+        if (config.weightDecay > 0) {
+          const factor = 1 - config.learningRate * config.weightDecay;
+          for (const v of vars) {
+            const decayed = tf.tidy(() => tf.mul(v, factor)); // same shape as v
+            v.assign(decayed);
+            decayed.dispose(); // the variable keeps the data; the handle is released
+          }
+        }
+        const pcValue = pcT ? (await (pcT as tf.Scalar).data())[0] : NaN;
+        const lcValue = (await (lcT as unknown as tf.Scalar).data())[0];
+        if (pcT) (pcT as tf.Scalar).dispose();
+        (lcT as unknown as tf.Scalar).dispose();
+        if (Number.isFinite(pcValue)) alpha = alphaStep(alpha, pcValue, config.alpha);
+        yield { type: 'step', step, epoch, lossPC: pcValue, lossLC: lcValue, alpha: a, converged: alpha.converged, variance: alpha.variance, ms: Date.now() - t0 };
+        step++;
+      }
+      const last = epoch === config.epochs - 1;
+      if (heldOut && heldLc && (last || (config.evalEvery > 0 && (epoch + 1) % config.evalEvery === 0))) {
+        const e = await evaluateLosses(explainer, heldOut.z, heldLc, heldOut.samples);
+        yield { type: 'eval', step, epoch, ...e };
+      }
+      if (input.checkpointEvery && (epoch + 1) % input.checkpointEvery === 0)
+        yield { type: 'checkpoint', epoch: epoch + 1, checkpoint: await makeCheckpoint(explainer, optimizer, { epoch: epoch + 1, step, mode, seed: input.seed, config, alpha }) };
+    }
+    returned = true;
+    return { explainer, alpha, steps: step, epochs: config.epochs };
+  } finally {
+    optimizer.dispose();
+    if (!returned) explainer.dispose();
+  }
+}
+
+async function makeCheckpoint(
+  explainer: Explainer,
+  optimizer: tf.Optimizer,
+  s: { epoch: number; step: number; mode: TrainMode; seed: number; config: TrainConfig; alpha: AlphaState },
+): Promise<TrainCheckpoint> {
+  const weights: Record<string, number[]> = {};
+  for (const [name, v] of await explainer.weightValues()) weights[name] = Array.from(v);
+  const named = await optimizer.getWeights();
+  const opt: TrainCheckpoint['optimizer'] = [];
+  for (const w of named) opt.push({ name: w.name, shape: w.tensor.shape.slice(), values: Array.from(await w.tensor.data()) });
+  // only the first entry (the iteration count) is a fresh tensor; the rest are the optimizer's own variables
+  named[0]?.tensor.dispose();
+  return { version: 1, ...s, alpha: { ...s.alpha, recent: [...s.alpha.recent] }, explainer: explainer.config, weights, optimizer: opt };
+}
+
+/** Drive a training generator to its end, passing every event to `onEvent`; returns the result. */
+export async function runTraining(gen: AsyncGenerator<TrainEvent, TrainResult>, onEvent?: (e: TrainEvent) => void): Promise<TrainResult> {
+  for (;;) {
+    const r = await gen.next();
+    if (r.done) return r.value;
+    onEvent?.(r.value);
+  }
+}

@@ -1,0 +1,169 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { runTraining, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
+import { inputStatistics, type ExplainerConfig } from '../src/core/explainer/model';
+import { minMaxNormalize } from '../src/core/supervision/supervision';
+import { getMetric } from '../src/core/metrics/registry';
+import { getMethod } from '../src/core/attribution/registry';
+import { Seeder } from '../src/core/rng';
+import { additiveTask, batchOf, randomRows, useBackend } from './helpers/models';
+import type { Task } from '../src/core/task/task';
+
+const W = [2, -1, 0.5, 1.5];
+const n = W.length;
+const nRows = 80;
+const nTrain = 64;
+
+function setup(): { task: Task; x: Float32Array; input: (mode: TrainMode, over?: Partial<TrainConfig>, seed?: number) => TrainInput } {
+  const x = randomRows(nRows, n, 'train-toy');
+  const task = additiveTask(W, 0.2, x, nRows);
+  // supervision: the exact additive attribution w_i x_i, min–max normalised, for the training rows
+  const exact = Float32Array.from({ length: nRows * n }, (_, k) => W[k % n] * x[k]);
+  const s = minMaxNormalize(exact, nRows, n);
+  const trainX = x.slice(0, nTrain * n);
+  const explainer: ExplainerConfig = { nFeatures: n, dModel: 16, nHeads: 2, nLayers: 1, dFF: 32, dropout: 0.01, seed: 1, ...inputStatistics(trainX, nTrain, n) };
+  const samples = { x: trainX, nRows: nTrain, rowIndex: Int32Array.from({ length: nTrain }, (_, i) => i), target: new Int32Array(nTrain) };
+  const heldOut = {
+    z: { x: x.slice(nTrain * n), s: s.slice(nTrain * n), nPairs: nRows - nTrain },
+    samples: { x: x.slice(nTrain * n), nRows: nRows - nTrain, rowIndex: Int32Array.from({ length: nRows - nTrain }, (_, i) => nTrain + i), target: new Int32Array(nRows - nTrain) },
+  };
+  return {
+    task,
+    x,
+    input: (mode, over = {}, seed = 7) => ({
+      task,
+      explainer,
+      config: { ...trainDefaults, batchSize: 32, learningRate: 3e-3, lcSubsets: 20, evalEvery: 2, epochs: 6, ...over },
+      mode,
+      seed,
+      z: { x: trainX, s: s.slice(0, nTrain * n), nPairs: nTrain },
+      samples,
+      heldOut,
+    }),
+  };
+}
+
+async function collect(input: TrainInput): Promise<{ events: TrainEvent[]; steps: StepEvent[] }> {
+  const events: TrainEvent[] = [];
+  const result = await runTraining(trainExplainer(input), (e) => events.push(e));
+  result.explainer.dispose();
+  return { events, steps: events.filter((e): e is StepEvent => e.type === 'step') };
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+describe('explainer training', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('L_PC falls on a fixed Z; events carry step, epoch, losses, α and held-out evaluations; no tensor leak', async () => {
+    const { task, input } = setup();
+    try {
+      const before = tf.memory().numTensors;
+      const { events, steps } = await collect(input('pc-only', { epochs: 12 }));
+      expect(tf.memory().numTensors).toBe(before);
+      expect(steps.length).toBe(12 * 2);
+      expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 24 }, (_, i) => i));
+      for (const s of steps) {
+        expect(s.alpha).toBe(1);
+        expect(Number.isFinite(s.lossLC)).toBe(true);
+      }
+      const first = mean(steps.slice(0, 2).map((s) => s.lossPC));
+      const last = mean(steps.slice(-2).map((s) => s.lossPC));
+      expect(last).toBeLessThan(0.5 * first);
+      const evals = events.filter((e) => e.type === 'eval');
+      expect(evals.map((e) => e.epoch)).toEqual([1, 3, 5, 7, 9, 11]);
+      const ev = evals as { lossPC: number }[];
+      expect(ev[ev.length - 1].lossPC).toBeLessThan(ev[0].lossPC);
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('the trained explainer beats random on FC and DEL for an additive target', async () => {
+    const { task, x, input } = setup();
+    try {
+      const gen = trainExplainer(input('full', { epochs: 15 }));
+      const result = await runTraining(gen);
+      const test = batchOf(x.slice(nTrain * n), nRows - nTrain, nTrain);
+      const target = new Int32Array(test.nRows);
+      const seeder = new Seeder(0);
+      let ours: Float32Array;
+      try {
+        ours = await result.explainer.explain(test.x, test.nRows);
+      } finally {
+        result.explainer.dispose();
+      }
+      const rnd = await getMethod('random')!.explain(task, test, target, {}, seeder);
+      for (const [id, better] of [['FC', (a: number, b: number) => a > b + 0.3], ['DEL', (a: number, b: number) => a < b]] as const) {
+        const metric = getMetric(id)!;
+        const a = mean(Array.from((await metric.score(task, test, ours, target, metric.defaults, seeder)).perSample));
+        const b = mean(Array.from((await metric.score(task, test, rnd, target, metric.defaults, seeder)).perSample));
+        expect(better(a, b), `${id}: explainer ${a} vs random ${b}`).toBe(true);
+      }
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('same seed → same losses on wasm and cpu (within 1e-4); another seed differs', async () => {
+    const { task, input } = setup();
+    try {
+      const wasm = (await collect(input('full', { epochs: 3 }))).steps;
+      const again = (await collect(input('full', { epochs: 3 }))).steps;
+      expect(again.map((s) => s.lossPC)).toEqual(wasm.map((s) => s.lossPC));
+      await useBackend('cpu');
+      const cpu = (await collect(input('full', { epochs: 3 }))).steps;
+      await useBackend('wasm');
+      expect(cpu.length).toBe(wasm.length);
+      for (let i = 0; i < cpu.length; i++) {
+        expect(Math.abs(cpu[i].lossPC - wasm[i].lossPC)).toBeLessThan(1e-4);
+        expect(Math.abs(cpu[i].lossLC - wasm[i].lossLC)).toBeLessThan(1e-4);
+      }
+      const other = (await collect(input('full', { epochs: 3 }, 8))).steps;
+      expect(other.map((s) => s.lossPC)).not.toEqual(wasm.map((s) => s.lossPC));
+    } finally {
+      await useBackend('wasm');
+      task.model.dispose();
+    }
+  });
+
+  it('a run resumed from a checkpoint continues exactly like an uninterrupted one', async () => {
+    const { task, input } = setup();
+    try {
+      const full = (await collect(input('full', { epochs: 4 }))).steps;
+      const firstHalf = await collect({ ...input('full', { epochs: 4 }), checkpointEvery: 2 });
+      const cp = firstHalf.events.find((e) => e.type === 'checkpoint' && e.epoch === 2) as { checkpoint: TrainCheckpoint };
+      const restored = JSON.parse(JSON.stringify(cp.checkpoint)) as TrainCheckpoint;
+      expect(restored.step).toBe(4);
+      const resumed = (await collect({ ...input('full', { epochs: 4 }), resume: restored })).steps;
+      expect(resumed[0].step).toBe(4);
+      expect(resumed.length).toBe(4);
+      for (let i = 0; i < 4; i++) {
+        expect(resumed[i].lossPC).toBeCloseTo(full[4 + i].lossPC, 6);
+        expect(resumed[i].lossLC).toBeCloseTo(full[4 + i].lossLC, 6);
+      }
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('modes: lc-only uses α ≡ 0; cancellation stops the run and frees every tensor', async () => {
+    const { task, input } = setup();
+    try {
+      const lc = (await collect(input('lc-only', { epochs: 1 }))).steps;
+      for (const s of lc) expect(s.alpha).toBe(0);
+      const before = tf.memory().numTensors;
+      const ctrl = new AbortController();
+      let seen = 0;
+      await expect(
+        runTraining(trainExplainer({ ...input('full', { epochs: 5 }), signal: ctrl.signal }), (e) => {
+          if (e.type === 'step' && ++seen === 3) ctrl.abort();
+        }),
+      ).rejects.toThrow(/Cancelled/);
+      expect(seen).toBe(3);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      task.model.dispose();
+    }
+  });
+});
