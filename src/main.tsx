@@ -1,4 +1,40 @@
+import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { StoreContext } from './store/hooks';
+import { jobFromHash } from './store/job';
+import { idbPersistence } from './store/persist';
+import { createStudioStore } from './store/store';
 import { App } from './ui/App';
+import { ErrorBoundary } from './ui/components/common';
+import { WorkerClient } from './worker/client';
+import './ui/styles.css';
 
-createRoot(document.getElementById('root')!).render(<App />);
+const worker = new Worker(new URL('./worker/compute.worker.ts', import.meta.url), { type: 'module' });
+const store = createStudioStore({ client: new WorkerClient(worker), persistence: idbPersistence(), baseUrl: new URL(import.meta.env.BASE_URL, location.href).href });
+(window as unknown as { __studio?: typeof store }).__studio = store;
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <ErrorBoundary area="studio">
+      <StoreContext.Provider value={store}>
+        <App />
+      </StoreContext.Provider>
+    </ErrorBoundary>
+  </StrictMode>,
+);
+
+async function start() {
+  await store.getState().initBackend(new URLSearchParams(location.search).get('backend') as never ?? undefined);
+  let job = null;
+  try {
+    job = jobFromHash(location.hash);
+  } catch (e) {
+    store.setState({ taskError: { what: (e as Error).message, todo: 'Ask for the link again, or start from a demo.' } });
+  }
+  if (job) {
+    await store.getState().applyJob(job);
+    return;
+  }
+  await store.getState().restore();
+}
+void start();

@@ -388,6 +388,9 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
           const r = await handle.promise;
           void n;
           set({ trainStatus: 'done', explainer: { saliency: r.explainerSaliency, artifacts: r.artifacts } });
+          if (get().busy?.callId === callId) set({ busy: null });
+          // score the explainer with the priors so the final table has its row
+          await get().runEvaluate();
           await get().save();
           return true;
         } catch (e) {

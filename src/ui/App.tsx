@@ -1,8 +1,213 @@
-export function App() {
+import { useEffect, useState } from 'react';
+import { BACKENDS, type BackendRequest } from '../core/backend';
+import { useStudio } from '../store/hooks';
+import { STEPS, type StepId } from '../store/store';
+import { ErrorBoundary, ProblemBox, fmtMs } from './components/common';
+import { EvaluatePanel } from './panels/EvaluatePanel';
+import { ExplainPanel } from './panels/ExplainPanel';
+import { ReportPanel } from './panels/ReportPanel';
+import { SupervisePanel } from './panels/SupervisePanel';
+import { TaskPanel } from './panels/TaskPanel';
+import { TrainPanel } from './panels/TrainPanel';
+import { TOUR } from './teaching';
+
+const STEP_LABEL: Record<StepId, string> = { task: 'Task', explain: 'Explain', evaluate: 'Evaluate', supervise: 'Supervise', train: 'Train', report: 'Report' };
+
+function Stepper() {
+  const step = useStudio((s) => s.step);
+  const setStep = useStudio((s) => s.setStep);
+  const done = useStudio((s) => ({ task: !!s.info, explain: !!s.attribution, evaluate: !!s.evaluation, supervise: !!s.evaluation, train: s.trainStatus === 'done', report: false }));
   return (
-    <main>
-      <h1>DeepFaith Studio</h1>
-      <p>Explain a classifier's predictions, score how faithful the explanations are, and train a DeepFaith explainer.</p>
-    </main>
+    <nav className="stepper" aria-label="Pipeline steps">
+      <ol>
+        {STEPS.map((id, i) => (
+          <li key={id}>
+            <button type="button" className={[id === step ? 'current' : '', done[id] ? 'done' : ''].join(' ')} aria-current={id === step ? 'step' : undefined} onClick={() => setStep(id)} data-step={id}>
+              <span className="num">{done[id] ? '✓' : i + 1}</span> {STEP_LABEL[id]}
+            </button>
+          </li>
+        ))}
+      </ol>
+    </nav>
+  );
+}
+
+function BackendBox() {
+  const backend = useStudio((s) => s.backend);
+  const request = useStudio((s) => s.backendRequest);
+  const init = useStudio((s) => s.initBackend);
+  const error = useStudio((s) => s.backendError);
+  const busy = useStudio((s) => s.busy);
+  const d = backend?.detection;
+  return (
+    <div className="backend">
+      <label>
+        Backend{' '}
+        <select value={request} disabled={!!busy} onChange={(e) => init(e.target.value as BackendRequest)} data-testid="backend-select">
+          {BACKENDS.map((b) => (
+            <option key={b}>{b}</option>
+          ))}
+        </select>
+      </label>{' '}
+      <span className="backend-in-use" data-testid="backend-chosen">
+        {backend ? `using ${backend.chosen}` : 'starting…'}
+      </span>
+      {backend && (
+        <details className="help backend-detail">
+          <summary>why?</summary>
+          <div className="help-body">
+            <p>{backend.reason}</p>
+            <p>
+              WebGPU: {d?.webgpu.available ? `${d.webgpu.fallback ? 'software (fallback) adapter' : 'hardware adapter'}${d.webgpu.architecture ? ` — ${d.webgpu.architecture}` : ''}${d.webgpu.vendor ? ` (${d.webgpu.vendor})` : ''}` : `not available${d?.webgpu.error ? ` (${d.webgpu.error})` : ''}`}
+              <br />
+              WebGL2: {d?.webgl.available ? `${d.webgl.software ? 'software' : 'hardware'} — ${d.webgl.renderer}` : 'not available'}
+            </p>
+          </div>
+        </details>
+      )}
+      <ProblemBox problem={error} testId="backend-error" />
+    </div>
+  );
+}
+
+function ProgressBar() {
+  const busy = useStudio((s) => s.busy);
+  const cancel = useStudio((s) => s.cancel);
+  if (!busy) return <div className="progress idle" aria-hidden="true" />;
+  const frac = busy.total > 0 ? busy.done / busy.total : 0;
+  return (
+    <div className="progress" role="status" aria-live="polite" data-testid="progress">
+      <div className="bar">
+        <div className="fill" style={{ width: `${Math.round(frac * 100)}%` }} />
+      </div>
+      <span>
+        {busy.stage} {busy.total > 0 && `· ${busy.done} / ${busy.total}`}
+        {busy.etaMs !== null && busy.etaMs > 0 && ` · about ${fmtMs(busy.etaMs)} left`}
+      </span>
+      <button type="button" onClick={cancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+function Saved() {
+  const restoredAt = useStudio((s) => s.restoredAt);
+  const clear = useStudio((s) => s.clearSaved);
+  const [cleared, setCleared] = useState(false);
+  return (
+    <div className="saved">
+      {restoredAt && !cleared && (
+        <span className="hint" data-testid="restored">
+          Restored results saved {new Date(restoredAt).toLocaleString()}.
+        </span>
+      )}{' '}
+      <button
+        type="button"
+        className="link"
+        data-testid="clear-saved"
+        onClick={async () => {
+          await clear();
+          setCleared(true);
+        }}
+      >
+        Clear saved data
+      </button>
+      {cleared && <span className="hint"> Saved data cleared.</span>}
+    </div>
+  );
+}
+
+function Tour() {
+  const tour = useStudio((s) => s.tour);
+  const setTour = useStudio((s) => s.setTour);
+  const setStep = useStudio((s) => s.setStep);
+  const loadDemo = useStudio((s) => s.loadDemo);
+  const info = useStudio((s) => s.info);
+  if (tour === null)
+    return (
+      <button
+        type="button"
+        className="tour-start"
+        onClick={async () => {
+          setTour(0);
+          setStep('task');
+          if (!info) await loadDemo('iris');
+        }}
+      >
+        Guided walk (Iris)
+      </button>
+    );
+  const stop = TOUR[tour];
+  const go = (i: number) => {
+    setTour(i);
+    setStep(TOUR[i].step);
+  };
+  return (
+    <div className="tour" role="dialog" aria-label="Guided walk">
+      <strong>
+        {tour + 1} / {TOUR.length}
+      </strong>{' '}
+      {stop.text}
+      <div className="tour-buttons">
+        <button type="button" disabled={tour === 0} onClick={() => go(tour - 1)}>
+          Back
+        </button>
+        {tour + 1 < TOUR.length ? (
+          <button type="button" className="primary" onClick={() => go(tour + 1)}>
+            Next
+          </button>
+        ) : null}
+        <button type="button" onClick={() => setTour(null)}>
+          End walk
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function App() {
+  const step = useStudio((s) => s.step);
+  useEffect(() => {
+    document.title = `DeepFaith Studio · ${STEP_LABEL[step]}`;
+  }, [step]);
+  const Panel = { task: TaskPanel, explain: ExplainPanel, evaluate: EvaluatePanel, supervise: SupervisePanel, train: TrainPanel, report: ReportPanel }[step];
+  const idx = STEPS.indexOf(step);
+  const setStep = useStudio((s) => s.setStep);
+  return (
+    <div className="app">
+      <header className="top">
+        <div className="brand">
+          <h1>DeepFaith Studio</h1>
+          <span className="tagline">explain a classifier · score faithfulness · train a faithful explainer</span>
+        </div>
+        <BackendBox />
+      </header>
+      <ProgressBar />
+      <div className="main">
+        <aside className="side">
+          <Stepper />
+          <Tour />
+          <Saved />
+        </aside>
+        <main className="content">
+          <ErrorBoundary area={STEP_LABEL[step]} key={step}>
+            <Panel />
+          </ErrorBoundary>
+          <div className="next-prev">
+            {idx > 0 && (
+              <button type="button" onClick={() => setStep(STEPS[idx - 1])}>
+                ← {STEP_LABEL[STEPS[idx - 1]]}
+              </button>
+            )}
+            {idx + 1 < STEPS.length && (
+              <button type="button" onClick={() => setStep(STEPS[idx + 1])} data-testid="next-step">
+                {STEP_LABEL[STEPS[idx + 1]]} →
+              </button>
+            )}
+          </div>
+        </main>
+      </div>
+    </div>
   );
 }

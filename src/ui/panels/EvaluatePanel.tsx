@@ -1,0 +1,106 @@
+import { useStudio } from '../../store/hooks';
+import { EXPLAINER_ID } from '../../store/store';
+import { Empty, Help, Plot, ProblemBox } from '../components/common';
+import { ParamsEditor } from '../components/Params';
+import { ResultsTable } from '../components/ResultsTable';
+import { renderLines } from '../plots/lines';
+import { METRIC_HELP, PANEL_HELP } from '../teaching';
+import { Inspector } from './Inspector';
+import { SamplePicker } from './SamplePicker';
+
+export function useLabelOf() {
+  const methods = useStudio((s) => s.methods);
+  return (id: string) => (id === EXPLAINER_ID ? 'DeepFaith explainer' : (methods.find((m) => m.id === id)?.label ?? id));
+}
+
+export function EvaluatePanel() {
+  const metrics = useStudio((s) => s.metrics);
+  const choice = useStudio((s) => s.metricChoice);
+  const setMetric = useStudio((s) => s.setMetric);
+  const normalise = useStudio((s) => s.normalise);
+  const setNormalise = useStudio((s) => s.setNormalise);
+  const attribution = useStudio((s) => s.attribution);
+  const evaluation = useStudio((s) => s.evaluation);
+  const runEvaluate = useStudio((s) => s.runEvaluate);
+  const error = useStudio((s) => s.evaluateError);
+  const busy = useStudio((s) => s.busy);
+  const sample = useStudio((s) => s.sample);
+  const labelOf = useLabelOf();
+
+  const curvesOf = (metricId: string) =>
+    evaluation?.scores
+      .map((e) => {
+        const m = e.metrics.find((x) => x.metricId === metricId);
+        const c = m?.curves?.[sample];
+        return c ? { key: labelOf(e.methodId), points: Array.from(c, (y, t) => ({ x: c.length > 1 ? t / (c.length - 1) : 0, y })) } : null;
+      })
+      .filter((s): s is NonNullable<typeof s> => !!s) ?? [];
+
+  return (
+    <section className="panel" aria-labelledby="eval-h">
+      <header className="panel-head">
+        <h2 id="eval-h">3 · Evaluate</h2>
+        <Help topic={PANEL_HELP.evaluate} />
+      </header>
+      {!attribution ? (
+        <Empty>Explain some rows first (step 2); then score the explanations here.</Empty>
+      ) : (
+        <>
+          <div className="metric-grid">
+            {metrics.map((m) => (
+              <div key={m.id} className="metric-card">
+                <label className="check">
+                  <input type="checkbox" checked={choice[m.id]?.enabled ?? false} onChange={(e) => setMetric(m.id, { enabled: e.target.checked })} />
+                  <strong>
+                    {m.id} {m.direction === 'lower' ? '↓' : '↑'}
+                  </strong>{' '}
+                  {m.label}
+                </label>
+                <Help topic={METRIC_HELP[m.id] ?? { title: m.label, plain: m.description }} label="what is this" />
+                <details className="param-box">
+                  <summary>parameters</summary>
+                  <ParamsEditor idPrefix={`e-${m.id}`} defaults={m.defaults} value={choice[m.id]?.params ?? {}} onChange={(p) => setMetric(m.id, { params: p })} />
+                </details>
+              </div>
+            ))}
+          </div>
+          <div className="toolbar">
+            <label className="check">
+              <input type="checkbox" checked={normalise} onChange={(e) => setNormalise(e.target.checked)} /> min–max normalise explanations to [0,1] first (as DeepFaith does)
+            </label>
+            <button type="button" className="primary" disabled={!!busy} onClick={() => runEvaluate()} data-testid="run-evaluate">
+              Evaluate {attribution.explanations.length} methods on {attribution.rows.length} rows
+            </button>
+          </div>
+          <ProblemBox problem={error} testId="evaluate-error" />
+          {!evaluation ? (
+            <Empty>Press “Evaluate” to fill the method × metric table.</Empty>
+          ) : (
+            <>
+              <ResultsTable evaluation={evaluation} metrics={metrics} labelOf={labelOf} />
+              <div className="toolbar">
+                <SamplePicker />
+              </div>
+              <div className="plot-row">
+                {['DEL', 'INS'].map((id) =>
+                  curvesOf(id).length ? (
+                    <Plot
+                      key={id}
+                      name={`${id}-curves-row${evaluation.rows[sample]}`}
+                      testId={`curve-${id}`}
+                      deps={[evaluation, sample, id]}
+                      draw={(el) =>
+                        renderLines(el, { title: `${id === 'DEL' ? 'Deletion' : 'Insertion'} curves, row ${evaluation.rows[sample]}`, series: curvesOf(id) }, { xLabel: id === 'DEL' ? 'fraction of features removed (t/T)' : 'fraction of features inserted (t/T)', yLabel: 'target probability p_c', yDomain: [0, 1], width: 520 })
+                      }
+                    />
+                  ) : null,
+                )}
+              </div>
+              <Inspector />
+            </>
+          )}
+        </>
+      )}
+    </section>
+  );
+}

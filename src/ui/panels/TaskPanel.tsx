@@ -1,0 +1,165 @@
+import { useState } from 'react';
+import { DEMOS } from '../../core/data/demos';
+import { isUserError } from '../../core/errors';
+import { useStudio } from '../../store/hooks';
+import type { Problem } from '../../store/store';
+import { Empty, Help, ProblemBox, fmtNum } from '../components/common';
+import { PANEL_HELP } from '../teaching';
+import { filesFromDrop, sourceOf, stageFiles, type Staged } from './files';
+
+export function TaskPanel() {
+  const info = useStudio((s) => s.info);
+  const taskError = useStudio((s) => s.taskError);
+  const labelChoices = useStudio((s) => s.labelChoices);
+  const settings = useStudio((s) => s.settings);
+  const loadDemo = useStudio((s) => s.loadDemo);
+  const loadFiles = useStudio((s) => s.loadFiles);
+  const pickLabel = useStudio((s) => s.pickLabel);
+  const setSettings = useStudio((s) => s.setSettings);
+  const source = useStudio((s) => s.source);
+  const [staged, setStaged] = useState<Staged>({ shards: [] });
+  const [dropError, setDropError] = useState<Problem | null>(null);
+  const [over, setOver] = useState(false);
+
+  async function take(files: File[]) {
+    setDropError(null);
+    try {
+      const next = await stageFiles(files, staged);
+      setStaged(next);
+      const src = sourceOf(next);
+      if (src) {
+        const ok = await loadFiles(src);
+        if (ok) setStaged({ shards: [] });
+      }
+    } catch (e) {
+      setDropError(isUserError(e) ? { what: e.what, todo: e.todo } : { what: String(e), todo: 'Try other files.' });
+    }
+  }
+
+  return (
+    <section className="panel" aria-labelledby="task-h">
+      <header className="panel-head">
+        <h2 id="task-h">1 · Task</h2>
+        <Help topic={PANEL_HELP.task} />
+      </header>
+      <div className="cols">
+        <div className="col">
+          <h3>Built-in demos</h3>
+          <ul className="demo-list">
+            {DEMOS.map((d) => (
+              <li key={d.id}>
+                <button type="button" className={source?.kind === 'demo' && source.demoId === d.id ? 'demo active' : 'demo'} data-demo={d.id} onClick={() => loadDemo(d.id)}>
+                  <strong>{d.name}</strong>
+                  <span>{d.description}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+          <h3>Or your own model and data</h3>
+          <div
+            className={over ? 'dropzone over' : 'dropzone'}
+            data-testid="dropzone"
+            onDragOver={(e) => {
+              e.preventDefault();
+              setOver(true);
+            }}
+            onDragLeave={() => setOver(false)}
+            onDrop={async (e) => {
+              e.preventDefault();
+              setOver(false);
+              await take(await filesFromDrop(e.dataTransfer));
+            }}
+          >
+            <p>
+              Drop a TensorFlow.js model folder (<code>model.json</code> + <code>.bin</code> shards) and a <code>.csv</code> here
+            </p>
+            <label className="file-btn">
+              Choose files…
+              <input type="file" multiple accept=".json,.bin,.csv" onChange={(e) => e.target.files && take([...e.target.files])} />
+            </label>
+            {(staged.modelJson || staged.csv || staged.shards.length > 0) && (
+              <p className="staged" data-testid="staged">
+                Waiting for {staged.modelJson ? '' : 'model.json '}
+                {staged.csv ? '' : 'a CSV '}— have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.csv?.name].filter(Boolean).join(', ')}
+              </p>
+            )}
+          </div>
+          <ProblemBox problem={dropError} testId="drop-error" />
+          <ProblemBox problem={taskError} testId="task-error" />
+          {labelChoices && (
+            <div className="label-pick">
+              <label>
+                Label column{' '}
+                <select defaultValue="" onChange={(e) => e.target.value && pickLabel(e.target.value)} data-testid="label-pick">
+                  <option value="">choose…</option>
+                  {labelChoices.map((c) => (
+                    <option key={c}>{c}</option>
+                  ))}
+                </select>
+              </label>
+            </div>
+          )}
+          <h3>Settings</h3>
+          <div className="form-row">
+            <label>
+              Baseline (removed features become){' '}
+              <select value={settings.baseline} onChange={(e) => setSettings({ baseline: e.target.value as 'zero' | 'mean' })}>
+                <option value="mean">column mean</option>
+                <option value="zero">zero</option>
+              </select>
+            </label>
+          </div>
+          <p className="hint">Changing the baseline applies when the task is loaded again.</p>
+        </div>
+        <div className="col wide">
+          {!info ? (
+            <Empty>No task yet. Pick a demo on the left (Iris is the quickest), or drop your own model folder and CSV.</Empty>
+          ) : (
+            <div className="task-info" data-testid="task-info">
+              <h3>{info.sourceLabel}</h3>
+              <dl className="facts">
+                <dt>Rows</dt>
+                <dd data-testid="n-rows">{info.nRows}</dd>
+                <dt>Features</dt>
+                <dd>{info.nFeatures}</dd>
+                <dt>Classes</dt>
+                <dd>{info.classNames.join(', ')}</dd>
+                <dt>Label column</dt>
+                <dd>{info.labelName}</dd>
+                <dt>Model accuracy on these rows</dt>
+                <dd data-testid="accuracy">{fmtNum(info.accuracy * 100, 1)} %</dd>
+                {info.metaAccuracy !== undefined && (
+                  <>
+                    <dt>Reported test accuracy</dt>
+                    <dd>{fmtNum(info.metaAccuracy * 100, 1)} %</dd>
+                  </>
+                )}
+                <dt>Baseline</dt>
+                <dd>{info.baseline === 'mean' ? 'column mean' : 'zero'}</dd>
+              </dl>
+              <h4>Features</h4>
+              <ol className="feature-list">
+                {info.featureNames.map((f) => (
+                  <li key={f}>{f}</li>
+                ))}
+              </ol>
+              <h4>Problems found</h4>
+              {info.problems.length === 0 ? (
+                <p className="ok">None.</p>
+              ) : (
+                <ul className="problems" data-testid="problems">
+                  {info.problems.map((p) => (
+                    <li key={p}>{p}</li>
+                  ))}
+                </ul>
+              )}
+              <p className="hash">
+                model SHA-256 <code>{info.modelSha256.slice(0, 16)}…</code> · data SHA-256 <code>{info.dataSha256.slice(0, 16)}…</code>
+              </p>
+            </div>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}
