@@ -57,7 +57,8 @@ describe('additive raw model g(x) = w·x + b, zero baseline', () => {
     ['deeplift', {}],
     ['shapley-exact', {}],
     ['feature-ablation', {}],
-    ['kernel-shap', { samples: 64 }],
+    ['kernel-shap', { samples: 24 }], // sampled (fewer than the 2^5 − 2 coalitions)
+    ['kernel-shap', { samples: 30 }], // every coalition enumerated
     ['occlusion', { window: 1 }],
     ['gradient-shap', { baselines: 'task', samples: 5 }],
     ['lime', { ridge: 0, samples: 64 }],

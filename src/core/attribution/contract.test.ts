@@ -1,5 +1,6 @@
 /**
- * Registry-wide contract (ARCHITECTURE.md habit 6), for every attribution method with its defaults:
+ * Registry-wide contract (ARCHITECTURE.md habit 6), for every attribution method with its defaults
+ * (and a few other parameter sets):
  * shape [nRows, nFeatures], finite values, the same numbers under the same seed, the same numbers
  * when the rows are explained in one batch or in two batches with their global row indices, no
  * leaked tensors, progress counted in rows, cancellation honoured, and seeded randomness actually
@@ -26,7 +27,17 @@ const ORDER = [
   'deeplift',
   'random',
 ];
-const RANDOMISED = new Set(['smoothgrad', 'gradient-shap', 'lime', 'kernel-shap', 'random']);
+/** Every method with its defaults, plus parameter sets that take another code path. */
+const CASES: [string, Record<string, unknown>][] = [
+  ...ORDER.map((id) => [id, {}] as [string, Record<string, unknown>]),
+  ['kernel-shap', { samples: 16 }], // sampled: fewer than the 2^5 − 2 = 30 coalitions it would enumerate
+  ['integrated-gradients', { rule: 'trapezoid', steps: 8 }],
+  ['gradient-shap', { baselines: 'task', noiseLevel: 0.1 }],
+  ['smoothgrad', { abs: true }],
+];
+/** Cases whose numbers come from seeded draws. */
+const randomised = (id: string, overrides: Record<string, unknown>) =>
+  ['smoothgrad', 'gradient-shap', 'lime', 'random'].includes(id) || (id === 'kernel-shap' && overrides.samples === 16);
 
 const n = 5;
 const nRows = 6;
@@ -58,9 +69,9 @@ it('the registry lists the methods in the documented order, each with its defaul
   expect(getMethod('no-such-method')).toBeUndefined();
 });
 
-describe.each(ORDER)('%s', (id) => {
+describe.each(CASES)('%s %j', (id, overrides) => {
   const method = getMethod(id)!;
-  const params = () => ({ ...method.defaults });
+  const params = () => ({ ...method.defaults, ...overrides });
 
   it('is applicable to a Sequential ReLU MLP', () => {
     expect(method.applicable(task)).toBeNull();
@@ -97,7 +108,7 @@ describe.each(ORDER)('%s', (id) => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  if (RANDOMISED.has(id)) {
+  if (randomised(id, overrides)) {
     it('draws from the seeder: another seed or another global row index changes the numbers', async () => {
       const a = await method.explain(task, batchRows(0, 2), target.slice(0, 2), params(), new Seeder(3));
       const b = await method.explain(task, batchRows(0, 2), target.slice(0, 2), params(), new Seeder(4));

@@ -7,6 +7,9 @@
  * f(z) − f(x°) ≈ Σ φ_i z_i, solved in double precision with the efficiency constraint
  * Σ φ_i = f(x) − f(x°) imposed exactly (φ_n eliminated, as the `shap` package does).
  * As samples grow the result converges to the exact Shapley values. Draws: seeder.rng('kernel-shap', row).
+ * When samples ≥ 2^n − 2 there is nothing to sample: every coalition but the empty and the full one
+ * is used once with its Shapley kernel weight (n − 1) / (C(n, |z|) |z| (n − |z|)), which gives the
+ * exact Shapley values (the `shap` package likewise enumerates what its budget covers).
  */
 import type { AttributionMethod } from './types';
 import { forRowChunks, intParam, repeatTargets, taskBaseline, weightedLeastSquares } from './common';
@@ -27,8 +30,22 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
   applicable: () => null,
   async explain(task, batch, target, params, seeder, onProgress, signal) {
     const n = task.nFeatures;
-    const pairs = n < 2 ? 0 : Math.ceil(intParam('kernel-shap', 'samples', params.samples, 2, 1_000_000) / 2);
-    const nCoalitions = 2 * pairs;
+    const samples = intParam('kernel-shap', 'samples', params.samples, 2, 1_000_000);
+    const exhaustive = n < 2 || 2 ** n - 2 <= samples;
+    const pairs = exhaustive ? 0 : Math.ceil(samples / 2);
+    const nCoalitions = exhaustive ? Math.max(0, 2 ** n - 2) : 2 * pairs;
+    // regression weight of each coalition: the Shapley kernel when enumerating, 1 when sampled from it
+    const weight = new Float64Array(nCoalitions).fill(1); // [nCoalitions]
+    const enumerated = new Uint8Array(exhaustive ? nCoalitions * n : 0); // [nCoalitions, n] z of coalition m + 1
+    if (exhaustive)
+      for (let c = 0; c < nCoalitions; c++) {
+        const m = c + 1;
+        let k = 0;
+        for (let j = 0; j < n; j++) k += enumerated[c * n + j] = (m >> j) & 1;
+        let binom = 1; // C(n, k)
+        for (let i = 1; i <= k; i++) binom = (binom * (n - k + i)) / i;
+        weight[c] = (n - 1) / (binom * k * (n - k));
+      }
     const per = 2 + nCoalitions; // the clean input, the all-baseline input, then the coalitions
     const x0 = taskBaseline(task); // [n]
     // size distribution of the Shapley kernel, as a cumulative table over k = 1..n−1
@@ -51,6 +68,14 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
           const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
           task.space.writeRemoval(inputs, r * per, x, x0, []);
           task.space.writeRemoval(inputs, r * per + 1, x, x0, all);
+          if (exhaustive) {
+            present.set(enumerated, r * nCoalitions * n);
+            for (let c = 0; c < nCoalitions; c++) {
+              for (let j = 0; j < n; j++) removed[j] = 1 - enumerated[c * n + j];
+              task.space.writeMasked(inputs, r * per + 2 + c, x, x0, removed);
+            }
+            continue;
+          }
           for (let p = 0; p < pairs; p++) {
             const u = rng.uniform();
             let k = 1;
@@ -73,7 +98,6 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
         const d = n - 1; // unknowns φ_1..φ_{n−1}; φ_n = Δ − Σ
         const U = new Float64Array(nCoalitions * d); // [nCoalitions, n − 1] z_i − z_n
         const t = new Float64Array(nCoalitions); // [nCoalitions] f(z) − f(x°) − z_n Δ
-        const ones = new Float64Array(nCoalitions).fill(1);
         for (let r = 0; r < rows; r++) {
           const fx = f[r * per];
           const f0 = f[r * per + 1];
@@ -89,7 +113,7 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
             for (let i = 0; i < d; i++) U[s * d + i] = present[zo + i] - zn;
             t[s] = f[r * per + 2 + s] - f0 - zn * delta;
           }
-          const phi = weightedLeastSquares(U, t, ones, nCoalitions, d); // [n − 1]
+          const phi = weightedLeastSquares(U, t, weight, nCoalitions, d); // [n − 1]
           let sum = 0;
           for (let i = 0; i < d; i++) {
             out[o + i] = phi[i];
