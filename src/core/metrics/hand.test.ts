@@ -134,6 +134,24 @@ describe('3-feature hand example', () => {
     }
   });
 
+  it('POS stops inside the curve at t* = 2 < T', async () => {
+    const task = handTask();
+    try {
+      // row 0: π = [1, 0, 2]: z(x \ {1}) = 0.5 (class 1), z(x \ {1, 0}) = −1.5 (class 0) → t* = 2
+      const r = await scoreAll(task, [
+        [0.5, 0.9, 0.1],
+        [0.5, 0.9, 0.1],
+      ], [1, 1]);
+      const y = [P(X[0]), P(rm(X[0], 1)), P(rm(X[0], 1, 0))];
+      expect(y[1]).toBeGreaterThan(0.5);
+      expect(y[2]).toBeLessThan(0.5);
+      expect(Array.from(r.POS.curves![0])).toEqual(y.map((v) => expect.closeTo(v, 6)));
+      expect(r.POS.perSample[0]).toBeCloseTo(((y[0] + y[1]) / 2 + (y[1] + y[2]) / 2) / 2, 6);
+    } finally {
+      task.model.dispose();
+    }
+  });
+
   it('NEG and POS are NaN on a row whose clean prediction is not its target; DEL uses that target', async () => {
     const task = handTask();
     try {
