@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Seeder } from '../rng';
 import type { Batch, Task } from '../task/task';
 import { reluMlpTask, randomRows, useBackend } from '../../../tests/helpers/models';
-import { ATTRIBUTION_METHODS, getMethod } from './registry';
+import { ATTRIBUTION_METHODS, getMethod, resolveMethodParams } from './registry';
 
 const ORDER = [
   'saliency',
@@ -118,4 +118,30 @@ describe.each(CASES)('%s %j', (id, overrides) => {
       expect(Array.from(c)).not.toEqual(Array.from(a));
     });
   }
+});
+
+describe('resolveMethodParams', () => {
+  it('merges overrides over the defaults and rejects unknown keys and wrong types', () => {
+    const ig = getMethod('integrated-gradients')!;
+    expect(resolveMethodParams(ig, { steps: 8 })).toEqual({ steps: 8, rule: 'gausslegendre' });
+    expect(resolveMethodParams(ig)).toEqual(ig.defaults);
+    expect(() => resolveMethodParams(ig, { step: 8 })).toThrow(/no parameter "step".*steps \(default 50\)/);
+    expect(() => resolveMethodParams(ig, { steps: 'many' })).toThrow(/must be a number/);
+    expect(() => resolveMethodParams(getMethod('random')!, { x: 1 })).toThrow(/parameters are: none/);
+  });
+  it('each method rejects an out-of-range value with a message naming the parameter', async () => {
+    const bad: [string, Record<string, unknown>, RegExp][] = [
+      ['integrated-gradients', { steps: 0 }, /"steps"/],
+      ['integrated-gradients', { rule: 'simpson' }, /"rule".*gausslegendre, trapezoid, riemann-right/],
+      ['occlusion', { window: 0 }, /"window"/],
+      ['lime', { kernelWidth: 0 }, /"kernelWidth"/],
+      ['smoothgrad', { noiseLevel: -1 }, /"noiseLevel"/],
+      ['gradient-shap', { baselines: 'gaussian' }, /"baselines"/],
+      ['kernel-shap', { samples: 1 }, /"samples"/],
+    ];
+    for (const [id, p, re] of bad) {
+      const m = getMethod(id)!;
+      await expect(m.explain(task, batchRows(0, 1), target.slice(0, 1), { ...m.defaults, ...p }, new Seeder(0))).rejects.toThrow(re);
+    }
+  });
 });
