@@ -150,6 +150,18 @@ describe('scoreExplanations', () => {
     expect(naiveRows - sharedRows).toBeGreaterThanOrEqual(fcInfSaved);
   });
 
+  it('sends all perturbations of all rows, explanations and metrics through few forward passes', async () => {
+    const batch = batchOf(x, nRows);
+    const explanations = [s, randomRows(nRows, n, 'e2'), randomRows(nRows, n, 'e3')];
+    const passes = task.model.forwardPasses;
+    const rows = task.model.rowsEvaluated;
+    await scoreExplanations(task, batch, target, explanations, METRICS.map((m) => ({ id: m.id })), new Seeder(7));
+    const nInputs = task.model.rowsEvaluated - rows;
+    expect(nInputs).toBeGreaterThan(1000);
+    // one clean pass, then ⌈inputs / maxBatchRows⌉ passes for everything else
+    expect(task.model.forwardPasses - passes).toBe(1 + Math.ceil((nInputs - 2 * nRows) / task.model.maxBatchRows));
+  });
+
   it('reports progress and stops when cancelled', async () => {
     const batch = batchOf(x, nRows);
     const seen: [number, number][] = [];
