@@ -9,6 +9,7 @@ import type { Task } from '../task/task';
 import { additiveTask, batchOf, mlpTask, randomRows, useBackend } from '../../../tests/helpers/models';
 import { getMethod } from './registry';
 import { gaussLegendre, quadrature } from './common';
+import { occlusionWindows } from './occlusion';
 
 const seeder = new Seeder(11);
 
@@ -71,6 +72,26 @@ describe('additive raw model g(x) = w·x + b, zero baseline', () => {
     const s = await explain(task, 'integrated-gradients', x, nRows, target, { rule, steps: 3 });
     for (let r = 0; r < nRows; r++) for (let i = 0; i < w.length; i++) expect(s[r * w.length + i]).toBeCloseTo(w[i] * x[r * w.length + i], 4);
   });
+  it('smoothgrad gives w_i (|w_i| with abs): the gradient of a linear model is constant', async () => {
+    const s = await explain(task, 'smoothgrad', x, nRows, target);
+    const a = await explain(task, 'smoothgrad', x, nRows, target, { abs: true });
+    for (let r = 0; r < nRows; r++)
+      for (let i = 0; i < w.length; i++) {
+        expect(s[r * w.length + i]).toBeCloseTo(w[i], 5);
+        expect(a[r * w.length + i]).toBeCloseTo(Math.abs(w[i]), 5);
+      }
+  });
+  it('gradient-shap with uniform baselines tends to w_i (x_i − mid-range_i)', async () => {
+    const samples = 4000;
+    const s = await explain(task, 'gradient-shap', x, nRows, target, { samples });
+    for (let r = 0; r < nRows; r++)
+      for (let i = 0; i < w.length; i++) {
+        const lo = task.space.mins[i];
+        const hi = task.space.maxs[i];
+        const sd = (Math.abs(w[i]) * (hi - lo)) / Math.sqrt(12 * samples); // std of the mean of w_i (x_i − b_i)
+        expect(Math.abs(s[r * w.length + i] - w[i] * (x[r * w.length + i] - (lo + hi) / 2))).toBeLessThan(5 * sd);
+      }
+  });
   it('saliency gives |w_i| (and w_i signed)', async () => {
     const a = await explain(task, 'saliency', x, nRows, target);
     const s = await explain(task, 'saliency', x, nRows, target, { abs: false });
@@ -111,6 +132,24 @@ describe('completeness on a smooth tanh MLP (probability output)', () => {
       maxDelta = Math.max(maxDelta, Math.abs(d[r]));
     }
     expect(maxDelta).toBeGreaterThan(0.05); // the check is not vacuous
+  });
+
+  it('smoothgrad with no noise equals signed saliency; random scores lie in [0, 1)', async () => {
+    const target = Int32Array.from({ length: nRows }, (_, r) => r % 3);
+    const a = await explain(task, 'smoothgrad', x, nRows, target, { noiseLevel: 0, samples: 3 });
+    const b = await explain(task, 'saliency', x, nRows, target, { abs: false });
+    for (let k = 0; k < a.length; k++) expect(a[k]).toBeCloseTo(b[k], 6);
+    const c = await explain(task, 'smoothgrad', x, nRows, target);
+    expect(Array.from(c)).not.toEqual(Array.from(a));
+    const rnd = await explain(task, 'random', x, nRows, target);
+    expect(rnd.every((v) => v >= 0 && v < 1)).toBe(true);
+  });
+
+  it('occlusion windows cover every feature, the last clipped at n', () => {
+    expect(occlusionWindows(5, 3, 2)).toEqual([[0, 3], [2, 5]]);
+    expect(occlusionWindows(5, 2, 2)).toEqual([[0, 2], [2, 4], [4, 5]]);
+    expect(occlusionWindows(5, 1, 1)).toEqual([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
+    expect(occlusionWindows(3, 4, 1)).toEqual([[0, 3]]);
   });
 
   it('occlusion with window 1 equals feature-ablation', async () => {
