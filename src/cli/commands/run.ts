@@ -1,9 +1,136 @@
+/**
+ * `deepfaith run <job.json> --out <dir>`: run a whole DeepFaith job (priors → supervision → training
+ * → evaluation) and write results.json, report.md and the trained explainer (explainer/model.json +
+ * weights.bin). The job format is in docs/jobs.md.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors';
-import type { CliCommand } from '../common';
+import { reportMarkdown, resolveJob, runJob, type JobEvent, type JobIO, type JobInput } from '../../core/job';
+import { TRAIN_MODES, type TrainMode } from '../../core/explainer/train';
+import type { Explainer } from '../../core/explainer/model';
+import { initCliBackend, readJsonFile, toJson, type CliCommand } from '../common';
+
+const DEMOS_DIR = fileURLToPath(new URL('../../../public/demos/', import.meta.url));
+
+/** File access for jobs in Node: job-relative paths are resolved against `baseDir`. */
+export function nodeJobIO(baseDir: string): JobIO {
+  const full = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const check = (p: string) => {
+    if (!existsSync(full(p))) throw new UserError(`File ${p} does not exist.`, 'Check the path in the job (relative paths are read from the job file\'s folder).');
+  };
+  return {
+    async readText(p) {
+      check(p);
+      return readFileSync(full(p), 'utf8');
+    },
+    async readBinary(p) {
+      check(p);
+      const b = readFileSync(full(p));
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    },
+    demoPath: (rel) => join(DEMOS_DIR, rel),
+  };
+}
+
+export function readJob(path: string): JobInput {
+  return readJsonFile(path, 'Job file', 'Give a job JSON file (see docs/jobs.md and the examples in jobs/).') as JobInput;
+}
+
+/** Progress on stderr: one line per stage change and every tenth of training. */
+export function progressPrinter(prefix: string): (e: JobEvent) => void {
+  let lastStage = '';
+  let lastTenth = -1;
+  return (e) => {
+    if (e.stage === 'train') {
+      const tenth = Math.floor((10 * e.done) / Math.max(1, e.total));
+      if (e.train?.type === 'step' && tenth !== lastTenth) {
+        lastTenth = tenth;
+        const s = e.train;
+        console.error(`${prefix} train step ${s.step + 1}/${e.total}: L_PC ${s.lossPC.toFixed(4)}, L_LC ${s.lossLC.toFixed(4)}, α ${s.alpha.toFixed(3)}${s.converged ? ' (converged)' : ''}`);
+      }
+      return;
+    }
+    if (e.message || e.stage !== lastStage) console.error(`${prefix} ${e.stage}${e.total > 1 ? ` ${e.done}/${e.total}` : ''}${e.message ? `: ${e.message}` : ''}`);
+    lastStage = e.stage;
+  };
+}
+
+/** Write model.json (+ what it was trained for) and weights.bin into `dir`. */
+export async function saveExplainer(explainer: Explainer, dir: string, trainedFor: Record<string, unknown>): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const { modelJson, weights } = await explainer.serialize();
+  writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...modelJson, trainedFor }, null, 1) + '\n');
+  writeFileSync(join(dir, 'weights.bin'), new Uint8Array(weights));
+}
 
 export const command: CliCommand = {
-  help: () => 'deepfaith run: not available in this build yet.',
-  run: async () => {
-    throw new UserError('deepfaith run is not available in this build yet.', 'Update to a later version.');
+  help: () =>
+    [
+      'Usage: deepfaith run <job.json> --out <dir> [--mode full|pc-only|lc-only|dedup-only|filter-only] [--seed N] [--backend cpu|wasm]',
+      '',
+      'Runs a whole DeepFaith job: prior methods on every sample, min–max normalisation, all metrics on',
+      'all priors, dedup (δ) and filter (p) into the supervision set Z (training split), training of the',
+      'Transformer explainer (L_PC + L_LC with the dynamic α), and the method × metric table on the test split.',
+      '',
+      'Writes <dir>/results.json, <dir>/report.md and <dir>/explainer/{model.json, weights.bin}.',
+      'Job format: docs/jobs.md; examples: jobs/*.json. Relative paths in a job are read from the job file\'s folder.',
+      '',
+      'Options:',
+      '  --out <dir>       output folder (created)',
+      `  --mode <mode>     override the job's mode (${TRAIN_MODES.join(', ')})`,
+      "  --seed N          override the job's seed",
+      '  --backend cpu|wasm  tfjs backend (default wasm)',
+    ].join('\n'),
+
+  async run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' } }, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UserError(`${(e as Error).message}.`, 'Run deepfaith run --help to see the accepted options.');
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UserError('Give exactly one job file.', 'Write deepfaith run path/to/job.json --out results/.');
+    const out = values.out;
+    if (!out) throw new UserError('Missing --out.', 'Say where to write the results with --out <dir>.');
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file.`, 'Give a folder.');
+    const jobPath = positionals[0];
+    const input = readJob(jobPath);
+    if (values.mode) {
+      if (!(TRAIN_MODES as readonly string[]).includes(values.mode)) throw new UserError(`--mode "${values.mode}" is not known.`, `Use one of: ${TRAIN_MODES.join(', ')}.`);
+      input.mode = values.mode as TrainMode;
+    }
+    if (values.seed !== undefined) {
+      const s = Number(values.seed);
+      if (!Number.isInteger(s)) throw new UserError(`--seed "${values.seed}" is not an integer.`, 'Give a whole number.');
+      input.seed = s;
+    }
+    const job = resolveJob(input);
+    const backend = await initCliBackend(values.backend);
+    const io = nodeJobIO(dirname(resolve(jobPath)));
+    const t0 = performance.now();
+    const { result, explainer } = await runJob(job, io, progressPrinter('deepfaith run:'));
+    try {
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'results.json'), toJson({ ...result, backend: backend.chosen, ms: Math.round(performance.now() - t0) }) + '\n');
+      writeFileSync(join(out, 'report.md'), reportMarkdown(result));
+      await saveExplainer(explainer, join(out, 'explainer'), {
+        model: result.task.source.model,
+        data: result.task.source.data,
+        label: job.task.demo ? undefined : job.task.label,
+        drop: job.task.drop,
+        target: job.task.target,
+        output: job.task.output,
+        baseline: job.task.baseline,
+      });
+    } finally {
+      explainer.dispose();
+    }
+    const best = [...result.table].sort((a, b) => a.meanRank - b.meanRank);
+    console.error(`deepfaith run: wrote ${join(out, 'results.json')}, report.md and explainer/ (${((performance.now() - t0) / 1000).toFixed(1)} s). Mean ranks: ${best.map((r) => `${r.method} ${r.meanRank.toFixed(2)}`).join(', ')}`);
+    return 0;
   },
 };
