@@ -24,7 +24,7 @@ export const integratedGradients: AttributionMethod<IntegratedGradientsParams> =
   defaults,
   applicable: () => null,
   async explain(task, batch, target, params, _seeder, onProgress, signal) {
-    const steps = intParam('integrated-gradients', 'steps', params.steps, 1, 100000);
+    const steps = intParam('integrated-gradients', 'steps', params.steps, 1, 10000);
     const rule = choiceParam('integrated-gradients', 'rule', params.rule, QUADRATURE_RULES);
     const { nodes, weights } = quadrature(rule, steps);
     const m = nodes.length;
