@@ -250,7 +250,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
             const prevM = get().methodChoice;
             const prevE = get().metricChoice;
             set({
-              methodChoice: { ...defaultsFor(r.methods, () => true), ...prevM },
+              methodChoice: { ...defaultsFor(r.methods, (id) => PAPER_METHODS.includes(id) || !r.methods.some((m) => PAPER_METHODS.includes(m.id))), ...prevM },
               metricChoice: { ...defaultsFor(r.metrics, () => true), ...prevE },
             });
           }
@@ -564,6 +564,9 @@ export function supervisionSet(s: Pick<StudioState, 'attribution' | 'evaluation'
 }
 
 export const EXPLAINER_ID = 'deepfaith-explainer';
+
+/** The paper's eight prior methods for tabular data: ticked by default. */
+export const PAPER_METHODS = ['integrated-gradients', 'gradient-shap', 'deeplift', 'saliency', 'occlusion', 'feature-ablation', 'lime', 'kernel-shap'];
 
 function csvColumns(text: string): string[] {
   const line = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';

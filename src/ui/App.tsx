@@ -1,4 +1,7 @@
 import { useEffect, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { useStudioStore } from '../store/hooks';
+import { useStore } from 'zustand';
 import { BACKENDS, type BackendRequest } from '../core/backend';
 import { useStudio } from '../store/hooks';
 import { STEPS, type StepId } from '../store/store';
@@ -16,7 +19,7 @@ const STEP_LABEL: Record<StepId, string> = { task: 'Task', explain: 'Explain', e
 function Stepper() {
   const step = useStudio((s) => s.step);
   const setStep = useStudio((s) => s.setStep);
-  const done = useStudio((s) => ({ task: !!s.info, explain: !!s.attribution, evaluate: !!s.evaluation, supervise: !!s.evaluation, train: s.trainStatus === 'done', report: false }));
+  const done = useStore(useStudioStore(), useShallow((s) => ({ task: !!s.info, explain: !!s.attribution, evaluate: !!s.evaluation, supervise: !!s.evaluation, train: s.trainStatus === 'done', report: false })));
   return (
     <nav className="stepper" aria-label="Pipeline steps">
       <ol>

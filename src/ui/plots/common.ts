@@ -66,3 +66,18 @@ export function legend(g: Frame['g'], items: { key: string; color: string; dash?
     x += w;
   }
 }
+
+/** Number of rows `legend` needs for these keys in this width. */
+export function legendRows(keys: string[], width: number): number {
+  let x = 0;
+  let rows = 1;
+  for (const k of keys) {
+    const w = 22 + k.length * 6.2 + 10;
+    if (x + w > width && x > 0) {
+      x = 0;
+      rows++;
+    }
+    x += w;
+  }
+  return rows;
+}

@@ -3,7 +3,7 @@
  * lines), a highlighted point, a legend and hover values (one <title> per point).
  */
 import * as d3 from 'd3';
-import { axisLabel, colorFor, fmt, frame, legend } from './common';
+import { axisLabel, colorFor, fmt, frame, legend, legendRows } from './common';
 
 export interface Series {
   key: string;
@@ -34,7 +34,8 @@ export function renderLines(el: Element, data: LinesData, opts: LinesOptions): v
   const width = opts.width ?? 480;
   const height = opts.height ?? 260;
   const hasRight = data.series.some((s) => s.right);
-  const f = frame(el, width, height, data.title, { top: 44, right: hasRight ? 56 : 16, bottom: 40, left: 56 });
+  const rows = legendRows(data.series.map((x) => x.key), width - (hasRight ? 56 : 16) - 56);
+  const f = frame(el, width, height + 14 * (rows - 1), data.title, { top: 30 + 14 * rows, right: hasRight ? 56 : 16, bottom: 40, left: 56 });
   const all = data.series.flatMap((s) => s.points);
   const xExt = d3.extent(all, (p) => p.x) as [number, number];
   const x = d3.scaleLinear().domain(xExt[0] === undefined ? [0, 1] : xExt[0] === xExt[1] ? [xExt[0] - 1, xExt[1] + 1] : xExt).range([0, f.width]);

@@ -1,0 +1,172 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, launch, startServer } from './harness';
+
+let browser: Browser;
+let server: { url: string; proc: ChildProcess };
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  server?.proc.kill();
+});
+
+async function open(page: Page, query = ''): Promise<void> {
+  await page.goto(server.url + query);
+  await page.getByTestId('backend-chosen').filter({ hasText: 'using' }).waitFor({ timeout: 60_000 });
+}
+
+/** Drop files fetched from the page's own origin through a real drop event with a DataTransfer built in the page. */
+async function dropFiles(page: Page, files: { url?: string; name: string; text?: string }[]): Promise<void> {
+  await page.evaluate(async (list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const body = f.url ? await (await fetch(f.url)).blob() : new Blob([f.text ?? '']);
+      dt.items.add(new File([body], f.name));
+    }
+    const zone = document.querySelector('[data-testid=dropzone]')!;
+    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, files);
+}
+
+describe('studio end to end (iris)', () => {
+  let page: Page;
+  beforeAll(async () => {
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await open(page);
+  });
+
+  it('(a) runs the iris demo end to end: ten metric columns per method, an explainer row, α points', async () => {
+    await page.click('[data-demo=iris]');
+    await expect.poll(() => page.getByTestId('accuracy').textContent(), { timeout: 60_000 }).toMatch(/%/);
+    await page.click('[data-step=explain]');
+    await page.fill('[data-testid=rows-count]', '5');
+    await page.click('[data-testid=run-explain]');
+    await page.locator('[data-testid=bars-grid] svg').first().waitFor({ timeout: 120_000 });
+    await page.click('[data-step=evaluate]');
+    await page.click('[data-testid=run-evaluate]');
+    await page.getByTestId('results-table').waitFor({ timeout: 180_000 });
+    await page.click('[data-step=train]');
+    await page.fill('[data-testid=train-epochs]', '2');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('done') && !document.querySelector('[data-testid=progress]'), null, { timeout: 180_000 });
+    const alphaPoints = await page.locator('[data-testid=train-curves] .series[data-key="α"] circle.pt').count();
+    expect(alphaPoints).toBeGreaterThan(0);
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-a-train.png`, fullPage: true });
+    await page.click('[data-step=evaluate]');
+    const table = page.getByTestId('results-table');
+    await table.locator('tr[data-method=deepfaith-explainer]').waitFor({ timeout: 60_000 });
+    expect(await table.locator('thead th.metric-col').count()).toBe(10);
+    const rows = table.locator('tbody tr');
+    const nRows = await rows.count();
+    expect(nRows).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < nRows; i++) {
+      const cells = await rows.nth(i).locator('td[data-metric]').allTextContents();
+      expect(cells).toHaveLength(10);
+      expect(cells.some((c) => /\d/.test(c))).toBe(true);
+    }
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-a-evaluate.png`, fullPage: true });
+  });
+
+  it('(f) the metric inspector steps through a deletion curve; the shown probability matches the curve point', async () => {
+    await page.selectOption('[data-testid=insp-metric]', 'DEL');
+    for (let step = 0; step < 3; step++) {
+      if (step > 0) await page.click('[data-testid=insp-next]');
+      await expect.poll(() => page.getByTestId('insp-step').textContent()).toContain(`step ${step} /`);
+      await expect.poll(() => page.getByTestId('insp-prob').textContent(), { timeout: 30_000 }).not.toBe('…');
+      const shown = Number(await page.getByTestId('insp-prob').textContent());
+      const curve = Number(await page.getByTestId('insp-curve').textContent());
+      expect(Number.isFinite(shown)).toBe(true);
+      expect(Math.abs(shown - curve)).toBeLessThan(2e-4);
+    }
+    expect(await page.locator('[data-testid=insp-row] tr.baselined').count()).toBe(2);
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-f-inspector.png`, fullPage: true });
+  });
+
+  it('(c) a bad file shows its message while the earlier results remain', async () => {
+    await page.click('[data-step=task]');
+    await dropFiles(page, [
+      { name: 'model.json', text: JSON.stringify({ hello: 'not a model' }) },
+      { url: '/demos/iris/data.csv', name: 'data.csv' },
+    ]);
+    await expect.poll(() => page.getByTestId('task-error').textContent(), { timeout: 30_000 }).toMatch(/not a TensorFlow\.js model/);
+    await dropFiles(page, [{ name: 'notes.png', text: 'png' }]);
+    await expect.poll(() => page.getByTestId('drop-error').textContent()).toMatch(/neither a TensorFlow\.js model file/);
+    expect(await page.getByTestId('accuracy').textContent()).toMatch(/%/);
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-c-bad-file.png`, fullPage: true });
+    await page.click('[data-step=evaluate]');
+    expect(await page.locator('[data-testid=results-table] tr[data-method=deepfaith-explainer]').count()).toBe(1);
+  });
+
+  it('(e) reload restores the last results', async () => {
+    await page.reload();
+    await page.getByTestId('restored').waitFor({ timeout: 60_000 });
+    await page.click('[data-step=evaluate]');
+    const table = page.getByTestId('results-table');
+    await table.waitFor({ timeout: 30_000 });
+    expect(await table.locator('tr[data-method=deepfaith-explainer]').count()).toBe(1);
+    expect(await table.locator('thead th.metric-col').count()).toBe(10);
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-e-restored.png`, fullPage: true });
+  });
+});
+
+describe('dropped files', () => {
+  it('(b) a model folder and a CSV dropped through a real drop event load and show the accuracy', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await open(page);
+    await dropFiles(page, [
+      { url: '/demos/iris/model/model.json', name: 'model.json' },
+      { url: '/demos/iris/model/weights.bin', name: 'weights.bin' },
+      { url: '/demos/iris/data.csv', name: 'data.csv' },
+    ]);
+    await expect.poll(() => page.getByTestId('accuracy').textContent(), { timeout: 60_000 }).toMatch(/%/);
+    const acc = Number((await page.getByTestId('accuracy').textContent())!.replace('%', ''));
+    expect(acc).toBeGreaterThan(80);
+    expect(await page.getByTestId('n-rows').textContent()).toBe('150');
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-b-dropped.png` });
+    await page.context().close();
+  });
+});
+
+describe('webgpu', () => {
+  /** A few training steps through the store on one backend; returns the steps' losses. */
+  async function trainSteps(backend: string): Promise<{ lPC: number; lLC: number }[]> {
+    const page = await (await browser.newContext()).newPage();
+    await open(page, `?backend=${backend}`);
+    expect(await page.getByTestId('backend-chosen').textContent()).toContain(backend);
+    const steps = await page.evaluate(async () => {
+      const store = (window as any).__studio;
+      const st = () => store.getState();
+      await st().loadDemo('iris');
+      for (const m of st().methods) st().setMethod(m.id, { enabled: ['saliency', 'integrated-gradients', 'occlusion'].includes(m.id) });
+      for (const m of st().metrics) st().setMetric(m.id, { enabled: ['RP', 'DEL'].includes(m.id) });
+      st().setRows({ start: 0, count: 6 });
+      st().setP(0);
+      await st().runExplain();
+      await st().runEvaluate();
+      st().setTrainConfig({ epochs: 1, batchSize: 4, nSubsets: 8 });
+      const ok = await st().runTrain();
+      return { ok, err: st().trainError, steps: st().trainSteps.map((s: any) => ({ lPC: s.lPC, lLC: s.lLC })) };
+    });
+    await page.context().close();
+    expect(steps.err).toBeNull();
+    return steps.steps;
+  }
+
+  it('(d) a few training steps on webgpu give finite losses equal to wasm within tolerance', async () => {
+    const gpu = await trainSteps('webgpu');
+    const wasm = await trainSteps('wasm');
+    expect(gpu.length).toBeGreaterThan(0);
+    expect(gpu.length).toBe(wasm.length);
+    gpu.forEach((s, i) => {
+      expect(Number.isFinite(s.lPC) && Number.isFinite(s.lLC)).toBe(true);
+      expect(Math.abs(s.lPC - wasm[i].lPC)).toBeLessThan(2e-3);
+      expect(Math.abs(s.lLC - wasm[i].lLC)).toBeLessThan(2e-3);
+    });
+  });
+});
