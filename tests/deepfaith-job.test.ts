@@ -1,0 +1,106 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { DEFAULTS, rankTable, resolveJob, runJob, type JobEvent, type JobInput } from '../src/core/job';
+import { nodeJobIO } from '../src/cli/commands/run';
+import { main } from '../src/cli/main';
+import { loadExplainer } from '../src/core/explainer/model';
+import { useBackend } from './helpers/models';
+
+const tinyJob: JobInput = {
+  task: { demo: 'iris', maxRows: 40 },
+  methods: [{ id: 'saliency' }, { id: 'occlusion' }, { id: 'feature-ablation' }, { id: 'no-such-method' }],
+  metrics: [{ id: 'FC' }, { id: 'DEL' }, { id: 'RP' }],
+  supervision: { p: 0.3 },
+  explainer: { dModel: 8, nHeads: 2, nLayers: 1, dFF: 16 },
+  training: { epochs: 3, lcSubsets: 10, evalEvery: 1 },
+  seed: 3,
+};
+
+describe('job', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('resolveJob merges DEFAULTS and rejects unknown fields with a message', () => {
+    const j = resolveJob({ task: { demo: 'wine' } });
+    expect(j.supervision).toEqual({ delta: 0.9, p: 0.15, testFraction: 0.2 });
+    expect(j.training.alpha).toEqual({ epsilon: 1e-5, window: 5, C: 10 });
+    expect(j.methods).toBe('paper');
+    expect(j.mode).toBe(DEFAULTS.mode);
+    expect(() => resolveJob({ task: { demo: 'wine' }, training: { epoch: 3 } as never })).toThrow(/training\.epoch is not known/);
+    expect(() => resolveJob({ task: { demo: 'nope' } })).toThrow(/not a demo/);
+    expect(() => resolveJob({})).toThrow(/names no task/);
+    expect(() => resolveJob({ task: { demo: 'iris' }, mode: 'x' as never })).toThrow(/mode "x"/);
+  });
+
+  it('ranks per metric with ties sharing the mean rank, direction-aware, NaN last', () => {
+    const rows = [{ scores: { A: 0.5, B: 0.1 } }, { scores: { A: 0.9, B: 0.1 } }, { scores: { A: 0.5, B: NaN } }];
+    const { ranks, meanRank } = rankTable(rows, [
+      { id: 'A', direction: 'higher' },
+      { id: 'B', direction: 'lower' },
+    ]);
+    expect(ranks.map((r) => r.A)).toEqual([2.5, 1, 2.5]);
+    expect(ranks.map((r) => r.B)).toEqual([1.5, 1.5, 3]);
+    expect(meanRank).toEqual([2, 1.25, 2.75]);
+  });
+
+  it('runJob runs the whole pipeline with progress events and a ranked table; no tensor leak', async () => {
+    const before = tf.memory().numTensors;
+    const events: JobEvent[] = [];
+    const { result, explainer } = await runJob(tinyJob, nodeJobIO(process.cwd()), (e) => events.push(e));
+    explainer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const stages = new Set(events.map((e) => e.stage));
+    for (const s of ['load', 'priors', 'score-priors', 'supervision', 'train', 'explain', 'score-explainer', 'report']) expect(stages.has(s as never)).toBe(true);
+    for (const e of events) expect(e.done).toBeLessThanOrEqual(e.total);
+    expect(result.split.trainRows.length + result.split.testRows.length).toBe(40);
+    expect(result.split.testRows.length).toBe(8);
+    expect(result.split.trainRows.filter((r) => result.split.testRows.includes(r))).toEqual([]);
+    expect(result.priors.find((p) => p.id === 'no-such-method')!.ran).toBe(false);
+    expect(result.table.map((r) => r.method)).toEqual(['deepfaith', 'saliency', 'occlusion', 'feature-ablation']);
+    // ranks of each metric are a permutation-with-ties of 1..4
+    for (const m of ['FC', 'DEL', 'RP']) expect(result.table.reduce((a, r) => a + r.ranks[m], 0)).toBeCloseTo(10, 12);
+    for (const r of result.table) expect(r.meanRank).toBeCloseTo((r.ranks.FC + r.ranks.DEL + r.ranks.RP) / 3, 12);
+    expect(result.supervision.record.length).toBe(32);
+    expect(result.supervision.counts.total).toBe(32 * 3);
+    const steps = result.training.steps;
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+    expect(result.training.evals.length).toBe(3);
+    // same job, same numbers
+    const again = await runJob(tinyJob, nodeJobIO(process.cwd()));
+    again.explainer.dispose();
+    expect(again.result.table.map((r) => r.scores)).toEqual(result.table.map((r) => r.scores));
+  });
+
+  it('CLI: run writes results.json, report.md and a loadable explainer; explain writes the attribute format', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'df-job-'));
+    const jobPath = join(dir, 'job.json');
+    writeFileSync(jobPath, JSON.stringify(tinyJob));
+    const out = join(dir, 'out');
+    expect(await main(['run', jobPath, '--out', out])).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.table[0].method).toBe('deepfaith');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| \*\*DeepFaith\*\* \|/);
+    expect(existsSync(join(out, 'explainer', 'weights.bin'))).toBe(true);
+    const data = resolve('public/demos/iris/data.csv');
+    const ef = join(dir, 'e.json');
+    expect(await main(['explain', '--explainer', join(out, 'explainer'), '--data', data, '--label', 'target', '--rows', '5:9', '--out', ef])).toBe(0);
+    const file = JSON.parse(readFileSync(ef, 'utf8'));
+    expect(file.method).toBe('deepfaith');
+    expect(file.rows).toEqual([5, 9]);
+    expect(file.target.length).toBe(4);
+    expect(file.values.length).toBe(4);
+    // values equal the reloaded explainer's outputs on those rows
+    const bin = readFileSync(join(out, 'explainer', 'weights.bin'));
+    const ex = loadExplainer(JSON.parse(readFileSync(join(out, 'explainer', 'model.json'), 'utf8')), bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+    try {
+      const rows = readFileSync(data, 'utf8').trim().split(/\r?\n/).slice(1 + 5, 1 + 9).map((l) => l.split(',').slice(0, 4).map(Number));
+      const y = await ex.explain(Float32Array.from(rows.flat()), 4);
+      for (let r = 0; r < 4; r++) for (let i = 0; i < 4; i++) expect(file.values[r][i]).toBeCloseTo(y[r * 4 + i], 6);
+    } finally {
+      ex.dispose();
+    }
+    expect(await main(['explain', '--explainer', join(dir, 'nothing'), '--data', data, '--label', 'target', '--out', ef])).toBe(2);
+  });
+});
