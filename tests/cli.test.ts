@@ -3,7 +3,7 @@
  * and compares what it writes with the engine called directly in this process.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,16 @@ let dir: string;
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['bin/deepfaith.mjs', ...args], { encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking: lets the bad-input cases run side by side. */
+function cliAsync(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/deepfaith.mjs', ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+      resolve({ status: code, stdout, stderr });
+    });
+  });
 }
 
 function ok(...args: string[]): void {
@@ -201,6 +211,36 @@ describe('--rows slicing of a seeded method', () => {
   });
 });
 
+describe('--demo and --backend', () => {
+  it('--demo wine equals the explicit --model/--data/--label and names the classes from meta.json', () => {
+    const a = join(dir, 'demo-a.json');
+    const b = join(dir, 'demo-b.json');
+    ok('attribute', '--demo', 'wine', '--rows', '60:64', '--method', 'feature-ablation', '--out', a);
+    ok('attribute', '--model', 'public/demos/wine/model/model.json', '--data', 'public/demos/wine/data.csv', '--label', 'target', '--rows', '60:64', '--method', 'feature-ablation', '--out', b);
+    const ja = readJson(a);
+    const jb = readJson(b);
+    expect(ja.values).toEqual(jb.values);
+    expect(ja.target).toEqual(jb.target);
+    expect(ja.classNames).toEqual(readJson('public/demos/wine/meta.json').classNames);
+    expect(jb.classNames).toEqual(['0', '1', '2']);
+  });
+
+  it('--backend cpu agrees with wasm within 1e-5 on attributions and metrics', () => {
+    const runs = ['wasm', 'cpu'].map((backend) => {
+      const e = join(dir, `ig-${backend}.json`);
+      const m = join(dir, `m-${backend}.json`);
+      ok('attribute', ...TASK_FLAGS, '--rows', '60:66', '--method', 'integrated-gradients', '--set', 'steps=16', '--backend', backend, '--out', e);
+      ok('evaluate', ...TASK_FLAGS, '--explanations', e, '--metrics', 'FC,DEL,IROF', '--backend', backend, '--out', m);
+      return { e: readJson(e), m: readJson(m) };
+    });
+    expect(runs[1].e.backend).toBe('cpu');
+    const flatW = runs[0].e.values.flat();
+    runs[1].e.values.flat().forEach((v: number, i: number) => expect(Math.abs(v - flatW[i])).toBeLessThan(1e-5));
+    for (const id of ['FC', 'DEL', 'IROF'])
+      runs[1].m.metrics[id].perSample.forEach((v: number, r: number) => expect(Math.abs(v - runs[0].m.metrics[id].perSample[r])).toBeLessThan(1e-5));
+  });
+});
+
 describe('--help is generated from the registries', () => {
   it('attribute --help lists every method with its description and defaults', () => {
     const r = cli('attribute', '--help');
@@ -235,6 +275,7 @@ describe('bad input exits non-zero with a message that says what to change', () 
     ['raw penguins file: NA cell', () => ['attribute', '--model', MODEL, '--data', 'tests/fixtures/penguins-raw.csv', '--label', 'species', '--drop', 'island,sex,year', '--method', 'saliency', '--out', out()], /row 3 \(line 5\), column "bill_length_mm": the cell is missing \("NA"\)/],
     ['unknown label column', () => ['attribute', '--model', MODEL, '--data', DATA, '--label', 'species', '--method', 'saliency', '--out', out()], /has no label column "species"\. Pick one of its columns as the label: sepal length \(cm\),.*target/],
     ['width mismatch between model and data', () => ['attribute', '--model', 'public/demos/wine/model/model.json', '--data', DATA, '--label', 'target', '--method', 'saliency', '--out', out()], /model expects 13 features but .*iris\/data\.csv has 4 feature columns/],
+    ['unknown demo', () => ['attribute', '--demo', 'mnist', '--method', 'saliency', '--out', out()], /--demo "mnist" is not a demo\. Use one of: iris, wine, breast-cancer, penguins/],
     ['unknown method', () => ['attribute', ...TASK_FLAGS, '--method', 'gradcam', '--out', out()], /Unknown method "gradcam"\. Use one of: saliency,/],
     ['unknown param', () => ['attribute', ...TASK_FLAGS, '--method', 'integrated-gradients', '--set', 'stepz=8', '--out', out()], /integrated-gradients has no parameter "stepz"\. Its parameters are: steps, rule/],
     ['param of the wrong type', () => ['attribute', ...TASK_FLAGS, '--method', 'integrated-gradients', '--set', 'steps=many', '--out', out()], /parameter "steps" must be a number, got "many"/],
@@ -249,9 +290,9 @@ describe('bad input exits non-zero with a message that says what to change', () 
     ['evaluate --rows outside the explanations', () => ['evaluate', ...TASK_FLAGS, '--explanations', join(dir, 'ig.json'), '--rows', '0:10', '--out', out()], /--rows 0:10 is not within the explanations file's rows 48:56/],
     ['--target given to evaluate', () => ['evaluate', ...TASK_FLAGS, '--explanations', join(dir, 'ig.json'), '--target', 'label', '--out', out()], /takes the target classes from the explanations file/],
   ];
-  it.each(cases)('%s', (_name, args, message) => {
-    const r = cli(...args());
-    expect(r.status).not.toBe(0);
+  it.concurrent.each(cases)('%s', async (_name, args, message) => {
+    const r = await cliAsync(...args());
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/unexpected error/);
   });
@@ -261,7 +302,7 @@ describe('bad input exits non-zero with a message that says what to change', () 
     mkdirSync(m, { recursive: true });
     copyFileSync(MODEL, join(m, 'model.json'));
     const r = cli('attribute', '--model', join(m, 'model.json'), '--data', DATA, '--label', 'target', '--method', 'saliency', '--out', out());
-    expect(r.status).not.toBe(0);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/needs weight file weights\.bin, which was not provided\..*\.bin shard/);
   });
 
@@ -269,7 +310,7 @@ describe('bad input exits non-zero with a message that says what to change', () 
     const m = join(dir, 'not-json.json');
     writeFileSync(m, 'this is not a model\n');
     const r = cli('attribute', '--model', m, '--data', DATA, '--label', 'target', '--method', 'saliency', '--out', out());
-    expect(r.status).not.toBe(0);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/not-json\.json is not valid JSON, so it is not a TensorFlow\.js model\.json/);
   });
 
@@ -279,7 +320,7 @@ describe('bad input exits non-zero with a message that says what to change', () 
     const p = join(dir, 'bad-exp.json');
     writeFileSync(p, JSON.stringify(bad));
     const r = cli('evaluate', ...TASK_FLAGS, '--explanations', p, '--out', out());
-    expect(r.status).not.toBe(0);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/"values" must hold one row per data row 48:60 \(12\), but it has 8/);
   });
 
@@ -288,7 +329,7 @@ describe('bad input exits non-zero with a message that says what to change', () 
     const p = join(dir, 'late-exp.json');
     writeFileSync(p, JSON.stringify({ ...e, rows: [145, 153] }));
     const r = cli('evaluate', ...TASK_FLAGS, '--explanations', p, '--out', out());
-    expect(r.status).not.toBe(0);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/covers rows 145:153, but .*iris\/data\.csv has only 150 data rows/);
   });
 });

@@ -1,10 +1,13 @@
 /** Shared CLI plumbing: flag parsing, backend, loading a task from --model/--data/--label. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../core/errors';
 import { initBackend, isBackendRequest, type BackendReport } from '../core/backend';
 import { parseRows, type Dataset } from '../core/data/csv';
+import { DEMOS, getDemo, type DemoMeta } from '../core/data/demos';
 import { makeTask, sliceBatch, type Batch, type Task, type TargetRule } from '../core/task/task';
 import { BASELINES, type BaselineKind } from '../core/task/featureSpace';
 import { OUTPUT_MODES, type OutputMode } from '../core/task/model';
@@ -20,6 +23,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Flags every task-based command shares. */
 export const TASK_OPTIONS: Options = {
+  demo: { type: 'string' },
   model: { type: 'string' },
   data: { type: 'string' },
   label: { type: 'string' },
@@ -35,6 +39,7 @@ export const TASK_OPTIONS: Options = {
 };
 
 export const TASK_HELP = [
+  `  --demo <id>              a built-in demo task (${DEMOS.map((d) => d.id).join(', ')}): sets --model, --data and --label`,
   '  --model <model.json>     TensorFlow.js model (LayersModel or GraphModel); shards are read beside it',
   '  --data <file.csv>        CSV with a header row; every column but the label (and --drop) is a feature',
   '  --label <column>         the label column',
@@ -97,6 +102,8 @@ export async function initCliBackend(v: unknown): Promise<BackendReport> {
   const name = (v as string | undefined) ?? 'wasm';
   if (!isBackendRequest(name) || (name !== 'wasm' && name !== 'cpu'))
     throw new UserError(`--backend "${name}" is not available in the command line.`, 'Use --backend wasm (default) or --backend cpu.');
+  // tfjs's cpu backend prints a banner recommending tfjs-node (which cannot install offline) on first use
+  if (name === 'cpu') tf.env().set('PROD', true);
   return initBackend(name);
 }
 
@@ -111,7 +118,26 @@ export interface LoadedTask {
   backend: BackendReport;
 }
 
-export async function loadTaskFromFlags(flags: Record<string, unknown>): Promise<LoadedTask> {
+/** The project's public/demos folder (beside src/, wherever the command is run from). */
+export const DEMOS_DIR = fileURLToPath(new URL('../../public/demos/', import.meta.url));
+
+/**
+ * `--demo <id>`: fill --model, --data and --label from the demo registry (flags given explicitly win)
+ * and return the demo's class names from its meta.json.
+ */
+export function applyDemoFlags(flags: Record<string, unknown>): { flags: Record<string, unknown>; classNames?: string[] } {
+  if (flags.demo === undefined) return { flags };
+  const demo = getDemo(String(flags.demo));
+  if (!demo) throw new UserError(`--demo "${String(flags.demo)}" is not a demo.`, `Use one of: ${DEMOS.map((d) => d.id).join(', ')}.`);
+  const meta = JSON.parse(readFileSync(join(DEMOS_DIR, demo.meta), 'utf8')) as DemoMeta;
+  return {
+    flags: { ...flags, model: flags.model ?? join(DEMOS_DIR, demo.model), data: flags.data ?? join(DEMOS_DIR, demo.data), label: flags.label ?? demo.label },
+    classNames: meta.classNames,
+  };
+}
+
+export async function loadTaskFromFlags(givenFlags: Record<string, unknown>): Promise<LoadedTask> {
+  const { flags, classNames } = applyDemoFlags(givenFlags);
   const backend = await initCliBackend(flags.backend);
   const modelPath = required(flags, 'model', 'Give the model with --model path/to/model.json.');
   const dataPath = required(flags, 'data', 'Give the data with --data path/to/file.csv.');
@@ -125,7 +151,10 @@ export async function loadTaskFromFlags(flags: Record<string, unknown>): Promise
   const target = (flags.target as string | undefined) ?? 'predicted';
   if (target !== 'predicted' && target !== 'label') throw new UserError(`--target "${target}" is not known.`, 'Use --target predicted (default) or --target label.');
   const drop = typeof flags.drop === 'string' && flags.drop ? flags.drop.split(',').map((s) => s.trim()) : [];
-  const data = loadCsvFromPath(dataPath, { label, drop });
+  const loadedData = loadCsvFromPath(dataPath, { label, drop });
+  // a demo's label column holds class indices; its meta.json names them
+  const useDemoNames = classNames !== undefined && givenFlags.data === undefined && classNames.length === loadedData.classNames.length;
+  const data = useDemoNames ? { ...loadedData, classNames } : loadedData;
   const model = await loadModelFromPath(modelPath);
   try {
     const task = makeTask(model, data, { output: output as OutputMode, baseline: baseline as BaselineKind });
