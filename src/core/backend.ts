@@ -8,10 +8,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from './errors';
+import { BACKENDS, isBackendRequest, type BackendName, type BackendRequest } from './backendNames';
 
-export const BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
-export type BackendRequest = (typeof BACKENDS)[number];
-export type BackendName = Exclude<BackendRequest, 'auto'>;
+export { BACKENDS, isBackendRequest, type BackendName, type BackendRequest } from './backendNames';
 
 export interface BackendDetection {
   webgpu: { available: boolean; fallback?: boolean; architecture?: string; vendor?: string; error?: string };
@@ -33,9 +32,6 @@ export interface BackendOptions {
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined' && typeof self === 'undefined';
 
-export function isBackendRequest(s: string): s is BackendRequest {
-  return (BACKENDS as readonly string[]).includes(s);
-}
 
 export async function detectBackends(): Promise<BackendDetection> {
   const d: BackendDetection = { webgpu: { available: false }, webgl: { available: false }, isNode };

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useStudioStore } from '../store/hooks';
 import { useStore } from 'zustand';
-import { BACKENDS, type BackendRequest } from '../core/backend';
+import { BACKENDS, type BackendRequest } from '../core/backendNames';
 import { useStudio } from '../store/hooks';
 import { STEPS, type StepId } from '../store/store';
 import { ErrorBoundary, ProblemBox, fmtMs } from './components/common';
