@@ -188,7 +188,7 @@ async function main() {
       const job = JSON.parse(readFileSync(path, 'utf8')) as JobInput;
       sections.push(section(await runTask(`${id} demo (${path})`, job, resolve('jobs'), `Job file ${path}; explainer ${JSON.stringify(job.explainer)}, training ${JSON.stringify(job.training)}.`)));
     }
-    writeFileSync(OUT + '.partial', sections.join('\n'));
+    console.error(`${id}: done`);
   }
   // keep the hand-written part of the page (everything above the marker), replace the measured part
   const MARK = '<!-- measured tables below: written by scripts/results.ts -->';
