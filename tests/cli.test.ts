@@ -241,6 +241,18 @@ describe('--demo and --backend', () => {
   });
 });
 
+describe('labels', () => {
+  it('a file holding only classes 1 and 2 keeps them as the model\'s class indices with --target label', () => {
+    const p = join(dir, 'vv.json');
+    ok('attribute', '--model', MODEL, '--data', 'tests/fixtures/iris-classes-1-2.csv', '--label', 'target', '--method', 'saliency', '--target', 'label', '--out', p);
+    const j = readJson(p);
+    const labels = readFileSync('tests/fixtures/iris-classes-1-2.csv', 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',').pop()));
+    expect(labels).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+    expect(j.target).toEqual(labels);
+    expect(j.classNames).toEqual(['0', '1', '2']);
+  });
+});
+
 describe('--help is generated from the registries', () => {
   it('attribute --help lists every method with its description and defaults', () => {
     const r = cli('attribute', '--help');
@@ -265,8 +277,12 @@ describe('--help is generated from the registries', () => {
 
 describe('bad input exits non-zero with a message that says what to change', () => {
   const out = () => join(dir, 'never.json');
+  const labelFile = () => join(dir, 'label5.csv');
+  const dupFile = () => join(dir, 'dup.csv');
   // an explanations file of rows 48:56 (the round trip above writes the same one; this keeps the block self-contained)
   beforeAll(() => {
+    writeFileSync(labelFile(), 'a,b,c,d,target\n1,2,3,4,0\n5,6,7,8,5\n');
+    writeFileSync(dupFile(), 'a,a,c,d,target\n1,2,3,4,0\n');
     if (!existsSync(join(dir, 'ig.json')))
       ok('attribute', ...TASK_FLAGS, '--rows', '48:56', '--method', 'integrated-gradients', '--set', 'steps=16', '--baseline', 'mean', '--out', join(dir, 'ig.json'));
   });
@@ -276,6 +292,8 @@ describe('bad input exits non-zero with a message that says what to change', () 
     ['unknown label column', () => ['attribute', '--model', MODEL, '--data', DATA, '--label', 'species', '--method', 'saliency', '--out', out()], /has no label column "species"\. Pick one of its columns as the label: sepal length \(cm\),.*target/],
     ['width mismatch between model and data', () => ['attribute', '--model', 'public/demos/wine/model/model.json', '--data', DATA, '--label', 'target', '--method', 'saliency', '--out', out()], /model expects 13 features but .*iris\/data\.csv has 4 feature columns/],
     ['unknown demo', () => ['attribute', '--demo', 'mnist', '--method', 'saliency', '--out', out()], /--demo "mnist" is not a demo\. Use one of: iris, wine, breast-cancer, penguins/],
+    ['integer label outside the model\'s classes with --target label', () => ['attribute', ...TASK_FLAGS.slice(0, 2), '--data', labelFile(), '--label', 'target', '--method', 'saliency', '--target', 'label', '--out', out()], /label 5 in column "target" is not a class of the model, which has 3 \(0\.\.2\)/],
+    ['duplicate column names', () => ['attribute', ...TASK_FLAGS.slice(0, 2), '--data', dupFile(), '--label', 'target', '--method', 'saliency', '--out', out()], /has more than one column named "a"\. Give every column a distinct name/],
     ['unknown method', () => ['attribute', ...TASK_FLAGS, '--method', 'gradcam', '--out', out()], /Unknown method "gradcam"\. Use one of: saliency,/],
     ['unknown param', () => ['attribute', ...TASK_FLAGS, '--method', 'integrated-gradients', '--set', 'stepz=8', '--out', out()], /integrated-gradients has no parameter "stepz"\. Its parameters are: steps, rule/],
     ['param of the wrong type', () => ['attribute', ...TASK_FLAGS, '--method', 'integrated-gradients', '--set', 'steps=many', '--out', out()], /parameter "steps" must be a number, got "many"/],

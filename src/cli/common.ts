@@ -11,7 +11,7 @@ import { DEMOS, getDemo, type DemoMeta } from '../core/data/demos';
 import { makeTask, sliceBatch, type Batch, type Task, type TargetRule } from '../core/task/task';
 import { BASELINES, type BaselineKind } from '../core/task/featureSpace';
 import { OUTPUT_MODES, type OutputMode } from '../core/task/model';
-import { loadCsvFromPath, loadModelFromPath } from './files';
+import { alignIntegerLabels, loadCsvFromPath, loadModelFromPath } from './files';
 
 export interface CliCommand {
   help(): Promise<string> | string;
@@ -151,12 +151,20 @@ export async function loadTaskFromFlags(givenFlags: Record<string, unknown>): Pr
   const target = (flags.target as string | undefined) ?? 'predicted';
   if (target !== 'predicted' && target !== 'label') throw new UserError(`--target "${target}" is not known.`, 'Use --target predicted (default) or --target label.');
   const drop = typeof flags.drop === 'string' && flags.drop ? flags.drop.split(',').map((s) => s.trim()) : [];
-  const loadedData = loadCsvFromPath(dataPath, { label, drop });
-  // a demo's label column holds class indices; its meta.json names them
-  const useDemoNames = classNames !== undefined && givenFlags.data === undefined && classNames.length === loadedData.classNames.length;
-  const data = useDemoNames ? { ...loadedData, classNames } : loadedData;
+  const csv = loadCsvFromPath(dataPath, { label, drop });
   const model = await loadModelFromPath(modelPath);
   try {
+    const nClasses = model.nClasses(output as OutputMode);
+    const loadedData = alignIntegerLabels(csv, nClasses);
+    const outside = csv.classNames.find((c) => Number.isInteger(Number(c)) && Number(c) >= nClasses);
+    if (target === 'label' && loadedData === csv && outside !== undefined && csv.classNames.every((c) => Number.isInteger(Number(c))))
+      throw new UserError(
+        `${csv.source}: label ${outside} in column "${label}" is not a class of the model, which has ${nClasses} (0..${nClasses - 1}).`,
+        'Check that the label column matches the model, or use --target predicted.',
+      );
+    // a demo's label column holds class indices; its meta.json names them
+    const useDemoNames = classNames !== undefined && givenFlags.data === undefined && classNames.length === loadedData.classNames.length;
+    const data = useDemoNames ? { ...loadedData, classNames } : loadedData;
     const task = makeTask(model, data, { output: output as OutputMode, baseline: baseline as BaselineKind });
     const rows = parseRows(flags.rows as string | undefined, data.nRows);
     return { task, data, batch: sliceBatch(data, rows[0], rows[1]), rows, targetRule: target, seed: parseSeed(flags.seed), backend };

@@ -36,7 +36,31 @@ export async function loadModelFromPath(path: string, opts: TargetModelOptions =
 }
 
 export function loadCsvFromPath(path: string, opts: CsvOptions): Dataset {
-  return parseCsv(readText(path, 'Data'), path, opts);
+  const data = parseCsv(readText(path, 'Data'), path, opts);
+  const seen = new Set<string>();
+  for (const name of [data.labelName, ...data.featureNames]) {
+    if (seen.has(name))
+      throw new UserError(
+        `${path} has more than one column named "${name}"${name === data.labelName ? ' (the label)' : ''}.`,
+        'Give every column a distinct name in the header row.',
+      );
+    seen.add(name);
+  }
+  return data;
+}
+
+/**
+ * Read integer labels as class indices of a model with `nClasses` classes. The CSV loader can only
+ * see the file: a file holding some of the classes (labels 1 and 2 of 0..2, say) gets its values
+ * renumbered 0..K−1. When every label is an integer in [0, nClasses), the labels are the model's
+ * class indices and are restored as such; otherwise the data are returned unchanged.
+ */
+export function alignIntegerLabels(data: Dataset, nClasses: number): Dataset {
+  const values = data.classNames.map(Number);
+  if (!values.every((v) => Number.isInteger(v) && v >= 0 && v < nClasses)) return data;
+  if (values.every((v, i) => v === i) && data.classNames.length === nClasses) return data;
+  const labels = Int32Array.from(data.labels, (c) => values[c]);
+  return { ...data, labels, classNames: Array.from({ length: nClasses }, (_, i) => String(i)) };
 }
 
 export function listDir(path: string): string[] {
