@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolveJob } from '../src/core/job';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, launch, startServer } from './harness';
@@ -18,6 +20,15 @@ afterAll(async () => {
 async function open(page: Page, query = ''): Promise<void> {
   await page.goto(server.url + query);
   await page.getByTestId('backend-chosen').filter({ hasText: 'using' }).waitFor({ timeout: 60_000 });
+}
+
+/** Press Tab until the focused element matches `selector`; fails after `max` presses. */
+async function tabTo(page: Page, selector: string, max = 80): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => !!document.activeElement?.matches(sel), selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}`);
 }
 
 /** Drop files fetched from the page's own origin through a real drop event with a DataTransfer built in the page. */
@@ -57,6 +68,8 @@ describe('studio end to end (iris)', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('done') && !document.querySelector('[data-testid=progress]'), null, { timeout: 180_000 });
     const alphaPoints = await page.locator('[data-testid=train-curves] .series[data-key="α"] circle.pt').count();
     expect(alphaPoints).toBeGreaterThan(0);
+    // the trainer's held-out evaluation events (the job's test split) are shown
+    expect(await page.locator('[data-testid=train-evals] tbody tr').count()).toBeGreaterThan(0);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-a-train.png`, fullPage: true });
     await page.click('[data-step=evaluate]');
     const table = page.getByTestId('results-table');
@@ -71,6 +84,37 @@ describe('studio end to end (iris)', () => {
       expect(cells.some((c) => /\d/.test(c))).toBe(true);
     }
     await page.screenshot({ path: `${ARTIFACTS}/e2e-a-evaluate.png`, fullPage: true });
+  });
+
+  it('the downloaded job JSON and the copied link are jobs the engine accepts (resolveJob), with the studio settings', async () => {
+    await page.click('[data-step=report]');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download job JSON' }).click()]);
+    const text = readFileSync((await download.path())!, 'utf8');
+    const job = resolveJob(JSON.parse(text));
+    expect(job.task.demo).toBe('iris');
+    expect(job.task.maxRows).toBe(5);
+    expect(job.training.epochs).toBe(2);
+    expect(Array.isArray(job.metrics) && job.metrics.length).toBe(10);
+    await page.click('[data-testid=copy-link]');
+    const hash = await page.evaluate(() => location.hash);
+    const m = /job=([A-Za-z0-9_-]+)/.exec(hash)!;
+    const fromLink = resolveJob(JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')));
+    expect(fromLink).toEqual(job);
+  });
+
+  it('runs the ablations from the Report panel: five modes × ten metrics with mean ranks', async () => {
+    await page.click('[data-step=report]');
+    await page.click('[data-testid=run-ablations]');
+    await page.getByTestId('ablation-table').waitFor({ timeout: 200_000 });
+    const rows = page.locator('[data-testid=ablation-table] tbody tr');
+    expect(await rows.count()).toBe(5);
+    expect(await page.locator('[data-testid=ablation-table] tbody tr[data-mode]').evaluateAll((els) => els.map((e) => e.getAttribute('data-mode')))).toEqual(['full', 'pc-only', 'lc-only', 'dedup-only', 'filter-only']);
+    for (let i = 0; i < 5; i++) {
+      expect(await rows.nth(i).locator('td[data-metric]').count()).toBe(10);
+      expect(Number(await rows.nth(i).locator('td.mean-rank').textContent())).toBeGreaterThanOrEqual(1);
+    }
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-ablations.png`, fullPage: true });
+    await page.click('[data-step=evaluate]');
   });
 
   it('(f) the metric inspector steps through a deletion curve; the shown probability matches the curve point', async () => {
@@ -88,6 +132,29 @@ describe('studio end to end (iris)', () => {
     await page.screenshot({ path: `${ARTIFACTS}/e2e-f-inspector.png`, fullPage: true });
   });
 
+  it('the metric inspector replays FC and FE: the shown Δ equals p(x) − the shown probability; the value equals the stored score', async () => {
+    for (const metric of ['FC', 'FE']) {
+      await page.selectOption('[data-testid=insp-metric]', metric);
+      for (let step = 0; step < 3; step++) {
+        if (step > 0) await page.click('[data-testid=insp-next]');
+        await expect.poll(() => page.getByTestId('insp-prob').textContent(), { timeout: 30_000 }).not.toBe('…');
+        await expect.poll(() => page.getByTestId('insp-step').textContent()).toMatch(new RegExp(`^\\w+ ${step + 1} / `));
+        const p = Number(await page.getByTestId('insp-prob').textContent());
+        const p0 = Number(await page.getByTestId('insp-pclean').textContent());
+        const d = Number(await page.getByTestId('insp-delta').textContent());
+        expect(Number.isFinite(d)).toBe(true);
+        expect(Math.abs(d - (p0 - p))).toBeLessThan(2e-4);
+        expect(await page.locator('[data-testid=insp-row] tr.baselined').count()).toBeGreaterThan(0);
+      }
+      const value = Number(await page.getByTestId('insp-value').textContent());
+      const stored = Number((await page.getByTestId('insp-value').locator('xpath=..').textContent())!.match(/stored score (-?[\d.]+)/)![1]);
+      expect(Math.abs(value - stored)).toBeLessThan(2e-3);
+      expect(await page.locator('[data-testid=insp-scatter] circle.pt').count()).toBeGreaterThan(1);
+    }
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-f-inspector-fc.png`, fullPage: true });
+    await page.selectOption('[data-testid=insp-metric]', 'DEL');
+  });
+
   it('(c) a bad file shows its message while the earlier results remain', async () => {
     await page.click('[data-step=task]');
     await dropFiles(page, [
@@ -103,7 +170,28 @@ describe('studio end to end (iris)', () => {
     expect(await page.locator('[data-testid=results-table] tr[data-method=deepfaith-explainer]').count()).toBe(1);
   });
 
+  it('a CSV with a bad cell and one with the wrong width each name file, row/column and the fix; earlier results remain', async () => {
+    await page.click('[data-step=task]');
+    const model = [
+      { url: '/demos/iris/model/model.json', name: 'model.json' },
+      { url: '/demos/iris/model/weights.bin', name: 'weights.bin' },
+    ];
+    await dropFiles(page, [...model, { name: 'bad-cell.csv', text: 'a,b,c,d,label\n1,2,3,4,0\n5,oops,7,8,1\n' }]);
+    await expect.poll(() => page.getByTestId('task-error').textContent(), { timeout: 30_000 }).toMatch(/bad-cell\.csv, row 1 \(line 3\), column "b": "oops" is not a number/);
+    expect(await page.getByTestId('task-error').textContent()).toMatch(/encode text columns as numbers, or drop the column/);
+    expect(await page.getByTestId('accuracy').textContent()).toMatch(/%/);
+    await dropFiles(page, [...model, { name: 'narrow.csv', text: 'a,b,c,label\n1,2,3,0\n4,5,6,1\n' }]);
+    await expect.poll(() => page.getByTestId('task-error').textContent(), { timeout: 30_000 }).toMatch(/expects 4 features but narrow\.csv has 3 feature columns \(a, b, c; label "label"\)/);
+    expect(await page.getByTestId('task-error').textContent()).toMatch(/Choose the data the model was trained on/);
+    expect(await page.getByTestId('accuracy').textContent()).toMatch(/%/);
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-c-bad-csv.png`, fullPage: true });
+    await page.click('[data-step=evaluate]');
+    expect(await page.locator('[data-testid=results-table] tr[data-method=deepfaith-explainer]').count()).toBe(1);
+  });
+
   it('(e) reload restores the last results', async () => {
+    // "Copy link" left the job in the address bar (opening a link applies its job): reload the plain page
+    await page.evaluate(() => history.replaceState(null, '', location.pathname));
     await page.reload();
     await page.getByTestId('restored').waitFor({ timeout: 60_000 });
     await page.click('[data-step=evaluate]');
@@ -112,6 +200,13 @@ describe('studio end to end (iris)', () => {
     expect(await table.locator('tr[data-method=deepfaith-explainer]').count()).toBe(1);
     expect(await table.locator('thead th.metric-col').count()).toBe(10);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-e-restored.png`, fullPage: true });
+    // the restored explainer is back in the worker: it explains a row it never saw in this session
+    await page.click('[data-step=explain]');
+    await page.fill('[data-testid=explain-any-row]', '120');
+    await page.click('[data-testid=explain-any-run]');
+    const bars = page.locator('[data-testid=explain-any-plot] svg');
+    await bars.waitFor({ timeout: 30_000 });
+    expect(await bars.getAttribute('aria-label')).toContain('row 120');
   });
 });
 
@@ -128,6 +223,11 @@ describe('dropped files', () => {
     const acc = Number((await page.getByTestId('accuracy').textContent())!.replace('%', ''));
     expect(acc).toBeGreaterThan(80);
     expect(await page.getByTestId('n-rows').textContent()).toBe('150');
+    // the label column can be chosen from the CSV's columns even though "label" was recognised
+    const options = await page.locator('[data-testid=label-pick] option').allTextContents();
+    const header = (await (await fetch(server.url + 'demos/iris/data.csv')).text()).split('\n')[0].split(',');
+    expect(options).toEqual(header);
+    expect(await page.locator('[data-testid=label-pick]').inputValue()).toBe(header[header.length - 1]);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-b-dropped.png` });
     await page.context().close();
   });
@@ -149,7 +249,8 @@ describe('webgpu', () => {
       st().setP(0);
       await st().runExplain();
       await st().runEvaluate();
-      st().setTrainConfig({ epochs: 1, batchSize: 4, nSubsets: 8 });
+      st().setTraining({ epochs: 1, batchSize: 4, lcSubsets: 8 });
+      st().setExplainerArch({ dModel: 16, nHeads: 2, nLayers: 1, dFF: 32, dropout: 0 });
       const ok = await st().runTrain();
       return { ok, err: st().trainError, steps: st().trainSteps.map((s: any) => ({ lPC: s.lPC, lLC: s.lLC })) };
     });
@@ -168,5 +269,31 @@ describe('webgpu', () => {
       expect(Math.abs(s.lPC - wasm[i].lPC)).toBeLessThan(2e-3);
       expect(Math.abs(s.lLC - wasm[i].lLC)).toBeLessThan(2e-3);
     });
+  });
+});
+
+describe('keyboard', () => {
+  it('Tab reaches the stepper, the demo picker and the run buttons; Enter activates them', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await open(page);
+    await tabTo(page, '[data-demo=iris]');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('accuracy').textContent(), { timeout: 60_000 }).toMatch(/%/);
+    await tabTo(page, '[data-step=explain]');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('h2').first().textContent()).toContain('Explain');
+    await page.fill('[data-testid=rows-count]', '3');
+    await page.evaluate(() => (window as any).__studio.getState().methods.forEach((m: any) => (window as any).__studio.getState().setMethod(m.id, { enabled: m.id === 'saliency' })));
+    await page.focus('[data-testid=rows-count]');
+    await tabTo(page, '[data-testid=run-explain]');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid=bars-grid] svg').first().waitFor({ timeout: 60_000 });
+    await tabTo(page, '[data-testid=next-step]');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('h2').first().textContent()).toContain('Evaluate');
+    await tabTo(page, '[data-testid=run-evaluate]');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('results-table').waitFor({ timeout: 120_000 });
+    await page.context().close();
   });
 });

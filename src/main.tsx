@@ -32,7 +32,8 @@ async function start() {
     store.setState({ taskError: { what: (e as Error).message, todo: 'Ask for the link again, or start from a demo.' } });
   }
   if (job) {
-    await store.getState().applyJob(job);
+    if (job.backend && job.backend !== store.getState().backendRequest) await store.getState().initBackend(job.backend);
+    await store.getState().applyJob(job.job);
     return;
   }
   await store.getState().restore();

@@ -1,33 +1,14 @@
 /**
- * The studio's job: a JSON description of a run (task, methods, metrics, supervision, training,
- * seed), downloadable and carried in the URL hash ("copy link").
+ * The studio's job is the engine's job (src/core/job.ts `JobInput`): what "Download job JSON" writes
+ * and "Copy link" puts in the URL hash is a file `deepfaith run` accepts as is. Studio-only choices
+ * that are not part of a job (the backend) travel next to it in the hash.
  */
-import type { BackendRequest } from '../core/backend';
-import type { Params } from '../core/attribution/types';
-import type { BaselineKind } from '../core/task/featureSpace';
-import type { OutputMode } from '../core/task/model';
-import type { TargetRule } from '../core/task/task';
+import type { BackendRequest } from '../core/backendNames';
+import type { JobInput } from '../core/job';
 
 import pkg from '../../package.json';
 
 export const APP_VERSION: string = pkg.version;
-
-export interface StudioJob {
-  app: 'deepfaith-studio';
-  version: string;
-  task: { demo: string } | { files: { model: string; data: string; label?: string }; modelSha256?: string; dataSha256?: string };
-  output: OutputMode;
-  baseline: BaselineKind;
-  target: TargetRule;
-  rows: { start: number; count: number };
-  methods: { id: string; params: Params }[];
-  metrics: { id: string; params: Params }[];
-  normalise: boolean;
-  supervision: { delta: number; p: number };
-  train: { epochs: number; batchSize: number; learningRate: number; lossMode: 'full' | 'pc-only' | 'lc-only'; nSubsets: number; dModel: number; nHeads: number; nLayers: number };
-  seed: number;
-  backend: BackendRequest;
-}
 
 function toBase64Url(s: string): string {
   const bytes = new TextEncoder().encode(s);
@@ -42,12 +23,12 @@ function fromBase64Url(s: string): string {
   return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
 }
 
-export function jobToHash(job: StudioJob): string {
-  return '#job=' + toBase64Url(JSON.stringify(job));
+export function jobToHash(job: JobInput, backend?: BackendRequest): string {
+  return '#job=' + toBase64Url(JSON.stringify(job)) + (backend ? `&backend=${backend}` : '');
 }
 
 /** The job in a URL hash, or null when there is none; throws a readable Error when it is damaged. */
-export function jobFromHash(hash: string): StudioJob | null {
+export function jobFromHash(hash: string): { job: JobInput; backend?: BackendRequest } | null {
   const m = /[#&]job=([A-Za-z0-9_-]+)/.exec(hash);
   if (!m) return null;
   let job: unknown;
@@ -56,6 +37,7 @@ export function jobFromHash(hash: string): StudioJob | null {
   } catch {
     throw new Error('The link\'s job could not be read (it was cut or changed).');
   }
-  if (!job || typeof job !== 'object' || (job as StudioJob).app !== 'deepfaith-studio') throw new Error('The link does not hold a DeepFaith Studio job.');
-  return job as StudioJob;
+  if (!job || typeof job !== 'object' || Array.isArray(job) || !('task' in job)) throw new Error('The link does not hold a DeepFaith job.');
+  const b = /[#&]backend=([a-z]+)/.exec(hash)?.[1] as BackendRequest | undefined;
+  return { job: job as JobInput, backend: b };
 }

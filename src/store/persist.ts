@@ -3,16 +3,20 @@
  * trained explainer's artifacts) kept in IndexedDB through idb-keyval, restored after a reload.
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
-import type { AttributeResult, EvaluateResult, TaskSource, TrainStep } from '../worker/protocol';
-import type { StudioJob } from './job';
+import type { BackendRequest } from '../core/backendNames';
+import type { JobInput } from '../core/job';
+import type { AblationResult, AttributeResult, EvaluateResult, TaskSource, TrainEval, TrainStep } from '../worker/protocol';
 
 export interface SavedRun {
   savedAt: string;
-  job: StudioJob;
+  job: JobInput;
   source: TaskSource;
   attribution: AttributeResult | null;
   evaluation: EvaluateResult | null;
   trainSteps: TrainStep[];
+  trainEvals?: TrainEval[];
+  ablation?: AblationResult | null;
+  backend?: BackendRequest;
   explainer: { saliency: Float32Array | null; artifacts: unknown } | null;
 }
 

@@ -4,13 +4,22 @@
  * through a Persistence. React components read it through thin selectors (src/store/hooks.ts).
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { BackendReport, BackendRequest } from '../core/backend';
+import type { BackendReport } from '../core/backend';
+import type { BackendRequest } from '../core/backendNames';
+import type { Job, JobInput } from '../core/job';
+import type { TrainMode } from '../core/explainer/train';
 import { isUserError } from '../core/errors';
 import type { Params } from '../core/attribution/types';
 import { DEMOS } from '../core/data/demos';
 import { Cancelled, type WorkerClient } from '../worker/client';
 import type {
+  AblationResult,
   AttributeResult,
+  PipelineInput,
+  SuperviseResult,
+  TraceResult,
+  TrainEval,
+  TrainSettings,
   EvaluateResult,
   MethodMeta,
   MetricMeta,
@@ -19,9 +28,6 @@ import type {
   TaskSource,
   TrainStep,
 } from '../worker/protocol';
-import { APP_VERSION, type StudioJob } from './job';
-import { superviseSample } from './supervision';
-import { minMaxRows } from '../worker/normalise';
 import type { Persistence, SavedRun } from './persist';
 
 export const STEPS = ['task', 'explain', 'evaluate', 'supervise', 'train', 'report'] as const;
@@ -84,17 +90,32 @@ export interface EvaluateSlice {
 export interface SuperviseSlice {
   delta: number;
   p: number;
+  /** The engine's supervision (split, dedup, filter, Z counts) for the current δ and p; null before Evaluate. */
+  supervision: SuperviseResult | null;
 }
 
 export interface TrainSlice {
-  trainConfig: StudioJob['train'];
+  /** The job's defaults as the engine reports them (the one place they live); null until the worker starts. */
+  jobDefaults: Job | null;
+  /** Explainer, training and mode of the job (from jobDefaults, edited in the Train panel). */
+  trainSettings: TrainSettings | null;
   trainSteps: TrainStep[];
+  /** Held-out evaluations of the trainer (test split). */
+  trainEvals: TrainEval[];
+  nPairs: number | null;
   trainStatus: 'idle' | 'running' | 'paused' | 'done' | 'cancelled' | 'error';
   trainError: Problem | null;
   stepsPerSecond: number;
   trainCallId: number | null;
   watchSaliency: Float32Array | null;
   explainer: { saliency: Float32Array | null; artifacts: unknown } | null;
+  /** Whether the worker holds the trained explainer (false after a reload until it is loaded back). */
+  explainerLoaded: boolean;
+}
+
+export interface ReportSlice {
+  ablation: AblationResult | null;
+  ablationError: Problem | null;
 }
 
 export interface Actions {
@@ -114,23 +135,29 @@ export interface Actions {
   runEvaluate(): Promise<boolean>;
   setDelta(v: number): void;
   setP(v: number): void;
-  setTrainConfig(c: Partial<StudioJob['train']>): void;
+  setTraining(c: Partial<TrainSettings['training']>): void;
+  setExplainerArch(c: Partial<TrainSettings['explainer']>): void;
+  setMode(mode: TrainMode): void;
+  refreshSupervision(): Promise<void>;
+  runAblations(): Promise<boolean>;
+  explainRows(rows: number[]): Promise<Float32Array>;
   runTrain(): Promise<boolean>;
   pauseTrain(): void;
   resumeTrain(): void;
   cancelTrain(): void;
   cancel(): void;
   setSeed(seed: number): void;
-  job(): StudioJob;
-  applyJob(job: StudioJob): Promise<void>;
+  job(): JobInput;
+  applyJob(job: JobInput): Promise<void>;
   save(): Promise<void>;
   restore(): Promise<boolean>;
   clearSaved(): Promise<void>;
   setTour(i: number | null): void;
   predict(x: Float32Array, nRows: number): Promise<{ proba: Float32Array; nClasses: number }>;
+  trace(row: number, target: number, s: Float32Array, metricId: string, params: Params): Promise<TraceResult>;
 }
 
-export type StudioState = AppSlice & TaskSlice & ExplainSlice & EvaluateSlice & SuperviseSlice & TrainSlice & Actions;
+export type StudioState = AppSlice & TaskSlice & ExplainSlice & EvaluateSlice & SuperviseSlice & TrainSlice & ReportSlice & Actions;
 export type StudioStore = StoreApi<StudioState>;
 
 export interface StoreDeps {
@@ -144,11 +171,10 @@ function toProblem(e: unknown): Problem {
   return { what: `Unexpected error: ${(e as Error)?.message ?? String(e)}`, todo: 'Try again; if it keeps happening, reload the page.' };
 }
 
-export const DEFAULT_TRAIN: StudioJob['train'] = { epochs: 20, batchSize: 16, learningRate: 0.003, lossMode: 'full', nSubsets: 32, dModel: 16, nHeads: 2, nLayers: 1 };
-
 export function createStudioStore(deps: StoreDeps): StudioStore {
   const { client, persistence } = deps;
 
+  let supervisionTicket = 0;
   return createStore<StudioState>()((set, get) => {
     /** Runs one worker call with the shared progress bar; returns null when cancelled. */
     async function withProgress<T>(label: string, start: (cb: { onProgress: (p: Omit<Busy, 'callId' | 'label'>) => void }) => { id: number; promise: Promise<T> }): Promise<T | null> {
@@ -178,7 +204,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
         if (!info) return false;
         const changed = get().info?.modelSha256 !== info.modelSha256 || get().info?.dataSha256 !== info.dataSha256;
         set({ info, source, taskError: null, labelChoices: null, pendingFiles: null });
-        if (changed) set({ attribution: null, evaluation: null, trainSteps: [], explainer: null, watchSaliency: null, sample: 0, trainStatus: 'idle' });
+        if (changed) set({ attribution: null, evaluation: null, supervision: null, ablation: null, trainSteps: [], trainEvals: [], explainer: null, explainerLoaded: false, watchSaliency: null, sample: 0, trainStatus: 'idle' });
         const n = info.nRows;
         const { rows } = get();
         if (rows.start + rows.count > n) set({ rows: { start: 0, count: Math.min(rows.count, n) } });
@@ -226,9 +252,17 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
       // supervise
       delta: 0.9,
       p: 0.15,
+      supervision: null,
       // train
-      trainConfig: { ...DEFAULT_TRAIN },
+      jobDefaults: null,
+      trainSettings: null,
       trainSteps: [],
+      trainEvals: [],
+      nPairs: null,
+      explainerLoaded: false,
+      // report
+      ablation: null,
+      ablationError: null,
       trainStatus: 'idle',
       trainError: null,
       stepsPerSecond: 0,
@@ -245,8 +279,11 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
           const r = await withProgress('Starting backend', (cb) => client.call({ type: 'init', backend: backendRequest, baseUrl: deps.baseUrl }, cb));
           if (!r) return;
           const first = get().methods.length === 0;
-          set({ backend: r.backend, methods: r.methods, metrics: r.metrics });
+          set({ backend: r.backend, methods: r.methods, metrics: r.metrics, jobDefaults: r.jobDefaults });
           if (first) {
+            const d = r.jobDefaults;
+            if (!get().trainSettings) set({ trainSettings: { explainer: { ...d.explainer }, training: { ...d.training, alpha: { ...d.training.alpha } }, mode: d.mode } });
+            if (get().delta === 0.9 && get().p === 0.15) set({ delta: d.supervision.delta, p: d.supervision.p });
             const prevM = get().methodChoice;
             const prevE = get().metricChoice;
             set({
@@ -267,7 +304,8 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
       loadDemo: (demoId) => loadSource({ kind: 'demo', demoId }),
       loadFiles: (files) => loadSource(files),
       async pickLabel(column) {
-        const pending = get().pendingFiles;
+        const src = get().source;
+        const pending = get().pendingFiles ?? (src?.kind === 'files' ? src : null);
         if (!pending) return false;
         return loadSource({ ...pending, label: column });
       },
@@ -291,13 +329,13 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
           set({ explainError: { what: 'No method is chosen.', todo: 'Tick at least one method.' } });
           return false;
         }
-        const start = Math.max(0, Math.min(rows.start, info.nRows - 1));
+        const start = 0; // the job's rows: the first maxRows of the data
         const count = Math.max(1, Math.min(rows.count, info.nRows - start));
         const rowList = Array.from({ length: count }, (_, i) => start + i);
         try {
           const r = await withProgress('Explaining', (cb) => client.call({ type: 'attribute', rows: rowList, methods, seed }, cb));
           if (!r) return false;
-          set({ attribution: r, explainError: null, evaluation: null, sample: Math.min(get().sample, count - 1) });
+          set({ attribution: r, explainError: null, evaluation: null, supervision: null, ablation: null, sample: Math.min(get().sample, count - 1) });
           await get().save();
           return true;
         } catch (e) {
@@ -330,6 +368,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
           const r = await withProgress('Evaluating', (cb) => client.call({ type: 'evaluate', rows: attribution.rows, target: attribution.target, explanations, metrics, seed, normalise }, cb));
           if (!r) return false;
           set({ evaluation: r, evaluateError: null });
+          await get().refreshSupervision();
           await get().save();
           return true;
         } catch (e) {
@@ -338,56 +377,62 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
         }
       },
 
-      setDelta: (delta) => set({ delta }),
-      setP: (p) => set({ p }),
-      setTrainConfig: (c) => set({ trainConfig: { ...get().trainConfig, ...c } }),
+      setDelta(delta) {
+        set({ delta });
+        void get().refreshSupervision();
+      },
+      setP(p) {
+        set({ p });
+        void get().refreshSupervision();
+      },
+      setTraining: (c) => set({ trainSettings: { ...get().trainSettings!, training: { ...get().trainSettings!.training, ...c } } }),
+      setExplainerArch: (c) => set({ trainSettings: { ...get().trainSettings!, explainer: { ...get().trainSettings!.explainer, ...c } } }),
+      setMode(mode) {
+        set({ trainSettings: { ...get().trainSettings!, mode } });
+        void get().refreshSupervision();
+      },
+
+      async refreshSupervision() {
+        const input = pipelineInput(get());
+        if (!input) {
+          set({ supervision: null });
+          return;
+        }
+        const ticket = ++supervisionTicket;
+        try {
+          const r = await client.call({ type: 'supervise', input, mode: get().trainSettings?.mode ?? 'full' }).promise;
+          if (ticket === supervisionTicket) set({ supervision: r });
+        } catch {
+          if (ticket === supervisionTicket) set({ supervision: null });
+        }
+      },
 
       async runTrain() {
         const s = get();
-        const sup = supervisionSet(s);
         if (!s.attribution || !s.info) {
           set({ trainError: { what: 'There are no explanations to learn from yet.', todo: 'Run Explain and Evaluate first.' } });
           return false;
         }
-        if (!sup) {
+        const input = pipelineInput(s);
+        if (!input || !s.trainSettings) {
           set({ trainError: { what: 'The prior explanations have not been scored yet.', todo: 'Run Evaluate first: the supervision set keeps only explanations that pass every metric.' } });
           return false;
         }
-        const n = s.info.nFeatures;
         const watchRow = s.attribution.rows[s.sample] ?? s.attribution.rows[0];
-        const tc = s.trainConfig;
-        set({ trainSteps: [], trainStatus: 'running', trainError: null, watchSaliency: null, stepsPerSecond: 0 });
+        set({ trainSteps: [], trainEvals: [], trainStatus: 'running', trainError: null, watchSaliency: null, stepsPerSecond: 0 });
         let callId = -1;
         const handle = client.call(
-          {
-            type: 'train',
-            config: {
-              rows: sup.trainRows,
-              pairs: sup.pairs.map((p) => ({ row: p.row, s: p.s })),
-              epochs: tc.epochs,
-              batchSize: tc.batchSize,
-              learningRate: tc.learningRate,
-              seed: s.seed,
-              lossMode: tc.lossMode,
-              nSubsets: tc.nSubsets,
-              dModel: tc.dModel,
-              nHeads: tc.nHeads,
-              nLayers: tc.nLayers,
-              watchRow,
-              explainRows: s.attribution.rows,
-            },
-          },
+          { type: 'train', config: { input, settings: s.trainSettings, watchRow, explainRows: s.attribution.rows } },
           {
             onProgress: (p) => set({ busy: { callId, label: 'Training', stage: p.stage, done: p.done, total: p.total, etaMs: p.etaMs } }),
-            onTrain: (t) => set({ trainSteps: get().trainSteps.concat(t.steps), stepsPerSecond: t.stepsPerSecond, ...(t.watchSaliency ? { watchSaliency: t.watchSaliency } : {}) }),
+            onTrain: (t) => set({ trainSteps: get().trainSteps.concat(t.steps), trainEvals: get().trainEvals.concat(t.evals), stepsPerSecond: t.stepsPerSecond, ...(t.watchSaliency ? { watchSaliency: t.watchSaliency } : {}) }),
           },
         );
         callId = handle.id;
         set({ trainCallId: callId, busy: { callId, label: 'Training', stage: 'training', done: 0, total: 0, etaMs: null } });
         try {
           const r = await handle.promise;
-          void n;
-          set({ trainStatus: 'done', explainer: { saliency: r.explainerSaliency, artifacts: r.artifacts } });
+          set({ trainStatus: 'done', explainer: { saliency: r.explainerSaliency, artifacts: r.artifacts }, explainerLoaded: true, nPairs: r.nPairs, trainEvals: r.evals });
           if (get().busy?.callId === callId) set({ busy: null });
           // score the explainer with the priors so the final table has its row
           await get().runEvaluate();
@@ -402,6 +447,30 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
           set({ trainCallId: null });
         }
       },
+
+      async runAblations() {
+        const s = get();
+        const input = pipelineInput(s);
+        if (!input || !s.trainSettings) {
+          set({ ablationError: { what: 'There are no scored prior explanations yet.', todo: 'Run Explain and Evaluate first.' } });
+          return false;
+        }
+        try {
+          const r = await withProgress('Ablations', (cb) => client.call({ type: 'ablate', input, settings: { explainer: s.trainSettings!.explainer, training: s.trainSettings!.training }, modes: [...ABLATION_MODES] }, cb));
+          if (!r) return false;
+          set({ ablation: r, ablationError: null });
+          await get().save();
+          return true;
+        } catch (e) {
+          set({ ablationError: toProblem(e) });
+          return false;
+        }
+      },
+
+      async explainRows(rows) {
+        return (await client.call({ type: 'explainer', rows }).promise).values;
+      },
+
       pauseTrain() {
         const id = get().trainCallId;
         if (id !== null) {
@@ -427,51 +496,56 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
       },
       setSeed: (seed) => set({ seed }),
 
-      job(): StudioJob {
+      job(): JobInput {
         const s = get();
         const src = s.source;
-        const task: StudioJob['task'] =
+        const d = s.jobDefaults;
+        const task: JobInput['task'] =
           src?.kind === 'files'
-            ? { files: { model: src.modelJson.name, data: src.csv.name, label: src.label }, modelSha256: s.info?.modelSha256, dataSha256: s.info?.dataSha256 }
+            ? { model: src.modelJson.name, data: src.csv.name, label: s.info?.labelName ?? src.label }
             : { demo: src?.kind === 'demo' ? src.demoId : DEMOS[0].id };
+        const ts = s.trainSettings ?? (d ? { explainer: d.explainer, training: d.training, mode: d.mode } : null);
         return {
-          app: 'deepfaith-studio',
-          version: APP_VERSION,
-          task,
-          output: s.settings.output,
-          baseline: s.settings.baseline,
-          target: s.settings.target,
-          rows: { ...s.rows },
+          task: { ...task, baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: s.rows.count },
           methods: s.methods.filter((m) => s.methodChoice[m.id]?.enabled).map((m) => ({ id: m.id, params: { ...s.methodChoice[m.id].params } })),
           metrics: s.metrics.filter((m) => s.metricChoice[m.id]?.enabled).map((m) => ({ id: m.id, params: { ...s.metricChoice[m.id].params } })),
-          normalise: s.normalise,
-          supervision: { delta: s.delta, p: s.p },
-          train: { ...s.trainConfig },
+          supervision: { delta: s.delta, p: s.p, testFraction: d?.supervision.testFraction ?? 0.2 },
+          ...(ts ? { explainer: { ...ts.explainer }, training: { ...ts.training, alpha: { ...ts.training.alpha } }, mode: ts.mode } : {}),
           seed: s.seed,
-          backend: s.backendRequest,
         };
       },
 
       async applyJob(job) {
         const methodChoice = { ...get().methodChoice };
+        const methodList = Array.isArray(job.methods) ? job.methods : job.methods === 'all' ? get().methods.filter((m) => m.id !== 'random').map((m) => ({ id: m.id, params: {} })) : PAPER_METHODS.map((id) => ({ id, params: {} }));
         for (const id of Object.keys(methodChoice)) methodChoice[id] = { ...methodChoice[id], enabled: false };
-        for (const m of job.methods) methodChoice[m.id] = { enabled: true, params: { ...(methodChoice[m.id]?.params ?? {}), ...m.params } };
+        for (const m of methodList) methodChoice[m.id] = { enabled: true, params: { ...(methodChoice[m.id]?.params ?? {}), ...(m.params ?? {}) } as Params };
         const metricChoice = { ...get().metricChoice };
-        for (const id of Object.keys(metricChoice)) metricChoice[id] = { ...metricChoice[id], enabled: false };
-        for (const m of job.metrics) metricChoice[m.id] = { enabled: true, params: { ...(metricChoice[m.id]?.params ?? {}), ...m.params } };
+        if (Array.isArray(job.metrics)) {
+          for (const id of Object.keys(metricChoice)) metricChoice[id] = { ...metricChoice[id], enabled: false };
+          for (const m of job.metrics) metricChoice[m.id] = { enabled: true, params: { ...(metricChoice[m.id]?.params ?? {}), ...(m.params ?? {}) } as Params };
+        }
+        const d = get().jobDefaults;
+        const cur = get().trainSettings;
+        const t = job.task ?? {};
         set({
-          settings: { output: job.output, baseline: job.baseline, target: job.target },
-          rows: { ...job.rows },
+          settings: { output: t.output ?? get().settings.output, baseline: t.baseline ?? get().settings.baseline, target: t.target ?? get().settings.target },
+          rows: { start: 0, count: t.maxRows && t.maxRows > 0 ? t.maxRows : get().rows.count },
           methodChoice,
           metricChoice,
-          normalise: job.normalise,
-          delta: job.supervision.delta,
-          p: job.supervision.p,
-          trainConfig: { ...DEFAULT_TRAIN, ...job.train },
-          seed: job.seed,
+          delta: job.supervision?.delta ?? d?.supervision.delta ?? get().delta,
+          p: job.supervision?.p ?? d?.supervision.p ?? get().p,
+          trainSettings: cur
+            ? {
+                explainer: { ...cur.explainer, ...(job.explainer ?? {}) },
+                training: { ...cur.training, ...(job.training ?? {}), alpha: { ...cur.training.alpha, ...(job.training?.alpha ?? {}) } },
+                mode: job.mode ?? cur.mode,
+              }
+            : cur,
+          seed: job.seed ?? 0,
         });
-        if ('demo' in job.task) await get().loadDemo(job.task.demo);
-        else set({ taskError: { what: `The link's job uses your own files (${job.task.files.model}, ${job.task.files.data}), which a link cannot carry.`, todo: 'Drop the same model and CSV in the Task panel; the settings from the link are already applied.' } });
+        if (t.demo) await get().loadDemo(t.demo);
+        else set({ taskError: { what: `The job uses your own files (${t.model}, ${t.data}), which a link cannot carry.`, todo: 'Drop the same model and CSV in the Task panel; the settings from the job are already applied.' } });
       },
 
       async save() {
@@ -484,7 +558,10 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
           attribution: s.attribution,
           evaluation: s.evaluation,
           trainSteps: s.trainSteps,
+          trainEvals: s.trainEvals,
           explainer: s.explainer,
+          ablation: s.ablation,
+          backend: s.backendRequest,
         };
         try {
           await persistence.save(run);
@@ -511,10 +588,24 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
           attribution: run.attribution,
           evaluation: run.evaluation,
           trainSteps: run.trainSteps ?? [],
+          trainEvals: run.trainEvals ?? [],
           explainer: run.explainer,
+          explainerLoaded: false,
+          ablation: run.ablation ?? null,
           trainStatus: run.trainSteps?.length ? 'done' : 'idle',
           restoredAt: run.savedAt,
         });
+        // load the trained explainer back into the worker, so it explains new rows again
+        const art = run.explainer?.artifacts as { modelJson: unknown; weights: ArrayBuffer } | undefined;
+        if (art?.modelJson && art.weights) {
+          try {
+            await client.call({ type: 'loadExplainer', artifacts: art }).promise;
+            set({ explainerLoaded: true });
+          } catch (e) {
+            set({ trainError: toProblem(e) });
+          }
+        }
+        await get().refreshSupervision();
         return true;
       },
 
@@ -525,6 +616,10 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
 
       setTour: (tour) => set({ tour }),
 
+      async trace(row, target, s, metricId, params) {
+        return client.call({ type: 'trace', row, target, s, metricId, params, seed: get().seed }).promise;
+      },
+
       async predict(x, nRows) {
         return client.call({ type: 'predict', x, nRows }).promise;
       },
@@ -532,36 +627,29 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
   });
 }
 
-/** Per-sample supervision over the scored rows, for the current δ and p; null before Evaluate. */
-export function supervisionSet(s: Pick<StudioState, 'attribution' | 'evaluation' | 'metrics' | 'delta' | 'p' | 'info' | 'methods'>) {
-  const { attribution, evaluation, info } = s;
-  if (!attribution || !evaluation || !info) return null;
-  const n = info.nFeatures;
-  const priors = evaluation.scores.filter((e) => e.methodId !== EXPLAINER_ID && attribution.explanations.some((a) => a.methodId === e.methodId));
+/** The prior explanations and their stored scores, as the engine's pipeline takes them; null before Evaluate. */
+export function pipelineInput(s: Pick<StudioState, 'attribution' | 'evaluation' | 'delta' | 'p' | 'seed' | 'methodChoice' | 'metricChoice' | 'jobDefaults'>): PipelineInput | null {
+  const { attribution, evaluation } = s;
+  if (!attribution || !evaluation || attribution.rows.length < 2) return null;
+  const priors = attribution.explanations.filter((a) => evaluation.scores.some((e) => e.methodId === a.methodId));
   if (!priors.length) return null;
-  const metricIds = priors[0].metrics.map((m) => m.metricId);
-  const metrics = metricIds.map((id) => ({ id, direction: (s.metrics.find((m) => m.id === id)?.direction ?? 'higher') as 'higher' | 'lower' }));
-  const labels = priors.map((p) => s.methods.find((m) => m.id === p.methodId)?.label ?? p.methodId);
-  const normalised = priors.map((p) => {
-    const v = attribution.explanations.find((a) => a.methodId === p.methodId)!.values;
-    return minMaxRows(v, attribution.rows.length, n);
-  });
-  const nRows = attribution.rows.length;
-  // 80/20 split of the samples: the last fifth of the explained rows is held out
-  const nTrain = nRows > 1 ? Math.max(1, Math.round(nRows * 0.8)) : nRows;
-  const perSample = attribution.rows.map((row, r) => {
-    const ex = normalised.map((v) => v.subarray(r * n, (r + 1) * n));
-    const scores = priors.map((p) => p.metrics.map((m) => m.perSample[r]));
-    return { row, ex, scores, result: superviseSample(ex, scores, metrics, labels, s.delta, s.p) };
-  });
-  const pairs: { row: number; s: Float32Array; methodId: string }[] = [];
-  perSample.slice(0, nTrain).forEach((ps) => ps.result.passed.forEach((ok, i) => ok && pairs.push({ row: ps.row, s: Float32Array.from(ps.ex[i]), methodId: priors[i].methodId })));
-  const total = nRows * priors.length;
-  const afterDedup = perSample.reduce((a, ps) => a + ps.result.keptByDedup.filter(Boolean).length, 0);
-  const afterFilter = perSample.reduce((a, ps) => a + ps.result.passed.filter(Boolean).length, 0);
-  const emptySamples = perSample.filter((ps) => !ps.result.passed.some(Boolean)).length;
-  return { perSample, labels, methodIds: priors.map((p) => p.methodId), metrics, pairs, trainRows: attribution.rows.slice(0, nTrain), testRows: attribution.rows.slice(nTrain), total, afterDedup, afterFilter, emptySamples };
+  const scored = priors.map((a) => evaluation.scores.find((e) => e.methodId === a.methodId)!);
+  const metricIds = scored[0].metrics.map((m) => m.metricId);
+  return {
+    rows: attribution.rows,
+    explanations: priors.map((a) => ({ methodId: a.methodId, values: a.values, ms: a.ms })),
+    scores: { methodIds: priors.map((a) => a.methodId), metricIds, perSample: scored.map((e) => e.metrics.map((m) => m.perSample)) },
+    metrics: metricIds.map((id) => ({ id, params: { ...(s.metricChoice[id]?.params ?? {}) } })),
+    methodParams: Object.fromEntries(priors.map((a) => [a.methodId, s.methodChoice[a.methodId]?.params ?? {}])),
+    delta: s.delta,
+    p: s.p,
+    testFraction: s.jobDefaults?.supervision.testFraction ?? 0.2,
+    seed: s.seed,
+  };
 }
+
+/** The engine's ablation modes (the paper's Table 4 rows). */
+export const ABLATION_MODES = ['full', 'pc-only', 'lc-only', 'dedup-only', 'filter-only'] as const;
 
 export const EXPLAINER_ID = 'deepfaith-explainer';
 

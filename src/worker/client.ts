@@ -3,7 +3,7 @@
  * result; progress and training messages go to the callbacks; `cancel` aborts a call.
  */
 import { UserError } from '../core/errors';
-import type { Request, RequestBody, Response, ResultMap, TrainStep } from './protocol';
+import type { Request, RequestBody, Response, ResultMap, TrainEval, TrainStep } from './protocol';
 
 export interface CallHandle<T> {
   id: number;
@@ -12,7 +12,7 @@ export interface CallHandle<T> {
 
 export interface CallCallbacks {
   onProgress?: (p: { stage: string; done: number; total: number; etaMs: number | null }) => void;
-  onTrain?: (t: { steps: TrainStep[]; stepsPerSecond: number; watchSaliency?: Float32Array }) => void;
+  onTrain?: (t: { steps: TrainStep[]; evals: TrainEval[]; stepsPerSecond: number; watchSaliency?: Float32Array }) => void;
 }
 
 export class Cancelled extends Error {

@@ -7,6 +7,9 @@ import { isUserError, UserError } from '../core/errors';
 import type { Request, Response, ResultOf } from './protocol';
 import { Session, metricMetas, methodMetas } from './session';
 import { Trainer } from './trainer';
+import { runAblations, supervise } from './pipeline';
+import { traceMetric } from './trace';
+import { DEFAULTS } from '../core/job';
 
 export type Post = (msg: Response, transfer?: Transferable[]) => void;
 
@@ -57,7 +60,7 @@ export class Handler {
       switch (req.type) {
         case 'init': {
           const backend = await this.session.init(req.backend);
-          result = { backend, methods: methodMetas(), metrics: metricMetas() };
+          result = { backend, methods: methodMetas(), metrics: metricMetas(), jobDefaults: DEFAULTS };
           break;
         }
         case 'loadTask':
@@ -83,6 +86,22 @@ export class Handler {
           result = { values: await this.trainer.explain(req.rows) };
           break;
         }
+        case 'loadExplainer': {
+          const restored = Trainer.restore(this.session, req.artifacts, this.post);
+          this.trainer?.dispose();
+          this.trainer = restored;
+          result = { loaded: true };
+          break;
+        }
+        case 'supervise':
+          result = supervise(this.session, req.input, req.mode);
+          break;
+        case 'ablate':
+          result = await runAblations(this.session, req.input, req.settings, req.modes, progress, abort.signal);
+          break;
+        case 'trace':
+          result = await traceMetric(this.session, req.row, req.target, req.s, req.metricId, req.params, req.seed);
+          break;
         default:
           throw new Error(`unknown request ${(req as { type: string }).type}`);
       }

@@ -9,6 +9,9 @@ import type { Params } from '../core/attribution/types';
 import type { BaselineKind } from '../core/task/featureSpace';
 import type { OutputMode } from '../core/task/model';
 import type { TargetRule } from '../core/task/task';
+import type { Job } from '../core/job';
+import type { TrainMode } from '../core/explainer/train';
+import type { SampleRecord, SupervisionCounts } from '../core/supervision/supervision';
 
 /** Where a task comes from. Dropped files travel as bytes; demos are fetched from the page's own origin. */
 export type TaskSource =
@@ -81,6 +84,8 @@ export interface AttributeResult {
   explanations: { methodId: string; values: Float32Array /* [nRows, nFeatures] */; ms: number }[];
   /** Methods that could not run on this task, with the reason. */
   skipped: { methodId: string; reason: string }[];
+  /** The job's seeded 80/20 split of these samples (global rows), made before Z. */
+  split: { train: number[]; test: number[] };
 }
 
 export interface MetricScore {
@@ -99,9 +104,59 @@ export interface MetricScore {
 export interface EvaluateResult {
   rows: number[];
   normalised: boolean;
-  /** [explanation][metric] in request order */
-  scores: { methodId: string; metrics: MetricScore[] }[];
+  /** [explanation][metric] in request order; `scored` is the explanation as the metrics saw it ([nRows, nFeatures]). */
+  scores: { methodId: string; metrics: MetricScore[]; scored: Float32Array }[];
 }
+
+/** The prior explanations, their stored scores and the supervision settings: what Z, training and the ablations start from. */
+export interface PipelineInput {
+  rows: number[];
+  /** Raw prior explanations (job method order), [nRows, nFeatures] each. */
+  explanations: { methodId: string; values: Float32Array; ms?: number }[];
+  /** Stored scores: perSample[method][metric] over rows. */
+  scores: { methodIds: string[]; metricIds: string[]; perSample: Float32Array[][] };
+  metrics: MetricRequestSpec[];
+  methodParams?: Record<string, Params>;
+  delta: number;
+  p: number;
+  testFraction: number;
+  seed: number;
+}
+
+export interface SuperviseResult {
+  split: { train: number[]; test: number[] };
+  methodIds: string[];
+  /** Min–max normalised explanations, [nRows, nFeatures] per method. */
+  normalised: Float32Array[];
+  /** One record per explained row (dedup and filter over all of them, for the view). */
+  record: SampleRecord[];
+  counts: SupervisionCounts;
+  /** Z: counts on the training split and the pairs it holds. */
+  trainCounts: SupervisionCounts;
+  nPairs: number;
+}
+
+export interface AblationResult {
+  metrics: { id: string; direction: 'higher' | 'lower' }[];
+  rows: { mode: string; scores: Record<string, number>; ranks: Record<string, number>; meanRank: number; nPairs: number; steps: number; ms: number }[];
+  testRows: number[];
+}
+
+/** One correlation metric replayed on one row: every perturbed input it used. */
+export interface TraceResult {
+  metricId: string;
+  row: number;
+  pClean: number;
+  /** The metric's value from its own finisher (equals the stored score). */
+  value: number;
+  correlation: 'pearson' | 'spearman';
+  /** MC: K noise perturbations per chunk, one point per chunk; else 1. */
+  groupSize: number;
+  steps: { input: Float32Array; removed: number[]; p: number; saliencySum: number; delta: number }[];
+}
+
+/** Training settings of the job (DEFAULTS from the engine, edited in the Train panel). */
+export type TrainSettings = Pick<Job, 'explainer' | 'training' | 'mode'>;
 
 export interface ExplanationInput {
   methodId: string;
@@ -116,27 +171,18 @@ export type Request =
   | { type: 'predict'; id: number; x: Float32Array; nRows: number }
   | { type: 'train'; id: number; config: TrainRequestConfig }
   | { type: 'explainer'; id: number; rows: number[] }
+  | { type: 'loadExplainer'; id: number; artifacts: { modelJson: unknown; weights: ArrayBuffer } }
+  | { type: 'supervise'; id: number; input: PipelineInput; mode: TrainMode }
+  | { type: 'ablate'; id: number; input: PipelineInput; settings: Pick<Job, 'explainer' | 'training'>; modes: TrainMode[] }
+  | { type: 'trace'; id: number; row: number; target: number; s: Float32Array; metricId: string; params: Params; seed: number }
   | { type: 'pause'; id: number; target: number }
   | { type: 'resume'; id: number; target: number }
   | { type: 'cancel'; id: number; target: number };
 
-/** Training settings the studio sends (mapped onto the engine's trainer config by the worker). */
+/** Training: Z from the pipeline input (engine's split and supervision), settings from the job. */
 export interface TrainRequestConfig {
-  /** Training samples D (global row indices) for L_LC. */
-  rows: number[];
-  /** The supervision set Z: x row index and its target saliency in [0,1]^n. */
-  pairs: { row: number; s: Float32Array }[];
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  seed: number;
-  lossMode: 'full' | 'pc-only' | 'lc-only';
-  /** k: random subsets per sample in L_LC. */
-  nSubsets: number;
-  /** Explainer architecture (small defaults for the browser). */
-  dModel: number;
-  nHeads: number;
-  nLayers: number;
+  input: PipelineInput;
+  settings: TrainSettings;
   /** Row whose saliency is sent back after every epoch. */
   watchRow: number;
   /** Rows the finished explainer explains (the Explain panel's rows), returned with the result. */
@@ -153,22 +199,34 @@ export interface TrainStep {
   event?: 'converged' | 'reset';
 }
 
+/** The trainer's held-out evaluation (test split: L_PC on its Z pairs, L_LC on its samples). */
+export interface TrainEval {
+  step: number;
+  epoch: number;
+  lPC: number;
+  lLC: number;
+}
+
 export type Response =
   | { type: 'progress'; id: number; stage: string; done: number; total: number; etaMs: number | null }
-  | { type: 'train'; id: number; steps: TrainStep[]; stepsPerSecond: number; watchSaliency?: Float32Array }
+  | { type: 'train'; id: number; steps: TrainStep[]; evals: TrainEval[]; stepsPerSecond: number; watchSaliency?: Float32Array }
   | { type: 'result'; id: number; result: ResultOf }
   | { type: 'error'; id: number; what: string; todo: string }
   | { type: 'cancelled'; id: number };
 
 /** Results by request type. */
 export interface ResultMap {
-  init: { backend: BackendReport; methods: MethodMeta[]; metrics: MetricMeta[] };
+  init: { backend: BackendReport; methods: MethodMeta[]; metrics: MetricMeta[]; jobDefaults: Job };
   loadTask: TaskInfo;
   attribute: AttributeResult;
   evaluate: EvaluateResult;
   predict: { proba: Float32Array; nClasses: number };
-  train: { steps: number; explainerSaliency: Float32Array; artifacts: { modelJson: unknown; weights: ArrayBuffer } };
+  train: { steps: number; evals: TrainEval[]; nPairs: number; explainerSaliency: Float32Array; artifacts: { modelJson: unknown; weights: ArrayBuffer } };
   explainer: { values: Float32Array };
+  loadExplainer: { loaded: boolean };
+  supervise: SuperviseResult;
+  ablate: AblationResult;
+  trace: TraceResult;
   pause: { ok: boolean };
   resume: { ok: boolean };
   cancel: { ok: boolean };

@@ -13,7 +13,9 @@ import { argmax, checkWidth, makeTask, type Batch, type Task } from '../core/tas
 import { ATTRIBUTION_METHODS, getMethod } from '../core/attribution/registry';
 import { METRICS } from '../core/metrics/registry';
 import { scoreExplanations } from '../core/metrics/evaluate';
-import { minMaxRows } from './normalise';
+import { minMaxNormalize } from '../core/supervision/supervision';
+import { DEFAULTS } from '../core/job';
+import { studioSplit } from './pipeline';
 import type {
   AttributeResult,
   EvaluateResult,
@@ -220,7 +222,7 @@ export class Session {
     const batch = this.batchOf(rows);
     const target = this.targetsOf(rows);
     const seeder = new Seeder(seed);
-    const out: AttributeResult = { rows, target, explanations: [], skipped: [] };
+    const out: AttributeResult = { rows, target, explanations: [], skipped: [], split: rows.length > 1 ? studioSplit(rows, DEFAULTS.supervision.testFraction, seed) : { train: rows, test: [] } };
     const total = methods.length * rows.length;
     for (let i = 0; i < methods.length; i++) {
       const req = methods[i];
@@ -251,7 +253,7 @@ export class Session {
     const total = explanations.length * metrics.length;
     let done = 0;
     for (const e of explanations) {
-      const s = normalise ? minMaxRows(e.values, rows.length, n) : e.values;
+      const s = normalise ? minMaxNormalize(e.values, rows.length, n) : e.values;
       const perMetric: EvaluateResult['scores'][number]['metrics'] = [];
       for (const m of metrics) {
         signal?.throwIfAborted();
@@ -275,7 +277,7 @@ export class Session {
         });
         progress?.(`evaluate: ${e.methodId} × ${m.id}`, ++done, total);
       }
-      scores.push({ methodId: e.methodId, metrics: perMetric });
+      scores.push({ methodId: e.methodId, metrics: perMetric, scored: s });
     }
     return { rows, normalised: normalise, scores };
   }

@@ -1,3 +1,4 @@
+import { averageRanks } from '../../core/metrics/correlation';
 import type { EvaluateResult, MetricMeta } from '../../worker/protocol';
 import { METRIC_HELP } from '../teaching';
 import { fmtNum } from './common';
@@ -15,13 +16,9 @@ export function rankTable(evaluation: EvaluateResult, metrics: MetricMeta[]): { 
   const rows: Ranked[] = evaluation.scores.map((e) => ({ methodId: e.methodId, means: e.metrics.map((m) => m.mean), ranks: [], meanRank: 0 }));
   metricIds.forEach((id, j) => {
     const dir = metrics.find((m) => m.id === id)?.direction ?? 'higher';
-    const key = (v: number) => (Number.isFinite(v) ? (dir === 'higher' ? -v : v) : Infinity);
-    for (const r of rows) {
-      const k = key(r.means[j]);
-      const better = rows.filter((o) => key(o.means[j]) < k).length;
-      const equal = rows.filter((o) => key(o.means[j]) === k).length;
-      r.ranks[j] = better + (equal + 1) / 2;
-    }
+    // the engine's average ranks (ties share the mean rank), as the job's rankTable ranks; NaN ranks last
+    const rk = averageRanks(rows.map((r) => (Number.isFinite(r.means[j]) ? (dir === 'higher' ? -r.means[j] : r.means[j]) : Infinity)));
+    rows.forEach((r, i) => (r.ranks[j] = rk[i]));
   });
   for (const r of rows) r.meanRank = r.ranks.reduce((a, b) => a + b, 0) / Math.max(1, r.ranks.length);
   return { metricIds, rows };

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { useStudio } from '../../store/hooks';
 import { EXPLAINER_ID } from '../../store/store';
 import { Empty, Help, Plot, ProblemBox } from '../components/common';
@@ -21,6 +22,7 @@ export function ExplainPanel() {
   const runExplain = useStudio((s) => s.runExplain);
   const error = useStudio((s) => s.explainError);
   const busy = useStudio((s) => s.busy);
+  const explainerLoaded = useStudio((s) => s.explainerLoaded);
 
   const n = info?.nFeatures ?? 0;
   const shown = attribution ? attribution.explanations.map((e) => ({ id: e.methodId, label: methods.find((m) => m.id === e.methodId)?.label ?? e.methodId, values: e.values.subarray(sample * n, (sample + 1) * n) })) : [];
@@ -44,12 +46,11 @@ export function ExplainPanel() {
             <h3>Rows to explain</h3>
             <div className="form-row">
               <label>
-                from row <input type="number" min={0} max={info.nRows - 1} value={rows.start} onChange={(e) => setRows({ start: Math.max(0, Number(e.target.value)) })} data-testid="rows-start" />
-              </label>
-              <label>
-                count <input type="number" min={1} max={info.nRows} value={rows.count} onChange={(e) => setRows({ count: Math.max(1, Number(e.target.value)) })} data-testid="rows-count" />
+                the first <input type="number" min={1} max={info.nRows} value={rows.count} onChange={(e) => setRows({ count: Math.max(1, Number(e.target.value)) })} data-testid="rows-count" /> rows
               </label>
             </div>
+            <p className="hint">As a job’s <code>task.maxRows</code>: the job splits these samples 80/20 (seeded) into training and test rows.</p>
+            {explainerLoaded && <ExplainAnyRow nRows={info.nRows} />}
             <h3>Methods</h3>
             <ul className="method-list">
               {methods.map((m) => (
@@ -111,5 +112,42 @@ export function ExplainPanel() {
         </div>
       )}
     </section>
+  );
+}
+
+/** The trained explainer (held by the worker, also after a reload) explains any row of the data. */
+function ExplainAnyRow({ nRows }: { nRows: number }) {
+  const info = useStudio((s) => s.info)!;
+  const explainRows = useStudio((s) => s.explainRows);
+  const [row, setRow] = useState(nRows - 1);
+  const [values, setValues] = useState<{ row: number; v: Float32Array } | null>(null);
+  const [err, setErr] = useState<string | null>(null);
+  return (
+    <div className="explain-any" data-testid="explain-any">
+      <h3>DeepFaith explainer on any row</h3>
+      <div className="form-row">
+        <label>
+          row <input type="number" min={0} max={nRows - 1} value={row} onChange={(e) => setRow(Math.max(0, Math.min(nRows - 1, Number(e.target.value))))} data-testid="explain-any-row" />
+        </label>
+        <button
+          type="button"
+          data-testid="explain-any-run"
+          onClick={async () => {
+            setErr(null);
+            try {
+              setValues({ row, v: await explainRows([row]) });
+            } catch (e) {
+              setErr(String((e as Error)?.message ?? e));
+            }
+          }}
+        >
+          Explain this row
+        </button>
+      </div>
+      {err && <p className="problem">{err}</p>}
+      {values && (
+        <Plot name={`explainer-row${values.row}`} testId="explain-any-plot" deps={[values]} draw={(el) => renderBars(el, { title: `DeepFaith explainer, row ${values.row}`, features: info.featureNames, values: values.v }, { domain: [0, 1], width: 300 })} />
+      )}
+    </div>
   );
 }

@@ -14,6 +14,12 @@ export function ReportPanel() {
   const attribution = useStudio((s) => s.attribution);
   const metrics = useStudio((s) => s.metrics);
   const explainer = useStudio((s) => s.explainer);
+  const ablation = useStudio((s) => s.ablation);
+  const ablationError = useStudio((s) => s.ablationError);
+  const runAblations = useStudio((s) => s.runAblations);
+  const cancel = useStudio((s) => s.cancel);
+  const busy = useStudio((s) => s.busy);
+  const ts = useStudio((s) => s.trainSettings);
   const trainSteps = useStudio((s) => s.trainSteps);
   const labelOf = useLabelOf();
   const [note, setNote] = useState<string | null>(null);
@@ -27,6 +33,10 @@ export function ReportPanel() {
     const p = prov();
     const head = Object.entries(p).map(([k, v]) => `# ${k}: ${v}`);
     const lines = ['method,' + metricIds.join(',') + ',mean_rank', ...rows.map((r) => [r.methodId, ...r.means.map((v) => String(v)), String(r.meanRank)].join(','))];
+    if (ablation) {
+      lines.push('', '# ablations (explainer trained per mode, scored on the test split)', 'mode,' + ablation.metrics.map((m) => m.id).join(',') + ',mean_rank');
+      for (const r of ablation.rows) lines.push([r.mode, ...ablation.metrics.map((m) => String(r.scores[m.id])), String(r.meanRank)].join(','));
+    }
     return [...head, ...lines].join('\n') + '\n';
   }
 
@@ -37,14 +47,14 @@ export function ReportPanel() {
         <Help topic={PANEL_HELP.report} />
       </header>
       <div className="toolbar">
-        <button type="button" onClick={() => json('job.json', { ...store.getState().job(), provenance: prov() })}>
+        <button type="button" onClick={() => json('job.json', { ...store.getState().job(), description: `DeepFaith Studio job; ${Object.entries(prov()).map(([k, v]) => `${k}: ${v}`).join('; ')}` })}>
           Download job JSON
         </button>
         <button
           type="button"
           data-testid="copy-link"
           onClick={async () => {
-            const hash = jobToHash(store.getState().job());
+            const hash = jobToHash(store.getState().job(), store.getState().backendRequest);
             history.replaceState(null, '', hash);
             const url = location.href;
             try {
@@ -69,7 +79,7 @@ export function ReportPanel() {
           )}
           <ResultsTable evaluation={evaluation} metrics={metrics} labelOf={labelOf} />
           <div className="toolbar">
-            <button type="button" onClick={() => json('results.json', { provenance: prov(), job: store.getState().job(), attribution, evaluation, training: trainSteps })}>
+            <button type="button" onClick={() => json('results.json', { provenance: prov(), job: store.getState().job(), attribution, evaluation, training: trainSteps, ablation })}>
               Download results JSON
             </button>
             <button type="button" onClick={() => downloadBlob(new Blob([resultsCsv()], { type: 'text/csv' }), 'results.csv')}>
@@ -114,7 +124,54 @@ export function ReportPanel() {
               )}
             </tbody>
           </table>
-          <p className="hint">Ablations (L_PC only, L_LC only): choose the loss in step 5, train, and evaluate again; each run’s table downloads here.</p>
+          <h3>Ablations (the paper’s Table 4)</h3>
+          <div className="toolbar">
+            <button type="button" className="primary" disabled={!!busy || !ts} onClick={() => runAblations()} data-testid="run-ablations">
+              Run ablations (full, pc-only, lc-only, dedup-only, filter-only)
+            </button>
+            {busy?.label === 'Ablations' && (
+              <button type="button" onClick={cancel} data-testid="cancel-ablations">
+                Cancel ablations
+              </button>
+            )}
+            {ts && <span className="hint">each mode trains the explainer with the job’s settings ({ts.training.epochs} epochs, batch {ts.training.batchSize}, d {ts.explainer.dModel}) and scores it on the test split</span>}
+          </div>
+          <ProblemBox problem={ablationError} testId="ablation-error" />
+          {ablation ? (
+            <div className="table-wrap">
+              <table className="results" data-testid="ablation-table">
+                <caption>Explainer trained under each mode, mean over the {ablation.testRows.length} test rows; small number = rank among the modes (1 = best).</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Mode</th>
+                    {ablation.metrics.map((m) => (
+                      <th scope="col" key={m.id} className="metric-col">
+                        {m.id} <span className="arrow">{m.direction === 'lower' ? '↓' : '↑'}</span>
+                      </th>
+                    ))}
+                    <th scope="col" className="mean-rank-col">Mean rank</th>
+                    <th scope="col">pairs in Z</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {ablation.rows.map((r) => (
+                    <tr key={r.mode} data-mode={r.mode}>
+                      <th scope="row">{r.mode}</th>
+                      {ablation.metrics.map((m) => (
+                        <td key={m.id} data-metric={m.id} className={r.ranks[m.id] === Math.min(...ablation.rows.map((o) => o.ranks[m.id])) ? 'best' : undefined}>
+                          {fmtNum(r.scores[m.id])} <sub>{fmtNum(r.ranks[m.id], r.ranks[m.id] % 1 ? 1 : 0)}</sub>
+                        </td>
+                      ))}
+                      <td className="mean-rank">{fmtNum(r.meanRank, 2)}</td>
+                      <td>{r.nPairs}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          ) : (
+            <p className="hint">Not run yet: one click trains the explainer five times (as <code>deepfaith run</code> with each mode) and fills the mode × metric table.</p>
+          )}
         </>
       )}
     </section>

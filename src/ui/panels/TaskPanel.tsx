@@ -86,17 +86,22 @@ export function TaskPanel() {
           </div>
           <ProblemBox problem={dropError} testId="drop-error" />
           <ProblemBox problem={taskError} testId="task-error" />
-          {labelChoices && (
+          {(labelChoices || (source?.kind === 'files' && info)) && (
             <div className="label-pick">
               <label>
                 Label column{' '}
-                <select defaultValue="" onChange={(e) => e.target.value && pickLabel(e.target.value)} data-testid="label-pick">
-                  <option value="">choose…</option>
-                  {labelChoices.map((c) => (
+                <select
+                  value={labelChoices ? '' : info!.labelName}
+                  onChange={(e) => e.target.value && pickLabel(e.target.value)}
+                  data-testid="label-pick"
+                >
+                  {labelChoices && <option value="">choose…</option>}
+                  {(labelChoices ?? info!.columns).map((c) => (
                     <option key={c}>{c}</option>
                   ))}
                 </select>
               </label>
+              <span className="hint"> every other column is a feature, in file order</span>
             </div>
           )}
           <h3>Settings</h3>

@@ -1,6 +1,5 @@
-import { useMemo } from 'react';
 import { useStudio } from '../../store/hooks';
-import { supervisionSet } from '../../store/store';
+import type { TrainSettings } from '../../worker/protocol';
 import { Empty, Help, Plot, ProblemBox } from '../components/common';
 import { renderBars } from '../plots/bars';
 import { renderLines } from '../plots/lines';
@@ -8,25 +7,31 @@ import { PANEL_HELP } from '../teaching';
 
 export function TrainPanel() {
   const s = useStudio((st) => st);
-  const sup = useMemo(() => supervisionSet(s), [s.attribution, s.evaluation, s.metrics, s.methods, s.info, s.delta, s.p]); // eslint-disable-line react-hooks/exhaustive-deps
+  const sup = s.supervision;
   const steps = s.trainSteps;
-  const tc = s.trainConfig;
+  const ts = s.trainSettings;
   const running = s.trainStatus === 'running' || s.trainStatus === 'paused';
   const events = steps.filter((x) => x.event).map((x) => ({ x: x.step, label: x.event === 'converged' ? 'converged' : 'reset', color: x.event === 'converged' ? '#2e7d32' : '#c62828' }));
   const last = steps[steps.length - 1];
   const watchRow = s.attribution?.rows[s.sample];
-  const num = (k: keyof typeof tc, label: string, step = 1) => (
+  const num = (k: keyof TrainSettings['training'], label: string, step = 1) => (
     <label>
-      {label} <input type="number" step={step} value={tc[k] as number} disabled={running} onChange={(e) => s.setTrainConfig({ [k]: Number(e.target.value) })} data-testid={`train-${k}`} />
+      {label} <input type="number" step={step} value={ts ? (ts.training[k] as number) : ''} disabled={running || !ts} onChange={(e) => s.setTraining({ [k]: Number(e.target.value) })} data-testid={`train-${k}`} />
     </label>
   );
+  const arch = (k: keyof TrainSettings['explainer'], label: string, step = 1) => (
+    <label>
+      {label} <input type="number" step={step} value={ts ? ts.explainer[k] : ''} disabled={running || !ts} onChange={(e) => s.setExplainerArch({ [k]: Number(e.target.value) })} data-testid={`train-${k}`} />
+    </label>
+  );
+  const evals = s.trainEvals;
   return (
     <section className="panel" aria-labelledby="train-h">
       <header className="panel-head">
         <h2 id="train-h">5 · Train</h2>
         <Help topic={PANEL_HELP.train} />
       </header>
-      {!sup ? (
+      {!sup || !ts ? (
         <Empty>Build the supervision set first: Explain (2) and Evaluate (3) the prior methods; Supervise (4) shows what survives.</Empty>
       ) : (
         <>
@@ -34,22 +39,27 @@ export function TrainPanel() {
             {num('epochs', 'epochs')}
             {num('batchSize', 'batch size')}
             {num('learningRate', 'learning rate', 0.0005)}
-            {num('nSubsets', 'L_LC subsets k')}
-            {num('dModel', 'width d')}
-            {num('nHeads', 'heads')}
-            {num('nLayers', 'layers')}
+            {num('lcSubsets', 'L_LC subsets k')}
+            {num('evalEvery', 'held-out eval every (epochs)')}
+            {arch('dModel', 'width d')}
+            {arch('nHeads', 'heads')}
+            {arch('nLayers', 'layers')}
+            {arch('dFF', 'FFN width')}
             <label>
-              loss{' '}
-              <select value={tc.lossMode} disabled={running} onChange={(e) => s.setTrainConfig({ lossMode: e.target.value as typeof tc.lossMode })}>
+              loss / mode{' '}
+              <select value={ts.mode} disabled={running} onChange={(e) => s.setMode(e.target.value as TrainSettings['mode'])} data-testid="train-mode">
                 <option value="full">full (α from Algorithm 1)</option>
                 <option value="pc-only">L_PC only (α ≡ 1)</option>
                 <option value="lc-only">L_LC only (α ≡ 0)</option>
+                <option value="dedup-only">dedup only (no filter)</option>
+                <option value="filter-only">filter only (no dedup)</option>
               </select>
             </label>
           </div>
+          <p className="hint">Defaults are the engine’s job defaults (the same as <code>deepfaith run</code>). Z comes from the {sup.split.train.length} training rows of the job’s seeded 80/20 split; the {sup.split.test.length} held-out rows give the held-out losses.</p>
           <div className="toolbar">
             <button type="button" className="primary" disabled={running || !!s.busy} onClick={() => s.runTrain()} data-testid="train-start">
-              Start training on {sup.pairs.length} pairs
+              Start training on {sup.nPairs} pairs
             </button>
             <button type="button" disabled={s.trainStatus !== 'running'} onClick={() => s.pauseTrain()}>
               Pause
@@ -104,6 +114,29 @@ export function TrainPanel() {
                 />
               )}
             </div>
+          )}
+          {evals.length > 0 && (
+            <table className="runtime" data-testid="train-evals">
+              <caption>Held-out evaluation (test split: L_PC on its Z pairs, L_LC on its rows)</caption>
+              <thead>
+                <tr>
+                  <th>after epoch</th>
+                  <th>step</th>
+                  <th>held-out L_PC</th>
+                  <th>held-out L_LC</th>
+                </tr>
+              </thead>
+              <tbody>
+                {evals.map((e) => (
+                  <tr key={e.step}>
+                    <td>{e.epoch + 1}</td>
+                    <td>{e.step}</td>
+                    <td>{Number.isFinite(e.lPC) ? e.lPC.toFixed(4) : 'n/a (no held-out pairs)'}</td>
+                    <td>{e.lLC.toFixed(4)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           )}
         </>
       )}

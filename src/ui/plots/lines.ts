@@ -11,6 +11,8 @@ export interface Series {
   dash?: string;
   /** Use the right-hand axis (e.g. α next to losses). */
   right?: boolean;
+  /** Points only (a scatter), no connecting line. */
+  noLine?: boolean;
 }
 
 export interface LinesData {
@@ -35,7 +37,7 @@ export function renderLines(el: Element, data: LinesData, opts: LinesOptions): v
   const height = opts.height ?? 260;
   const hasRight = data.series.some((s) => s.right);
   const rows = legendRows(data.series.map((x) => x.key), width - (hasRight ? 56 : 16) - 56);
-  const f = frame(el, width, height + 14 * (rows - 1), data.title, { top: 30 + 14 * rows, right: hasRight ? 56 : 16, bottom: 40, left: 56 });
+  const f = frame(el, width, height + 14 * rows, data.title, { top: 40 + 14 * rows, right: hasRight ? 56 : 16, bottom: 40, left: 56 });
   const all = data.series.flatMap((s) => s.points);
   const xExt = d3.extent(all, (p) => p.x) as [number, number];
   const x = d3.scaleLinear().domain(xExt[0] === undefined ? [0, 1] : xExt[0] === xExt[1] ? [xExt[0] - 1, xExt[1] + 1] : xExt).range([0, f.width]);
@@ -60,8 +62,8 @@ export function renderLines(el: Element, data: LinesData, opts: LinesOptions): v
     const pts = s.points.filter((p) => Number.isFinite(p.y));
     const line = d3.line<{ x: number; y: number }>().x((p) => x(p.x)).y((p) => sy(p.y));
     const sg = f.g.append('g').attr('class', 'series').attr('data-key', s.key);
-    sg.append('path').attr('d', line(pts) ?? '').attr('fill', 'none').attr('stroke', color(s.key)).attr('stroke-width', 2).attr('stroke-dasharray', s.dash ?? null);
-    if (pts.length <= 200)
+    sg.append('path').attr('d', s.noLine ? '' : (line(pts) ?? '')).attr('fill', 'none').attr('stroke', color(s.key)).attr('stroke-width', 2).attr('stroke-dasharray', s.dash ?? null);
+    if (pts.length <= 200 || s.noLine)
       sg.selectAll('circle.pt')
         .data(pts)
         .join('circle')
