@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DEFAULTS, rankTable, resolveJob, runJob, type JobEvent, type JobInput } from '../src/core/job';
+import { DEFAULTS, PAPER_PRESET, evaluationSplit, exportPrepared, prepareJob, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
@@ -32,6 +32,18 @@ describe('job', () => {
     expect(() => resolveJob({ task: { demo: 'nope' } })).toThrow(/not a demo/);
     expect(() => resolveJob({})).toThrow(/names no task/);
     expect(() => resolveJob({ task: { demo: 'iris' }, mode: 'x' as never })).toThrow(/mode "x"/);
+  });
+
+  it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {
+    const j = resolveJob({ task: { demo: 'wine' }, preset: 'paper', supervision: { delta: 0.93 } });
+    expect(j.preset).toBe('paper');
+    expect(j.supervision).toEqual({ delta: 0.93, p: 0.15, testFraction: 0.2 });
+    expect(j.explainer).toEqual({ dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01 });
+    expect(j.training).toMatchObject({ epochs: 20, learningRate: 1e-5, weightDecay: 1e-5, lcSubsets: 100, alpha: { epsilon: 1e-5, window: 5, C: 10 } });
+    expect(j.metrics).toEqual(PAPER_PRESET.metrics());
+    expect((j.metrics as { id: string; params?: object }[]).find((m) => m.id === 'FC')!.params).toEqual({ nSubsets: 30, subsetSize: 1 });
+    expect(resolveJob({ task: { demo: 'wine' } }).preset).toBeUndefined();
+    expect(() => resolveJob({ task: { demo: 'wine' }, preset: 'nope' as never })).toThrow(/preset "nope"/);
   });
 
   it('ranks per metric with ties sharing the mean rank, direction-aware, NaN last', () => {
@@ -102,5 +114,32 @@ describe('job', () => {
       ex.dispose();
     }
     expect(await main(['explain', '--explainer', join(dir, 'nothing'), '--data', data, '--label', 'target', '--out', ef])).toBe(2);
+  });
+
+  it('validation rows are carved from the training rows (never the test rows); cached priors give the same table', async () => {
+    const job = resolveJob(tinyJob);
+    const io = nodeJobIO(process.cwd());
+    const prep = await prepareJob(job, io);
+    const cache = JSON.parse(JSON.stringify(exportPrepared(prep)));
+    const again = await prepareJob(job, io, undefined, undefined, cache);
+    try {
+      const v = evaluationSplit(prep, 'validation');
+      expect(v.train.length + v.test.length).toBe(prep.split.train.length);
+      for (const p of [...v.train, ...v.test]) expect(prep.split.train).toContain(p);
+      expect(v.test.length).toBe(Math.round(0.2 * prep.split.train.length));
+      expect(evaluationSplit(prep, 'test')).toEqual(prep.split);
+      const a = await trainAndReport(prep, { evaluateOn: 'validation', training: { epochs: 2 } });
+      a.explainer.dispose();
+      expect(a.result.split.evaluatedOn).toBe('validation');
+      expect(a.result.split.testRows).toEqual(v.test.map((p) => prep.loaded.batch.rowIndex[p]));
+      expect(a.result.training.steps[a.result.training.steps.length - 1].epoch).toBe(1);
+      const b = await trainAndReport(again, { evaluateOn: 'validation', training: { epochs: 2 } });
+      b.explainer.dispose();
+      expect(b.result.table).toEqual(a.result.table.map((r) => ({ ...r, msPerSample: b.result.table.find((q) => q.method === r.method)!.msPerSample })));
+      await expect(prepareJob({ ...job, seed: 4 }, io, undefined, undefined, cache)).rejects.toThrow(/another job/);
+    } finally {
+      prep.loaded.task.model.dispose();
+      again.loaded.task.model.dispose();
+    }
   });
 });

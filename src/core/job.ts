@@ -56,6 +56,8 @@ export interface Job {
   /** Seed of the explainer (initial weights, dropout, shuffles, L_LC subsets); null = the job seed. */
   trainSeed: number | null;
   mode: TrainMode;
+  /** The preset the job started from, if any. */
+  preset?: (typeof PRESETS)[number] | null;
 }
 
 /** A job as written by people: every field optional. */
@@ -69,6 +71,8 @@ export type JobInput = {
   seed?: number;
   trainSeed?: number | null;
   mode?: TrainMode;
+  /** "paper": start from PAPER_PRESET instead of DEFAULTS (fields given here still win). */
+  preset?: (typeof PRESETS)[number] | null;
 };
 
 export const DEFAULTS: Job = {
@@ -83,7 +87,24 @@ export const DEFAULTS: Job = {
   mode: 'full',
 };
 
-const KNOWN_KEYS = ['task', 'methods', 'metrics', 'supervision', 'explainer', 'training', 'seed', 'trainSeed', 'mode', '$schema', 'description'];
+/**
+ * The paper's settings for its tabular tasks, offered as `"preset": "paper"`: Table 13 (NAP column:
+ * δ 0.9, p 0.15; WCD uses δ 0.93 — set supervision.delta), Table 14 (tabular columns: width 64,
+ * 8 heads, FFN 128, 4 layers, dropout 0.01, 20 epochs, lr 1e-5, weight decay 1e-5), §F (ε 1e-5,
+ * e 5, C 10, k 100) and the metric parameters of Table 12 (FC and INF with N = 30, |I| = 1; each
+ * metric's `paper` values). The paper gives no batch size; ours (DEFAULTS) is kept. The job's own
+ * fields override the preset, which overrides DEFAULTS.
+ */
+export const PAPER_PRESET = {
+  metrics: () => METRICS.map((m) => (m.paper && Object.keys(m.paper).length ? { id: m.id, params: { ...(m.paper as Params) } } : { id: m.id })) as MetricRequest[],
+  supervision: { delta: 0.9, p: 0.15 },
+  explainer: { dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01 },
+  training: { epochs: 20, learningRate: 1e-5, weightDecay: 1e-5, lcSubsets: 100, alpha: { epsilon: 1e-5, window: 5, C: 10 } },
+};
+
+export const PRESETS = ['paper'] as const;
+
+const KNOWN_KEYS = ['task', 'methods', 'metrics', 'supervision', 'explainer', 'training', 'seed', 'trainSeed', 'mode', 'preset', '$schema', 'description'];
 
 function checkKeys(obj: object | undefined, allowed: object, where: string): void {
   if (!obj) return;
@@ -100,16 +121,28 @@ export function resolveJob(input: JobInput): Job {
   checkKeys(input.explainer, DEFAULTS.explainer, 'explainer');
   checkKeys(input.training, DEFAULTS.training, 'training');
   checkKeys(input.training?.alpha, DEFAULTS.training.alpha, 'training.alpha');
+  const preset = input.preset ?? null;
+  if (preset !== null && !(PRESETS as readonly string[]).includes(preset)) throw new UserError(`Job preset "${preset}" is not known.`, `Use one of: ${PRESETS.join(', ')}, or leave it out.`);
+  const base: Job = preset === 'paper'
+    ? {
+        ...DEFAULTS,
+        metrics: PAPER_PRESET.metrics(),
+        supervision: { ...DEFAULTS.supervision, ...PAPER_PRESET.supervision },
+        explainer: { ...DEFAULTS.explainer, ...PAPER_PRESET.explainer },
+        training: { ...DEFAULTS.training, ...PAPER_PRESET.training, alpha: { ...DEFAULTS.training.alpha, ...PAPER_PRESET.training.alpha } },
+      }
+    : DEFAULTS;
   const job: Job = {
-    task: { ...DEFAULTS.task, ...(input.task ?? {}) },
-    methods: input.methods ?? DEFAULTS.methods,
-    metrics: input.metrics ?? DEFAULTS.metrics,
-    supervision: { ...DEFAULTS.supervision, ...(input.supervision ?? {}) },
-    explainer: { ...DEFAULTS.explainer, ...(input.explainer ?? {}) },
-    training: { ...DEFAULTS.training, ...(input.training ?? {}), alpha: { ...DEFAULTS.training.alpha, ...(input.training?.alpha ?? {}) } },
-    seed: input.seed ?? DEFAULTS.seed,
-    trainSeed: input.trainSeed ?? DEFAULTS.trainSeed,
-    mode: input.mode ?? DEFAULTS.mode,
+    task: { ...base.task, ...(input.task ?? {}) },
+    methods: input.methods ?? base.methods,
+    metrics: input.metrics ?? base.metrics,
+    supervision: { ...base.supervision, ...(input.supervision ?? {}) },
+    explainer: { ...base.explainer, ...(input.explainer ?? {}) },
+    training: { ...base.training, ...(input.training ?? {}), alpha: { ...base.training.alpha, ...(input.training?.alpha ?? {}) } },
+    seed: input.seed ?? base.seed,
+    trainSeed: input.trainSeed ?? base.trainSeed,
+    mode: input.mode ?? base.mode,
+    ...(preset ? { preset } : {}),
   };
   const t = job.task;
   if (t.demo !== undefined) {
@@ -212,8 +245,67 @@ function subBatch(batch: Batch, positions: number[], n: number): Batch {
   return { x, nRows: positions.length, rowIndex: Int32Array.from(positions, (p) => batch.rowIndex[p]) };
 }
 
-/** Load, split, run the priors and score them. The caller disposes `loaded.task.model`. */
-export async function prepareJob(job: Job, io: JobIO, onEvent?: (e: JobEvent) => void, signal?: AbortSignal): Promise<PreparedJob> {
+/**
+ * The expensive part of a PreparedJob (targets, split, priors, their normalised explanations and
+ * stored scores) as plain JSON, so a script can keep it on disk and train many explainers from it.
+ * `key` is what it was computed for (see `preparedKey`); `prepareJob` refuses a cache for another key.
+ */
+export interface PreparedCache {
+  format: 'deepfaith-prepared';
+  version: 1;
+  key: string;
+  target: number[];
+  split: { train: number[]; test: number[] };
+  priors: PriorMethodInfo[];
+  ranIds: string[];
+  explanations: number[][];
+  scores: { metricIds: string[]; directions: StoredScores['directions']; perSample: number[][][]; modelCalls: number[][] };
+}
+
+/** What the priors and their scores depend on: task, methods, metrics, job seed, test fraction. */
+export function preparedKey(job: Job): string {
+  return JSON.stringify({ task: job.task, methods: job.methods, metrics: job.metrics, seed: job.seed, testFraction: job.supervision.testFraction });
+}
+
+export function exportPrepared(prep: PreparedJob): PreparedCache {
+  return {
+    format: 'deepfaith-prepared',
+    version: 1,
+    key: preparedKey(prep.job),
+    target: Array.from(prep.target),
+    split: prep.split,
+    priors: prep.priors,
+    ranIds: prep.ranIds,
+    explanations: prep.explanations.map((e) => Array.from(e)),
+    scores: { metricIds: prep.scores.metricIds, directions: prep.scores.directions, perSample: prep.scores.perSample.map((m) => m.map((v) => Array.from(v))), modelCalls: prep.scores.modelCalls },
+  };
+}
+
+/**
+ * Load, split, run the priors and score them. The caller disposes `loaded.task.model`.
+ * With `reuse` (an `exportPrepared` object of the same `preparedKey`), only the task is loaded.
+ */
+export async function prepareJob(job: Job, io: JobIO, onEvent?: (e: JobEvent) => void, signal?: AbortSignal, reuse?: PreparedCache): Promise<PreparedJob> {
+  if (reuse) {
+    if (reuse.format !== 'deepfaith-prepared' || reuse.key !== preparedKey(job)) throw new UserError('The cached priors were computed for another job.', 'Delete the cache file or run without it.');
+    const loaded = await loadJobTask(job, io);
+    if (reuse.target.length !== loaded.batch.nRows) {
+      loaded.task.model.dispose();
+      throw new UserError('The cached priors do not match the rows of the task.', 'Delete the cache file.');
+    }
+    const toF32 = (v: number[]) => Float32Array.from(v.map((x) => (x === null ? NaN : x)));
+    return {
+      job,
+      loaded,
+      target: Int32Array.from(reuse.target),
+      split: reuse.split,
+      metrics: metricList(job),
+      priors: reuse.priors,
+      ranIds: reuse.ranIds,
+      explanations: reuse.explanations.map(toF32),
+      scores: { metricIds: reuse.scores.metricIds, directions: reuse.scores.directions, perSample: reuse.scores.perSample.map((m) => m.map(toF32)), modelCalls: reuse.scores.modelCalls },
+    };
+  }
   onEvent?.({ stage: 'load', done: 0, total: 1 });
   const loaded = await loadJobTask(job, io);
   try {
@@ -252,7 +344,8 @@ export interface MethodRow {
 export interface JobResult {
   job: Job;
   task: { source: { model: string; data: string }; nRows: number; nFeatures: number; featureNames: string[]; classNames: string[]; baseline: string; output: string; target: string };
-  split: { trainRows: number[]; testRows: number[] };
+  /** testRows = the rows the table scores: the test split, or validation rows carved from the training rows. */
+  split: { trainRows: number[]; testRows: number[]; evaluatedOn?: 'test' | 'validation' };
   priors: PriorMethodInfo[];
   supervision: { options: SupervisionSet['options']; counts: SupervisionCounts; testCounts: SupervisionCounts; record: SampleRecord[] };
   training: { mode: TrainMode; seed: number; steps: StepEvent[]; evals: EvalEvent[]; alpha: AlphaState; ms: number };
@@ -288,13 +381,46 @@ function meanSkippingNaN(v: ArrayLike<number>, positions: number[]): { mean: num
 }
 
 /** Build Z for the mode, train the explainer, score it with the priors on the test rows. */
+export interface TrainAndReportOptions {
+  mode?: TrainMode;
+  trainSeed?: number;
+  /**
+   * 'test' (default): train on the training rows, score on the test rows. 'validation': carve
+   * `validationFraction` of the TRAINING rows out (seeded, unit 'deepfaith-validation'), train on the
+   * rest and score on those validation rows — for choosing settings without looking at the test split.
+   */
+  evaluateOn?: 'test' | 'validation';
+  validationFraction?: number;
+  /** Overrides of the job's settings for this training (tuning sweeps reuse one PreparedJob). */
+  training?: Partial<Omit<TrainConfig, 'alpha'>> & { alpha?: Partial<TrainConfig['alpha']> };
+  explainer?: Partial<ExplainerArchitecture>;
+  supervision?: Partial<Pick<Job['supervision'], 'delta' | 'p'>>;
+}
+
+/** The rows a training run fits and the rows it is scored on (positions into the job's rows). */
+export function evaluationSplit(prep: PreparedJob, evaluateOn: 'test' | 'validation' = 'test', validationFraction = 0.2): { train: number[]; test: number[] } {
+  if (evaluateOn === 'test') return prep.split;
+  const rowIndex = Int32Array.from(prep.split.train, (p) => prep.loaded.batch.rowIndex[p]);
+  const inner = splitSamples(rowIndex, validationFraction, new Seeder(prep.job.seed), 'deepfaith-validation');
+  return { train: inner.train.map((i) => prep.split.train[i]), test: inner.test.map((i) => prep.split.train[i]) };
+}
+
 export async function trainAndReport(
   prep: PreparedJob,
-  opts: { mode?: TrainMode; trainSeed?: number } = {},
+  opts: TrainAndReportOptions = {},
   onEvent?: (e: JobEvent) => void,
   signal?: AbortSignal,
 ): Promise<{ result: JobResult; explainer: Explainer }> {
-  const { job, loaded, target, split, scores } = prep;
+  const baseJob = prep.job;
+  const job: Job = {
+    ...baseJob,
+    supervision: { ...baseJob.supervision, ...(opts.supervision ?? {}) },
+    explainer: { ...baseJob.explainer, ...(opts.explainer ?? {}) },
+    training: { ...baseJob.training, ...(opts.training ?? {}), alpha: { ...baseJob.training.alpha, ...(opts.training?.alpha ?? {}) } },
+  };
+  const { loaded, target, scores } = prep;
+  const evaluateOn = opts.evaluateOn ?? 'test';
+  const split = evaluationSplit(prep, evaluateOn, opts.validationFraction ?? 0.2);
   const { task, batch } = loaded;
   const n = task.nFeatures;
   const mode = opts.mode ?? job.mode;
@@ -370,7 +496,7 @@ export async function trainAndReport(
     const result: JobResult = {
       job,
       task: { source: loaded.source, nRows: batch.nRows, nFeatures: n, featureNames: task.featureNames, classNames: task.classNames, baseline: task.baseline, output: task.output, target: job.task.target },
-      split: { trainRows: Array.from(trainBatch.rowIndex), testRows: Array.from(testBatch.rowIndex) },
+      split: { trainRows: Array.from(trainBatch.rowIndex), testRows: Array.from(testBatch.rowIndex), evaluatedOn: evaluateOn },
       priors: prep.priors,
       supervision: { options: supOpts, counts: zTrain.counts, testCounts: zTest.counts, record: zTrain.record },
       training: { mode, seed: trainSeed, steps, evals, alpha: trained.alpha, ms: trainMs },

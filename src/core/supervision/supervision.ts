@@ -276,16 +276,18 @@ export function supervisionOptionsFor(mode: string, delta: number, p: number): S
 }
 
 /**
- * Split rows into train and test: each row draws u from seeder.rng('deepfaith-split', rowIndex);
+ * Split rows into train and test: each row draws u from seeder.rng(unit, rowIndex) (unit
+ * 'deepfaith-split' for the train/test split, 'deepfaith-validation' for the validation rows carved
+ * out of the training rows);
  * the round(testFraction·nRows) rows with the smallest u (ties → lower row index) are the test split.
  * Returns positions into the rows, each list in row order.
  */
-export function splitSamples(rowIndex: Int32Array, testFraction: number, seeder: Seeder): { train: number[]; test: number[] } {
+export function splitSamples(rowIndex: Int32Array, testFraction: number, seeder: Seeder, unit = 'deepfaith-split'): { train: number[]; test: number[] } {
   const nRows = rowIndex.length;
   if (!(testFraction > 0 && testFraction < 1)) throw new UserError(`Test fraction ${testFraction} is outside (0, 1).`, 'Use e.g. 0.2 for an 80/20 split.');
   const nTest = Math.min(nRows - 1, Math.max(1, Math.round(testFraction * nRows)));
   if (nRows < 2) throw new UserError('At least 2 samples are needed to split into train and test.', 'Use more rows.');
-  const u = Array.from(rowIndex, (r) => seeder.rng('deepfaith-split', r).uniform());
+  const u = Array.from(rowIndex, (r) => seeder.rng(unit, r).uniform());
   const order = Array.from({ length: nRows }, (_, i) => i).sort((a, b) => u[a] - u[b] || rowIndex[a] - rowIndex[b]);
   const isTest = new Uint8Array(nRows);
   for (let i = 0; i < nTest; i++) isTest[order[i]] = 1;
