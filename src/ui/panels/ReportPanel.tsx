@@ -140,7 +140,7 @@ export function ReportPanel() {
           {ablation ? (
             <div className="table-wrap">
               <table className="results" data-testid="ablation-table">
-                <caption>Explainer trained under each mode, mean over the {ablation.testRows.length} test rows; small number = rank among the modes (1 = best).</caption>
+                <caption>Explainer trained under each mode, mean over the {ablation.testRows.length} test rows; small number = rank among the modes (1 = best); “Z n” = pairs in the mode’s supervision set.</caption>
                 <thead>
                   <tr>
                     <th scope="col">Mode</th>
@@ -150,20 +150,20 @@ export function ReportPanel() {
                       </th>
                     ))}
                     <th scope="col" className="mean-rank-col">Mean rank</th>
-                    <th scope="col">pairs in Z</th>
                   </tr>
                 </thead>
                 <tbody>
                   {ablation.rows.map((r) => (
                     <tr key={r.mode} data-mode={r.mode}>
-                      <th scope="row">{r.mode}</th>
+                      <th scope="row" title={`${r.nPairs} pairs in Z, ${r.steps} steps`}>
+                        {r.mode} <sub className="z-pairs">Z {r.nPairs}</sub>
+                      </th>
                       {ablation.metrics.map((m) => (
                         <td key={m.id} data-metric={m.id} className={r.ranks[m.id] === Math.min(...ablation.rows.map((o) => o.ranks[m.id])) ? 'best' : undefined}>
                           {fmtNum(r.scores[m.id])} <sub>{fmtNum(r.ranks[m.id], r.ranks[m.id] % 1 ? 1 : 0)}</sub>
                         </td>
                       ))}
                       <td className="mean-rank">{fmtNum(r.meanRank, 2)}</td>
-                      <td>{r.nPairs}</td>
                     </tr>
                   ))}
                 </tbody>
