@@ -7,7 +7,8 @@
  * Priors and their metric scores are computed once per task and kept on disk (git-ignored
  * out/deepfaith-cache/, keyed by task, methods, metrics, seed and test fraction); every training
  * run reuses them. Each task's section of the page is replaced on its own, so tasks can be run
- * one at a time.
+ * one at a time. Each task's measured results are also kept in out/deepfaith-results/<task>.json;
+ * `--render` rewrites the sections from them without training.
  *
  *   nice npx tsx scripts/results.ts [--tasks iris,wine,…] [--paper-data ../shared/paper-data] [--out docs/results.md]
  *
@@ -22,13 +23,13 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { exportPrepared, preparedKey, prepareJob, resolveJob, trainAndReport, type Job, type JobIO, type JobInput, type JobResult, type PreparedCache, type PreparedJob, type TrainAndReportOptions } from '../src/core/job';
+import { exportPrepared, preparedKey, prepareJob, rankTable, resolveJob, trainAndReport, type Job, type JobIO, type JobInput, type JobResult, type PreparedCache, type PreparedJob, type TrainAndReportOptions } from '../src/core/job';
 import { parseCsv } from '../src/core/data/csv';
 import { TRAIN_MODES, type TrainMode } from '../src/core/explainer/train';
 import { nodeJobIO } from '../src/cli/commands/run';
 
 const { values: args } = parseArgs({
-  options: { tasks: { type: 'string' }, 'paper-data': { type: 'string' }, out: { type: 'string' }, seeds: { type: 'string' }, cache: { type: 'string' }, tune: { type: 'string' }, 'max-rows': { type: 'string' } },
+  options: { tasks: { type: 'string' }, 'paper-data': { type: 'string' }, out: { type: 'string' }, seeds: { type: 'string' }, cache: { type: 'string' }, tune: { type: 'string' }, 'max-rows': { type: 'string' }, render: { type: 'boolean' } },
 });
 const PAPER_DATA = resolve(args['paper-data'] ?? '../shared/paper-data');
 const CACHE = resolve(args.cache ?? 'out/deepfaith-cache');
@@ -177,8 +178,15 @@ async function tuneTask(id: string, jobInput: JobInput, baseDir: string, variant
   }
 }
 
-function section(o: TaskOutcome, paperKey?: string): string {
+/** Mean ranks recomputed from the scores rounded to 3 decimals (the values the tables print): differences below 0.0005 become ties. */
+function roundedMeanRanks(r: JobResult): number[] {
+  const rows = r.table.map((row) => ({ scores: Object.fromEntries(Object.entries(row.scores).map(([k, v]) => [k, Number.isNaN(v) ? NaN : Math.round(v * 1000) / 1000])) }));
+  return rankTable(rows, r.metrics).meanRank;
+}
+
+function section(o: Omit<TaskOutcome, 'prep'>, paperKey?: string): string {
   const r0 = o.full[0];
+  const rounded0 = roundedMeanRanks(r0);
   const ms = r0.metrics;
   const L: string[] = [];
   L.push(`## ${o.name}`, '', o.note, '');
@@ -189,13 +197,17 @@ function section(o: TaskOutcome, paperKey?: string): string {
   const mean = ranks.reduce((a, b) => a + b, 0) / ranks.length;
   const sd = Math.sqrt(ranks.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, ranks.length - 1));
   const bestPrior = r0.table.filter((r) => !r.isExplainer).sort((a, b) => a.meanRank - b.meanRank)[0];
-  L.push(`**Explainer mean rank over seeds ${SEEDS.join(', ')}: ${f2(mean)} ± ${f2(sd)}** (sample std; per seed ${ranks.map(f2).join(', ')}); best prior in the seed-${SEEDS[0]} table: ${bestPrior.method} ${f2(bestPrior.meanRank)}.`, '');
+  const rr = o.full.map((r) => roundedMeanRanks(r)[0]);
+  const rmean = rr.reduce((a, b) => a + b, 0) / rr.length;
+  const rsd = Math.sqrt(rr.reduce((a, b) => a + (b - rmean) ** 2, 0) / Math.max(1, rr.length - 1));
+  const bestRounded = Math.min(...rounded0.filter((_, i) => !r0.table[i].isExplainer));
+  L.push(`**Explainer mean rank over seeds ${SEEDS.join(', ')}: ${f2(mean)} ± ${f2(sd)}** (sample std; per seed ${ranks.map(f2).join(', ')}); best prior in the seed-${SEEDS[0]} table: ${bestPrior.method} ${f2(bestPrior.meanRank)}. With scores rounded to 3 decimals before ranking (differences < 0.0005 count as ties; a reading aid, not the pinned rule): explainer ${f2(rmean)} ± ${f2(rsd)}, best prior ${f2(bestRounded)}.`, '');
   L.push(`Method × metric on the test split (explainer seed ${SEEDS[0]}; each cell mean score (rank)):`, '');
-  L.push(`| method | ${ms.map((m) => `${m.id} ${arrow(m.direction)}`).join(' | ')} | mean rank | ms/sample |${paperKey ? ' paper mean rank |' : ''}`);
-  L.push(`|---|${ms.map(() => '---:').join('|')}|---:|---:|${paperKey ? '---:|' : ''}`);
-  for (const row of [...r0.table].sort((a, b) => a.meanRank - b.meanRank))
-    L.push(`| ${row.isExplainer ? '**DeepFaith**' : row.method} | ${ms.map((m) => `${f3(row.scores[m.id])} (${row.ranks[m.id]})`).join(' | ')} | ${f2(row.meanRank)} | ${row.msPerSample.toFixed(3)} |${paperKey ? ` ${PAPER[paperKey].meanRanks[row.method] ?? 'n/a'} |` : ''}`);
-  if (paperKey) L.push(`| *paper's DeepFaith row* | ${ms.map((m) => f3(PAPER[paperKey].deepfaith[m.id])).join(' | ')} | ${PAPER[paperKey].meanRanks.deepfaith} | | |`);
+  L.push(`| method | ${ms.map((m) => `${m.id} ${arrow(m.direction)}`).join(' | ')} | mean rank | rank (3 dp) | ms/sample |${paperKey ? ' paper mean rank |' : ''}`);
+  L.push(`|---|${ms.map(() => '---:').join('|')}|---:|---:|---:|${paperKey ? '---:|' : ''}`);
+  for (const [i, row] of [...r0.table.entries()].sort((a, b) => a[1].meanRank - b[1].meanRank))
+    L.push(`| ${row.isExplainer ? '**DeepFaith**' : row.method} | ${ms.map((m) => `${f3(row.scores[m.id])} (${row.ranks[m.id]})`).join(' | ')} | ${f2(row.meanRank)} | ${f2(rounded0[i])} | ${row.msPerSample.toFixed(3)} |${paperKey ? ` ${PAPER[paperKey].meanRanks[row.method] ?? 'n/a'} |` : ''}`);
+  if (paperKey) L.push(`| *paper's DeepFaith row* | ${ms.map((m) => f3(PAPER[paperKey].deepfaith[m.id])).join(' | ')} | ${PAPER[paperKey].meanRanks.deepfaith} | | | |`);
   L.push('', 'Ablations (explainer seed ' + SEEDS[0] + '; explainer scores on the test split, paper Table 4 shape; "rank" = the explainer\'s mean rank against the same priors):', '');
   L.push(`| ablation | ${ms.map((m) => `${m.id} ${arrow(m.direction)}`).join(' | ')} | rank | |Z| | final α | first convergence |`);
   L.push(`|---|${ms.map(() => '---:').join('|')}|---:|---:|---:|---|`);
@@ -286,12 +298,22 @@ async function main() {
   const wanted = args.tasks ? args.tasks.split(',') : ORDER;
   const variants = args.tune ? (JSON.parse(readFileSync(args.tune, 'utf8')) as Record<string, TrainAndReportOptions>) : undefined;
   for (const id of wanted) {
+    if (args.render) {
+      const saved = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as Omit<TaskOutcome, 'prep'> & { paperKey?: string };
+      writeSection(id, section(saved, saved.paperKey));
+      console.error(`${id}: re-rendered from out/deepfaith-results/${id}.json`);
+      continue;
+    }
     const def = await taskDef(id);
     if (variants) {
       await tuneTask(id, def.job, def.baseDir, variants);
       continue;
     }
     const outcome = await runTask(def.name, id, def.job, def.baseDir, def.note);
+    // keep the measured results (without the prepared job) so the page can be re-rendered without retraining
+    const { prep: _prep, ...saved } = outcome;
+    mkdirSync('out/deepfaith-results', { recursive: true });
+    writeFileSync(`out/deepfaith-results/${id}.json`, JSON.stringify({ ...saved, paperKey: def.paperKey }));
     writeSection(id, section(outcome, def.paperKey));
     console.error(`${id}: done; wrote ${OUT}`);
   }
