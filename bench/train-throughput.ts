@@ -332,7 +332,7 @@ function report(results: BackendResult[]): void {
   for (const r of results) {
     const t = r.train;
     const s = r.score;
-    if (!r.ok && !t) {
+    if (!r.ok && !t && !s) {
       log(`${r.backend.padEnd(7)}  FAILED: ${(r.error ?? '').split('\n')[0]}`);
       continue;
     }
