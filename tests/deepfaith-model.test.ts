@@ -66,6 +66,33 @@ describe('explainer model', () => {
     expect(st2.inputStd[0]).toBe(2);
   });
 
+  it('signed-log input transform: statistics of sign·log1p(x), the same outputs as a standard explainer fed the transformed rows; saved in the config', async () => {
+    const x = Float32Array.from([-1000, 2, 50000, 0, 3, -7, 120000, 1]); // 4 rows × 2 features, heavy-tailed
+    const g = x.map((v) => Math.sign(v) * Math.log1p(Math.abs(v)));
+    const st = inputStatistics(x, 4, 2, 'signed-log');
+    const plain = inputStatistics(g, 4, 2);
+    expect(st.inputTransform).toBe('signed-log');
+    st.inputMean.forEach((m, j) => expect(m).toBeCloseTo(plain.inputMean[j], 6)); // g is float32
+    st.inputStd.forEach((v, j) => expect(v).toBeCloseTo(plain.inputStd[j], 6));
+    const a = new Explainer(tinyConfig(2, 5, st));
+    const b = new Explainer(tinyConfig(2, 5, plain));
+    let r: Explainer | undefined;
+    try {
+      const ya = await a.explain(x, 4);
+      const yb = await b.explain(g, 4);
+      ya.forEach((v, i) => expect(v).toBeCloseTo(yb[i], 5));
+      const { modelJson, weights } = await a.serialize();
+      expect(modelJson.config.inputTransform).toBe('signed-log');
+      r = loadExplainer(JSON.parse(JSON.stringify(modelJson)), weights.slice(0));
+      expect(Array.from(await r.explain(x, 4))).toEqual(Array.from(ya));
+      expect(() => new Explainer(tinyConfig(2, 5, { ...st, inputTransform: 'log' as never }))).toThrow(/inputTransform "log"/);
+    } finally {
+      a.dispose();
+      b.dispose();
+      r?.dispose();
+    }
+  });
+
   it('saves as model.json + weights.bin and reloads with identical outputs', async () => {
     const x = randomRows(7, 6, 's', -3, 3);
     const cfg = tinyConfig(6, 9, { ...inputStatistics(x, 7, 6) });

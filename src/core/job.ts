@@ -434,7 +434,7 @@ export async function trainAndReport(
   const testBatch = subBatch(batch, split.test, n);
   const trainTarget = Int32Array.from(split.train, (p) => target[p]);
   const testTarget = Int32Array.from(split.test, (p) => target[p]);
-  const explainerConfig: ExplainerConfig = { nFeatures: n, ...job.explainer, seed: trainSeed, ...inputStatistics(trainBatch.x, trainBatch.nRows, n) };
+  const explainerConfig: ExplainerConfig = { nFeatures: n, ...job.explainer, seed: trainSeed, ...inputStatistics(trainBatch.x, trainBatch.nRows, n, job.explainer.inputTransform) };
   const steps: StepEvent[] = [];
   const evals: EvalEvent[] = [];
   const totalSteps = job.training.epochs * Math.max(1, Math.ceil((zTrain.nPairs || trainBatch.nRows) / job.training.batchSize));

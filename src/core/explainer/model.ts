@@ -7,8 +7,9 @@
  * ops. So the initial weights are identical on every backend, dropout masks come from seeded
  * `tf.dropout` (tfjs draws them in JS), and saving is a list of named tensors.
  *
- * Token of feature i (tabular): t_i = x̃_i · V_i + P_i, where x̃ = (x − mean)/std is the feature
- * standardised with the training rows' statistics stored in the config, V_i ∈ R^d is feature i's
+ * Token of feature i (tabular): t_i = x̃_i · V_i + P_i, where x̃ = (g(x) − mean)/std is the feature
+ * standardised with the training rows' statistics stored in the config (g = identity, or
+ * sign·log1p with inputTransform 'signed-log'), V_i ∈ R^d is feature i's
  * own value embedding and P_i ∈ R^d its learned position embedding.
  * Encoder layer (pre-LayerNorm): h ← h + Drop(MHA(LN(h))); h ← h + Drop(FFN(LN(h))), FFN =
  * Linear(d→f) · GELU(tanh approximation) · Linear(f→d). Then a final LayerNorm, the head
@@ -33,10 +34,26 @@ export interface ExplainerConfig {
   /** Per-feature standardisation applied to the input (training rows' mean and std; std 0 → 1). */
   inputMean: number[];
   inputStd: number[];
+  /**
+   * Applied to each raw value before the standardisation: 'standard' (none; the default when absent)
+   * or 'signed-log' (sign(x)·log(1 + |x|), for heavy-tailed features such as amounts of money).
+   * inputMean / inputStd are statistics of the transformed values.
+   */
+  inputTransform?: InputTransform;
+}
+
+export const INPUT_TRANSFORMS = ['standard', 'signed-log'] as const;
+export type InputTransform = (typeof INPUT_TRANSFORMS)[number];
+
+/** The input transform applied before standardisation. */
+export function transformValue(v: number, t: InputTransform | undefined): number {
+  return t === 'signed-log' ? Math.sign(v) * Math.log1p(Math.abs(v)) : v;
 }
 
 /** Architecture defaults (the paper's Table 14 tabular column: d 64, 8 heads, FFN 128, 4 layers, dropout 0.01). */
-export const defaults = { dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01 };
+export const defaults: { dModel: number; nHeads: number; nLayers: number; dFF: number; dropout: number; inputTransform: InputTransform } = {
+  dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01, inputTransform: 'standard',
+};
 
 export type ExplainerArchitecture = typeof defaults;
 
@@ -90,21 +107,27 @@ export function validateConfig(c: ExplainerConfig): void {
     if (!Number.isInteger(c[k]) || c[k] < 1) bad(`Explainer setting ${k} = ${c[k]} is not a positive integer.`, 'Give a whole number ≥ 1.');
   if (c.dModel % c.nHeads !== 0) bad(`Explainer width dModel = ${c.dModel} is not divisible by nHeads = ${c.nHeads}.`, 'Pick a width that is a multiple of the number of heads.');
   if (!(c.dropout >= 0 && c.dropout < 1)) bad(`Explainer dropout ${c.dropout} is outside [0, 1).`, 'Use e.g. 0.01.');
+  if (c.inputTransform !== undefined && !(INPUT_TRANSFORMS as readonly string[]).includes(c.inputTransform)) bad(`Explainer inputTransform "${c.inputTransform}" is not known.`, `Use one of: ${INPUT_TRANSFORMS.join(', ')}.`);
   if (c.inputMean.length !== c.nFeatures || c.inputStd.length !== c.nFeatures) bad('Explainer input statistics do not match nFeatures.', 'Rebuild the explainer from its training data.');
 }
 
-/** Per-feature mean and std (ddof 0; a zero std becomes 1) of [nRows, nFeatures] rows. */
-export function inputStatistics(x: Float32Array, nRows: number, nFeatures: number): { inputMean: number[]; inputStd: number[] } {
+/**
+ * Per-feature mean and std (ddof 0; a zero std becomes 1) of [nRows, nFeatures] rows, after the
+ * input transform. Returns the transform too, so that spreading the result into a config keeps the
+ * statistics and the transform they belong to together.
+ */
+export function inputStatistics(x: Float32Array, nRows: number, nFeatures: number, transform: InputTransform = 'standard'): { inputMean: number[]; inputStd: number[]; inputTransform: InputTransform } {
   const mean = new Array(nFeatures).fill(0);
   const sq = new Array(nFeatures).fill(0);
-  for (let r = 0; r < nRows; r++) for (let j = 0; j < nFeatures; j++) mean[j] += x[r * nFeatures + j];
+  const at = (r: number, j: number) => transformValue(x[r * nFeatures + j], transform);
+  for (let r = 0; r < nRows; r++) for (let j = 0; j < nFeatures; j++) mean[j] += at(r, j);
   for (let j = 0; j < nFeatures; j++) mean[j] /= nRows;
-  for (let r = 0; r < nRows; r++) for (let j = 0; j < nFeatures; j++) sq[j] += (x[r * nFeatures + j] - mean[j]) ** 2;
+  for (let r = 0; r < nRows; r++) for (let j = 0; j < nFeatures; j++) sq[j] += (at(r, j) - mean[j]) ** 2;
   const std = sq.map((s) => {
     const v = Math.sqrt(s / nRows);
     return v > 1e-12 ? v : 1;
   });
-  return { inputMean: mean, inputStd: std };
+  return { inputMean: mean, inputStd: std, inputTransform: transform };
 }
 
 /** Variable names must be unique in the tfjs engine: each explainer instance gets its own prefix. */
@@ -166,7 +189,8 @@ export class Explainer {
     const gelu = (t: tf.Tensor3D): tf.Tensor3D =>
       tf.mul(tf.mul(t, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.pow(t, 3))))))) as tf.Tensor3D;
 
-    const xs = tf.mul(tf.sub(x, this.mean), this.invStd); // [b, n] standardised
+    const xt = c.inputTransform === 'signed-log' ? tf.mul(tf.sign(x), tf.log1p(tf.abs(x))) : x; // [b, n]
+    const xs = tf.mul(tf.sub(xt, this.mean), this.invStd); // [b, n] standardised
     let h = tf.add(tf.mul(tf.expandDims(xs, 2), this.w('embed/value')), this.w('embed/position')) as tf.Tensor3D; // [b, n, d]
     h = drop(h);
     for (let l = 0; l < c.nLayers; l++) {
