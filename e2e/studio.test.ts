@@ -70,6 +70,15 @@ describe('studio end to end (iris)', () => {
     expect(alphaPoints).toBeGreaterThan(0);
     // the trainer's held-out evaluation events (the job's test split) are shown
     expect(await page.locator('[data-testid=train-evals] tbody tr').count()).toBeGreaterThan(0);
+    // the step axis has integer ticks only; each held-out row's step is a step index on that axis (the last of its epoch)
+    const ticks = await page.locator('[data-testid=train-curves] .x-axis .tick text').allTextContents();
+    expect(ticks.length).toBeGreaterThan(1);
+    for (const t of ticks) expect(t).toMatch(/^-?\d+$/);
+    const nSteps = await page.locator('[data-testid=train-curves] .series[data-key="α"] circle.pt').count();
+    for (const tr of await page.locator('[data-testid=train-evals] tbody tr').all()) {
+      const [epoch, step] = (await tr.locator('td').allTextContents()).map(Number);
+      expect(step).toBe((epoch * nSteps) / 2 - 1); // 2 epochs of nSteps / 2 steps each
+    }
     await page.screenshot({ path: `${ARTIFACTS}/e2e-a-train.png`, fullPage: true });
     await page.click('[data-step=evaluate]');
     const table = page.getByTestId('results-table');
@@ -183,6 +192,7 @@ describe('studio end to end (iris)', () => {
     await dropFiles(page, [...model, { name: 'narrow.csv', text: 'a,b,c,label\n1,2,3,0\n4,5,6,1\n' }]);
     await expect.poll(() => page.getByTestId('task-error').textContent(), { timeout: 30_000 }).toMatch(/expects 4 features but narrow\.csv has 3 feature columns \(a, b, c; label "label"\)/);
     expect(await page.getByTestId('task-error').textContent()).toMatch(/Choose the data the model was trained on/);
+    expect(await page.getByTestId('staged').textContent()).toMatch(/^All files present\./);
     expect(await page.getByTestId('accuracy').textContent()).toMatch(/%/);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-c-bad-csv.png`, fullPage: true });
     await page.click('[data-step=evaluate]');
@@ -217,8 +227,9 @@ describe('dropped files', () => {
     await dropFiles(page, [
       { url: '/demos/iris/model/model.json', name: 'model.json' },
       { url: '/demos/iris/model/weights.bin', name: 'weights.bin' },
-      { url: '/demos/iris/data.csv', name: 'data.csv' },
     ]);
+    await expect.poll(() => page.getByTestId('staged').textContent()).toMatch(/^Still needed: a \.csv data file\./);
+    await dropFiles(page, [{ url: '/demos/iris/data.csv', name: 'data.csv' }]);
     await expect.poll(() => page.getByTestId('accuracy').textContent(), { timeout: 60_000 }).toMatch(/%/);
     const acc = Number((await page.getByTestId('accuracy').textContent())!.replace('%', ''));
     expect(acc).toBeGreaterThan(80);

@@ -107,7 +107,8 @@ export class Trainer {
           progress('training', nSteps, totalSteps);
           if (performance.now() - lastPost > 150) flush();
         } else if (ev.type === 'eval') {
-          const e: TrainEval = { step: ev.step, epoch: ev.epoch, lPC: ev.lossPC, lLC: ev.lossLC };
+          // the engine's eval step counts the steps done; the chart's x is each step's 0-based index
+          const e: TrainEval = { step: ev.step - 1, epoch: ev.epoch, lPC: ev.lossPC, lLC: ev.lossLC };
           pendingEvals.push(e);
           allEvals.push(e);
         } else if (ev.type === 'checkpoint') {

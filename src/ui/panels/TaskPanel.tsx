@@ -79,8 +79,7 @@ export function TaskPanel() {
             </label>
             {(staged.modelJson || staged.csv || staged.shards.length > 0) && (
               <p className="staged" data-testid="staged">
-                Waiting for {staged.modelJson ? '' : 'model.json '}
-                {staged.csv ? '' : 'a CSV '}— have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.csv?.name].filter(Boolean).join(', ')}
+                {stillNeeded(staged)} <span className="hint">(have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.csv?.name].filter(Boolean).join(', ')})</span>
               </p>
             )}
           </div>
@@ -167,4 +166,10 @@ export function TaskPanel() {
       </div>
     </section>
   );
+}
+
+/** What a partial drop still lacks, in plain words. */
+export function stillNeeded(staged: Staged): string {
+  const missing = [staged.modelJson ? null : 'the model’s model.json', staged.csv ? null : 'a .csv data file'].filter(Boolean);
+  return missing.length ? `Still needed: ${missing.join(' and ')}.` : 'All files present.';
 }

@@ -102,7 +102,7 @@ export function TrainPanel() {
                       ],
                       events,
                     },
-                    { xLabel: 'step (minibatch)', yLabel: 'loss', yRightLabel: 'α', yRightDomain: [0, 1], width: 620, height: 300 },
+                    { xLabel: 'step (minibatch, from 0)', yLabel: 'loss', yRightLabel: 'α', yRightDomain: [0, 1], width: 620, height: 300, integerX: true },
                   )
                 }
               />
@@ -121,7 +121,7 @@ export function TrainPanel() {
               <thead>
                 <tr>
                   <th>after epoch</th>
-                  <th>step</th>
+                  <th>after step</th>
                   <th>held-out L_PC</th>
                   <th>held-out L_LC</th>
                 </tr>

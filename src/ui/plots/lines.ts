@@ -30,6 +30,8 @@ export interface LinesOptions {
   yRightLabel?: string;
   yDomain?: [number, number];
   yRightDomain?: [number, number];
+  /** The x values are counts (steps): integer ticks only. */
+  integerX?: boolean;
 }
 
 export function renderLines(el: Element, data: LinesData, opts: LinesOptions): void {
@@ -47,7 +49,10 @@ export function renderLines(el: Element, data: LinesData, opts: LinesOptions): v
   const yR = d3.scaleLinear().domain(opts.yRightDomain ?? [0, 1]).range([f.height, 0]);
   const color = colorFor(data.series.map((s) => s.key));
   f.svg.append('text').attr('class', 'plot-title').attr('x', 8).attr('y', 15).attr('font-weight', 600).attr('fill', 'currentColor').text(data.title);
-  f.g.append('g').attr('class', 'x-axis').attr('transform', `translate(0,${f.height})`).call(d3.axisBottom(x).ticks(6).tickFormat((v) => fmt(+v)));
+  const xAxis = d3.axisBottom(x);
+  if (opts.integerX) xAxis.tickValues(integerTicks(x.domain() as [number, number], 6)).tickFormat(d3.format('d'));
+  else xAxis.ticks(6).tickFormat((v) => fmt(+v));
+  f.g.append('g').attr('class', 'x-axis').attr('transform', `translate(0,${f.height})`).call(xAxis);
   f.g.append('g').attr('class', 'y-axis').call(d3.axisLeft(y).ticks(5).tickFormat((v) => fmt(+v)));
   if (hasRight) f.g.append('g').attr('class', 'y-axis-right').attr('transform', `translate(${f.width},0)`).call(d3.axisRight(yR).ticks(5));
   axisLabel(f.g, opts.xLabel, f.width / 2, f.height + 34);
@@ -81,4 +86,15 @@ export function renderLines(el: Element, data: LinesData, opts: LinesOptions): v
   }
   const lg = f.svg.append('g').attr('transform', `translate(${56},28)`);
   legend(lg as unknown as typeof f.g, data.series.map((s) => ({ key: s.key, color: color(s.key), dash: s.dash })), f.width);
+}
+
+/** At most about `count` integer ticks covering [lo, hi] (never a fractional one). */
+export function integerTicks([lo, hi]: [number, number], count: number): number[] {
+  const a = Math.ceil(lo);
+  const b = Math.floor(hi);
+  if (b < a) return [];
+  const step = Math.max(1, Math.ceil(d3.tickStep(a, b, count)));
+  const out: number[] = [];
+  for (let v = Math.ceil(a / step) * step; v <= b; v += step) out.push(v);
+  return out;
 }

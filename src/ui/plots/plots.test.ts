@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest';
 import { renderBars } from './bars';
-import { renderLines } from './lines';
+import { integerTicks, renderLines } from './lines';
 import { renderStrips } from './strips';
 import { renderMatrix } from './matrix';
 
@@ -91,5 +91,19 @@ describe('renderMatrix', () => {
     expect(el.querySelectorAll('g.cell')).toHaveLength(9);
     expect(el.querySelectorAll('g.cell.over')).toHaveLength(2);
     expect(el.querySelector('text.label.dropped')!.textContent).toBe('b');
+  });
+});
+
+describe('integer step ticks', () => {
+  it('never gives a fractional tick, even for a short range', () => {
+    expect(integerTicks([0, 3], 6)).toEqual([0, 1, 2, 3]);
+    expect(integerTicks([-1, 1], 6)).toEqual([-1, 0, 1]);
+    const long = integerTicks([0, 157], 6);
+    expect(long.every(Number.isInteger)).toBe(true);
+    expect(long.length).toBeGreaterThan(2);
+    const el = host();
+    renderLines(el, { title: 't', series: [{ key: 'L', points: [0, 1, 2, 3].map((x) => ({ x, y: x })) }] }, { xLabel: 'step', yLabel: 'loss', integerX: true });
+    const ticks = [...el.querySelectorAll('.x-axis .tick text')].map((t) => t.textContent);
+    expect(ticks).toEqual(['0', '1', '2', '3']);
   });
 });
