@@ -138,7 +138,24 @@ describe('studio end to end (iris)', () => {
       expect(Math.abs(shown - curve)).toBeLessThan(2e-4);
     }
     expect(await page.locator('[data-testid=insp-row] tr.baselined').count()).toBe(2);
+    // the row is replayed through DEL's own kernel: its value equals the stored score
+    await expect.poll(() => page.getByTestId('insp-value').textContent()).not.toBe('…');
+    const value = Number(await page.getByTestId('insp-value').textContent());
+    const stored = Number(await page.getByTestId('insp-stored').textContent());
+    expect(Number.isFinite(value)).toBe(true);
+    expect(Math.abs(value - stored)).toBeLessThan(2e-4);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-f-inspector.png`, fullPage: true });
+    // INS and IROF go through the same replay: step 1's probability (IROF: its ratio to p_c(x)) is the stored curve's point
+    for (const metric of ['INS', 'IROF']) {
+      await page.selectOption('[data-testid=insp-metric]', metric);
+      await expect.poll(() => page.getByTestId('insp-value').textContent(), { timeout: 30_000 }).not.toBe('…');
+      await page.click('[data-testid=insp-next]');
+      await expect.poll(() => page.getByTestId('insp-step').textContent()).toContain('step 1 /');
+      const shown = Number(await page.getByTestId(metric === 'IROF' ? 'insp-ratio' : 'insp-prob').textContent());
+      expect(Math.abs(shown - Number(await page.getByTestId('insp-curve').textContent()))).toBeLessThan(2e-4);
+      expect(Math.abs(Number(await page.getByTestId('insp-value').textContent()) - Number(await page.getByTestId('insp-stored').textContent()))).toBeLessThan(2e-4);
+    }
+    await page.selectOption('[data-testid=insp-metric]', 'DEL');
   });
 
   it('the metric inspector replays FC and FE: the shown Δ equals p(x) − the shown probability; the value equals the stored score', async () => {

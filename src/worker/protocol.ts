@@ -142,9 +142,15 @@ export interface AblationResult {
   testRows: number[];
 }
 
-/** One correlation metric replayed on one row: every perturbed input it used. */
+/**
+ * One metric replayed on one row through its own kernel: every perturbed input it used.
+ * Correlation metrics (FC, INF, FE, MC): one step per perturbed input. Curve metrics (DEL, INS,
+ * POS, NEG, IROF): one step per curve point t = 0..T (the end points are the clean row and the
+ * all-baseline row, as the engine's planCurve takes them), `curve` is the kernel's own curve.
+ */
 export interface TraceResult {
   metricId: string;
+  kind: 'correlation' | 'curve';
   row: number;
   pClean: number;
   /** The metric's value from its own finisher (equals the stored score). */
@@ -152,7 +158,10 @@ export interface TraceResult {
   correlation: 'pearson' | 'spearman';
   /** MC: K noise perturbations per chunk, one point per chunk; else 1. */
   groupSize: number;
+  /** `removed`: the cells at the baseline in the input the model saw. */
   steps: { input: Float32Array; removed: number[]; p: number; saliencySum: number; delta: number }[];
+  /** Curve metrics: the curve points the kernel's finisher returned (POS/NEG: up to the flip). */
+  curve?: Float32Array;
 }
 
 /** Training settings of the job (DEFAULTS from the engine, edited in the Train panel). */
@@ -201,6 +210,7 @@ export interface TrainStep {
 
 /** The trainer's held-out evaluation (test split: L_PC on its Z pairs, L_LC on its samples). */
 export interface TrainEval {
+  /** 0-based index of the last training step before this evaluation (the chart's x). */
   step: number;
   epoch: number;
   lPC: number;

@@ -1,5 +1,6 @@
 /**
- * Metric inspector for the correlation metrics (FC, INF, FE, MC): replays one row of one metric
+ * Metric inspector for every batched metric. Correlation metrics (FC, INF, FE, MC) and curve
+ * metrics (DEL, INS, POS, NEG, IROF) alike: replays one row of one metric
  * through the metric's own kernel (`prepareRow` + `planRow` with the job seed, so the subsets,
  * chunks and noise baselines are the ones the score used) with a Perturbations buffer that also
  * records which features each perturbed input removed. The perturbed inputs go through the model
@@ -22,6 +23,13 @@ class RecordingPerturbations extends Perturbations {
     super.writeRemoval(i, x, baseline, removed);
     this.removed.set(i, { idx: Int32Array.from(removed), baseline: Float32Array.from(baseline) });
   }
+  override writeInsertion(i: number, x: ArrayLike<number>, baseline: ArrayLike<number>, inserted: ArrayLike<number>): void {
+    super.writeInsertion(i, x, baseline, inserted);
+    const put = new Set(Array.from(inserted));
+    const idx: number[] = [];
+    for (let j = 0; j < x.length; j++) if (!put.has(j)) idx.push(j);
+    this.removed.set(i, { idx: Int32Array.from(idx), baseline: Float32Array.from(baseline) });
+  }
   override writeMasked(i: number, x: ArrayLike<number>, baseline: ArrayLike<number>, mask: ArrayLike<number>): void {
     super.writeMasked(i, x, baseline, mask);
     const idx: number[] = [];
@@ -30,7 +38,10 @@ class RecordingPerturbations extends Perturbations {
   }
 }
 
-export const TRACEABLE = ['FC', 'INF', 'FE', 'MC'];
+export const CORRELATION_TRACEABLE = ['FC', 'INF', 'FE', 'MC'];
+/** Curve metrics and whether their curve removes (x \\ top_t) or inserts (x° ∪ top_t). */
+export const CURVE_TRACEABLE: Record<string, 'removal' | 'insertion'> = { DEL: 'removal', INS: 'insertion', POS: 'removal', NEG: 'removal', IROF: 'removal' };
+export const TRACEABLE = [...CORRELATION_TRACEABLE, ...Object.keys(CURVE_TRACEABLE)];
 
 export async function traceMetric(session: Session, row: number, target: number, s: Float32Array, metricId: string, params: Record<string, unknown>, seed: number): Promise<TraceResult> {
   const { task } = session.requireTask();
@@ -59,12 +70,32 @@ export async function traceMetric(session: Session, row: number, target: number,
     out.set(await task.model.predict(inputs.subarray(start * n, (start + rows) * n), rows, task.output), start * nc);
   }
   const ev = new Evaluated(out, nc);
-  const value = finish(ev).value;
+  const outcome = finish(ev);
+  const value = outcome.value;
+  const mode = CURVE_TRACEABLE[metricId];
+  if (mode) {
+    // the kernel asked for the inner points t = 1..T−1 (planCurve); t = 0 and t = T are the clean
+    // and the all-baseline rows, whose probabilities the engine takes from p_c(x) and p_c(x°)
+    const curve = outcome.curve ?? new Float32Array(0);
+    const T = Math.ceil(n / Number(merged.stepSize ?? 1));
+    if (curve.length > 0 && m !== T - 1) throw new Error(`Inspector out of step with ${metricId}: ${m} perturbed inputs for ${T + 1} curve points.`);
+    const all = Array.from({ length: n }, (_, j) => j);
+    const clean = { input: Float32Array.from(x), removed: [] as number[], p: ctx.pClean };
+    const base = { input: Float32Array.from(x0), removed: all, p: ctx.pBase };
+    const steps = Array.from({ length: curve.length }, (_, t) => {
+      const st =
+        t === 0 ? (mode === 'removal' ? clean : base)
+        : t === T ? (mode === 'removal' ? base : clean)
+        : { input: inputs.slice((t - 1) * n, t * n), removed: Array.from(req.removed.get(t - 1)?.idx ?? []), p: ev.p(t - 1, target) };
+      return { ...st, saliencySum: sumOver(s, st.removed), delta: ctx.pClean - st.p };
+    });
+    return { metricId, kind: 'curve', row, pClean: ctx.pClean, value, correlation: 'pearson', groupSize: 1, steps, curve };
+  }
   const steps = Array.from({ length: m }, (_, i) => {
     const rec = req.removed.get(i);
     const idx = rec ? Array.from(rec.idx) : [];
     const p = ev.p(i, target);
     return { input: inputs.slice(i * n, (i + 1) * n), removed: idx, p, saliencySum: sumOver(s, idx), delta: ctx.pClean - p };
   });
-  return { metricId, row, pClean: ctx.pClean, value, correlation: metricId === 'MC' ? 'spearman' : 'pearson', groupSize: metricId === 'MC' ? Number(merged.nBaselines) : 1, steps };
+  return { metricId, kind: 'correlation', row, pClean: ctx.pClean, value, correlation: metricId === 'MC' ? 'spearman' : 'pearson', groupSize: metricId === 'MC' ? Number(merged.nBaselines) : 1, steps };
 }

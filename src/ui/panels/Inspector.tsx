@@ -1,25 +1,26 @@
 /**
  * The metric inspector: for a sample, a method and a metric, the perturbed rows that metric made
- * (baselined cells marked) and the model's target probability at each step. Curve metrics (DEL,
- * INS, POS, NEG, IROF): the point on the stored curve. Correlation metrics (FC, INF, FE, MC): the
- * worker replays the row through the metric's own kernel with the job seed (src/worker/trace.ts),
- * so the subsets/chunks are the ones the score used, and each step is a point in the
- * (saliency sum, Δ) scatter with the metric's correlation.
+ * (baselined cells marked) and the model's target probability at each step. Every metric is
+ * replayed in the worker through its own kernel (prepareRow/planRow with the job seed,
+ * src/worker/trace.ts), so what is shown is what the score used. Curve metrics (DEL, INS, POS,
+ * NEG, IROF): each step is a point of the curve, shown next to the stored curve's point.
+ * Correlation metrics (FC, INF, FE, MC): each step is a point in the (saliency sum, Δ) scatter
+ * with the metric's correlation.
  */
 import { useEffect, useRef, useState } from 'react';
-import { argsortAsc, argsortDesc, nSteps } from '../../core/metrics/curves';
 import { useStudio } from '../../store/hooks';
 import type { TraceResult } from '../../worker/protocol';
 import { Plot, fmtNum } from '../components/common';
 import { renderLines } from '../plots/lines';
 import { useLabelOf } from './EvaluatePanel';
 
-const CURVE_METRICS: Record<string, { order: 'desc' | 'asc'; mode: 'removal' | 'insertion'; y: string }> = {
-  DEL: { order: 'desc', mode: 'removal', y: 'p_c(x \\ top_t)' },
-  INS: { order: 'desc', mode: 'insertion', y: 'p_c(x° ∪ top_t)' },
-  POS: { order: 'desc', mode: 'removal', y: 'p_c(x \\ top_t) until the class flips' },
-  NEG: { order: 'asc', mode: 'removal', y: 'p_c(x \\ bottom_t) until the class flips' },
-  IROF: { order: 'desc', mode: 'removal', y: 'p_c(x \\ top_t) (IROF divides by p_c(x))' },
+/** Curve metrics: whether the curve removes features (x \ top_t) or inserts them (x° ∪ top_t). */
+const CURVE_METRICS: Record<string, { mode: 'removal' | 'insertion' }> = {
+  DEL: { mode: 'removal' },
+  INS: { mode: 'insertion' },
+  POS: { mode: 'removal' },
+  NEG: { mode: 'removal' },
+  IROF: { mode: 'removal' },
 };
 
 const CORRELATION_METRICS = ['FC', 'INF', 'FE', 'MC'];
@@ -187,11 +188,13 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
   const attribution = useStudio((s) => s.attribution)!;
   const evaluation = useStudio((s) => s.evaluation)!;
   const metricChoice = useStudio((s) => s.metricChoice);
+  const seed = useStudio((s) => s.seed);
   const sample = useStudio((s) => s.sample);
-  const predict = useStudio((s) => s.predict);
+  const trace = useStudio((s) => s.trace);
   const labelOf = useLabelOf();
   const [t, setT] = useState(0);
-  const [probs, setProbs] = useState<Float32Array | null>(null);
+  const [res, setRes] = useState<TraceResult | null>(null);
+  const [err, setErr] = useState<string | null>(null);
   const [playing, setPlaying] = useState(false);
   const timer = useRef<number | null>(null);
 
@@ -199,35 +202,28 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
   const row = attribution.rows[sample];
   const c = attribution.target[sample];
   const x = info.x.subarray(row * n, (row + 1) * n);
-  // the explanation exactly as the metrics scored it (normalised or not)
-  const scoredAll = evaluation.scores.find((e) => e.methodId === methodId)?.scored;
-  const s = scoredAll ? scoredAll.subarray(sample * n, (sample + 1) * n) : null;
   const spec = CURVE_METRICS[metricId];
-  const k = Math.max(1, Number(metricChoice[metricId]?.params.stepSize ?? 1));
-  const T = nSteps(n, k);
-  const order = s ? (spec?.order === 'asc' ? argsortAsc(s) : argsortDesc(s)) : new Int32Array(0);
-  const stored = evaluation.scores.find((e) => e.methodId === methodId)?.metrics.find((m) => m.metricId === metricId)?.curves?.[sample];
-  const steps = stored ? stored.length : T + 1;
+  const scored = evaluation.scores.find((e) => e.methodId === methodId);
+  const storedMetric = scored?.metrics.find((m) => m.metricId === metricId);
+  const stored = storedMetric?.curves?.[sample];
+  const storedValue = storedMetric?.perSample[sample];
 
-  const rowsForStep = (step: number) => {
-    const out = new Float32Array(n);
-    const part = new Set(order.subarray(0, Math.min(step * k, n)));
-    for (let j = 0; j < n; j++) out[j] = spec.mode === 'removal' ? (part.has(j) ? info.baselineVector[j] : x[j]) : part.has(j) ? x[j] : info.baselineVector[j];
-    return { values: out, changed: spec.mode === 'removal' ? part : new Set([...Array(n).keys()].filter((j) => !part.has(j))) };
-  };
-
+  // the worker replays the row through the metric's own kernel (the explanation exactly as scored)
   useEffect(() => {
-    if (!s || !spec) return;
+    if (!scored) return;
     let live = true;
-    const all = new Float32Array((T + 1) * n);
-    for (let st = 0; st <= T; st++) all.set(rowsForStep(st).values, st * n);
-    predict(all, T + 1).then((r) => live && setProbs(Float32Array.from({ length: T + 1 }, (_, st) => r.proba[st * r.nClasses + c])));
+    setRes(null);
+    setErr(null);
+    trace(row, c, scored.scored.slice(sample * n, (sample + 1) * n), metricId, metricChoice[metricId]?.params ?? {})
+      .then((r) => live && setRes(r))
+      .catch((e) => live && setErr(String(e?.message ?? e)));
     return () => {
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [methodId, metricId, sample, evaluation]);
+  }, [methodId, metricId, sample, evaluation, seed]);
 
+  const steps = res?.steps.length ?? stored?.length ?? 0;
   useEffect(() => setT(0), [methodId, metricId, sample]);
   useEffect(() => {
     if (!playing) return;
@@ -237,10 +233,14 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
     };
   }, [playing, steps]);
 
-  const step = Math.min(t, steps - 1);
-  const { values, changed } = s && spec ? rowsForStep(step) : { values: x, changed: new Set<number>() };
-  const xAt = (st: number) => (steps > 1 ? st / (steps - 1) : 0);
-  const curvePts = stored ? Array.from(stored, (y, st) => ({ x: xAt(st), y })) : [];
+  const step = Math.max(0, Math.min(t, steps - 1));
+  const cur = res?.steps[step];
+  const changed = new Set(cur?.removed ?? []);
+  // the x axis of the full curve: t/T (POS/NEG stop at the flip; their points sit at t/t*)
+  const xAt = (st: number, len: number) => (len > 1 ? st / (len - 1) : 0);
+  const curvePts = stored ? Array.from(stored, (y, st) => ({ x: xAt(st, stored.length), y })) : [];
+  const isRatio = metricId === 'IROF';
+  const noCurve = res && res.steps.length === 0;
   return (
     <>
       <div className="toolbar">
@@ -249,15 +249,17 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
           ◀
         </button>
         <span data-testid="insp-step">
-          step {step} / {steps - 1}
+          step {step} / {Math.max(0, steps - 1)}
         </span>
         <button type="button" onClick={() => setT(Math.min(steps - 1, step + 1))} disabled={step >= steps - 1} aria-label="next step" data-testid="insp-next">
           ▶
         </button>
-        <button type="button" onClick={() => setPlaying(!playing)}>
+        <button type="button" onClick={() => setPlaying(!playing)} disabled={steps < 2}>
           {playing ? 'Pause' : 'Play'}
         </button>
       </div>
+      {err && <p className="problem">{err}</p>}
+      {noCurve && <p className="hint">The model does not predict this row’s target class, so {metricId} has no curve here (its value for this row is NaN).</p>}
       <div className="cols">
         <div className="col">
           <table className="perturbed" data-testid="insp-row">
@@ -272,7 +274,7 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
               {info.featureNames.map((f, j) => (
                 <tr key={f} className={changed.has(j) ? 'baselined' : undefined}>
                   <td>{f}</td>
-                  <td>{fmtNum(values[j])}</td>
+                  <td>{cur ? fmtNum(cur.input[j]) : '…'}</td>
                   <td>{fmtNum(x[j])}</td>
                 </tr>
               ))}
@@ -282,17 +284,31 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
             <span className="swatch baselined" /> cell set to the baseline ({info.baseline === 'mean' ? 'column mean' : 'zero'})
           </p>
           <p>
-            Model’s probability of <strong>{info.classNames[c]}</strong> at this step: <strong data-testid="insp-prob">{probs ? fmtNum(probs[step], 4) : '…'}</strong>
+            Model’s probability of <strong>{info.classNames[c]}</strong> at this step (replayed through the {metricId} kernel): <strong data-testid="insp-prob">{cur ? fmtNum(cur.p, 4) : '…'}</strong>
+            {isRatio && cur && res && (
+              <>
+                {' '}
+                ÷ p_c(x) = {fmtNum(res.pClean, 4)} → <strong data-testid="insp-ratio">{fmtNum(cur.p / res.pClean, 4)}</strong>
+              </>
+            )}
             <br />
-            Point on the {metricId} curve: <strong data-testid="insp-curve">{stored ? fmtNum(stored[step], 4) : '—'}</strong>
+            Point on the stored {metricId} curve{isRatio ? ' (the ratio)' : ''}: <strong data-testid="insp-curve">{stored && step < stored.length ? fmtNum(stored[step], 4) : '—'}</strong>
+            <br />
+            {metricId} of this row, replayed: <strong data-testid="insp-value">{res ? fmtNum(res.value, 4) : '…'}</strong> (stored score <span data-testid="insp-stored">{fmtNum(storedValue ?? NaN, 4)}</span>)
           </p>
         </div>
         <div className="col wide">
-          {stored && (
+          {stored && stored.length > 0 && (
             <Plot
               name={`inspector-${metricId}-${methodId}-row${row}`}
               deps={[stored, step]}
-              draw={(el) => renderLines(el, { title: `${metricId} curve of ${labelOf(methodId)}, row ${row}`, series: [{ key: labelOf(methodId), points: curvePts }], highlight: { key: `step ${step}`, x: xAt(step), y: stored[step] } }, { xLabel: 't / T', yLabel: spec.y.length > 24 ? 'target probability' : spec.y, yDomain: [0, 1], width: 480 })}
+              draw={(el) =>
+                renderLines(
+                  el,
+                  { title: `${metricId} curve of ${labelOf(methodId)}, row ${row}`, series: [{ key: labelOf(methodId), points: curvePts }], highlight: step < stored.length ? { key: `step ${step}`, x: xAt(step, stored.length), y: stored[step] } : null },
+                  { xLabel: metricId === 'POS' || metricId === 'NEG' ? 't / t* (stops where the class flips)' : 't / T (fraction of features ' + (spec?.mode === 'insertion' ? 'inserted)' : 'removed)'), yLabel: isRatio ? 'p_c(x \\ top_t) / p_c(x)' : 'target probability p_c', yDomain: isRatio ? undefined : [0, 1], width: 480 },
+                )
+              }
             />
           )}
         </div>
