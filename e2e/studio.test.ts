@@ -237,6 +237,48 @@ describe('studio end to end (iris)', () => {
   });
 });
 
+describe('changing the row count', () => {
+  it('explaining a new N clears the old table and the Evaluate panel offers the re-run with N rows; one click gives an N-row table', async () => {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await open(page);
+    await page.click('[data-demo=iris]');
+    await expect.poll(() => page.getByTestId('accuracy').textContent(), { timeout: 60_000 }).toMatch(/%/);
+    await page.evaluate(() => {
+      const st = (window as any).__studio.getState();
+      st.methods.forEach((m: any) => st.setMethod(m.id, { enabled: ['saliency', 'occlusion'].includes(m.id) }));
+      st.metrics.forEach((m: any) => st.setMetric(m.id, { enabled: ['RP', 'DEL'].includes(m.id) }));
+    });
+    await page.click('[data-step=explain]');
+    await page.fill('[data-testid=rows-count]', '4');
+    await page.click('[data-testid=run-explain]');
+    await page.locator('[data-testid=bars-grid] svg').first().waitFor({ timeout: 60_000 });
+    await page.click('[data-step=evaluate]');
+    await page.click('[data-testid=run-evaluate]');
+    await page.getByTestId('results-table').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('stale').count()).toBe(0);
+    const evalRows = () => page.evaluate(() => (window as any).__studio.getState().evaluation?.rows.length ?? null);
+    expect(await evalRows()).toBe(4);
+    // a new N typed but not explained yet: Evaluate says the explanations are for the old N
+    await page.click('[data-step=explain]');
+    await page.fill('[data-testid=rows-count]', '7');
+    await page.click('[data-step=evaluate]');
+    await expect.poll(() => page.getByTestId('stale').textContent()).toMatch(/row count is now 7, but the explanations .* cover 4 rows/);
+    // explain the new N: the 4-row table is gone and the panel asks for Evaluate on 7 rows
+    await page.click('[data-step=explain]');
+    await page.click('[data-testid=run-explain]');
+    await page.click('[data-step=evaluate]');
+    await expect.poll(() => page.getByTestId('stale').textContent(), { timeout: 60_000 }).toMatch(/re-run on 7 rows, so the table for 4 rows was cleared/);
+    expect(await page.getByTestId('results-table').count()).toBe(0);
+    expect(await page.getByTestId('rerun-stale').textContent()).toBe('Evaluate 7 rows again');
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-stale-evaluate.png` });
+    await page.click('[data-testid=rerun-stale]');
+    await page.getByTestId('results-table').waitFor({ timeout: 60_000 });
+    expect(await evalRows()).toBe(7);
+    expect(await page.getByTestId('stale').count()).toBe(0);
+    await page.context().close();
+  });
+});
+
 describe('dropped files', () => {
   it('(b) a model folder and a CSV dropped through a real drop event load and show the accuracy', async () => {
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();

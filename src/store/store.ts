@@ -85,6 +85,8 @@ export interface EvaluateSlice {
   normalise: boolean;
   evaluation: EvaluateResult | null;
   evaluateError: Problem | null;
+  /** Set when re-running Explain cleared a table (rows: the cleared table's row count) until Evaluate runs again. */
+  evaluationCleared: { rows: number } | null;
 }
 
 export interface SuperviseSlice {
@@ -111,6 +113,8 @@ export interface TrainSlice {
   explainer: { saliency: Float32Array | null; artifacts: unknown } | null;
   /** Whether the worker holds the trained explainer (false after a reload until it is loaded back). */
   explainerLoaded: boolean;
+  /** Rows explained for the supervision set the explainer was trained on (null: not known). */
+  trainedRows: number | null;
 }
 
 export interface ReportSlice {
@@ -130,6 +134,8 @@ export interface Actions {
   setSample(i: number): void;
   setSort(s: ExplainSlice['sortBy']): void;
   runExplain(): Promise<boolean>;
+  /** Explain the current row count, then Evaluate (the one-click re-run of stale results). */
+  rerunExplainAndEvaluate(): Promise<boolean>;
   setMetric(id: string, patch: Partial<{ enabled: boolean; params: Params }>): void;
   setNormalise(v: boolean): void;
   runEvaluate(): Promise<boolean>;
@@ -204,7 +210,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
         if (!info) return false;
         const changed = get().info?.modelSha256 !== info.modelSha256 || get().info?.dataSha256 !== info.dataSha256;
         set({ info, source, taskError: null, labelChoices: null, pendingFiles: null });
-        if (changed) set({ attribution: null, evaluation: null, supervision: null, ablation: null, trainSteps: [], trainEvals: [], explainer: null, explainerLoaded: false, watchSaliency: null, sample: 0, trainStatus: 'idle' });
+        if (changed) set({ attribution: null, evaluation: null, evaluationCleared: null, supervision: null, ablation: null, trainSteps: [], trainEvals: [], explainer: null, explainerLoaded: false, trainedRows: null, watchSaliency: null, sample: 0, trainStatus: 'idle' });
         const n = info.nRows;
         const { rows } = get();
         if (rows.start + rows.count > n) set({ rows: { start: 0, count: Math.min(rows.count, n) } });
@@ -249,6 +255,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
       normalise: true,
       evaluation: null,
       evaluateError: null,
+      evaluationCleared: null,
       // supervise
       delta: 0.9,
       p: 0.15,
@@ -260,6 +267,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
       trainEvals: [],
       nPairs: null,
       explainerLoaded: false,
+      trainedRows: null,
       // report
       ablation: null,
       ablationError: null,
@@ -335,13 +343,28 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
         try {
           const r = await withProgress('Explaining', (cb) => client.call({ type: 'attribute', rows: rowList, methods, seed }, cb));
           if (!r) return false;
-          set({ attribution: r, explainError: null, evaluation: null, supervision: null, ablation: null, sample: Math.min(get().sample, count - 1) });
+          // everything scored on the old explanations is cleared, and the Evaluate panel says so
+          const prev = get().evaluation;
+          set({ attribution: r, explainError: null, evaluation: null, evaluationCleared: prev ? { rows: prev.rows.length } : get().evaluationCleared, supervision: null, ablation: null, sample: Math.min(get().sample, count - 1) });
+          // the trained explainer (amortized) explains the new rows, so its row is scored with them
+          const ex = get().explainer;
+          if (ex && get().explainerLoaded) {
+            try {
+              set({ explainer: { ...ex, saliency: await get().explainRows(rowList) } });
+            } catch {
+              set({ explainer: { ...ex, saliency: null } });
+            }
+          }
           await get().save();
           return true;
         } catch (e) {
           set({ explainError: toProblem(e) });
           return false;
         }
+      },
+
+      async rerunExplainAndEvaluate() {
+        return (await get().runExplain()) && (await get().runEvaluate());
       },
 
       setMetric(id, patch) {
@@ -367,7 +390,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
         try {
           const r = await withProgress('Evaluating', (cb) => client.call({ type: 'evaluate', rows: attribution.rows, target: attribution.target, explanations, metrics, seed, normalise }, cb));
           if (!r) return false;
-          set({ evaluation: r, evaluateError: null });
+          set({ evaluation: r, evaluateError: null, evaluationCleared: null });
           await get().refreshSupervision();
           await get().save();
           return true;
@@ -432,7 +455,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
         set({ trainCallId: callId, busy: { callId, label: 'Training', stage: 'training', done: 0, total: 0, etaMs: null } });
         try {
           const r = await handle.promise;
-          set({ trainStatus: 'done', explainer: { saliency: r.explainerSaliency, artifacts: r.artifacts }, explainerLoaded: true, nPairs: r.nPairs, trainEvals: r.evals });
+          set({ trainStatus: 'done', explainer: { saliency: r.explainerSaliency, artifacts: r.artifacts }, explainerLoaded: true, nPairs: r.nPairs, trainEvals: r.evals, trainedRows: s.attribution.rows.length });
           if (get().busy?.callId === callId) set({ busy: null });
           // score the explainer with the priors so the final table has its row
           await get().runEvaluate();
@@ -591,6 +614,8 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
           trainEvals: run.trainEvals ?? [],
           explainer: run.explainer,
           explainerLoaded: false,
+          trainedRows: null,
+          evaluationCleared: null,
           ablation: run.ablation ?? null,
           trainStatus: run.trainSteps?.length ? 'done' : 'idle',
           restoredAt: run.savedAt,

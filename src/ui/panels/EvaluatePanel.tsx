@@ -26,6 +26,10 @@ export function EvaluatePanel() {
   const busy = useStudio((s) => s.busy);
   const sample = useStudio((s) => s.sample);
   const labelOf = useLabelOf();
+  const info = useStudio((s) => s.info);
+  const rowsWanted = useStudio((s) => Math.max(1, Math.min(s.rows.count, s.info?.nRows ?? s.rows.count)));
+  const cleared = useStudio((s) => s.evaluationCleared);
+  const rerunAll = useStudio((s) => s.rerunExplainAndEvaluate);
 
   const curvesOf = (metricId: string) =>
     evaluation?.scores
@@ -72,6 +76,28 @@ export function EvaluatePanel() {
               Evaluate {attribution.explanations.length} methods on {attribution.rows.length} rows
             </button>
           </div>
+          {info && attribution.rows.length !== rowsWanted ? (
+            <div className="stale" role="status" data-testid="stale">
+              <span>
+                The row count is now <strong>{rowsWanted}</strong>, but the explanations (and everything scored from them) cover <strong>{attribution.rows.length}</strong> rows.
+              </span>
+              <button type="button" className="primary" disabled={!!busy} onClick={() => rerunAll()} data-testid="rerun-stale">
+                Explain {rowsWanted} rows and evaluate
+              </button>
+            </div>
+          ) : (
+            !evaluation &&
+            cleared && (
+              <div className="stale" role="status" data-testid="stale">
+                <span>
+                  The explanations were re-run on <strong>{attribution.rows.length}</strong> rows, so the table for {cleared.rows} rows was cleared; Supervise, Train and Report wait for it.
+                </span>
+                <button type="button" className="primary" disabled={!!busy} onClick={() => runEvaluate()} data-testid="rerun-stale">
+                  Evaluate {attribution.rows.length} rows again
+                </button>
+              </div>
+            )
+          )}
           <ProblemBox problem={error} testId="evaluate-error" />
           {!evaluation ? (
             <Empty>Press “Evaluate” to fill the method × metric table.</Empty>

@@ -76,6 +76,11 @@ export function TrainPanel() {
             </span>
           </div>
           <ProblemBox problem={s.trainError} testId="train-error" />
+          {steps.length > 0 && s.trainedRows !== null && s.trainedRows !== sup.split.train.length + sup.split.test.length && s.trainStatus !== 'running' && s.trainStatus !== 'paused' && (
+            <p className="stale" role="status" data-testid="train-stale">
+              <span>These curves are from training on the supervision set of {s.trainedRows} explained rows; the rows are now {sup.split.train.length + sup.split.test.length}. Press “Start” to train on the new set.</span>
+            </p>
+          )}
           {last && (
             <p className="live" data-testid="train-last">
               step {last.step}: L_PC = <span data-testid="last-lpc">{last.lPC.toFixed(5)}</span>, L_LC = <span data-testid="last-llc">{last.lLC.toFixed(5)}</span>, α = {last.alpha.toFixed(3)}
