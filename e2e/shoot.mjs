@@ -25,6 +25,15 @@ await p.click('[data-step=report]');
 await p.click('[data-testid=run-ablations]');
 await p.getByTestId('ablation-table').waitFor({ timeout: 300000 });
 void st;
+// the Task panel with an inline error: a model and a CSV one column too narrow, dropped through a real drop event
+await p.click('[data-step=task]');
+await p.evaluate(async () => {
+  const dt = new DataTransfer();
+  for (const [name, body] of [['model.json', await (await fetch('/demos/iris/model/model.json')).blob()], ['weights.bin', await (await fetch('/demos/iris/model/weights.bin')).blob()], ['narrow.csv', new Blob(['a,b,c,label\n1,2,3,0\n4,5,6,1\n'])]]) dt.items.add(new File([body], name));
+  const zone = document.querySelector('[data-testid=dropzone]');
+  zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+});
+await p.getByTestId('task-error').waitFor({ timeout: 30000 });
 for (const [w, h] of [[1280, 800], [1920, 1080]]) {
   await p.setViewportSize({ width: w, height: h });
   for (const step of ['task', 'explain', 'evaluate', 'supervise', 'train', 'report']) {
@@ -36,5 +45,10 @@ for (const [w, h] of [[1280, 800], [1920, 1080]]) {
   await p.selectOption('[data-testid=insp-metric]', 'FC');
   await p.getByTestId('insp-scatter').waitFor({ timeout: 30000 });
   await p.getByTestId('inspector').screenshot({ path: `test-artifacts/shot-inspector-fc-${w}.png` });
+  await p.selectOption('[data-testid=insp-metric]', 'DEL');
+  await p.click('[data-testid=insp-next]');
+  await p.click('[data-testid=insp-next]');
+  await p.waitForTimeout(400);
+  await p.getByTestId('inspector').screenshot({ path: `test-artifacts/shot-inspector-del-${w}.png` });
 }
 await b.close();

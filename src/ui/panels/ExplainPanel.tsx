@@ -97,12 +97,12 @@ export function ExplainPanel() {
                   </ul>
                 )}
                 <div className="bars-grid" data-testid="bars-grid">
-                  {shown.map((s, i) => (
+                  {shown.map((s) => (
                     <Plot
                       key={s.id}
                       name={`attribution-${s.id}-row${attribution.rows[sample]}`}
                       deps={[s.values, lo, hi, sortBy, info.featureNames]}
-                      draw={(el) => renderBars(el, { title: s.label, features: info.featureNames, values: s.values }, { domain: [lo, hi], sort: sortBy, showNames: i % 3 === 0 || sortBy === 'magnitude', width: i % 3 === 0 || sortBy === 'magnitude' ? 300 : 200 })}
+                      draw={(el) => renderBars(el, { title: s.label, features: info.featureNames, values: s.values }, { domain: [lo, hi], sort: sortBy, showNames: true, width: 290 })}
                     />
                   ))}
                 </div>

@@ -63,7 +63,7 @@ export function SupervisePanel() {
             <div>
               <span className="big" data-testid="z-pairs">{sup.nPairs}</span> pairs in Z from the {sup.split.train.length} training rows ({sup.split.test.length} held out: rows {sup.split.test.join(', ')})
             </div>
-            {sup.counts.samplesWithoutSurvivor > 0 && <div className="warn">{sup.counts.samplesWithoutSurvivor} rows have no survivor</div>}
+            {sup.counts.samplesWithoutSurvivor > 0 && <div className="warn">{sup.counts.samplesWithoutSurvivor === 1 ? '1 row has' : `${sup.counts.samplesWithoutSurvivor} rows have`} no surviving explanation</div>}
           </div>
           <p className="hint">
             The job’s seeded 80/20 split of the samples is made before Z (the same row never lands on both sides); {sup.split.train.includes(row!) ? `row ${row} is a training row` : `row ${row} is held out (test)`}.
