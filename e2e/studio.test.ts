@@ -209,7 +209,8 @@ describe('studio end to end (iris)', () => {
     await dropFiles(page, [...model, { name: 'narrow.csv', text: 'a,b,c,label\n1,2,3,0\n4,5,6,1\n' }]);
     await expect.poll(() => page.getByTestId('task-error').textContent(), { timeout: 30_000 }).toMatch(/expects 4 features but narrow\.csv has 3 feature columns \(a, b, c; label "label"\)/);
     expect(await page.getByTestId('task-error').textContent()).toMatch(/Choose the data the model was trained on/);
-    expect(await page.getByTestId('staged').textContent()).toMatch(/^All files present\./);
+    expect(await page.getByTestId('staged').textContent()).toMatch(/^These files could not be loaded \(see the problem below\)\./);
+    expect(await page.getByTestId('staged').textContent()).not.toMatch(/All files present/);
     expect(await page.getByTestId('accuracy').textContent()).toMatch(/%/);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-c-bad-csv.png`, fullPage: true });
     await page.click('[data-step=evaluate]');

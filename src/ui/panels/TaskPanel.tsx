@@ -20,18 +20,23 @@ export function TaskPanel() {
   const [staged, setStaged] = useState<Staged>({ shards: [] });
   const [dropError, setDropError] = useState<Problem | null>(null);
   const [over, setOver] = useState(false);
+  const [loadState, setLoadState] = useState<LoadState>('idle');
 
   async function take(files: File[]) {
     setDropError(null);
+    setLoadState('idle');
     try {
       const next = await stageFiles(files, staged);
       setStaged(next);
       const src = sourceOf(next);
       if (src) {
+        setLoadState('loading');
         const ok = await loadFiles(src);
+        setLoadState(ok ? 'idle' : 'failed');
         if (ok) setStaged({ shards: [] });
       }
     } catch (e) {
+      setLoadState('failed');
       setDropError(isUserError(e) ? { what: e.what, todo: e.todo } : { what: String(e), todo: 'Try other files.' });
     }
   }
@@ -79,7 +84,7 @@ export function TaskPanel() {
             </label>
             {(staged.modelJson || staged.csv || staged.shards.length > 0) && (
               <p className="staged" data-testid="staged">
-                {stillNeeded(staged)} <span className="hint">(have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.csv?.name].filter(Boolean).join(', ')})</span>
+                {stillNeeded(staged, loadState)} <span className="hint">(have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.csv?.name].filter(Boolean).join(', ')})</span>
               </p>
             )}
           </div>
@@ -168,8 +173,15 @@ export function TaskPanel() {
   );
 }
 
-/** What a partial drop still lacks, in plain words. */
-export function stillNeeded(staged: Staged): string {
+type LoadState = 'idle' | 'loading' | 'failed';
+
+/**
+ * What a partial drop still lacks, in plain words. “All files present.” only while the complete set
+ * is loading (after a successful load the staged files are cleared); after a failed load it points
+ * at the problem shown below instead.
+ */
+export function stillNeeded(staged: Staged, loadState: LoadState = 'idle'): string {
   const missing = [staged.modelJson ? null : 'the model’s model.json', staged.csv ? null : 'a .csv data file'].filter(Boolean);
-  return missing.length ? `Still needed: ${missing.join(' and ')}.` : 'All files present.';
+  if (missing.length) return `Still needed: ${missing.join(' and ')}.`;
+  return loadState === 'failed' ? 'These files could not be loaded (see the problem below).' : 'All files present.';
 }

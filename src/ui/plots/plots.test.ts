@@ -82,6 +82,28 @@ describe('renderStrips', () => {
     expect(fc.querySelectorAll('circle.passed')).toHaveLength(1);
     expect(fc.querySelector('circle.failed')!.getAttribute('data-method')).toBe('a');
   });
+
+  it('labels each strip\'s value axis with the metric and its direction, min/max numbers below the band', () => {
+    const el = host();
+    renderStrips(el, {
+      title: 'Sample 0',
+      strips: [
+        { metric: 'FC', direction: 'higher', threshold: 0.2, points: [{ method: 'a', value: 0.1, passed: false }, { method: 'b', value: 0.5, passed: true }] },
+        { metric: 'DEL', direction: 'lower', threshold: 0.3, points: [{ method: 'a', value: 0.1, passed: true }, { method: 'b', value: 0.5, passed: false }] },
+      ],
+    });
+    const fc = el.querySelector('.strip[data-metric="FC"]')!;
+    const del = el.querySelector('.strip[data-metric="DEL"]')!;
+    expect(fc.querySelector('.value-axis .axis-label')!.textContent).toBe('FC metric score (↑ higher is better)');
+    expect(del.querySelector('.value-axis .axis-label')!.textContent).toBe('DEL metric score (↓ lower is better)');
+    // min and max sit on the axis, below the coloured band (not on top of it)
+    const ticks = [...fc.querySelectorAll('.value-axis text.tick-label')];
+    expect(ticks.map((t) => Number(t.textContent))).toEqual([expect.closeTo(0.068, 3), expect.closeTo(0.532, 3)]);
+    const bandBottom = Number(fc.querySelector('rect.kept-range')!.getAttribute('y')) + Number(fc.querySelector('rect.kept-range')!.getAttribute('height'));
+    const axisY = Number(/translate\(0,([\d.]+)\)/.exec(fc.querySelector('.value-axis')!.getAttribute('transform')!)![1]);
+    expect(axisY).toBeGreaterThanOrEqual(bandBottom);
+    expect(Number(ticks[0].getAttribute('y'))).toBeGreaterThan(0);
+  });
 });
 
 describe('renderMatrix', () => {
