@@ -24,6 +24,13 @@ export interface MetricRequest {
   params?: Partial<Params>;
 }
 
+/** The registered metric with this id, or a UserError naming the valid ids. */
+export function requireMetric(id: string): FaithfulnessMetric<any> {
+  const unit = getMetric(id);
+  if (!unit) throw new UserError(`Unknown metric "${id}".`, 'Use one of FC, FE, MC, INF, RP, INS, DEL, NEG, POS, IROF.');
+  return unit;
+}
+
 export async function scoreExplanations(
   task: Task,
   batch: Batch,
@@ -35,8 +42,7 @@ export async function scoreExplanations(
   signal?: AbortSignal,
 ): Promise<MetricResult[][]> {
   const units = metrics.map((m) => {
-    const unit = getMetric(m.id);
-    if (!unit) throw new UserError(`Unknown metric "${m.id}".`, 'Use one of FC, FE, MC, INF, RP, INS, DEL, NEG, POS, IROF.');
+    const unit = requireMetric(m.id);
     return { unit, params: { ...unit.defaults, ...(m.params ?? {}) } as Params };
   });
   const batchedIdx = units.map((u, i) => (isBatched(u.unit) ? i : -1)).filter((i) => i >= 0);

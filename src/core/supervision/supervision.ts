@@ -10,8 +10,7 @@
 import { UserError, throwIfCancelled } from '../errors';
 import type { Params } from '../attribution/types';
 import { ATTRIBUTION_METHODS, getMethod } from '../attribution/registry';
-import { scoreExplanations, type MetricRequest } from '../metrics/evaluate';
-import { getMetric } from '../metrics/registry';
+import { requireMetric, scoreExplanations, type MetricRequest } from '../metrics/evaluate';
 import type { Seeder } from '../rng';
 import type { Batch, Task } from '../task/task';
 import { dedup, defaults as dedupDefaults, type DedupFate } from './dedup';
@@ -135,11 +134,7 @@ export async function scoreAll(
   onProgress?: (done: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<StoredScores> {
-  const directions = metrics.map((m) => {
-    const unit = getMetric(m.id);
-    if (!unit) throw new UserError(`Unknown metric "${m.id}".`, 'Use one of FC, FE, MC, INF, RP, INS, DEL, NEG, POS, IROF.');
-    return unit.direction;
-  });
+  const directions = metrics.map((m) => requireMetric(m.id).direction);
   const results = explanations.length ? await scoreExplanations(task, batch, target, explanations, metrics, seeder, onProgress, signal) : [];
   return {
     metricIds: metrics.map((m) => m.id),

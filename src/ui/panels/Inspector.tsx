@@ -131,24 +131,7 @@ function CorrelationInspector({ methodId, metricId, pickers }: { methodId: strin
       {err && <p className="problem">{err}</p>}
       <div className="cols">
         <div className="col">
-          <table className="perturbed" data-testid="insp-row">
-            <thead>
-              <tr>
-                <th>feature</th>
-                <th>value the model saw</th>
-                <th>original</th>
-              </tr>
-            </thead>
-            <tbody>
-              {info.featureNames.map((f, j) => (
-                <tr key={f} className={removed.has(j) ? 'baselined' : undefined}>
-                  <td>{f}</td>
-                  <td>{cur ? fmtNum(cur.input[j]) : '…'}</td>
-                  <td>{fmtNum(x[j])}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={removed} />
           <p className="legend-note">
             <span className="swatch baselined" /> cell replaced by the {metricId === 'MC' ? 'noise baseline' : info.baseline === 'mean' ? 'baseline (column mean)' : 'baseline (zero)'}
           </p>
@@ -262,24 +245,7 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
       {noCurve && <p className="hint">The model does not predict this row’s target class, so {metricId} has no curve here (its value for this row is NaN).</p>}
       <div className="cols">
         <div className="col">
-          <table className="perturbed" data-testid="insp-row">
-            <thead>
-              <tr>
-                <th>feature</th>
-                <th>value the model saw</th>
-                <th>original</th>
-              </tr>
-            </thead>
-            <tbody>
-              {info.featureNames.map((f, j) => (
-                <tr key={f} className={changed.has(j) ? 'baselined' : undefined}>
-                  <td>{f}</td>
-                  <td>{cur ? fmtNum(cur.input[j]) : '…'}</td>
-                  <td>{fmtNum(x[j])}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={changed} />
           <p className="legend-note">
             <span className="swatch baselined" /> cell set to the baseline ({info.baseline === 'mean' ? 'column mean' : 'zero'})
           </p>
@@ -314,5 +280,29 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
         </div>
       </div>
     </>
+  );
+}
+
+/** The row as the model saw it at one step, beside the original; cells the metric replaced are marked. */
+function PerturbedRowTable({ featureNames, input, original, marked }: { featureNames: string[]; input?: ArrayLike<number>; original: ArrayLike<number>; marked: Set<number> }) {
+  return (
+    <table className="perturbed" data-testid="insp-row">
+      <thead>
+        <tr>
+          <th>feature</th>
+          <th>value the model saw</th>
+          <th>original</th>
+        </tr>
+      </thead>
+      <tbody>
+        {featureNames.map((f, j) => (
+          <tr key={f} className={marked.has(j) ? 'baselined' : undefined}>
+            <td>{f}</td>
+            <td>{input ? fmtNum(input[j]) : '…'}</td>
+            <td>{fmtNum(original[j])}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
