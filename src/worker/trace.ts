@@ -1,6 +1,6 @@
 /**
  * Metric inspector for every batched metric. Correlation metrics (FC, INF, FE, MC) and curve
- * metrics (DEL, INS, POS, NEG, IROF) alike: replays one row of one metric
+ * metrics (RP, DEL, INS, POS, NEG, IROF) alike (the kind and curve mode come from each metric's `info`): replays one row of one metric
  * through the metric's own kernel (`prepareRow` + `planRow` with the job seed, so the subsets,
  * chunks and noise baselines are the ones the score used) with a Perturbations buffer that also
  * records which features each perturbed input removed. The perturbed inputs go through the model
@@ -9,8 +9,9 @@
  */
 import { UserError } from '../core/errors';
 import { Perturbations, Evaluated, sumOver } from '../core/metrics/effects';
-import { isBatched, type RowContext } from '../core/metrics/engine';
-import { getMetric } from '../core/metrics/registry';
+import { checkMetricParams, isBatched, type RowContext } from '../core/metrics/engine';
+import { METRICS, getMetric } from '../core/metrics/registry';
+import type { Params } from '../core/params';
 import { argmax } from '../core/task/task';
 import { Seeder } from '../core/rng';
 import type { TraceResult } from './protocol';
@@ -38,18 +39,15 @@ class RecordingPerturbations extends Perturbations {
   }
 }
 
-export const CORRELATION_TRACEABLE = ['FC', 'INF', 'FE', 'MC'];
-/** Curve metrics and whether their curve removes (x \\ top_t) or inserts (x° ∪ top_t). */
-export const CURVE_TRACEABLE: Record<string, 'removal' | 'insertion'> = { DEL: 'removal', INS: 'insertion', POS: 'removal', NEG: 'removal', IROF: 'removal' };
-export const TRACEABLE = [...CORRELATION_TRACEABLE, ...Object.keys(CURVE_TRACEABLE)];
+/** Every batched metric of the registry can be replayed; its kind and curve mode come from its `info`. */
+export const TRACEABLE = METRICS.filter(isBatched).map((m) => m.id as string);
 
 export async function traceMetric(session: Session, row: number, target: number, s: Float32Array, metricId: string, params: Record<string, unknown>, seed: number): Promise<TraceResult> {
   const { task } = session.requireTask();
   const unit = getMetric(metricId);
   if (!unit || !isBatched(unit) || !TRACEABLE.includes(metricId)) throw new UserError(`The inspector cannot replay ${metricId}.`, `Pick one of ${TRACEABLE.join(', ')} or a curve metric.`);
   const n = task.nFeatures;
-  const merged = { ...unit.defaults, ...params };
-  unit.kernel.validate?.(merged, n);
+  const merged = checkMetricParams(unit, params as Params, n);
   const x = session.batchOf([row]).x; // [n]
   const x0 = task.space.baseline(task.baseline); // [n]
   const clean = await task.model.predict(Float32Array.from([...x, ...x0]), 2, task.output); // [2, nClasses]
@@ -72,7 +70,7 @@ export async function traceMetric(session: Session, row: number, target: number,
   const ev = new Evaluated(out, nc);
   const outcome = finish(ev);
   const value = outcome.value;
-  const mode = CURVE_TRACEABLE[metricId];
+  const mode = unit.info.curve?.mode;
   if (mode) {
     // the kernel asked for the inner points t = 1..T−1 (planCurve); t = 0 and t = T are the clean
     // and the all-baseline rows, whose probabilities the engine takes from p_c(x) and p_c(x°)
@@ -97,5 +95,5 @@ export async function traceMetric(session: Session, row: number, target: number,
     const p = ev.p(i, target);
     return { input: inputs.slice(i * n, (i + 1) * n), removed: idx, p, saliencySum: sumOver(s, idx), delta: ctx.pClean - p };
   });
-  return { metricId, kind: 'correlation', row, pClean: ctx.pClean, value, correlation: metricId === 'MC' ? 'spearman' : 'pearson', groupSize: metricId === 'MC' ? Number(merged.nBaselines) : 1, steps };
+  return { metricId, kind: 'correlation', row, pClean: ctx.pClean, value, correlation: unit.info.correlation ?? 'pearson', groupSize: unit.info.groupParam ? Number(merged[unit.info.groupParam]) : 1, steps };
 }

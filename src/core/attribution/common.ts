@@ -2,8 +2,10 @@
  * Shared plumbing of the attribution methods: parameter checks, row chunking with progress and
  * cancellation, quadrature rules, and a small weighted least-squares solver (double precision).
  */
-import { UserError } from '../errors';
+import { checkpoint } from '../yield';
+import { resolveParams, type ParamSpec, type Params } from '../params';
 import type { Batch, Progress, Task } from '../task/task';
+import type { AttributionMethod } from './types';
 
 /**
  * Perturbed (or interpolated) rows built per chunk. A chunk holds whole explained rows, so the
@@ -20,7 +22,7 @@ export function rowOf(x: Float32Array, r: number, n: number): Float32Array {
 /**
  * Run `work(start, end)` over consecutive slices of the batch's rows, each holding at most
  * PERTURBED_ROWS_PER_CHUNK / perRow rows (at least one), reporting progress in explained rows and
- * checking for cancellation between slices.
+ * giving the event loop a turn (core/yield.ts) and checking for cancellation between slices.
  */
 export async function forRowChunks(
   batch: Batch,
@@ -32,11 +34,12 @@ export async function forRowChunks(
   const rowsPerChunk = Math.max(1, Math.floor(PERTURBED_ROWS_PER_CHUNK / Math.max(1, perRow)));
   onProgress?.(0, batch.nRows);
   for (let start = 0; start < batch.nRows; start += rowsPerChunk) {
-    signal?.throwIfAborted();
+    await checkpoint(signal);
     const end = Math.min(batch.nRows, start + rowsPerChunk);
     await work(start, end);
     onProgress?.(end, batch.nRows);
   }
+  await checkpoint(signal);
 }
 
 /** Target classes of the rows start..end-1, as a view. */
@@ -57,32 +60,11 @@ export function repeatTargets(target: ArrayLike<number>, times: number): Int32Ar
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parameter checks: every method validates its merged params once, with a message for people.
+// Parameter checks: every method checks its params once, through the one resolver (core/params.ts).
 
-function badParam(method: string, name: string, value: unknown, want: string): UserError {
-  return new UserError(`${method}: parameter "${name}" is ${JSON.stringify(value)}, but it must be ${want}.`, `Set ${name} to ${want}, e.g. --set ${name}=…, or leave it at its default.`);
-}
-
-export function intParam(method: string, name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    throw badParam(method, name, value, max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`);
-  return value;
-}
-
-export function numParam(method: string, name: string, value: unknown, min: number, strictMin = false): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (strictMin && value === min))
-    throw badParam(method, name, value, strictMin ? `a number > ${min}` : `a number ≥ ${min}`);
-  return value;
-}
-
-export function boolParam(method: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw badParam(method, name, value, 'true or false');
-  return value;
-}
-
-export function choiceParam<T extends string>(method: string, name: string, value: unknown, choices: readonly T[]): T {
-  if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) throw badParam(method, name, value, `one of ${choices.join(', ')}`);
-  return value as T;
+/** The method's params resolved and checked against its schema on this task (feature-count bounds included). */
+export function checkParams<P extends Params>(method: AttributionMethod<P>, params: P, task: Task): P {
+  return resolveParams({ id: method.id, kind: 'Method', defaults: method.defaults, params: method.params as Record<string, ParamSpec> }, params, task.nFeatures) as P;
 }
 
 // ---------------------------------------------------------------------------------------------

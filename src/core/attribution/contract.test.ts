@@ -125,9 +125,10 @@ describe('resolveMethodParams', () => {
     const ig = getMethod('integrated-gradients')!;
     expect(resolveMethodParams(ig, { steps: 8 })).toEqual({ steps: 8, rule: 'gausslegendre' });
     expect(resolveMethodParams(ig)).toEqual(ig.defaults);
-    expect(() => resolveMethodParams(ig, { step: 8 })).toThrow(/no parameter "step".*steps \(default 50\)/);
-    expect(() => resolveMethodParams(ig, { steps: 'many' })).toThrow(/must be a number/);
-    expect(() => resolveMethodParams(getMethod('random')!, { x: 1 })).toThrow(/parameters are: none/);
+    expect(() => resolveMethodParams(ig, { step: 8 })).toThrow(/Method integrated-gradients has no parameter "step"\..*steps \(an integer from 1 to 10000, default 50\)/);
+    expect(() => resolveMethodParams(ig, { steps: 'many' })).toThrow(/"steps" is "many", but it must be an integer from 1 to 10000/);
+    expect(() => resolveMethodParams(ig, { steps: '4' })).toThrow(/"steps" is "4", but it must be an integer/);
+    expect(() => resolveMethodParams(getMethod('random')!, { x: 1 })).toThrow(/Method random has no parameters/);
   });
   it('each method rejects an out-of-range value with a message naming the parameter', async () => {
     const bad: [string, Record<string, unknown>, RegExp][] = [

@@ -3,11 +3,14 @@
  * One model call per chunk of rows holds every row's clean input and its n ablated inputs.
  */
 import type { AttributionMethod } from './types';
+import type { ParamSchema } from '../params';
 import { forRowChunks, repeatTargets, taskBaseline } from './common';
 
 export type FeatureAblationParams = Record<string, never>;
 
 export const defaults: FeatureAblationParams = {};
+
+export const params: ParamSchema<FeatureAblationParams> = {};
 
 export const featureAblation: AttributionMethod<FeatureAblationParams> = {
   id: 'feature-ablation',
@@ -15,6 +18,7 @@ export const featureAblation: AttributionMethod<FeatureAblationParams> = {
   description: 'Drop in the explained output when one feature alone is replaced by its baseline value.',
   needs: { gradients: false },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, _params, _seeder, onProgress, signal) {
     const n = task.nFeatures;

@@ -8,7 +8,8 @@
  * order baseline (n uniforms, `uniform` only), α, noise (n normals, when noiseLevel > 0).
  */
 import type { AttributionMethod } from './types';
-import { choiceParam, forRowChunks, intParam, numParam, repeatTargets, taskBaseline } from './common';
+import type { ParamSchema } from '../params';
+import { checkParams, forRowChunks, repeatTargets, taskBaseline } from './common';
 
 export type GradientShapBaselines = 'uniform' | 'task';
 export const GRADIENT_SHAP_BASELINES: readonly GradientShapBaselines[] = ['uniform', 'task'];
@@ -24,17 +25,22 @@ export type GradientShapParams = {
 
 export const defaults: GradientShapParams = { samples: 50, baselines: 'uniform', noiseLevel: 0 };
 
+export const params: ParamSchema<GradientShapParams> = {
+  samples: { type: 'int', min: 1, max: 100000, meaning: 'Draws of (baseline, position on the path, noise) per row.' },
+  baselines: { type: 'choice', choices: GRADIENT_SHAP_BASELINES, meaning: 'Baseline distribution: uniform in each feature\'s range, or the task\'s baseline.' },
+  noiseLevel: { type: 'number', min: 0, max: 10, meaning: 'Input noise standard deviation as a fraction of each feature\'s range (0: none).' },
+};
+
 export const gradientShap: AttributionMethod<GradientShapParams> = {
   id: 'gradient-shap',
   label: 'GradientSHAP',
   description: 'Expected gradients: gradients at random points between random baselines and the input, times (input − baseline).',
   needs: { gradients: true },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, params, seeder, onProgress, signal) {
-    const samples = intParam('gradient-shap', 'samples', params.samples, 1, 100000);
-    const baselines = choiceParam('gradient-shap', 'baselines', params.baselines, GRADIENT_SHAP_BASELINES);
-    const noiseLevel = numParam('gradient-shap', 'noiseLevel', params.noiseLevel, 0);
+    const { samples, baselines, noiseLevel } = checkParams(gradientShap, params, task);
     const n = task.nFeatures;
     const x0 = taskBaseline(task); // [n]
     const sigma = Float64Array.from({ length: n }, (_, j) => noiseLevel * (task.space.maxs[j] - task.space.mins[j])); // [n]

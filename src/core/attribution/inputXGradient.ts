@@ -3,11 +3,14 @@
  * (the input itself, not its difference from the baseline).
  */
 import type { AttributionMethod } from './types';
+import type { ParamSchema } from '../params';
 import { forRowChunks } from './common';
 
 export type InputXGradientParams = Record<string, never>;
 
 export const defaults: InputXGradientParams = {};
+
+export const params: ParamSchema<InputXGradientParams> = {};
 
 export const inputXGradient: AttributionMethod<InputXGradientParams> = {
   id: 'input-x-gradient',
@@ -15,6 +18,7 @@ export const inputXGradient: AttributionMethod<InputXGradientParams> = {
   description: 'Each feature value times the gradient of the explained output with respect to it.',
   needs: { gradients: true },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, _params, _seeder, onProgress, signal) {
     const n = task.nFeatures;

@@ -5,7 +5,8 @@
  * All rows × all nodes go through one batched gradient call per chunk.
  */
 import type { AttributionMethod } from './types';
-import { QUADRATURE_RULES, choiceParam, forRowChunks, intParam, quadrature, repeatTargets, taskBaseline, type QuadratureRule } from './common';
+import type { ParamSchema } from '../params';
+import { QUADRATURE_RULES, checkParams, forRowChunks, quadrature, repeatTargets, taskBaseline, type QuadratureRule } from './common';
 
 export type IntegratedGradientsParams = {
   /** Number of nodes (gausslegendre, riemann-right) or of intervals (trapezoid: steps + 1 nodes). */
@@ -16,16 +17,21 @@ export type IntegratedGradientsParams = {
 
 export const defaults: IntegratedGradientsParams = { steps: 50, rule: 'gausslegendre' };
 
+export const params: ParamSchema<IntegratedGradientsParams> = {
+  steps: { type: 'int', min: 1, max: 10000, meaning: 'Quadrature nodes along the path (intervals for trapezoid).' },
+  rule: { type: 'choice', choices: QUADRATURE_RULES, meaning: 'Quadrature rule over the path from the baseline to the input.' },
+};
+
 export const integratedGradients: AttributionMethod<IntegratedGradientsParams> = {
   id: 'integrated-gradients',
   label: 'Integrated Gradients',
   description: 'Gradients averaged along the straight path from the baseline to the input, times (input − baseline).',
   needs: { gradients: true },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, params, _seeder, onProgress, signal) {
-    const steps = intParam('integrated-gradients', 'steps', params.steps, 1, 10000);
-    const rule = choiceParam('integrated-gradients', 'rule', params.rule, QUADRATURE_RULES);
+    const { steps, rule } = checkParams(integratedGradients, params, task);
     const { nodes, weights } = quadrature(rule, steps);
     const m = nodes.length;
     const n = task.nFeatures;

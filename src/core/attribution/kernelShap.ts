@@ -12,7 +12,8 @@
  * exact Shapley values (the `shap` package likewise enumerates what its budget covers).
  */
 import type { AttributionMethod } from './types';
-import { forRowChunks, intParam, repeatTargets, taskBaseline, weightedLeastSquares } from './common';
+import type { ParamSchema } from '../params';
+import { checkParams, forRowChunks, repeatTargets, taskBaseline, weightedLeastSquares } from './common';
 
 export type KernelShapParams = {
   /** Sampled coalitions per row (rounded up to an even number: pairs of complements). */
@@ -21,16 +22,21 @@ export type KernelShapParams = {
 
 export const defaults: KernelShapParams = { samples: 512 };
 
+export const params: ParamSchema<KernelShapParams> = {
+  samples: { type: 'int', min: 2, max: 1000000, meaning: 'Sampled coalitions per row (rounded up to an even number: pairs of complements).' },
+};
+
 export const kernelShap: AttributionMethod<KernelShapParams> = {
   id: 'kernel-shap',
   label: 'Kernel SHAP',
   description: 'Shapley values estimated by a regression on coalitions sampled from the Shapley kernel, with efficiency imposed exactly.',
   needs: { gradients: false },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, params, seeder, onProgress, signal) {
     const n = task.nFeatures;
-    const samples = intParam('kernel-shap', 'samples', params.samples, 2, 1_000_000);
+    const { samples } = checkParams(kernelShap, params, task);
     const exhaustive = n < 2 || 2 ** n - 2 <= samples;
     const pairs = exhaustive ? 0 : Math.ceil(samples / 2);
     const nCoalitions = exhaustive ? Math.max(0, 2 ** n - 2) : 2 * pairs;

@@ -9,7 +9,8 @@
  * the intercept), solved exactly in double precision; the scores are β_1..β_n.
  */
 import type { AttributionMethod } from './types';
-import { forRowChunks, intParam, numParam, repeatTargets, taskBaseline, weightedLeastSquares } from './common';
+import type { ParamSchema } from '../params';
+import { checkParams, forRowChunks, repeatTargets, taskBaseline, weightedLeastSquares } from './common';
 
 export type LimeParams = {
   /** Perturbed inputs per row, the unperturbed one included. */
@@ -22,17 +23,22 @@ export type LimeParams = {
 
 export const defaults: LimeParams = { samples: 500, kernelWidth: 0.25, ridge: 0.01 };
 
+export const params: ParamSchema<LimeParams> = {
+  samples: { type: 'int', min: 2, max: 1000000, meaning: 'Perturbed inputs per row, the unperturbed one included.' },
+  kernelWidth: { type: 'number', min: 0, minExclusive: true, max: 100, meaning: 'Width σ of the exponential kernel on cosine distance.' },
+  ridge: { type: 'number', min: 0, max: 1e6, meaning: 'Ridge penalty on the coefficients (not on the intercept).' },
+};
+
 export const lime: AttributionMethod<LimeParams> = {
   id: 'lime',
   label: 'LIME',
   description: 'Coefficients of a proximity-weighted linear surrogate fitted to random on/off perturbations of the features.',
   needs: { gradients: false },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, params, seeder, onProgress, signal) {
-    const samples = intParam('lime', 'samples', params.samples, 2, 1_000_000);
-    const kernelWidth = numParam('lime', 'kernelWidth', params.kernelWidth, 0, true);
-    const ridge = numParam('lime', 'ridge', params.ridge, 0);
+    const { samples, kernelWidth, ridge } = checkParams(lime, params, task);
     const n = task.nFeatures;
     const d = n + 1; // intercept + one coefficient per feature
     const x0 = taskBaseline(task); // [n]

@@ -7,7 +7,8 @@
  * that cover it.
  */
 import type { AttributionMethod } from './types';
-import { forRowChunks, intParam, repeatTargets, taskBaseline } from './common';
+import type { ParamSchema } from '../params';
+import { checkParams, forRowChunks, repeatTargets, taskBaseline } from './common';
 
 export type OcclusionParams = {
   /** Features per occluding window. */
@@ -17,6 +18,11 @@ export type OcclusionParams = {
 };
 
 export const defaults: OcclusionParams = { window: 2, stride: 1 };
+
+export const params: ParamSchema<OcclusionParams> = {
+  window: { type: 'int', min: 1, max: 'nFeatures', meaning: 'Consecutive features per occluding window.' },
+  stride: { type: 'int', min: 1, max: 'nFeatures', meaning: 'Shift between consecutive windows.' },
+};
 
 /** The windows [start, end) over n features. */
 export function occlusionWindows(n: number, window: number, stride: number): [number, number][] {
@@ -30,11 +36,11 @@ export const occlusion: AttributionMethod<OcclusionParams> = {
   description: 'Mean drop in the explained output over the sliding windows of consecutive features that cover each feature.',
   needs: { gradients: false },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, params, _seeder, onProgress, signal) {
     const n = task.nFeatures;
-    const window = intParam('occlusion', 'window', params.window, 1);
-    const stride = intParam('occlusion', 'stride', params.stride, 1);
+    const { window, stride } = checkParams(occlusion, params, task);
     const windows = occlusionWindows(n, window, stride);
     const nWindows = windows.length;
     const members = windows.map(([a, b]) => Int32Array.from({ length: b - a }, (_, k) => a + k)); // feature indices of each window

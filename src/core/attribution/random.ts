@@ -3,10 +3,13 @@
  * seeder.rng('random', row) in feature order. Any faithful method should beat it.
  */
 import type { AttributionMethod } from './types';
+import type { ParamSchema } from '../params';
 
 export type RandomParams = Record<string, never>;
 
 export const defaults: RandomParams = {};
+
+export const params: ParamSchema<RandomParams> = {};
 
 export const random: AttributionMethod<RandomParams> = {
   id: 'random',
@@ -14,6 +17,7 @@ export const random: AttributionMethod<RandomParams> = {
   description: 'Seeded uniform random scores: a baseline every faithful explanation should beat.',
   needs: { gradients: false },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, _target, _params, seeder, onProgress, signal) {
     signal?.throwIfAborted();

@@ -1,5 +1,6 @@
 import { UserError } from '../errors';
-import type { AttributionMethod, ParamValue, Params } from './types';
+import { resolveParams, type Params } from '../params';
+import type { AttributionMethod } from './types';
 import { saliency } from './saliency';
 import { inputXGradient } from './inputXGradient';
 import { integratedGradients } from './integratedGradients';
@@ -34,19 +35,17 @@ export function getMethod(id: string): AttributionMethod<any> | undefined {
 }
 
 /**
- * A method's parameters: its defaults overridden by `overrides`. An unknown key, or a value whose
- * type differs from the default's, is a UserError that lists the method's parameters.
+ * A method's parameters: its defaults overridden by `overrides`, checked by the one resolver
+ * (core/params.ts): an unknown key, a wrong type or an out-of-range value is a UserError naming the
+ * method, the key and the allowed values. With `nFeatures`, feature-count bounds are checked too.
  */
-export function resolveMethodParams(method: AttributionMethod<any>, overrides: Record<string, unknown> = {}): Params {
-  const defaults = method.defaults as Params;
-  const known = Object.keys(defaults);
-  const list = known.length ? known.map((k) => `${k} (default ${JSON.stringify(defaults[k])})`).join(', ') : 'none';
-  const out: Params = { ...defaults };
-  for (const [key, value] of Object.entries(overrides)) {
-    if (!(key in defaults)) throw new UserError(`${method.id} has no parameter "${key}".`, `Its parameters are: ${list}.`);
-    if (typeof value !== typeof defaults[key])
-      throw new UserError(`${method.id}: parameter "${key}" must be a ${typeof defaults[key]}, not ${JSON.stringify(value)}.`, `Its parameters are: ${list}.`);
-    out[key] = value as ParamValue;
-  }
-  return out;
+export function resolveMethodParams(method: AttributionMethod<any>, overrides: unknown = {}, nFeatures?: number): Params {
+  return resolveParams({ id: method.id, kind: 'Method', defaults: method.defaults, params: method.params }, overrides, nFeatures);
+}
+
+/** The registered method with this id, or a UserError naming the valid ids. */
+export function requireMethod(id: string): AttributionMethod<any> {
+  const m = getMethod(id);
+  if (!m) throw new UserError(`Unknown attribution method "${id}".`, `Use one of: ${ATTRIBUTION_METHODS.map((u) => u.id).join(', ')}.`);
+  return m;
 }

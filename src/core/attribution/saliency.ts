@@ -3,7 +3,8 @@
  * |∂f_c/∂x_i| by default (`abs: true`, as Captum's Saliency), or the signed gradient.
  */
 import type { AttributionMethod } from './types';
-import { boolParam, forRowChunks } from './common';
+import type { ParamSchema } from '../params';
+import { checkParams, forRowChunks } from './common';
 
 export type SaliencyParams = {
   /** Absolute value of the gradient. */
@@ -12,15 +13,20 @@ export type SaliencyParams = {
 
 export const defaults: SaliencyParams = { abs: true };
 
+export const params: ParamSchema<SaliencyParams> = {
+  abs: { type: 'boolean', meaning: 'Take the absolute value of the gradient.' },
+};
+
 export const saliency: AttributionMethod<SaliencyParams> = {
   id: 'saliency',
   label: 'Saliency',
   description: 'Gradient of the explained output with respect to each feature (its absolute value by default).',
   needs: { gradients: true },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, params, _seeder, onProgress, signal) {
-    const abs = boolParam('saliency', 'abs', params.abs);
+    const { abs } = checkParams(saliency, params, task);
     const n = task.nFeatures;
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     await forRowChunks(

@@ -6,11 +6,14 @@
  */
 import { UserError } from '../errors';
 import type { AttributionMethod } from './types';
+import type { ParamSchema } from '../params';
 import { forRowChunks, repeatTargets, taskBaseline } from './common';
 
 export type ShapleyExactParams = Record<string, never>;
 
 export const defaults: ShapleyExactParams = {};
+
+export const params: ParamSchema<ShapleyExactParams> = {};
 
 /** Largest feature count exact enumeration accepts. */
 export const SHAPLEY_EXACT_MAX_FEATURES = 16;
@@ -40,6 +43,7 @@ export const shapleyExact: AttributionMethod<ShapleyExactParams> = {
   description: `Shapley values computed over all 2^n coalitions of features (n ≤ ${SHAPLEY_EXACT_MAX_FEATURES}).`,
   needs: { gradients: false },
   defaults,
+  params,
   applicable: (task) => {
     const e = tooManyFeatures(task.nFeatures);
     return e ? e.message : null;

@@ -7,7 +7,8 @@
  * Noise draws: seeder.rng('smoothgrad', row), sample-major then feature order.
  */
 import type { AttributionMethod } from './types';
-import { boolParam, forRowChunks, intParam, numParam, repeatTargets } from './common';
+import type { ParamSchema } from '../params';
+import { checkParams, forRowChunks, repeatTargets } from './common';
 
 export type SmoothGradParams = {
   /** Noisy copies per row. */
@@ -20,17 +21,22 @@ export type SmoothGradParams = {
 
 export const defaults: SmoothGradParams = { samples: 50, noiseLevel: 0.15, abs: false };
 
+export const params: ParamSchema<SmoothGradParams> = {
+  samples: { type: 'int', min: 1, max: 100000, meaning: 'Noisy copies of each row.' },
+  noiseLevel: { type: 'number', min: 0, max: 10, meaning: 'Noise standard deviation as a fraction of each feature\'s range.' },
+  abs: { type: 'boolean', meaning: 'Average the absolute gradients.' },
+};
+
 export const smoothgrad: AttributionMethod<SmoothGradParams> = {
   id: 'smoothgrad',
   label: 'SmoothGrad',
   description: 'Gradient averaged over noisy copies of the input (Gaussian noise scaled to each feature\'s range).',
   needs: { gradients: true },
   defaults,
+  params,
   applicable: () => null,
   async explain(task, batch, target, params, seeder, onProgress, signal) {
-    const samples = intParam('smoothgrad', 'samples', params.samples, 1, 100000);
-    const noiseLevel = numParam('smoothgrad', 'noiseLevel', params.noiseLevel, 0);
-    const abs = boolParam('smoothgrad', 'abs', params.abs);
+    const { samples, noiseLevel, abs } = checkParams(smoothgrad, params, task);
     const n = task.nFeatures;
     const sigma = Float64Array.from({ length: n }, (_, j) => noiseLevel * (task.space.maxs[j] - task.space.mins[j])); // [n]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]

@@ -1,8 +1,8 @@
 import type { Seeder } from '../rng';
 import type { Batch, Progress, Task } from '../task/task';
+import type { ParamSchema, Params } from '../params';
 
-export type ParamValue = number | boolean | string;
-export type Params = Record<string, ParamValue>;
+export type { ParamValue, Params } from '../params';
 
 export interface AttributionMethod<P extends Params = Params> {
   /** Stable kebab-case id, e.g. 'integrated-gradients'. */
@@ -13,6 +13,8 @@ export interface AttributionMethod<P extends Params = Params> {
   needs: { gradients: boolean };
   /** The ONLY place this method's defaults live. */
   defaults: P;
+  /** Type, range or choices and meaning of each parameter (core/params.ts resolves and checks them). */
+  params: ParamSchema<P>;
   /** null when the method can run on the task, else a sentence saying why not and what to do. */
   applicable(task: Task): string | null;
   /**

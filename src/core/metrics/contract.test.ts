@@ -174,8 +174,8 @@ describe('scoreExplanations', () => {
 
   it('rejects bad params and mismatched explanations with a message that says what to do', async () => {
     const batch = batchOf(x, nRows);
-    await expect(scoreExplanations(task, batch, target, [s], [{ id: 'FE', params: { stepSize: 0 } }], new Seeder(1))).rejects.toThrow(/FE\.stepSize must be an integer/);
-    await expect(scoreExplanations(task, batch, target, [s], [{ id: 'FC', params: { subsetSize: n + 1 } }], new Seeder(1))).rejects.toThrow(/FC\.subsetSize/);
+    await expect(scoreExplanations(task, batch, target, [s], [{ id: 'FE', params: { stepSize: 0 } }], new Seeder(1))).rejects.toThrow(/Metric FE: parameter "stepSize" is 0, but it must be an integer from 1 to 7\./);
+    await expect(scoreExplanations(task, batch, target, [s], [{ id: 'FC', params: { subsetSize: n + 1 } }], new Seeder(1))).rejects.toThrow(/Metric FC: parameter "subsetSize" is 8, but it must be an integer from 0 to 7/);
     await expect(scoreExplanations(task, batch, target, [s.slice(1)], [{ id: 'DEL' }], new Seeder(1))).rejects.toThrow(/Score explanations made for these rows/);
     await expect(scoreExplanations(task, batch, target, [s], [{ id: 'XYZ' }], new Seeder(1))).rejects.toThrow(/Unknown metric "XYZ"/);
   });

@@ -3,15 +3,17 @@
  * Curve: p_c(x \ top_t).
  */
 import { argsortDesc, trapezoidAuc } from './curves';
-import { checkInt, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { StepParams } from './rp';
+import type { ParamSchema } from '../params';
 
 export const defaults: StepParams = { stepSize: 1 };
 
+export const params: ParamSchema<StepParams> = {
+  stepSize: { type: 'int', min: 1, max: 'nFeatures', meaning: 'k: features removed (or inserted) per step.' },
+};
+
 const kernel: MetricKernel<StepParams, null> = {
-  validate(p, n) {
-    checkInt('DEL', 'stepSize', p.stepSize, 1, n);
-  },
   prepareRow: () => null,
   planRow(ctx, s, e, p, _sh, req, owner) {
     const read = planCurve(ctx, req, owner, 'removal', argsortDesc(s), p.stepSize, `desc|${e}`);
@@ -28,6 +30,8 @@ export const DEL: BatchedMetric<StepParams> = {
   description: 'Area under p_c while the top features of π are removed, k at a time (lower is better).',
   direction: 'lower',
   defaults,
+  params,
+  info: { kind: 'curve', curve: { mode: 'removal', order: 'descending', stopsAtFlip: false, point: 'probability', value: 'auc' }, canBeNaN: false },
   paper: {},
   hasCurve: true,
   kernel,

@@ -18,7 +18,8 @@
  * rows the model evaluated.
  */
 import { UserError } from '../errors';
-import type { Params } from '../attribution/types';
+import { resolveParams, type Params } from '../params';
+import { checkpoint } from '../yield';
 import type { Seeder } from '../rng';
 import type { Batch, Progress, Task } from '../task/task';
 import { Evaluated, Perturbations } from './effects';
@@ -62,8 +63,6 @@ export interface MetricKernel<P extends Params, S = unknown> {
   prepareRow(ctx: RowContext, params: P, req: Perturbations, owner: number): S;
   /** The perturbations of one row for one explanation s (its row, [nFeatures]). */
   planRow(ctx: RowContext, s: Float32Array, explanation: number, params: P, shared: S, req: Perturbations, owner: number): RowFinisher;
-  /** Checks params before anything runs; throws UserError. */
-  validate?(params: P, nFeatures: number): void;
 }
 
 /** A metric the engine can batch with others. */
@@ -85,13 +84,9 @@ export interface EngineOptions {
   groupValueBudget?: number;
 }
 
-/** Throws a UserError unless v is an integer in [lo, hi]. */
-export function checkInt(metric: string, name: string, v: unknown, lo: number, hi = Infinity): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-    throw new UserError(
-      `${metric}.${name} must be an integer${hi === Infinity ? ` ≥ ${lo}` : ` from ${lo} to ${hi}`}; got ${String(v)}.`,
-      `Set ${metric}.${name} to such a value (e.g. --set ${metric}.${name}=${lo}).`,
-    );
+/** A metric's params checked by the one resolver (core/params.ts), feature-count bounds included. */
+export function checkMetricParams(metric: FaithfulnessMetric<any>, params: Params, nFeatures: number): Params {
+  return resolveParams({ id: metric.id, kind: 'Metric', defaults: metric.defaults, params: metric.params }, params, nFeatures);
 }
 
 /** Evaluate a group of inputs in chunks of maxBatchRows (one forward pass each). */
@@ -103,7 +98,7 @@ async function evaluateInputs(task: Task, req: Perturbations, signal?: AbortSign
   const out = new Float32Array(m * c); // [m, nClasses]
   const step = task.model.maxBatchRows;
   for (let start = 0; start < m; start += step) {
-    signal?.throwIfAborted();
+    await checkpoint(signal);
     const rows = Math.min(step, m - start);
     out.set(await task.model.predict(inputs.subarray(start * n, (start + rows) * n), rows, task.output), start * c);
   }
@@ -145,7 +140,7 @@ export async function runKernels(
   for (let r = 0; r < nRows; r++)
     if (!(target[r] >= 0 && target[r] < task.nClasses))
       throw new UserError(`Target class ${target[r]} of row ${batch.rowIndex[r]} is not a class of the model (it has ${task.nClasses}).`, 'Use targets from the model or the data labels.');
-  for (const u of units) u.metric.kernel.validate?.(u.params, n);
+  units = units.map((u) => ({ metric: u.metric, params: checkMetricParams(u.metric, u.params, n) }));
 
   const owner = (e: number, u: number) => e * nUnits + u;
   const req = new Perturbations(task.space, nExpl * nUnits, 2 * nRows);
@@ -191,7 +186,7 @@ export async function runKernels(
     onProgress?.(rowsDone, nRows);
   };
   for (let r = 0; r < nRows; r++) {
-    signal?.throwIfAborted();
+    await checkpoint(signal);
     const ctx: RowContext = {
       task,
       nFeatures: n,

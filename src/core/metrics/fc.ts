@@ -6,7 +6,8 @@
  */
 import { pearson } from './correlation';
 import { delta, sumOver } from './effects';
-import { checkInt, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import type { ParamSchema } from '../params';
 
 export interface FcParams {
   [key: string]: number;
@@ -17,6 +18,11 @@ export interface FcParams {
 }
 
 export const defaults: FcParams = { nSubsets: 100, subsetSize: 0 };
+
+export const params: ParamSchema<FcParams> = {
+  nSubsets: { type: 'int', min: 2, max: 100000, meaning: 'N: random subsets per sample.' },
+  subsetSize: { type: 'int', min: 0, max: 'nFeatures', meaning: 'm: features per subset.', note: '0 = max(1, ⌊n/16 + ½⌋).' },
+};
 
 /** m for n features: the param, or max(1, ⌊n/16 + ½⌋) when it is 0. */
 export function fcSubsetSize(params: FcParams, n: number): number {
@@ -32,10 +38,6 @@ interface FcShared {
 }
 
 const kernel: MetricKernel<FcParams, FcShared> = {
-  validate(p, n) {
-    checkInt('FC', 'nSubsets', p.nSubsets, 2);
-    checkInt('FC', 'subsetSize', p.subsetSize, 0, n);
-  },
   prepareRow(ctx, p, req, owner) {
     const n = ctx.nFeatures;
     const m = fcSubsetSize(p, n);
@@ -67,6 +69,8 @@ export const FC: BatchedMetric<FcParams> = {
   description: 'Pearson correlation between the saliency sum of N random feature subsets and the drop in p_c when they are removed.',
   direction: 'higher',
   defaults,
+  params,
+  info: { kind: 'correlation', correlation: 'pearson', perturbation: 'random subset', canBeNaN: false },
   paper: { nSubsets: 30, subsetSize: 1 },
   hasCurve: false,
   kernel,

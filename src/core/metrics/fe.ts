@@ -6,7 +6,8 @@
 import { pearson } from './correlation';
 import { argsortDesc, chunk, nSteps } from './curves';
 import { delta, sumOver } from './effects';
-import { checkInt, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import type { ParamSchema } from '../params';
 
 export interface FeParams {
   [key: string]: number;
@@ -16,10 +17,11 @@ export interface FeParams {
 
 export const defaults: FeParams = { stepSize: 1 };
 
+export const params: ParamSchema<FeParams> = {
+  stepSize: { type: 'int', min: 1, max: 'nFeatures', meaning: 'k: features per chunk of π, each chunk removed alone.' },
+};
+
 const kernel: MetricKernel<FeParams, null> = {
-  validate(p, n) {
-    checkInt('FE', 'stepSize', p.stepSize, 1, n);
-  },
   prepareRow: () => null,
   planRow(ctx, s, _e, p, _sh, req, owner) {
     const k = p.stepSize;
@@ -46,6 +48,8 @@ export const FE: BatchedMetric<FeParams> = {
   description: 'Pearson correlation between the saliency of each chunk of k features (in order of π) and the drop in p_c when that chunk alone is removed.',
   direction: 'higher',
   defaults,
+  params,
+  info: { kind: 'correlation', correlation: 'pearson', perturbation: 'chunk', canBeNaN: false },
   paper: {},
   hasCurve: false,
   kernel,

@@ -6,7 +6,8 @@
  */
 import { pearson } from './correlation';
 import { delta } from './effects';
-import { checkInt, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import type { ParamSchema } from '../params';
 
 export interface InfParams {
   [key: string]: number;
@@ -16,6 +17,10 @@ export interface InfParams {
 
 export const defaults: InfParams = { nSubsets: 100 };
 
+export const params: ParamSchema<InfParams> = {
+  nSubsets: { type: 'int', min: 2, max: 100000, meaning: 'N: random masks per sample (each feature removed with probability ½).' },
+};
+
 interface InfShared {
   /** [N, n] 1 = feature removed in subset j. */
   masks: Uint8Array;
@@ -23,9 +28,6 @@ interface InfShared {
 }
 
 const kernel: MetricKernel<InfParams, InfShared> = {
-  validate(p) {
-    checkInt('INF', 'nSubsets', p.nSubsets, 2);
-  },
   prepareRow(ctx, p, req, owner) {
     const n = ctx.nFeatures;
     const N = p.nSubsets;
@@ -59,6 +61,8 @@ export const INF: BatchedMetric<InfParams> = {
   description: 'Pearson correlation between the saliency sum of N random subsets (each feature in with probability ½) and the drop in p_c when they are removed.',
   direction: 'higher',
   defaults,
+  params,
+  info: { kind: 'correlation', correlation: 'pearson', perturbation: 'random mask', canBeNaN: false },
   paper: { nSubsets: 30 },
   hasCurve: false,
   kernel,

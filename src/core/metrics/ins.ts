@@ -3,15 +3,17 @@
  * all-baseline input and put back the top features of π, k at a time. Curve: p_c(x° ∪ top_t).
  */
 import { argsortDesc, trapezoidAuc } from './curves';
-import { checkInt, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { StepParams } from './rp';
+import type { ParamSchema } from '../params';
 
 export const defaults: StepParams = { stepSize: 1 };
 
+export const params: ParamSchema<StepParams> = {
+  stepSize: { type: 'int', min: 1, max: 'nFeatures', meaning: 'k: features removed (or inserted) per step.' },
+};
+
 const kernel: MetricKernel<StepParams, null> = {
-  validate(p, n) {
-    checkInt('INS', 'stepSize', p.stepSize, 1, n);
-  },
   prepareRow: () => null,
   planRow(ctx, s, e, p, _sh, req, owner) {
     const read = planCurve(ctx, req, owner, 'insertion', argsortDesc(s), p.stepSize, `desc|${e}`);
@@ -28,6 +30,8 @@ export const INS: BatchedMetric<StepParams> = {
   description: 'Area under p_c while the top features of π are put back into the baseline input, k at a time.',
   direction: 'higher',
   defaults,
+  params,
+  info: { kind: 'curve', curve: { mode: 'insertion', order: 'descending', stopsAtFlip: false, point: 'probability', value: 'auc' }, canBeNaN: false },
   paper: {},
   hasCurve: true,
   kernel,

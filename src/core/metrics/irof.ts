@@ -5,15 +5,17 @@
  */
 import { argsortDesc, trapezoidAuc } from './curves';
 import { preservationRatio } from './effects';
-import { checkInt, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { StepParams } from './rp';
+import type { ParamSchema } from '../params';
 
 export const defaults: StepParams = { stepSize: 1 };
 
+export const params: ParamSchema<StepParams> = {
+  stepSize: { type: 'int', min: 1, max: 'nFeatures', meaning: 'k: features removed (or inserted) per step.' },
+};
+
 const kernel: MetricKernel<StepParams, null> = {
-  validate(p, n) {
-    checkInt('IROF', 'stepSize', p.stepSize, 1, n);
-  },
   prepareRow: () => null,
   planRow(ctx, s, e, p, _sh, req, owner) {
     const read = planCurve(ctx, req, owner, 'removal', argsortDesc(s), p.stepSize, `desc|${e}`);
@@ -31,6 +33,8 @@ export const IROF: BatchedMetric<StepParams> = {
   description: '1 − area under p_c(x \\ top_t) / p_c(x) while the top features of π are removed, k at a time.',
   direction: 'higher',
   defaults,
+  params,
+  info: { kind: 'curve', curve: { mode: 'removal', order: 'descending', stopsAtFlip: false, point: 'ratio', value: 'one-minus-auc' }, canBeNaN: false },
   paper: {},
   hasCurve: true,
   kernel,

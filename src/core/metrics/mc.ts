@@ -8,7 +8,8 @@
 import { spearman } from './correlation';
 import { argsortAsc, chunk, nSteps } from './curves';
 import { sumOver } from './effects';
-import { checkInt, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import type { ParamSchema } from '../params';
 
 export interface McParams {
   [key: string]: number;
@@ -20,11 +21,12 @@ export interface McParams {
 
 export const defaults: McParams = { stepSize: 1, nBaselines: 10 };
 
+export const params: ParamSchema<McParams> = {
+  stepSize: { type: 'int', min: 1, max: 'nFeatures', meaning: 'k: features per chunk of argsort_asc(s).' },
+  nBaselines: { type: 'int', min: 1, max: 1000, meaning: 'K: noise baselines per chunk.' },
+};
+
 const kernel: MetricKernel<McParams, Float32Array[]> = {
-  validate(p, n) {
-    checkInt('MC', 'stepSize', p.stepSize, 1, n);
-    checkInt('MC', 'nBaselines', p.nBaselines, 1);
-  },
   prepareRow(ctx, p) {
     const rng = ctx.seeder.rng('MC', ctx.rowIndex);
     return Array.from({ length: p.nBaselines }, () => ctx.task.space.noiseBaseline(rng)); // K × [n]
@@ -61,6 +63,8 @@ export const MC: BatchedMetric<McParams> = {
   description: 'Spearman correlation between the saliency of each chunk (ascending order of s) and the mean squared change of p_c when it is replaced by K noise baselines.',
   direction: 'higher',
   defaults,
+  params,
+  info: { kind: 'correlation', correlation: 'spearman', perturbation: 'chunk with a noise baseline', groupParam: 'nBaselines', baseline: 'noise', canBeNaN: false },
   paper: {},
   hasCurve: false,
   kernel,

@@ -4,7 +4,8 @@
  */
 import { argsortDesc } from './curves';
 import { delta } from './effects';
-import { checkInt, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import type { ParamSchema } from '../params';
 
 export interface StepParams {
   [key: string]: number;
@@ -14,10 +15,11 @@ export interface StepParams {
 
 export const defaults: StepParams = { stepSize: 1 };
 
+export const params: ParamSchema<StepParams> = {
+  stepSize: { type: 'int', min: 1, max: 'nFeatures', meaning: 'k: features removed (or inserted) per step.' },
+};
+
 const kernel: MetricKernel<StepParams, null> = {
-  validate(p, n) {
-    checkInt('RP', 'stepSize', p.stepSize, 1, n);
-  },
   prepareRow: () => null,
   planRow(ctx, s, e, p, _sh, req, owner) {
     const read = planCurve(ctx, req, owner, 'removal', argsortDesc(s), p.stepSize, `desc|${e}`);
@@ -37,6 +39,8 @@ export const RP: BatchedMetric<StepParams> = {
   description: 'Mean drop of p_c over the steps t = 0..T of removing the top features of π, k at a time.',
   direction: 'higher',
   defaults,
+  params,
+  info: { kind: 'curve', curve: { mode: 'removal', order: 'descending', stopsAtFlip: false, point: 'delta', value: 'mean' }, canBeNaN: false },
   paper: {},
   hasCurve: true,
   kernel,

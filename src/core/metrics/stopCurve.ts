@@ -6,15 +6,12 @@
  * costs no model evaluations.
  */
 import { argsortAsc, argsortDesc, trapezoidAuc } from './curves';
-import { checkInt, planCurve, type MetricKernel } from './engine';
+import { planCurve, type MetricKernel } from './engine';
 import type { StepParams } from './rp';
 
 export function stopCurveKernel(id: 'NEG' | 'POS'): MetricKernel<StepParams, null> {
   const ascending = id === 'NEG';
   return {
-    validate(p, n) {
-      checkInt(id, 'stepSize', p.stepSize, 1, n);
-    },
     prepareRow: () => null,
     planRow(ctx, s, e, p, _sh, req, owner) {
       if (ctx.predClean !== ctx.c) return () => ({ value: NaN, curve: new Float32Array(0) });
