@@ -28,7 +28,7 @@ class RecordingPerturbations extends Perturbations {
     super.writeInsertion(i, x, baseline, inserted);
     const put = new Set(Array.from(inserted));
     const idx: number[] = [];
-    for (let j = 0; j < x.length; j++) if (!put.has(j)) idx.push(j);
+    for (let j = 0; j < this.space.nFeatures; j++) if (!put.has(j)) idx.push(j);
     this.removed.set(i, { idx: Int32Array.from(idx), baseline: Float32Array.from(baseline) });
   }
   override writeMasked(i: number, x: ArrayLike<number>, baseline: ArrayLike<number>, mask: ArrayLike<number>): void {
@@ -47,9 +47,10 @@ export async function traceMetric(session: Session, row: number, target: number,
   const unit = getMetric(metricId);
   if (!unit || !isBatched(unit) || !TRACEABLE.includes(metricId)) throw new UserError(`The inspector cannot replay ${metricId}.`, `Pick one of ${TRACEABLE.join(', ')} or a curve metric.`);
   const n = task.nFeatures;
+  const d = task.inputSize; // model-input values per row
   const merged = checkMetricParams(unit, params as Params, n);
-  const x = session.batchOf([row]).x; // [n]
-  const x0 = task.space.baseline(task.baseline); // [n]
+  const x = session.batchOf([row]).x; // [inputSize]
+  const x0 = task.space.baseline(task.baseline); // [inputSize]
   const clean = await task.model.predict(Float32Array.from([...x, ...x0]), 2, task.output); // [2, nClasses]
   const nc = task.nClasses;
   const ctx: RowContext = {
@@ -61,11 +62,11 @@ export async function traceMetric(session: Session, row: number, target: number,
   const shared = unit.kernel.prepareRow(ctx, merged, req, 0);
   const finish = unit.kernel.planRow(ctx, s, 0, merged, shared, req, 0);
   const m = req.nInputs;
-  const inputs = Float32Array.from(req.inputs); // [m, n]
+  const inputs = Float32Array.from(req.inputs); // [m, inputSize]
   const out = new Float32Array(m * nc);
   for (let start = 0; start < m; start += task.model.maxBatchRows) {
     const rows = Math.min(task.model.maxBatchRows, m - start);
-    out.set(await task.model.predict(inputs.subarray(start * n, (start + rows) * n), rows, task.output), start * nc);
+    out.set(await task.model.predict(inputs.subarray(start * d, (start + rows) * d), rows, task.output), start * nc);
   }
   const ev = new Evaluated(out, nc);
   const outcome = finish(ev);
@@ -84,7 +85,7 @@ export async function traceMetric(session: Session, row: number, target: number,
       const st =
         t === 0 ? (mode === 'removal' ? clean : base)
         : t === T ? (mode === 'removal' ? base : clean)
-        : { input: inputs.slice((t - 1) * n, t * n), removed: Array.from(req.removed.get(t - 1)?.idx ?? []), p: ev.p(t - 1, target) };
+        : { input: inputs.slice((t - 1) * d, t * d), removed: Array.from(req.removed.get(t - 1)?.idx ?? []), p: ev.p(t - 1, target) };
       return { ...st, saliencySum: sumOver(s, st.removed), delta: ctx.pClean - st.p };
     });
     return { metricId, kind: 'curve', row, pClean: ctx.pClean, value, correlation: 'pearson', groupSize: 1, steps, curve };
@@ -93,7 +94,7 @@ export async function traceMetric(session: Session, row: number, target: number,
     const rec = req.removed.get(i);
     const idx = rec ? Array.from(rec.idx) : [];
     const p = ev.p(i, target);
-    return { input: inputs.slice(i * n, (i + 1) * n), removed: idx, p, saliencySum: sumOver(s, idx), delta: ctx.pClean - p };
+    return { input: inputs.slice(i * d, (i + 1) * d), removed: idx, p, saliencySum: sumOver(s, idx), delta: ctx.pClean - p };
   });
   return { metricId, kind: 'correlation', row, pClean: ctx.pClean, value, correlation: unit.info.correlation ?? 'pearson', groupSize: unit.info.groupParam ? Number(merged[unit.info.groupParam]) : 1, steps };
 }

@@ -10,6 +10,7 @@ import { additiveTask, batchOf, mlpTask, randomRows, useBackend } from '../../..
 import { getMethod } from './registry';
 import { gaussLegendre, quadrature } from './common';
 import { occlusionWindows } from './occlusion';
+import type { TabularFeatureSpace } from '../task/featureSpace';
 
 const seeder = new Seeder(11);
 
@@ -86,8 +87,9 @@ describe('additive raw model g(x) = w·x + b, zero baseline', () => {
     const s = await explain(task, 'gradient-shap', x, nRows, target, { samples });
     for (let r = 0; r < nRows; r++)
       for (let i = 0; i < w.length; i++) {
-        const lo = task.space.mins[i];
-        const hi = task.space.maxs[i];
+        const space = task.space as TabularFeatureSpace;
+        const lo = space.mins[i];
+        const hi = space.maxs[i];
         const sd = (Math.abs(w[i]) * (hi - lo)) / Math.sqrt(12 * samples); // std of the mean of w_i (x_i − b_i)
         expect(Math.abs(s[r * w.length + i] - w[i] * (x[r * w.length + i] - (lo + hi) / 2))).toBeLessThan(5 * sd);
       }

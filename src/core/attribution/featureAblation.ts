@@ -22,8 +22,9 @@ export const featureAblation: AttributionMethod<FeatureAblationParams> = {
   applicable: () => null,
   async explain(task, batch, target, _params, _seeder, onProgress, signal) {
     const n = task.nFeatures;
+    const inSize = task.inputSize; // model-input values per row
     const per = n + 1; // the clean input, then one input per ablated feature
-    const x0 = taskBaseline(task); // [n]
+    const x0 = taskBaseline(task); // [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     const one = new Int32Array(1);
     await forRowChunks(
@@ -31,9 +32,9 @@ export const featureAblation: AttributionMethod<FeatureAblationParams> = {
       per,
       async (start, end) => {
         const rows = end - start;
-        const inputs = new Float32Array(rows * per * n); // [rows · (n + 1), n]
+        const inputs = new Float32Array(rows * per * inSize); // [rows · (n + 1), inputSize]
         for (let r = 0; r < rows; r++) {
-          const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
           task.space.writeRemoval(inputs, r * per, x, x0, []);
           for (let i = 0; i < n; i++) {
             one[0] = i;

@@ -41,10 +41,11 @@ export const gradientShap: AttributionMethod<GradientShapParams> = {
   applicable: () => null,
   async explain(task, batch, target, params, seeder, onProgress, signal) {
     const { samples, baselines, noiseLevel } = checkParams(gradientShap, params, task);
-    const n = task.nFeatures;
-    const x0 = taskBaseline(task); // [n]
-    const sigma = Float64Array.from({ length: n }, (_, j) => noiseLevel * (task.space.maxs[j] - task.space.mins[j])); // [n]
-    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    const n = task.inputSize; // gradients, baselines and noise per model-input element
+    const x0 = taskBaseline(task); // [inputSize]
+    const range = task.space.inputRange(); // [inputSize]
+    const sigma = Float64Array.from({ length: n }, (_, j) => noiseLevel * range[j]); // [inputSize]
+    const out = new Float32Array(batch.nRows * n); // [nRows, inputSize]
     await forRowChunks(
       batch,
       samples,
@@ -80,6 +81,6 @@ export const gradientShap: AttributionMethod<GradientShapParams> = {
       onProgress,
       signal,
     );
-    return out;
+    return task.space.aggregate(out, batch.nRows); // [nRows, nFeatures]
   },
 };

@@ -21,19 +21,19 @@ export const inputXGradient: AttributionMethod<InputXGradientParams> = {
   params,
   applicable: () => null,
   async explain(task, batch, target, _params, _seeder, onProgress, signal) {
-    const n = task.nFeatures;
-    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    const d = task.inputSize;
+    const elem = new Float32Array(batch.nRows * d); // [nRows, inputSize]
     await forRowChunks(
       batch,
       1,
       async (start, end) => {
-        const x = batch.x.subarray(start * n, end * n); // [end − start, n]
-        const { grad } = await task.model.gradient(x, end - start, target.subarray(start, end), task.output); // grad: [end − start, n]
-        for (let i = 0; i < grad.length; i++) out[start * n + i] = x[i] * grad[i];
+        const x = batch.x.subarray(start * d, end * d); // [end − start, inputSize]
+        const { grad } = await task.model.gradient(x, end - start, target.subarray(start, end), task.output); // grad: [end − start, inputSize]
+        for (let i = 0; i < grad.length; i++) elem[start * d + i] = x[i] * grad[i];
       },
       onProgress,
       signal,
     );
-    return out;
+    return task.space.aggregate(elem, batch.nRows); // [nRows, nFeatures]
   },
 };

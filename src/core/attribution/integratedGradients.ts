@@ -34,9 +34,9 @@ export const integratedGradients: AttributionMethod<IntegratedGradientsParams> =
     const { steps, rule } = checkParams(integratedGradients, params, task);
     const { nodes, weights } = quadrature(rule, steps);
     const m = nodes.length;
-    const n = task.nFeatures;
-    const x0 = taskBaseline(task); // [n]
-    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    const n = task.inputSize; // gradients and inputs per model-input element
+    const x0 = taskBaseline(task); // [inputSize]
+    const out = new Float32Array(batch.nRows * n); // [nRows, inputSize]
     await forRowChunks(
       batch,
       m,
@@ -65,6 +65,6 @@ export const integratedGradients: AttributionMethod<IntegratedGradientsParams> =
       onProgress,
       signal,
     );
-    return out;
+    return task.space.aggregate(out, batch.nRows); // [nRows, nFeatures]
   },
 };

@@ -36,6 +36,7 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
   applicable: () => null,
   async explain(task, batch, target, params, seeder, onProgress, signal) {
     const n = task.nFeatures;
+    const inSize = task.inputSize; // model-input values per row
     const { samples } = checkParams(kernelShap, params, task);
     const exhaustive = n < 2 || 2 ** n - 2 <= samples;
     const pairs = exhaustive ? 0 : Math.ceil(samples / 2);
@@ -53,7 +54,7 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
         weight[c] = (n - 1) / (binom * k * (n - k));
       }
     const per = 2 + nCoalitions; // the clean input, the all-baseline input, then the coalitions
-    const x0 = taskBaseline(task); // [n]
+    const x0 = taskBaseline(task); // [inputSize]
     // size distribution of the Shapley kernel, as a cumulative table over k = 1..n−1
     const cdf = new Float64Array(Math.max(0, n - 1));
     let total = 0;
@@ -65,13 +66,13 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
       per,
       async (start, end) => {
         const rows = end - start;
-        const inputs = new Float32Array(rows * per * n); // [rows · per, n]
+        const inputs = new Float32Array(rows * per * inSize); // [rows · per, inputSize]
         const present = new Uint8Array(rows * nCoalitions * n); // [rows · nCoalitions, n] z
         const removed = new Uint8Array(n); // [n]
         const all = Int32Array.from({ length: n }, (_, j) => j);
         for (let r = 0; r < rows; r++) {
           const rng = seeder.rng('kernel-shap', batch.rowIndex[start + r]);
-          const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
           task.space.writeRemoval(inputs, r * per, x, x0, []);
           task.space.writeRemoval(inputs, r * per + 1, x, x0, all);
           if (exhaustive) {

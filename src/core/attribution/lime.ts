@@ -40,20 +40,21 @@ export const lime: AttributionMethod<LimeParams> = {
   async explain(task, batch, target, params, seeder, onProgress, signal) {
     const { samples, kernelWidth, ridge } = checkParams(lime, params, task);
     const n = task.nFeatures;
+    const inSize = task.inputSize; // model-input values per row
     const d = n + 1; // intercept + one coefficient per feature
-    const x0 = taskBaseline(task); // [n]
+    const x0 = taskBaseline(task); // [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     await forRowChunks(
       batch,
       samples,
       async (start, end) => {
         const rows = end - start;
-        const inputs = new Float32Array(rows * samples * n); // [rows · samples, n]
+        const inputs = new Float32Array(rows * samples * inSize); // [rows · samples, inputSize]
         const present = new Uint8Array(rows * samples * n); // [rows · samples, n] z
         const removed = new Uint8Array(n); // [n] 1 − z of one sample
         for (let r = 0; r < rows; r++) {
           const rng = seeder.rng('lime', batch.rowIndex[start + r]);
-          const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
           for (let k = 0; k < samples; k++) {
             const o = (r * samples + k) * n;
             for (let j = 0; j < n; j++) {

@@ -40,6 +40,7 @@ export const occlusion: AttributionMethod<OcclusionParams> = {
   applicable: () => null,
   async explain(task, batch, target, params, _seeder, onProgress, signal) {
     const n = task.nFeatures;
+    const inSize = task.inputSize; // model-input values per row
     const { window, stride } = checkParams(occlusion, params, task);
     const windows = occlusionWindows(n, window, stride);
     const nWindows = windows.length;
@@ -47,16 +48,16 @@ export const occlusion: AttributionMethod<OcclusionParams> = {
     const cover = new Int32Array(n); // [n] windows covering each feature
     for (const [a, b] of windows) for (let j = a; j < b; j++) cover[j]++;
     const per = nWindows + 1; // the clean input, then one input per window
-    const x0 = taskBaseline(task); // [n]
+    const x0 = taskBaseline(task); // [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     await forRowChunks(
       batch,
       per,
       async (start, end) => {
         const rows = end - start;
-        const inputs = new Float32Array(rows * per * n); // [rows · (nWindows + 1), n]
+        const inputs = new Float32Array(rows * per * inSize); // [rows · (nWindows + 1), inputSize]
         for (let r = 0; r < rows; r++) {
-          const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
           task.space.writeRemoval(inputs, r * per, x, x0, []);
           for (let w = 0; w < nWindows; w++) task.space.writeRemoval(inputs, r * per + 1 + w, x, x0, members[w]);
         }

@@ -27,19 +27,19 @@ export const saliency: AttributionMethod<SaliencyParams> = {
   applicable: () => null,
   async explain(task, batch, target, params, _seeder, onProgress, signal) {
     const { abs } = checkParams(saliency, params, task);
-    const n = task.nFeatures;
-    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    const d = task.inputSize;
+    const elem = new Float32Array(batch.nRows * d); // [nRows, inputSize] per input element
     await forRowChunks(
       batch,
       1,
       async (start, end) => {
-        // grad: [end − start, n]
-        const { grad } = await task.model.gradient(batch.x.subarray(start * n, end * n), end - start, target.subarray(start, end), task.output);
-        for (let i = 0; i < grad.length; i++) out[start * n + i] = abs ? Math.abs(grad[i]) : grad[i];
+        // grad: [end − start, inputSize]
+        const { grad } = await task.model.gradient(batch.x.subarray(start * d, end * d), end - start, target.subarray(start, end), task.output);
+        for (let i = 0; i < grad.length; i++) elem[start * d + i] = abs ? Math.abs(grad[i]) : grad[i];
       },
       onProgress,
       signal,
     );
-    return out;
+    return task.space.aggregate(elem, batch.nRows); // [nRows, nFeatures]: sums over each feature's elements
   },
 };

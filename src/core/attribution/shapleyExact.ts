@@ -52,11 +52,12 @@ export const shapleyExact: AttributionMethod<ShapleyExactParams> = {
     const e = tooManyFeatures(task.nFeatures);
     if (e) throw e;
     const n = task.nFeatures;
+    const inSize = task.inputSize; // model-input values per row
     const nCoalitions = 2 ** n;
     const weight = shapleyWeights(n); // [n] by coalition size
     const size = new Uint8Array(nCoalitions); // [2^n] popcount of each coalition
     for (let m = 1; m < nCoalitions; m++) size[m] = size[m >> 1] + (m & 1);
-    const x0 = taskBaseline(task); // [n]
+    const x0 = taskBaseline(task); // [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     const removed = new Uint8Array(n); // [n]
     await forRowChunks(
@@ -64,9 +65,9 @@ export const shapleyExact: AttributionMethod<ShapleyExactParams> = {
       nCoalitions,
       async (start, end) => {
         const rows = end - start;
-        const inputs = new Float32Array(rows * nCoalitions * n); // [rows · 2^n, n]: bit i of the coalition index = feature i present
+        const inputs = new Float32Array(rows * nCoalitions * inSize); // [rows · 2^n, inputSize]: bit i of the coalition index = feature i present
         for (let r = 0; r < rows; r++) {
-          const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
           for (let m = 0; m < nCoalitions; m++) {
             for (let j = 0; j < n; j++) removed[j] = (m >> j) & 1 ? 0 : 1;
             task.space.writeMasked(inputs, r * nCoalitions + m, x, x0, removed);

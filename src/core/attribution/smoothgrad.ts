@@ -37,9 +37,10 @@ export const smoothgrad: AttributionMethod<SmoothGradParams> = {
   applicable: () => null,
   async explain(task, batch, target, params, seeder, onProgress, signal) {
     const { samples, noiseLevel, abs } = checkParams(smoothgrad, params, task);
-    const n = task.nFeatures;
-    const sigma = Float64Array.from({ length: n }, (_, j) => noiseLevel * (task.space.maxs[j] - task.space.mins[j])); // [n]
-    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    const n = task.inputSize; // gradients and noise per model-input element
+    const range = task.space.inputRange(); // [inputSize]
+    const sigma = Float64Array.from({ length: n }, (_, j) => noiseLevel * range[j]); // [inputSize]
+    const out = new Float32Array(batch.nRows * n); // [nRows, inputSize]
     await forRowChunks(
       batch,
       samples,
@@ -68,6 +69,6 @@ export const smoothgrad: AttributionMethod<SmoothGradParams> = {
       onProgress,
       signal,
     );
-    return out;
+    return task.space.aggregate(out, batch.nRows); // [nRows, nFeatures]
   },
 };

@@ -66,13 +66,14 @@ export async function lcTargets(
   unitId: string,
 ): Promise<LcTargets> {
   const n = task.nFeatures;
-  const baseline = task.space.baseline(task.baseline);
-  const masks = new Float32Array(nRows * k * n);
-  const inputs = new Float32Array(nRows * (k + 1) * n); // [nRows·(k+1), n]: clean row, then its k perturbations
+  const d = task.inputSize; // model-input values per row (x is [nRows, inputSize])
+  const baseline = task.space.baseline(task.baseline); // [inputSize]
+  const masks = new Float32Array(nRows * k * n); // [nRows, k, n]
+  const inputs = new Float32Array(nRows * (k + 1) * d); // [nRows·(k+1), inputSize]: clean row, then its k perturbations
   const targets = new Int32Array(nRows * (k + 1));
   for (let r = 0; r < nRows; r++) {
     const rng = seeder.rng(unitId, rowIndex[r]);
-    const xr = x.subarray(r * n, (r + 1) * n);
+    const xr = x.subarray(r * d, (r + 1) * d);
     const base = r * (k + 1);
     task.space.writeMasked(inputs, base, xr, baseline, new Float32Array(n));
     for (let j = 0; j < k; j++) {

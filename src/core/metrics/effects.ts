@@ -5,12 +5,12 @@
  * - `Δ⁻_target(I) = p_c(x \ I)`, `Δ⁻_ratio(I) = p_c(x \ I) / p_c(x)` (preservation effects).
  *
  * `Perturbations` collects the perturbed inputs of many rows, many subsets and many explanations
- * in one growing Float32Array [nInputs, nFeatures]; the engine (engine.ts) sends it through the
+ * in one growing Float32Array [nInputs, inputSize]; the engine (engine.ts) sends it through the
  * model in as few forward passes as the memory budget allows, then every metric reads its values
  * back by index. Every input is counted under one owner (an explanation × metric slot), so
  * `modelCalls` add up to the rows the model actually evaluated.
  */
-import type { TabularFeatureSpace } from '../task/featureSpace';
+import type { FeatureSpace } from '../task/featureSpace';
 
 /** Perturbation effect Δ = p_c(x) − p_c(x \ I). */
 export function delta(pClean: number, pPerturbed: number): number {
@@ -37,9 +37,9 @@ export function sumOver(s: ArrayLike<number>, idx: ArrayLike<number>): number {
   return acc;
 }
 
-/** Growing buffer of perturbed inputs: [nInputs, nFeatures] row-major, plus who owns each row. */
+/** Growing buffer of perturbed inputs: [nInputs, inputSize] row-major, plus who owns each row. */
 export class Perturbations {
-  /** [capacity, nFeatures]; the first `nInputs` rows are used. */
+  /** [capacity, inputSize]; the first `nInputs` rows are used. */
   private buf: Float32Array;
   nInputs = 0;
   /** Inputs counted per owner slot (explanation × metric in the engine). */
@@ -48,26 +48,27 @@ export class Perturbations {
   private readonly memo = new Map<string, number>();
 
   constructor(
-    readonly space: TabularFeatureSpace,
+    readonly space: FeatureSpace,
     nOwners: number,
     initialRows = 1024,
   ) {
-    this.buf = new Float32Array(Math.max(1, initialRows) * space.nFeatures);
+    this.buf = new Float32Array(Math.max(1, initialRows) * space.inputSize);
     this.rowsPerOwner = new Float64Array(nOwners);
   }
 
-  get nFeatures(): number {
-    return this.space.nFeatures;
+  /** Model-input values per perturbed input. */
+  get inputSize(): number {
+    return this.space.inputSize;
   }
 
-  /** The filled inputs: [nInputs, nFeatures] (a view, valid until the next reserve or clear). */
+  /** The filled inputs: [nInputs, inputSize] (a view, valid until the next reserve or clear). */
   get inputs(): Float32Array {
-    return this.buf.subarray(0, this.nInputs * this.nFeatures);
+    return this.buf.subarray(0, this.nInputs * this.inputSize);
   }
 
   /** Reserve m input rows counted under `owner`; returns the index of the first. */
   reserve(m: number, owner: number): number {
-    const n = this.nFeatures;
+    const n = this.inputSize;
     const need = (this.nInputs + m) * n;
     if (need > this.buf.length) {
       const grown = new Float32Array(Math.max(need, this.buf.length * 2));
@@ -92,7 +93,7 @@ export class Perturbations {
     return { start, fresh: true };
   }
 
-  /** Input i = x \ removed (removed features set to baseline). x, baseline: [nFeatures]. */
+  /** Input i = x \ removed (removed features set to baseline). x, baseline: [inputSize]. */
   writeRemoval(i: number, x: ArrayLike<number>, baseline: ArrayLike<number>, removed: ArrayLike<number>): void {
     this.space.writeRemoval(this.buf, i, x, baseline, removed);
   }

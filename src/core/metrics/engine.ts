@@ -34,9 +34,9 @@ export interface RowContext {
   r: number;
   /** Global row index (file order): seeds the row's draws. */
   rowIndex: number;
-  /** [nFeatures] the clean input. */
+  /** [inputSize] the clean input. */
   x: Float32Array;
-  /** [nFeatures] the all-baseline input x° (task.baseline). */
+  /** [inputSize] the all-baseline input x° (task.baseline). */
   x0: Float32Array;
   /** Target class c. */
   c: number;
@@ -91,10 +91,10 @@ export function checkMetricParams(metric: FaithfulnessMetric<any>, params: Param
 
 /** Evaluate a group of inputs in chunks of maxBatchRows (one forward pass each). */
 async function evaluateInputs(task: Task, req: Perturbations, signal?: AbortSignal): Promise<Evaluated> {
-  const n = task.nFeatures;
+  const n = task.inputSize;
   const c = task.nClasses;
   const m = req.nInputs;
-  const inputs = req.inputs; // [m, n]
+  const inputs = req.inputs; // [m, inputSize]
   const out = new Float32Array(m * c); // [m, nClasses]
   const step = task.model.maxBatchRows;
   for (let start = 0; start < m; start += step) {
@@ -126,10 +126,11 @@ export async function runKernels(
   opts: EngineOptions = {},
 ): Promise<MetricResult[][]> {
   const n = task.nFeatures;
+  const d = task.inputSize; // model-input values per row
   const nRows = batch.nRows;
   const nExpl = explanations.length;
   const nUnits = units.length;
-  if (batch.x.length !== nRows * n) throw new Error(`metrics: the batch has ${batch.x.length} values, expected ${nRows} × ${n}`);
+  if (batch.x.length !== nRows * d) throw new Error(`metrics: the batch has ${batch.x.length} values, expected ${nRows} × ${d}`);
   if (target.length !== nRows) throw new Error(`metrics: ${target.length} targets for ${nRows} rows`);
   for (const s of explanations)
     if (s.length !== nRows * n)
@@ -144,7 +145,7 @@ export async function runKernels(
 
   const owner = (e: number, u: number) => e * nUnits + u;
   const req = new Perturbations(task.space, nExpl * nUnits, 2 * nRows);
-  const x0 = task.space.baseline(task.baseline); // [n]
+  const x0 = task.space.baseline(task.baseline); // [inputSize]
 
   // 1. clean pass: inputs 0..nRows-1 = x, nRows..2nRows-1 = x°
   const pClean = new Float64Array(nRows);
@@ -155,8 +156,8 @@ export async function runKernels(
     const start = req.reserve(2 * nRows, owner(0, 0));
     const none = new Int32Array(0);
     for (let r = 0; r < nRows; r++) {
-      req.writeRemoval(start + r, batch.x.subarray(r * n, (r + 1) * n), x0, none);
-      req.writeInsertion(start + nRows + r, batch.x.subarray(r * n, (r + 1) * n), x0, none);
+      req.writeRemoval(start + r, batch.x.subarray(r * d, (r + 1) * d), x0, none);
+      req.writeInsertion(start + nRows + r, batch.x.subarray(r * d, (r + 1) * d), x0, none);
     }
     const ev = await evaluateInputs(task, req, signal);
     for (let r = 0; r < nRows; r++) {
@@ -171,7 +172,7 @@ export async function runKernels(
   // 2. groups of whole rows
   const perSample = Array.from({ length: nExpl }, () => Array.from({ length: nUnits }, () => new Float32Array(nRows)));
   const curves = Array.from({ length: nExpl }, () => units.map((u) => (u.metric.hasCurve ? new Array<Float32Array>(nRows) : undefined)));
-  const budgetRows = Math.max(1, Math.floor((opts.groupValueBudget ?? GROUP_VALUE_BUDGET) / Math.max(1, n)));
+  const budgetRows = Math.max(1, Math.floor((opts.groupValueBudget ?? GROUP_VALUE_BUDGET) / Math.max(1, d)));
   let pending: { e: number; u: number; r: number; finish: RowFinisher }[] = [];
   const flush = async (rowsDone: number) => {
     const ev = await evaluateInputs(task, req, signal);
@@ -192,7 +193,7 @@ export async function runKernels(
       nFeatures: n,
       r,
       rowIndex: batch.rowIndex[r],
-      x: batch.x.subarray(r * n, (r + 1) * n),
+      x: batch.x.subarray(r * d, (r + 1) * d),
       x0,
       c: target[r],
       pClean: pClean[r],

@@ -4,13 +4,17 @@
  */
 import { UserError } from '../errors';
 import type { Dataset } from '../data/csv';
-import { TabularFeatureSpace, type BaselineKind } from './featureSpace';
+import { TabularFeatureSpace, type BaselineKind, type FeatureSpace } from './featureSpace';
 import type { OutputMode, TargetModel } from './model';
 
 export interface Task {
   model: TargetModel;
-  space: TabularFeatureSpace;
+  /** Maps features to model-input elements; methods and metrics see only this. */
+  space: FeatureSpace;
+  /** n: features an explanation scores (space.nFeatures). */
   nFeatures: number;
+  /** Model-input values per row (space.inputSize; tabular: = nFeatures). */
+  inputSize: number;
   /** Classes of the chosen output mode. */
   nClasses: number;
   featureNames: string[];
@@ -21,7 +25,7 @@ export interface Task {
 
 /** Rows handed to a method or metric. */
 export interface Batch {
-  /** [nRows, nFeatures] row-major */
+  /** [nRows, inputSize] row-major model inputs */
   x: Float32Array;
   nRows: number;
   /** Global row index of each row (file order) — seeds per-row randomness. */
@@ -37,6 +41,8 @@ export interface TaskOptions {
   baseline?: BaselineKind;
   /** Rows the mean/noise baselines come from; default all rows of the dataset. */
   reference?: { x: Float32Array; nRows: number };
+  /** A feature space other than one feature per column (e.g. feature groups); default tabular over the data's columns. */
+  space?: FeatureSpace;
 }
 
 export function makeTask(model: TargetModel, data: Dataset, opts: TaskOptions = {}): Task {
@@ -45,12 +51,15 @@ export function makeTask(model: TargetModel, data: Dataset, opts: TaskOptions = 
   const ref = opts.reference ?? { x: data.x, nRows: data.nRows };
   const nClasses = model.nClasses(output);
   const classNames = data.classNames.length === nClasses ? data.classNames : Array.from({ length: nClasses }, (_, i) => data.classNames[i] ?? `class ${i}`);
+  const space = opts.space ?? new TabularFeatureSpace(data.featureNames, ref.x, ref.nRows);
+  if (space.inputSize !== model.nFeatures) throw new Error(`makeTask: the feature space has ${space.inputSize} input values per row, the model ${model.nFeatures}`);
   return {
     model,
-    space: new TabularFeatureSpace(data.featureNames, ref.x, ref.nRows),
-    nFeatures: model.nFeatures,
+    space,
+    nFeatures: space.nFeatures,
+    inputSize: space.inputSize,
     nClasses,
-    featureNames: data.featureNames,
+    featureNames: space.featureNames,
     classNames,
     output,
     baseline: opts.baseline ?? 'zero',
@@ -66,7 +75,7 @@ export function checkWidth(model: TargetModel, data: Dataset): void {
 }
 
 export function sliceBatch(data: Dataset, a: number, b: number): Batch {
-  const n = data.nFeatures;
+  const n = data.nFeatures; // tabular data: one input value per column
   return { x: data.x.slice(a * n, b * n), nRows: b - a, rowIndex: Int32Array.from({ length: b - a }, (_, i) => a + i) };
 }
 
