@@ -1,36 +1,50 @@
 /**
- * DeepLIFT with the Rescale rule (Shrikumar et al. 2017) for a tf.Sequential LayersModel of Dense
- * layers (Dropout is the identity at inference) whose activations are relu or linear, the last one
- * optionally softmax. Reference input: the task's baseline x°.
+ * DeepLIFT with the Rescale rule (Shrikumar et al. 2017) for a LayersModel whose layers form a
+ * single chain from the input to the output — a tf.Sequential, or a functional model in which each
+ * layer has exactly one input, the previous layer's output (the usual Keras → tfjs export) — of
+ * Dense layers with relu or linear activations, the last one optionally softmax or sigmoid.
+ * InputLayer, Dropout and Flatten layers are skipped (identities at inference on a flat input); an
+ * Activation layer right after a linear Dense layer is folded into it. Reference input: the task's
+ * baseline x°.
  *
  * Multipliers run backwards from the explained output h(y) (y: the last layer's output, before its
- * softmax if it has one): through every Dense layer m ← m Wᵀ, through every ReLU the Rescale ratio
- * Δa/Δz (the local derivative where |Δz| < 1e-6). The scores are m_x ⊙ (x − x°), which sum to
- * h(y(x)) − h(y(x°)) ("summation to delta").
+ * softmax or sigmoid if it has one): through every Dense layer m ← m Wᵀ, through every ReLU the
+ * Rescale ratio Δa/Δz (the local derivative where |Δz| < 1e-6). The scores are m_x ⊙ (x − x°),
+ * which sum to h(y(x)) − h(y(x°)) ("summation to delta"). Scores are per model-input element;
+ * the task's feature space sums them per feature (`aggregate`), which keeps summation to delta.
  *
  * The head h maps y to the task's output mode exactly as TargetModel.apply does (softmax
- * probability, its log, the raw unit, or a single unit read through a sigmoid as two classes). A
- * softmax is not elementwise, so the Rescale rule does not apply to it; its multipliers are the
- * average of the head's gradient along the straight line from y(x°) to y(x) (Gauss–Legendre,
- * HEAD_NODES nodes, in double precision), which keeps summation to delta. For an identity head
- * this is exactly the unit vector of the target.
+ * probability, its log, the raw unit, a single unit read through a sigmoid as two classes, or
+ * several sigmoid units normalised to a distribution). A softmax is not elementwise, so the Rescale
+ * rule does not apply to it; the head's multipliers are the average of its gradient along the
+ * straight line from y(x°) to y(x) (Gauss–Legendre, HEAD_NODES nodes, in double precision), which
+ * keeps summation to delta. For an identity head this is exactly the unit vector of the target.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import type { OutputMode } from '../task/model';
 import type { Task } from '../task/task';
 import type { AttributionMethod } from './types';
+import type { ParamSchema } from '../params';
 import { forRowChunks, gaussLegendre, taskBaseline } from './common';
 
 export type DeepLiftParams = Record<string, never>;
 
 export const defaults: DeepLiftParams = {};
 
+export const params: ParamSchema<DeepLiftParams> = {};
+
 /** Quadrature nodes for the head's line integral. */
 export const HEAD_NODES = 64;
 
 /** Below this |Δz| a ReLU's multiplier is its local derivative. */
 const RESCALE_EPS = 1e-6;
+
+/** Layers that are the identity at inference on a flat [batch, n] input. */
+const SKIPPED = new Set(['InputLayer', 'Dropout', 'Flatten']);
+
+/** The activation after the last Dense layer, applied by the head (y is taken before it). */
+export type LastActivation = 'none' | 'softmax' | 'sigmoid';
 
 interface DenseStep {
   layer: tf.layers.Layer;
@@ -39,76 +53,131 @@ interface DenseStep {
 
 interface Plan {
   steps: DenseStep[];
-  /** The last layer ends in softmax (y is taken before it). */
-  softmaxLast: boolean;
+  last: LastActivation;
 }
 
 const REFUSAL_TODO = 'Use integrated-gradients, gradient-shap or another gradient method, which work on any differentiable model.';
 
+/** The model's layers from input to output when they form a single chain, or a UserError saying where they do not. */
+function chainOf(model: tf.LayersModel): tf.layers.Layer[] | UserError {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1)
+    return new UserError(
+      `DeepLIFT (Rescale rule) runs on a model with one input and one output; this model has ${model.inputs.length} inputs and ${model.outputs.length} outputs.`,
+      REFUSAL_TODO,
+    );
+  const input = model.inputs[0];
+  const chain: tf.layers.Layer[] = [];
+  let t = model.outputs[0];
+  for (let guard = 0; t !== input && t.sourceLayer.getClassName() !== 'InputLayer'; guard++) {
+    const layer = t.sourceLayer;
+    const ins = layer.inboundNodes[t.nodeIndex]?.inputTensors ?? [];
+    if (ins.length !== 1 || guard > 100_000)
+      return new UserError(
+        `DeepLIFT (Rescale rule) runs only on a single chain of layers, each fed by the previous one; layer "${layer.name}" (${layer.getClassName()}) takes ${ins.length} inputs.`,
+        REFUSAL_TODO,
+      );
+    chain.unshift(layer);
+    t = ins[0];
+  }
+  return chain;
+}
+
+function activationName(layer: tf.layers.Layer): string {
+  return String((layer.getConfig() as { activation?: unknown }).activation ?? 'linear');
+}
+
 /** The model as Dense steps, or a UserError saying why DeepLIFT cannot run on it. */
 function plan(task: Task): Plan | UserError {
   const model = task.model.model;
-  if (!(model instanceof tf.Sequential))
+  if (!(model instanceof tf.LayersModel))
     return new UserError(
-      `DeepLIFT (Rescale rule) runs only on a tf.Sequential LayersModel of Dense layers; this model is a ${model instanceof tf.LayersModel ? 'functional LayersModel' : 'GraphModel'}.`,
+      'DeepLIFT (Rescale rule) runs on a LayersModel (a tf.Sequential or a single-chain functional model) of Dense layers; this model is a GraphModel.',
       REFUSAL_TODO,
     );
-  const steps: DenseStep[] = [];
-  let softmaxLast = false;
-  const layers = model.layers;
-  for (let i = 0; i < layers.length; i++) {
-    const layer = layers[i];
+  const layers = chainOf(model);
+  if (layers instanceof UserError) return layers;
+  // each Dense layer with its activation and the layer that applies it (itself or a following Activation)
+  const dense: { layer: tf.layers.Layer; act: string; actLayer: string }[] = [];
+  for (const layer of layers) {
     const kind = layer.getClassName();
-    if (kind === 'Dropout') continue;
+    if (SKIPPED.has(kind)) continue;
+    if (kind === 'Activation') {
+      const prev = dense[dense.length - 1];
+      if (!prev || prev.act !== 'linear')
+        return new UserError(
+          `DeepLIFT (Rescale rule) supports an Activation layer only right after a Dense layer with a linear activation; layer "${layer.name}" follows ${prev ? `"${prev.actLayer}", which already applies ${prev.act}` : 'no Dense layer'}.`,
+          REFUSAL_TODO,
+        );
+      prev.act = activationName(layer);
+      prev.actLayer = layer.name;
+      continue;
+    }
     if (kind !== 'Dense')
-      return new UserError(`DeepLIFT (Rescale rule) supports only Dense (and Dropout) layers; layer "${layer.name}" is a ${kind}.`, REFUSAL_TODO);
-    const act = String((layer.getConfig() as { activation?: unknown }).activation ?? 'linear');
-    const isLast = layers.slice(i + 1).every((l) => l.getClassName() === 'Dropout');
-    if (act === 'softmax' && isLast) softmaxLast = true;
-    else if (act !== 'relu' && act !== 'linear')
       return new UserError(
-        `DeepLIFT (Rescale rule) supports relu and linear activations (softmax on the last layer only); layer "${layer.name}" uses ${act}${act === 'softmax' ? ' before the last layer' : ''}.`,
+        `DeepLIFT (Rescale rule) supports only Dense layers (InputLayer, Dropout and Flatten are skipped, an Activation may follow a linear Dense); layer "${layer.name}" is a ${kind}.`,
         REFUSAL_TODO,
       );
-    steps.push({ layer, relu: act === 'relu' });
+    dense.push({ layer, act: activationName(layer), actLayer: layer.name });
   }
-  if (!steps.length) return new UserError('DeepLIFT found no Dense layer in this model.', REFUSAL_TODO);
-  return { steps, softmaxLast };
+  if (!dense.length) return new UserError('DeepLIFT found no Dense layer in this model.', REFUSAL_TODO);
+  let last: LastActivation = 'none';
+  for (let i = 0; i < dense.length; i++) {
+    const { act, actLayer } = dense[i];
+    const isLast = i === dense.length - 1;
+    if (isLast && (act === 'softmax' || act === 'sigmoid')) last = act;
+    else if (act !== 'relu' && act !== 'linear')
+      return new UserError(
+        `DeepLIFT (Rescale rule) supports relu and linear activations (softmax or sigmoid on the last layer only); layer "${actLayer}" uses ${act}${act === 'softmax' || act === 'sigmoid' ? ' before the last layer' : ''}.`,
+        REFUSAL_TODO,
+      );
+  }
+  return { steps: dense.map((d) => ({ layer: d.layer, relu: d.act === 'relu' })), last };
 }
 
 /**
  * The head: the explained output h(y) and its gradient ∂h/∂y at one point y: [c], in double.
- * Mirrors TargetModel.apply for this model's last layer and the task's output mode.
+ * Mirrors TargetModel.apply for this model's last activation and the task's output mode.
+ * `last` may also be a boolean (true: softmax, false: none), as in earlier versions.
  */
-export function headGradient(y: Float64Array, target: number, output: OutputMode, softmaxLast: boolean, grad: Float64Array): number {
+export function headGradient(y: Float64Array, target: number, output: OutputMode, last: LastActivation | boolean, grad: Float64Array): number {
+  const act: LastActivation = last === true ? 'softmax' : last === false ? 'none' : last;
   const c = y.length;
   grad.fill(0);
-  const softmaxOf = (): Float64Array => {
-    let mx = -Infinity;
-    for (let j = 0; j < c; j++) mx = Math.max(mx, y[j]);
-    const p = new Float64Array(c);
-    let s = 0;
-    for (let j = 0; j < c; j++) s += p[j] = Math.exp(y[j] - mx);
-    for (let j = 0; j < c; j++) p[j] /= s;
-    return p;
-  };
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  if (output === 'raw' && act === 'none') {
+    grad[target] = 1;
+    return y[target];
+  }
+  if (output === 'raw' && act === 'sigmoid') {
+    const q = sigmoid(y[target]);
+    grad[target] = q * (1 - q);
+    return q;
+  }
+  if (output === 'logit' && act === 'none' && c > 1) {
+    grad[target] = 1;
+    return y[target];
+  }
   // p = probability of the target as a function of y, with ∂p/∂y written into grad
   let p: number;
-  if (output === 'raw' && !softmaxLast) {
-    grad[target] = 1;
-    return y[target];
-  }
-  if (output === 'logit' && !softmaxLast && c > 1) {
-    grad[target] = 1;
-    return y[target];
-  }
-  if (c === 1 && !softmaxLast) {
+  if (c === 1 && act !== 'softmax') {
     // single unit read through a sigmoid as [1 − q, q]
-    const q = 1 / (1 + Math.exp(-y[0]));
+    const q = sigmoid(y[0]);
     p = target === 1 ? q : 1 - q;
     grad[0] = (target === 1 ? 1 : -1) * q * (1 - q);
+  } else if (act === 'sigmoid') {
+    // several sigmoid units s normalised to a distribution: p = s_t / Σ s
+    const s = Array.from(y, sigmoid);
+    const sum = s.reduce((a, b) => a + b, 0);
+    p = s[target] / sum;
+    for (let j = 0; j < c; j++) grad[j] = s[j] * (1 - s[j]) * ((j === target ? 1 / sum : 0) - s[target] / (sum * sum));
   } else {
-    const probs = softmaxOf();
+    // softmax (of the logits, or the model's own softmax)
+    let mx = -Infinity;
+    for (let j = 0; j < c; j++) mx = Math.max(mx, y[j]);
+    const probs = new Float64Array(c);
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += probs[j] = Math.exp(y[j] - mx);
+    for (let j = 0; j < c; j++) probs[j] /= sum;
     p = probs[target];
     for (let j = 0; j < c; j++) grad[j] = p * ((j === target ? 1 : 0) - probs[j]);
   }
@@ -123,9 +192,10 @@ export function headGradient(y: Float64Array, target: number, output: OutputMode
 export const deeplift: AttributionMethod<DeepLiftParams> = {
   id: 'deeplift',
   label: 'DeepLIFT (Rescale)',
-  description: 'Contributions of each feature relative to the baseline, propagated back with the Rescale rule (Sequential Dense relu/linear/softmax models only).',
+  description: 'Contributions of each feature relative to the baseline, propagated back with the Rescale rule (chains of Dense relu/linear layers, softmax or sigmoid last, only).',
   needs: { gradients: false },
   defaults,
+  params,
   applicable: (task) => {
     const p = plan(task);
     return p instanceof UserError ? p.message : null;
@@ -133,11 +203,11 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
   async explain(task, batch, target, _params, _seeder, onProgress, signal) {
     const p = plan(task);
     if (p instanceof UserError) throw p;
-    const { steps, softmaxLast } = p;
-    const n = task.nFeatures;
+    const { steps, last } = p;
+    const n = task.inputSize; // model-input elements per row (= nFeatures for a tabular space)
     const x0 = taskBaseline(task); // [n]
     const { nodes, weights } = gaussLegendre(HEAD_NODES);
-    const out = new Float32Array(batch.nRows * n); // [nRows, n]
+    const out = new Float32Array(batch.nRows * n); // [nRows, inputSize] element scores
     await forRowChunks(
       batch,
       1,
@@ -187,7 +257,7 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
             acc.fill(0);
             for (let k = 0; k < nodes.length; k++) {
               for (let j = 0; j < c; j++) point[j] = y0[j] + nodes[k] * (y[r * c + j] - y0[j]);
-              headGradient(point, target[start + r], task.output, softmaxLast, g);
+              headGradient(point, target[start + r], task.output, last, g);
               for (let j = 0; j < c; j++) acc[j] += weights[k] * g[j];
             }
             for (let j = 0; j < c; j++) headMult[r * c + j] = acc[j];
@@ -215,6 +285,6 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
       onProgress,
       signal,
     );
-    return out;
+    return task.space.aggregate(out, batch.nRows); // [nRows, nFeatures]: each feature's elements summed
   },
 };
