@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatFloat32, mergeParams, parseScopedSets, parseSets, toJson } from '../src/cli/common';
+import { formatFloat32, parseScopedSets, parseSets, toJson } from '../src/cli/common';
 import { minMaxRows, parseMetricList, readExplanations } from '../src/cli/commands/evaluate';
 import { METRICS } from '../src/core/metrics/registry';
 import { makeRng } from '../src/core/rng';
@@ -66,11 +66,6 @@ describe('--set parsing', () => {
     });
     expect(userErrorOf(() => parseScopedSets(['XX.k=1'], ['FC', 'DEL'], 'FC.nSubsets=100', 'metric'))).toMatch(/"XX" is not a metric \(FC, DEL\)/);
     expect(userErrorOf(() => parseScopedSets(['FC.=1'], ['FC'], 'FC.nSubsets=100', 'metric'))).toMatch(/does not say which metric/);
-  });
-  it('mergeParams keeps defaults, refuses unknown keys and wrong types', () => {
-    expect(mergeParams('M', { a: 1, b: true, c: 'x' }, { a: 2 })).toEqual({ a: 2, b: true, c: 'x' });
-    expect(userErrorOf(() => mergeParams('M', { a: 1 }, { z: 2 }))).toMatch(/M has no parameter "z"\. Its parameters are: a\./);
-    expect(userErrorOf(() => mergeParams('M', { a: 1 }, { a: 'q' }))).toMatch(/"a" must be a number, got "q"/);
   });
 });
 

@@ -17,6 +17,7 @@ import { argmax, chooseTargets, makeTask, sliceBatch, type Task } from '../src/c
 import { Seeder } from '../src/core/rng';
 import { loadModelFromPath } from '../src/cli/files';
 import { formatParams } from '../src/cli/common';
+import { describeParams } from '../src/core/params';
 
 const DEMO = 'public/demos/iris';
 const MODEL = `${DEMO}/model/model.json`;
@@ -261,8 +262,9 @@ describe('--help is generated from the registries', () => {
     for (const m of ATTRIBUTION_METHODS) {
       expect(r.stdout).toContain(m.id);
       expect(r.stdout).toContain(m.description);
-      expect(r.stdout).toContain(`defaults: ${formatParams(m.defaults)}`);
+      for (const line of describeParams({ id: m.id, defaults: m.defaults, params: m.params })) expect(r.stdout).toContain(line);
     }
+    expect(r.stdout).toContain('steps = 50 (an integer from 1 to 10000): Quadrature nodes along the path');
   });
   it('evaluate --help lists every metric with its direction, description and defaults', () => {
     const r = cli('evaluate', '--help');
@@ -270,8 +272,9 @@ describe('--help is generated from the registries', () => {
     expect(METRICS.length).toBe(10);
     for (const m of METRICS) {
       expect(r.stdout).toContain(`${m.direction === 'higher' ? '↑' : '↓'} ${m.description}`);
-      expect(r.stdout).toContain(`defaults: ${formatParams(m.defaults)}`);
+      for (const line of describeParams({ id: m.id, defaults: m.defaults, params: m.params })) expect(r.stdout).toContain(line);
     }
+    expect(r.stdout).toContain('subsetSize = 0 (an integer from 0 to the number of features): m: features per subset. 0 = max(1, ⌊n/16 + ½⌋).');
   });
 });
 
@@ -295,15 +298,15 @@ describe('bad input exits non-zero with a message that says what to change', () 
     ['integer label outside the model\'s classes with --target label', () => ['attribute', ...TASK_FLAGS.slice(0, 2), '--data', labelFile(), '--label', 'target', '--method', 'saliency', '--target', 'label', '--out', out()], /label 5 in column "target" is not a class of the model, which has 3 \(0\.\.2\)/],
     ['duplicate column names', () => ['attribute', ...TASK_FLAGS.slice(0, 2), '--data', dupFile(), '--label', 'target', '--method', 'saliency', '--out', out()], /has more than one column named "a"\. Give every column a distinct name/],
     ['unknown method', () => ['attribute', ...TASK_FLAGS, '--method', 'gradcam', '--out', out()], /Unknown method "gradcam"\. Use one of: saliency,/],
-    ['unknown param', () => ['attribute', ...TASK_FLAGS, '--method', 'integrated-gradients', '--set', 'stepz=8', '--out', out()], /integrated-gradients has no parameter "stepz"\. Its parameters are: steps, rule/],
-    ['param of the wrong type', () => ['attribute', ...TASK_FLAGS, '--method', 'integrated-gradients', '--set', 'steps=many', '--out', out()], /parameter "steps" must be a number, got "many"/],
+    ['unknown param', () => ['attribute', ...TASK_FLAGS, '--method', 'integrated-gradients', '--set', 'stepz=8', '--out', out()], /Method integrated-gradients has no parameter "stepz"\. Its parameters: steps \(an integer from 1 to 10000, default 50\); rule \(one of gausslegendre, trapezoid, riemann-right, default "gausslegendre"\)/],
+    ['param of the wrong type', () => ['attribute', ...TASK_FLAGS, '--method', 'integrated-gradients', '--set', 'steps=many', '--out', out()], /Method integrated-gradients: parameter "steps" is "many", but it must be an integer from 1 to 10000/],
     ['missing --method', () => ['attribute', ...TASK_FLAGS, '--out', out()], /Missing --method\. Choose a method with --method <id>/],
     ['bad --rows', () => ['attribute', ...TASK_FLAGS, '--method', 'saliency', '--rows', '140:160', '--out', out()], /--rows 140:160 is outside the file's 150 data rows.*Use 0 ≤ A < B ≤ 150/],
     ['unknown flag', () => ['attribute', ...TASK_FLAGS, '--method', 'saliency', '--colour', 'red', '--out', out()], /Unknown option '--colour'.*--help/],
     ['missing data file', () => ['attribute', '--model', MODEL, '--data', 'no/such.csv', '--label', 'target', '--method', 'saliency', '--out', out()], /Data file no\/such\.csv does not exist/],
     ['unknown metric', () => ['evaluate', ...TASK_FLAGS, '--explanations', join(dir, 'ig.json'), '--metrics', 'FC,AUC', '--out', out()], /Unknown metric "AUC" in --metrics\. Use ids from: FC, FE, MC/],
     ['metric param without a metric', () => ['evaluate', ...TASK_FLAGS, '--explanations', join(dir, 'ig.json'), '--set', 'nSubsets=3', '--out', out()], /does not say which metric it is for\. Write METRIC\.key=value/],
-    ['unknown metric param', () => ['evaluate', ...TASK_FLAGS, '--explanations', join(dir, 'ig.json'), '--metrics', 'DEL', '--set', 'DEL.k=2', '--out', out()], /Metric DEL has no parameter "k"\. Its parameters are: stepSize/],
+    ['unknown metric param', () => ['evaluate', ...TASK_FLAGS, '--explanations', join(dir, 'ig.json'), '--metrics', 'DEL', '--set', 'DEL.k=2', '--out', out()], /Metric DEL has no parameter "k"\. Its parameters: stepSize \(an integer from 1 to the number of features, default 1\)/],
     ['explanations of another model', () => ['evaluate', '--model', 'public/demos/wine/model/model.json', '--data', 'public/demos/wine/data.csv', '--label', 'target', '--explanations', join(dir, 'ig.json'), '--out', out()], /has 4 values per row, but the model and .*wine\/data\.csv have 13 features/],
     ['evaluate --rows outside the explanations', () => ['evaluate', ...TASK_FLAGS, '--explanations', join(dir, 'ig.json'), '--rows', '0:10', '--out', out()], /--rows 0:10 is not within the explanations file's rows 48:56/],
     ['--target given to evaluate', () => ['evaluate', ...TASK_FLAGS, '--explanations', join(dir, 'ig.json'), '--target', 'label', '--out', out()], /takes the target classes from the explanations file/],

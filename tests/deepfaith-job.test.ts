@@ -11,7 +11,7 @@ import { useBackend } from './helpers/models';
 
 const tinyJob: JobInput = {
   task: { demo: 'iris', maxRows: 40 },
-  methods: [{ id: 'saliency' }, { id: 'occlusion' }, { id: 'feature-ablation' }, { id: 'no-such-method' }],
+  methods: [{ id: 'saliency' }, { id: 'occlusion' }, { id: 'feature-ablation' }],
   metrics: [{ id: 'FC' }, { id: 'DEL' }, { id: 'RP' }],
   supervision: { p: 0.3 },
   explainer: { dModel: 8, nHeads: 2, nLayers: 1, dFF: 16 },
@@ -28,7 +28,8 @@ describe('job', () => {
     expect(j.training.alpha).toEqual({ epsilon: 1e-5, window: 5, C: 10 });
     expect(j.methods).toBe('paper');
     expect(j.mode).toBe(DEFAULTS.mode);
-    expect(() => resolveJob({ task: { demo: 'wine' }, training: { epoch: 3 } as never })).toThrow(/training\.epoch is not known/);
+    expect(() => resolveJob({ task: { demo: 'wine' }, training: { epoch: 3 } as never })).toThrow(/Job section training has no parameter "epoch"\. Its parameters: epochs \(an integer from 0 to 100000, default 60\)/);
+    expect(() => resolveJob({ task: { demo: 'wine' }, methods: [{ id: 'no-such-method' }] })).toThrow(/methods\[0\]: "no-such-method" is not an attribution method/);
     expect(() => resolveJob({ task: { demo: 'nope' } })).toThrow(/not a demo/);
     expect(() => resolveJob({})).toThrow(/names no task/);
     expect(() => resolveJob({ task: { demo: 'iris' }, mode: 'x' as never })).toThrow(/mode "x"/);
@@ -69,7 +70,6 @@ describe('job', () => {
     expect(result.split.trainRows.length + result.split.testRows.length).toBe(40);
     expect(result.split.testRows.length).toBe(8);
     expect(result.split.trainRows.filter((r) => result.split.testRows.includes(r))).toEqual([]);
-    expect(result.priors.find((p) => p.id === 'no-such-method')!.ran).toBe(false);
     expect(result.table.map((r) => r.method)).toEqual(['deepfaith', 'saliency', 'occlusion', 'feature-ablation']);
     // ranks of each metric are a permutation-with-ties of 1..4
     for (const m of ['FC', 'DEL', 'RP']) expect(result.table.reduce((a, r) => a + r.ranks[m], 0)).toBeCloseTo(10, 12);

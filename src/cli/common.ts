@@ -1,17 +1,17 @@
 /** Shared CLI plumbing: flag parsing, backend, loading a task from --model/--data/--label. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../core/errors';
 import { initBackend, isBackendRequest, type BackendReport } from '../core/backend';
-import { parseRows, type Dataset } from '../core/data/csv';
-import { DEMOS, getDemo, type DemoMeta } from '../core/data/demos';
-import { makeTask, sliceBatch, type Batch, type Task, type TargetRule } from '../core/task/task';
+import { parseRows } from '../core/data/csv';
+import { DEMOS, getDemo } from '../core/data/demos';
+import { sliceBatch, type Batch, type TargetRule } from '../core/task/task';
 import { BASELINES, type BaselineKind } from '../core/task/featureSpace';
 import { OUTPUT_MODES, type OutputMode } from '../core/task/model';
-import { alignIntegerLabels, loadCsvFromPath, loadModelFromPath } from './files';
+import { loadTask, type LoadedTask, type TaskSpec } from '../core/task/load';
+import { nodeTaskIO, writeFileAtomic } from './files';
 
 export interface CliCommand {
   help(): Promise<string> | string;
@@ -46,6 +46,7 @@ export const TASK_HELP = [
   '  --drop <a,b,…>           columns to ignore',
   '  --rows A:B               half-open range of data rows counted from 0 (header not counted); default all',
   `  --baseline zero|mean     removal baseline (default zero; mean = per-feature mean over all data rows of the file)`,
+  '  --target predicted|label class to explain: the model\'s prediction on the clean row (default) or the label',
   '  --output probability|logit|raw   model output the scores use (default probability)',
   '  --seed N                 job seed (default 0)',
   '  --backend cpu|wasm       tfjs backend (default wasm)',
@@ -85,19 +86,6 @@ export function parseSets(sets: unknown): Record<string, number | boolean | stri
   return out;
 }
 
-/** Merge user params over defaults; unknown keys or wrongly typed values are errors naming the valid keys. */
-export function mergeParams<P extends Record<string, number | boolean | string>>(unit: string, defaults: P, given: Record<string, number | boolean | string>): P {
-  const out = { ...defaults } as Record<string, number | boolean | string>;
-  for (const [k, v] of Object.entries(given)) {
-    if (!(k in defaults))
-      throw new UserError(`${unit} has no parameter "${k}".`, `Its parameters are: ${Object.keys(defaults).join(', ') || '(none)'}.`);
-    const want = typeof defaults[k];
-    if (typeof v !== want) throw new UserError(`${unit} parameter "${k}" must be a ${want}, got "${String(v)}".`, `Default: ${k}=${String(defaults[k])}.`);
-    out[k] = v;
-  }
-  return out as P;
-}
-
 export async function initCliBackend(v: unknown): Promise<BackendReport> {
   const name = (v as string | undefined) ?? 'wasm';
   if (!isBackendRequest(name) || (name !== 'wasm' && name !== 'cpu'))
@@ -107,69 +95,73 @@ export async function initCliBackend(v: unknown): Promise<BackendReport> {
   return initBackend(name);
 }
 
-export interface LoadedTask {
-  task: Task;
-  data: Dataset;
-  /** The rows chosen by --rows. */
-  batch: Batch;
+export interface CliTask extends LoadedTask {
+  /** The rows chosen by --rows (global indices into the file). */
   rows: [number, number];
+  /** Those rows as a batch. */
+  rowBatch: Batch;
   targetRule: TargetRule;
   seed: number;
   backend: BackendReport;
 }
 
-/** The project's public/demos folder (beside src/, wherever the command is run from). */
-export const DEMOS_DIR = fileURLToPath(new URL('../../public/demos/', import.meta.url));
-
-/**
- * `--demo <id>`: fill --model, --data and --label from the demo registry (flags given explicitly win)
- * and return the demo's class names from its meta.json.
- */
-export function applyDemoFlags(flags: Record<string, unknown>): { flags: Record<string, unknown>; classNames?: string[] } {
-  if (flags.demo === undefined) return { flags };
-  const demo = getDemo(String(flags.demo));
-  if (!demo) throw new UserError(`--demo "${String(flags.demo)}" is not a demo.`, `Use one of: ${DEMOS.map((d) => d.id).join(', ')}.`);
-  const meta = JSON.parse(readFileSync(join(DEMOS_DIR, demo.meta), 'utf8')) as DemoMeta;
+/** The task spec of the task flags (--demo, or --model --data [--label] [--drop]; --baseline, --output). */
+export function taskSpecFromFlags(flags: Record<string, unknown>): TaskSpec {
+  const str = (k: string) => (typeof flags[k] === 'string' && flags[k] !== '' ? (flags[k] as string) : undefined);
+  const baseline = str('baseline') ?? 'zero';
+  if (!(BASELINES as readonly string[]).includes(baseline)) throw new UserError(`--baseline "${baseline}" is not known.`, `Use one of: ${BASELINES.join(', ')}.`);
+  const output = str('output') ?? 'probability';
+  if (!(OUTPUT_MODES as readonly string[]).includes(output)) throw new UserError(`--output "${output}" is not known.`, `Use one of: ${OUTPUT_MODES.join(', ')}.`);
+  const demo = str('demo');
+  if (demo === undefined) {
+    required(flags, 'model', 'Give the model with --model path/to/model.json, or a demo with --demo <id>.');
+    required(flags, 'data', 'Give the data with --data path/to/file.csv.');
+  } else if (!getDemo(demo)) throw new UserError(`--demo "${demo}" is not a demo.`, `Use one of: ${DEMOS.map((d) => d.id).join(', ')}.`);
+  else if (str('model') || str('data')) throw new UserError(`--demo ${demo} and --model/--data name two tasks.`, 'Give either --demo or --model and --data.');
   return {
-    flags: { ...flags, model: flags.model ?? join(DEMOS_DIR, demo.model), data: flags.data ?? join(DEMOS_DIR, demo.data), label: flags.label ?? demo.label },
-    classNames: meta.classNames,
+    demo,
+    model: str('model'),
+    data: str('data'),
+    label: str('label'),
+    drop: str('drop') ? splitList(str('drop')!) : undefined,
+    baseline: baseline as BaselineKind,
+    output: output as OutputMode,
+    maxRows: 0,
   };
 }
 
-export async function loadTaskFromFlags(givenFlags: Record<string, unknown>): Promise<LoadedTask> {
-  const { flags, classNames } = applyDemoFlags(givenFlags);
-  const backend = await initCliBackend(flags.backend);
-  const modelPath = required(flags, 'model', 'Give the model with --model path/to/model.json.');
-  const dataPath = required(flags, 'data', 'Give the data with --data path/to/file.csv.');
-  const label = required(flags, 'label', 'Name the label column with --label <column>.');
-  const baseline = (flags.baseline as string | undefined) ?? 'zero';
-  if (!(BASELINES as readonly string[]).includes(baseline))
-    throw new UserError(`--baseline "${baseline}" is not known.`, `Use one of: ${BASELINES.join(', ')}.`);
-  const output = (flags.output as string | undefined) ?? 'probability';
-  if (!(OUTPUT_MODES as readonly string[]).includes(output))
-    throw new UserError(`--output "${output}" is not known.`, `Use one of: ${OUTPUT_MODES.join(', ')}.`);
-  const target = (flags.target as string | undefined) ?? 'predicted';
+export function parseTargetRule(v: unknown): TargetRule {
+  const target = (v as string | undefined) ?? 'predicted';
   if (target !== 'predicted' && target !== 'label') throw new UserError(`--target "${target}" is not known.`, 'Use --target predicted (default) or --target label.');
-  const drop = typeof flags.drop === 'string' && flags.drop ? flags.drop.split(',').map((s) => s.trim()) : [];
-  const csv = loadCsvFromPath(dataPath, { label, drop });
-  const model = await loadModelFromPath(modelPath);
+  return target;
+}
+
+/** The files a task spec reads (for --out checks). */
+export function taskInputs(spec: TaskSpec): string[] {
+  if (spec.demo) return [];
+  const model = spec.model!;
+  const modelJson = existsSync(model) && statSync(model).isDirectory() ? join(model, 'model.json') : model;
+  const inputs = [spec.data!, modelJson];
   try {
-    const nClasses = model.nClasses(output as OutputMode);
-    const loadedData = alignIntegerLabels(csv, nClasses);
-    const outside = csv.classNames.find((c) => Number.isInteger(Number(c)) && Number(c) >= nClasses);
-    if (target === 'label' && loadedData === csv && outside !== undefined && csv.classNames.every((c) => Number.isInteger(Number(c))))
-      throw new UserError(
-        `${csv.source}: label ${outside} in column "${label}" is not a class of the model, which has ${nClasses} (0..${nClasses - 1}).`,
-        'Check that the label column matches the model, or use --target predicted.',
-      );
-    // a demo's label column holds class indices; its meta.json names them
-    const useDemoNames = classNames !== undefined && givenFlags.data === undefined && classNames.length === loadedData.classNames.length;
-    const data = useDemoNames ? { ...loadedData, classNames } : loadedData;
-    const task = makeTask(model, data, { output: output as OutputMode, baseline: baseline as BaselineKind });
-    const rows = parseRows(flags.rows as string | undefined, data.nRows);
-    return { task, data, batch: sliceBatch(data, rows[0], rows[1]), rows, targetRule: target, seed: parseSeed(flags.seed), backend };
+    const json = JSON.parse(readFileSync(modelJson, 'utf8')) as { weightsManifest?: { paths: string[] }[] };
+    for (const g of json.weightsManifest ?? []) for (const p of g.paths ?? []) inputs.push(join(dirname(modelJson), p));
+  } catch {
+    /* the loader reports a bad model.json */
+  }
+  return inputs;
+}
+
+/** Check the flags, then load the task (the core loader) with the whole file as its rows; --rows picks the rows to work on. */
+export async function loadTaskFromFlags(flags: Record<string, unknown>, spec: TaskSpec = taskSpecFromFlags(flags)): Promise<CliTask> {
+  const targetRule = parseTargetRule(flags.target);
+  const seed = parseSeed(flags.seed);
+  const backend = await initCliBackend(flags.backend);
+  const loaded = await loadTask(spec, nodeTaskIO());
+  try {
+    const rows = parseRows(flags.rows as string | undefined, loaded.data.nRows);
+    return { ...loaded, rows, rowBatch: sliceBatch(loaded.data, rows[0], rows[1]), targetRule, seed, backend };
   } catch (e) {
-    model.dispose();
+    loaded.task.model.dispose();
     throw e;
   }
 }
@@ -216,16 +208,14 @@ export function toJson(value: unknown, indent = ''): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** Write JSON to a file atomically (checked beforehand with `checkOutput`), or to standard output for "-". */
 export function writeJson(path: string, value: unknown): void {
-  if (path !== '-' && existsSync(path) && statSync(path).isDirectory())
-    throw new UserError(`--out ${path} is a folder.`, 'Give a file path for the JSON output, e.g. --out results/out.json.');
   const text = toJson(value) + '\n';
   if (path === '-') {
     process.stdout.write(text);
     return;
   }
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
+  writeFileAtomic(path, text);
 }
 
 /** Parse a JSON file meant for people to hand in; `what` names it in messages. */

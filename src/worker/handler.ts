@@ -5,9 +5,8 @@
  */
 import { isUserError, UserError } from '../core/errors';
 import type { Request, Response, ResultOf } from './protocol';
-import { Session, metricMetas, methodMetas } from './session';
+import { ABLATION_MODES, PAPER_METHODS, Session, metricMetas, methodMetas } from './session';
 import { Trainer } from './trainer';
-import { runAblations, supervise } from './pipeline';
 import { traceMetric } from './trace';
 import { DEFAULTS } from '../core/job';
 
@@ -60,17 +59,23 @@ export class Handler {
       switch (req.type) {
         case 'init': {
           const backend = await this.session.init(req.backend);
-          result = { backend, methods: methodMetas(), metrics: metricMetas(), jobDefaults: DEFAULTS };
+          result = { backend, methods: methodMetas(), metrics: metricMetas(), jobDefaults: DEFAULTS, ablationModes: [...ABLATION_MODES], paperMethods: [...PAPER_METHODS] };
           break;
         }
         case 'loadTask':
+          if (this.aborts.size > 1) throw new UserError('Another job is running on the current task.', 'Wait for it to finish or cancel it, then load the new task.');
           result = await this.session.loadTask(req.source, req.settings, progress);
+          this.trainer?.dispose();
+          this.trainer = null;
           break;
         case 'attribute':
-          result = await this.session.attribute(req.rows, req.methods, req.seed, progress, abort.signal);
+          result = await this.session.attribute(req.job, progress, abort.signal);
           break;
         case 'evaluate':
-          result = await this.session.evaluate(req.rows, req.target, req.explanations, req.metrics, req.seed, req.normalise, progress, abort.signal);
+          result = await this.session.evaluate(req.job, progress, abort.signal);
+          break;
+        case 'restore':
+          result = this.session.restore(req.job, req.prepared, req.raw);
           break;
         case 'predict':
           result = await this.session.predict(req.x, req.nRows);
@@ -94,10 +99,10 @@ export class Handler {
           break;
         }
         case 'supervise':
-          result = supervise(this.session, req.input, req.mode);
+          result = this.session.supervise(req.job);
           break;
         case 'ablate':
-          result = await runAblations(this.session, req.input, req.settings, req.modes, progress, abort.signal);
+          result = await this.session.ablate(req.job, req.modes, progress, abort.signal);
           break;
         case 'trace':
           result = await traceMetric(this.session, req.row, req.target, req.s, req.metricId, req.params, req.seed);

@@ -9,8 +9,10 @@ import type { Params } from '../core/attribution/types';
 import type { BaselineKind } from '../core/task/featureSpace';
 import type { OutputMode } from '../core/task/model';
 import type { TargetRule } from '../core/task/task';
-import type { Job } from '../core/job';
+import type { Job, JobInput, JobResult, PreparedCache } from '../core/job';
 import type { TrainMode } from '../core/explainer/train';
+import type { MetricInfo } from '../core/metrics/types';
+import type { ParamSpec } from '../core/params';
 import type { SampleRecord, SupervisionCounts } from '../core/supervision/supervision';
 
 /** Where a task comes from. Dropped files travel as bytes; demos are fetched from the page's own origin. */
@@ -21,7 +23,7 @@ export type TaskSource =
       modelJson: { name: string; text: string };
       shards: { name: string; data: ArrayBuffer }[];
       csv: { name: string; text: string };
-      /** Label column; when absent a column named label/target/class/species/y is used. */
+      /** Label column; when absent a column named label/target/class/species/y/outcome/diagnosis is used. */
       label?: string;
     };
 
@@ -59,15 +61,11 @@ export interface TaskInfo {
   output: OutputMode;
   /** Problems found that do not stop the task (class count mismatch, constant columns, …). */
   problems: string[];
+  /** SHA-256 of model.json + shards and of the CSV: every stored result carries them (its task's fingerprint). */
   modelSha256: string;
   dataSha256: string;
   /** Reported test accuracy from the demo's meta.json, when there is one. */
   metaAccuracy?: number;
-}
-
-export interface MethodRequest {
-  id: string;
-  params: Params;
 }
 
 export interface MetricRequestSpec {
@@ -75,17 +73,20 @@ export interface MetricRequestSpec {
   params: Params;
 }
 
+/** The job's priors on its rows (the engine's `startJob` + `runJobPriors`). */
 export interface AttributeResult {
-  /** Global row indices explained. */
+  /** Global row indices explained (the job's rows: the first maxRows). */
   rows: number[];
   /** [nRows] target class per row */
   target: Int32Array;
-  /** One entry per method that ran, in request order. */
-  explanations: { methodId: string; values: Float32Array /* [nRows, nFeatures] */; ms: number }[];
+  /** One entry per method that ran, in the job's order: as produced, and min–max normalised (what is scored). */
+  explanations: { methodId: string; values: Float32Array /* [nRows, nFeatures] */; normalised: Float32Array; ms: number }[];
   /** Methods that could not run on this task, with the reason. */
   skipped: { methodId: string; reason: string }[];
   /** The job's seeded 80/20 split of these samples (global rows), made before Z. */
   split: { train: number[]; test: number[] };
+  /** preparedKey of the job these priors belong to. */
+  key: string;
 }
 
 export interface MetricScore {
@@ -98,29 +99,17 @@ export interface MetricScore {
   /** per sample curve points at x = t/T, when the metric has a curve */
   curves?: Float32Array[];
   modelCalls: number;
-  ms: number;
 }
 
+/** The stored scores of the job's priors (the engine's `scoreJobPriors`): every explanation min–max normalised. */
 export interface EvaluateResult {
   rows: number[];
-  normalised: boolean;
-  /** [explanation][metric] in request order; `scored` is the explanation as the metrics saw it ([nRows, nFeatures]). */
+  normalised: true;
+  /** [explanation][metric] in the job's order; `scored` is the explanation as the metrics saw it ([nRows, nFeatures]). */
   scores: { methodId: string; metrics: MetricScore[]; scored: Float32Array }[];
-}
-
-/** The prior explanations, their stored scores and the supervision settings: what Z, training and the ablations start from. */
-export interface PipelineInput {
-  rows: number[];
-  /** Raw prior explanations (job method order), [nRows, nFeatures] each. */
-  explanations: { methodId: string; values: Float32Array; ms?: number }[];
-  /** Stored scores: perSample[method][metric] over rows. */
-  scores: { methodIds: string[]; metricIds: string[]; perSample: Float32Array[][] };
-  metrics: MetricRequestSpec[];
-  methodParams?: Record<string, Params>;
-  delta: number;
-  p: number;
-  testFraction: number;
-  seed: number;
+  /** Wall time of scoring every explanation on every metric (they share model batches). */
+  ms: number;
+  key: string;
 }
 
 export interface SuperviseResult {
@@ -137,6 +126,8 @@ export interface SuperviseResult {
 }
 
 export interface AblationResult {
+  /** preparedKey of the job whose priors the ablations trained on. */
+  key: string;
   metrics: { id: string; direction: 'higher' | 'lower' }[];
   rows: { mode: string; scores: Record<string, number>; ranks: Record<string, number>; meanRank: number; nPairs: number; steps: number; ms: number }[];
   testRows: number[];
@@ -167,31 +158,26 @@ export interface TraceResult {
 /** Training settings of the job (DEFAULTS from the engine, edited in the Train panel). */
 export type TrainSettings = Pick<Job, 'explainer' | 'training' | 'mode'>;
 
-export interface ExplanationInput {
-  methodId: string;
-  values: Float32Array; // [nRows, nFeatures]
-}
-
 export type Request =
   | { type: 'init'; id: number; backend: BackendRequest; baseUrl: string }
   | { type: 'loadTask'; id: number; source: TaskSource; settings: TaskSettings }
-  | { type: 'attribute'; id: number; rows: number[]; methods: MethodRequest[]; seed: number }
-  | { type: 'evaluate'; id: number; rows: number[]; target: Int32Array; explanations: ExplanationInput[]; metrics: MetricRequestSpec[]; seed: number; normalise: boolean }
+  | { type: 'attribute'; id: number; job: JobInput }
+  | { type: 'evaluate'; id: number; job: JobInput }
   | { type: 'predict'; id: number; x: Float32Array; nRows: number }
   | { type: 'train'; id: number; config: TrainRequestConfig }
   | { type: 'explainer'; id: number; rows: number[] }
   | { type: 'loadExplainer'; id: number; artifacts: { modelJson: unknown; weights: ArrayBuffer } }
-  | { type: 'supervise'; id: number; input: PipelineInput; mode: TrainMode }
-  | { type: 'ablate'; id: number; input: PipelineInput; settings: Pick<Job, 'explainer' | 'training'>; modes: TrainMode[] }
+  | { type: 'supervise'; id: number; job: JobInput }
+  | { type: 'ablate'; id: number; job: JobInput; modes: TrainMode[] }
+  | { type: 'restore'; id: number; job: JobInput; prepared: PreparedCache; raw?: Float32Array[] }
   | { type: 'trace'; id: number; row: number; target: number; s: Float32Array; metricId: string; params: Params; seed: number }
   | { type: 'pause'; id: number; target: number }
   | { type: 'resume'; id: number; target: number }
   | { type: 'cancel'; id: number; target: number };
 
-/** Training: Z from the pipeline input (engine's split and supervision), settings from the job. */
+/** Training: the job (its priors and scores are the session's), the watched row and the rows to explain after. */
 export interface TrainRequestConfig {
-  input: PipelineInput;
-  settings: TrainSettings;
+  job: JobInput;
   /** Row whose saliency is sent back after every epoch. */
   watchRow: number;
   /** Rows the finished explainer explains (the Explain panel's rows), returned with the result. */
@@ -226,16 +212,17 @@ export type Response =
 
 /** Results by request type. */
 export interface ResultMap {
-  init: { backend: BackendReport; methods: MethodMeta[]; metrics: MetricMeta[]; jobDefaults: Job };
+  init: { backend: BackendReport; methods: MethodMeta[]; metrics: MetricMeta[]; jobDefaults: Job; ablationModes: TrainMode[]; paperMethods: string[] };
   loadTask: TaskInfo;
   attribute: AttributeResult;
   evaluate: EvaluateResult;
   predict: { proba: Float32Array; nClasses: number };
-  train: { steps: number; evals: TrainEval[]; nPairs: number; explainerSaliency: Float32Array; artifacts: { modelJson: unknown; weights: ArrayBuffer } };
+  train: { steps: number; evals: TrainEval[]; nPairs: number; explainerSaliency: Float32Array; artifacts: { modelJson: unknown; weights: ArrayBuffer }; result: JobResult; prepared: PreparedCache };
   explainer: { values: Float32Array };
   loadExplainer: { loaded: boolean };
   supervise: SuperviseResult;
   ablate: AblationResult;
+  restore: { attribution: AttributeResult; evaluation: EvaluateResult };
   trace: TraceResult;
   pause: { ok: boolean };
   resume: { ok: boolean };
@@ -249,6 +236,7 @@ export interface MethodMeta {
   description: string;
   needsGradients: boolean;
   defaults: Params;
+  params: Record<string, ParamSpec>;
 }
 
 export interface MetricMeta {
@@ -257,6 +245,8 @@ export interface MetricMeta {
   description: string;
   direction: 'higher' | 'lower';
   defaults: Params;
+  params: Record<string, ParamSpec>;
+  info: MetricInfo;
 }
 
 /** Distributes Omit over a union (plain Omit collapses it). */

@@ -1,289 +1,347 @@
 /**
- * The worker's state and the thin adapter from protocol requests to the engine in src/core.
+ * The worker's state and the thin adapter from protocol requests to the engine (src/core): the
+ * same functions `deepfaith run` calls, one panel at a time. The session holds the loaded task (all
+ * rows, for the Task panel) and the engine's prepared job: its rows (`startJob`: the first maxRows
+ * rows, targets, split), its priors (`runJobPriors`) and their stored scores (`scoreJobPriors`).
+ * Supervision, training (trainer.ts) and the ablations read that prepared job through
+ * `planTraining` / `trainAndReport`, so a job gives the studio the table `runJob` gives the CLI
+ * (tests/worker-parity.test.ts compares them cell by cell).
  * No DOM and no Worker globals here, so it runs (and is tested) in Node as well.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendOptions, type BackendReport, type BackendRequest } from '../core/backend';
 import { UserError } from '../core/errors';
-import { Seeder } from '../core/rng';
-import { parseCsv, type Dataset } from '../core/data/csv';
-import { getDemo } from '../core/data/demos';
-import { loadModelFromFiles, type ModelJsonLike, type TargetModel } from '../core/task/model';
-import { argmax, checkWidth, makeTask, type Batch, type Task } from '../core/task/task';
-import { ATTRIBUTION_METHODS, getMethod } from '../core/attribution/registry';
+import { ATTRIBUTION_METHODS } from '../core/attribution/registry';
 import { METRICS } from '../core/metrics/registry';
-import { scoreExplanations } from '../core/metrics/evaluate';
-import { minMaxNormalize } from '../core/supervision/supervision';
-import { DEFAULTS } from '../core/job';
-import { studioSplit } from './pipeline';
-import type {
-  AttributeResult,
-  EvaluateResult,
-  ExplanationInput,
-  MethodMeta,
-  MethodRequest,
-  MetricMeta,
-  MetricRequestSpec,
-  TaskInfo,
-  TaskSettings,
-  TaskSource,
-} from './protocol';
+import { minMaxNormalize, buildSupervision, supervisionOptionsFor, type StoredScores } from '../core/supervision/supervision';
+import { findProblems, loadTask, taskRows, type LoadedTask, type TaskIO } from '../core/task/load';
+import { argmax, type Batch, type Task } from '../core/task/task';
+import { type PriorRun } from '../core/supervision/supervision';
+import {
+  ABLATION_MODES,
+  PAPER_METHODS,
+  exportPrepared,
+  importPrepared,
+  preparedKey,
+  rankTable,
+  resolveJob,
+  runJobPriors,
+  scoreJobPriors,
+  startJob,
+  trainAndReport,
+  type Job,
+  type JobInput,
+  type JobRows,
+  type PreparedCache,
+  type PreparedJob,
+} from '../core/job';
+import type { TrainMode } from '../core/explainer/train';
+import type { AblationResult, AttributeResult, EvaluateResult, MethodMeta, MetricMeta, SuperviseResult, TaskInfo, TaskSettings, TaskSource } from './protocol';
 
 export type ProgressFn = (stage: string, done: number, total: number) => void;
 
 /** Fetches a demo file; in the worker this is `fetch` against the page's own origin. */
 export type FetchFn = (path: string) => Promise<Response>;
 
-const LABEL_GUESSES = ['label', 'target', 'class', 'species', 'y', 'outcome', 'diagnosis'];
-
-export async function sha256Hex(parts: (ArrayBuffer | string)[]): Promise<string> {
-  const enc = new TextEncoder();
-  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : new Uint8Array(p)));
-  const total = chunks.reduce((a, c) => a + c.length, 0);
-  const all = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    all.set(c, o);
-    o += c.length;
-  }
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', all);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** Header row of a CSV text (first non-empty line, comma separated). */
-export function csvHeader(text: string): string[] {
-  const line = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
-  return line.split(',').map((h) => h.trim().replace(/^"|"$/g, ''));
-}
-
-export function guessLabel(columns: string[]): string | undefined {
-  return columns.find((c) => LABEL_GUESSES.includes(c.toLowerCase()));
-}
-
 export function methodMetas(): MethodMeta[] {
-  return ATTRIBUTION_METHODS.map((m) => ({ id: m.id, label: m.label, description: m.description, needsGradients: m.needs.gradients, defaults: { ...m.defaults } }));
+  return ATTRIBUTION_METHODS.map((m) => ({ id: m.id, label: m.label, description: m.description, needsGradients: m.needs.gradients, defaults: { ...m.defaults }, params: { ...m.params } }));
 }
 
 export function metricMetas(): MetricMeta[] {
-  return METRICS.map((m) => ({ id: m.id, label: m.label, description: m.description, direction: m.direction, defaults: { ...m.defaults } }));
+  return METRICS.map((m) => ({ id: m.id, label: m.label, description: m.description, direction: m.direction, defaults: { ...m.defaults }, params: { ...m.params }, info: m.info }));
 }
+
+export { ABLATION_MODES, PAPER_METHODS };
+
+/** The job's prepared state, kept between requests. */
+interface Prepared {
+  rows: JobRows;
+  priors: Pick<PriorRun, 'methods' | 'ranIds' | 'explanations'> & { raw?: Float32Array[] };
+  scores: StoredScores | null;
+}
+
+const baseName = (p: string) => p.split(/[\\/]/).pop() ?? p;
 
 export class Session {
   backend: BackendReport | null = null;
-  model: TargetModel | null = null;
-  data: Dataset | null = null;
-  task: Task | null = null;
+  /** The task with all its rows (owns the model). */
+  full: LoadedTask | null = null;
   info: TaskInfo | null = null;
+  prepared: Prepared | null = null;
 
-  constructor(private readonly fetchFn: FetchFn, private readonly backendOpts: BackendOptions = {}) {}
+  constructor(
+    private readonly fetchFn: FetchFn,
+    private readonly backendOpts: BackendOptions = {},
+  ) {}
 
   async init(request: BackendRequest): Promise<BackendReport> {
-    // A backend switch keeps the task: models live in the tfjs engine, so reload it on the new backend.
+    // A backend switch keeps the task: models live in the tfjs engine, so the store reloads it on the new backend.
     this.backend = await initBackend(request, this.backendOpts);
     return this.backend;
   }
 
-  private async fetchText(path: string): Promise<string> {
-    const r = await this.fetchFn(path);
-    if (!r.ok) throw new UserError(`Could not fetch ${path} (HTTP ${r.status}).`, 'Check that the studio is served with its demos folder (npm start).');
-    return r.text();
-  }
-
-  private async fetchBytes(path: string): Promise<ArrayBuffer> {
-    const r = await this.fetchFn(path);
-    if (!r.ok) throw new UserError(`Could not fetch ${path} (HTTP ${r.status}).`, 'Check that the studio is served with its demos folder (npm start).');
-    return r.arrayBuffer();
+  /** The loader's file access: demo files fetched from the page's origin, dropped files from memory. */
+  private io(source: TaskSource): TaskIO {
+    const fetchOk = async (path: string): Promise<Response | null> => {
+      const r = await this.fetchFn(path);
+      if (r.status === 404) return null;
+      if (!r.ok) throw new UserError(`Could not fetch ${path} (HTTP ${r.status}).`, 'Check that the studio is served with its demos folder (npm start).');
+      return r;
+    };
+    if (source.kind === 'demo')
+      return {
+        demoPath: (rel) => `demos/${rel}`,
+        async readText(path) {
+          const r = await fetchOk(path);
+          if (!r) throw new UserError(`Could not fetch ${path} (HTTP 404).`, 'Check that the studio is served with its demos folder (npm start).');
+          return r.text();
+        },
+        async readBinary(path) {
+          const r = await fetchOk(path);
+          return r ? r.arrayBuffer() : null;
+        },
+      };
+    const shards = new Map(source.shards.map((s) => [baseName(s.name), s.data]));
+    return {
+      demoPath: (rel) => rel,
+      async readText(path) {
+        if (path === source.csv.name) return source.csv.text;
+        if (path === source.modelJson.name) return source.modelJson.text;
+        throw new UserError(`${path} was not dropped.`, 'Drop the model folder (model.json and its .bin files) and the CSV together.');
+      },
+      async readBinary(path) {
+        return shards.get(baseName(path)) ?? null;
+      },
+    };
   }
 
   async loadTask(source: TaskSource, settings: TaskSettings, progress?: ProgressFn): Promise<TaskInfo> {
-    let modelText: string;
-    let modelName: string;
-    const shards = new Map<string, ArrayBuffer>();
-    let csvText: string;
-    let csvName: string;
-    let label: string | undefined;
-    let classNames: string[] | undefined;
-    let metaAccuracy: number | undefined;
-    let sourceLabel: string;
     progress?.('loading task', 0, 3);
-    if (source.kind === 'demo') {
-      const demo = getDemo(source.demoId);
-      if (!demo) throw new UserError(`There is no demo "${source.demoId}".`, 'Pick a demo from the list.');
-      modelName = `${demo.id}/model.json`;
-      modelText = await this.fetchText(`demos/${demo.model}`);
-      const dir = demo.model.slice(0, demo.model.lastIndexOf('/') + 1);
-      const json = safeJson(modelText, modelName);
-      for (const g of json.weightsManifest ?? []) for (const p of g.paths) shards.set(p, await this.fetchBytes(`demos/${dir}${p}`));
-      csvText = await this.fetchText(`demos/${demo.data}`);
-      csvName = `${demo.id}/data.csv`;
-      label = demo.label;
-      try {
-        const meta = JSON.parse(await this.fetchText(`demos/${demo.meta}`)) as { classNames?: string[]; testAccuracy?: number; accuracy?: number };
-        classNames = Array.isArray(meta.classNames) ? meta.classNames.map(String) : undefined;
-        metaAccuracy = typeof meta.testAccuracy === 'number' ? meta.testAccuracy : typeof meta.accuracy === 'number' ? meta.accuracy : undefined;
-      } catch {
-        /* meta.json is optional */
-      }
-      sourceLabel = `demo: ${demo.name}`;
-    } else {
-      modelName = source.modelJson.name;
-      modelText = source.modelJson.text;
-      for (const s of source.shards) shards.set(s.name, s.data);
-      csvText = source.csv.text;
-      csvName = source.csv.name;
-      label = source.label;
-      sourceLabel = `${modelName} + ${csvName}`;
-    }
-    progress?.('loading task', 1, 3);
-    const columns = csvHeader(csvText);
-    if (!label) {
-      label = guessLabel(columns);
-      if (!label)
-        throw new UserError(
-          `${csvName} has no label column (none of its columns is called ${LABEL_GUESSES.join(', ')}).`,
-          `Pick the label column from the list: ${columns.join(', ')}.`,
-        );
-    }
-    const data = parseCsv(csvText, csvName, { label });
-    if (classNames && classNames.length === data.classNames.length) data.classNames = classNames;
-    const json = safeJson(modelText, modelName);
-    const model = await loadModelFromFiles(json, shards, modelName);
+    const spec =
+      source.kind === 'demo'
+        ? { demo: source.demoId, baseline: settings.baseline, output: settings.output, maxRows: 0 }
+        : { model: source.modelJson.name, data: source.csv.name, label: source.label, baseline: settings.baseline, output: settings.output, maxRows: 0 };
+    const loaded = await loadTask(spec, this.io(source));
     try {
-      checkWidth(model, data);
+      progress?.('loading task', 2, 3);
+      const { task, data } = loaded;
+      const nClasses = task.nClasses;
+      const proba = await task.model.predict(data.x, data.nRows, settings.output === 'raw' ? 'raw' : 'probability');
+      const predicted = Int32Array.from({ length: data.nRows }, (_, r) => argmax(proba, r * nClasses, nClasses));
+      let correct = 0;
+      for (let r = 0; r < data.nRows; r++) if (predicted[r] === loaded.labels[r]) correct++;
+      const info: TaskInfo = {
+        sourceLabel: source.kind === 'demo' ? `demo: ${loaded.meta?.name ?? source.demoId}` : `${source.modelJson.name} + ${source.csv.name}`,
+        demoId: source.kind === 'demo' ? source.demoId : undefined,
+        featureNames: task.featureNames,
+        classNames: task.classNames,
+        labelName: data.labelName,
+        columns: loaded.columns,
+        nRows: data.nRows,
+        nFeatures: task.nFeatures,
+        x: data.x,
+        labels: loaded.labels,
+        predicted,
+        proba,
+        nClasses,
+        accuracy: correct / data.nRows,
+        baselineVector: task.space.baseline(task.baseline),
+        baseline: task.baseline,
+        output: task.output,
+        problems: findProblems(data, nClasses, predicted),
+        modelSha256: loaded.fingerprint.model,
+        dataSha256: loaded.fingerprint.data,
+        metaAccuracy: typeof loaded.meta?.testAccuracy === 'number' ? loaded.meta.testAccuracy : undefined,
+      };
+      // The new task replaces the old one only once everything loaded: a bad drop keeps the old task.
+      this.dispose();
+      this.full = loaded;
+      this.info = info;
+      progress?.('loading task', 3, 3);
+      return info;
     } catch (e) {
-      model.dispose();
+      loaded.task.model.dispose();
       throw e;
     }
-    progress?.('loading task', 2, 3);
-    const task = makeTask(model, data, { output: settings.output, baseline: settings.baseline });
-    const nClasses = task.nClasses;
-    const proba = await model.predict(data.x, data.nRows, settings.output === 'raw' ? 'raw' : 'probability');
-    const predicted = Int32Array.from({ length: data.nRows }, (_, r) => argmax(proba, r * nClasses, nClasses));
-    let correct = 0;
-    for (let r = 0; r < data.nRows; r++) if (predicted[r] === data.labels[r]) correct++;
-    const problems = findProblems(data, nClasses, predicted);
-    const [modelSha256, dataSha256] = await Promise.all([
-      sha256Hex([modelText, ...[...shards.values()]]),
-      sha256Hex([csvText]),
-    ]);
-    // The new task replaces the old one only once everything loaded: a bad drop keeps the old task.
-    this.model?.dispose();
-    this.model = model;
-    this.data = data;
-    this.task = task;
-    this.info = {
-      sourceLabel,
-      demoId: source.kind === 'demo' ? source.demoId : undefined,
-      featureNames: data.featureNames,
-      classNames: task.classNames,
-      labelName: data.labelName,
-      columns,
-      nRows: data.nRows,
-      nFeatures: data.nFeatures,
-      x: data.x,
-      labels: data.labels,
-      predicted,
-      proba,
-      nClasses,
-      accuracy: correct / data.nRows,
-      baselineVector: task.space.baseline(task.baseline),
-      baseline: task.baseline,
-      output: task.output,
-      problems,
-      modelSha256,
-      dataSha256,
-      metaAccuracy,
-    };
-    progress?.('loading task', 3, 3);
-    return this.info;
   }
 
-  requireTask(): { task: Task; data: Dataset; info: TaskInfo } {
-    if (!this.task || !this.data || !this.info) throw new UserError('No task is loaded.', 'Pick a demo or drop a model and a CSV in the Task panel first.');
-    return { task: this.task, data: this.data, info: this.info };
+  requireTask(): { full: LoadedTask; info: TaskInfo } {
+    if (!this.full || !this.info) throw new UserError('No task is loaded.', 'Pick a demo or drop a model and a CSV in the Task panel first.');
+    return { full: this.full, info: this.info };
   }
 
+  /** The task metrics and the inspector run on: the job's (its rows and baseline) once explained, else the loaded one. */
+  currentTask(): Task {
+    return this.prepared?.rows.loaded.task ?? this.requireTask().full.task;
+  }
+
+  /** Rows of the loaded data as a batch of model inputs. */
   batchOf(rows: number[]): Batch {
-    const { data } = this.requireTask();
-    const n = data.nFeatures;
-    for (const r of rows) if (!(r >= 0 && r < data.nRows)) throw new UserError(`Row ${r} is not in the data (it has ${data.nRows} rows).`, 'Choose rows between 0 and ' + (data.nRows - 1) + '.');
-    const x = new Float32Array(rows.length * n);
-    rows.forEach((r, i) => x.set(data.x.subarray(r * n, (r + 1) * n), i * n));
+    const { full } = this.requireTask();
+    const { data } = full;
+    const d = full.task.inputSize;
+    for (const r of rows) if (!(r >= 0 && r < data.nRows)) throw new UserError(`Row ${r} is not in the data (it has ${data.nRows} rows).`, `Choose rows between 0 and ${data.nRows - 1}.`);
+    const x = new Float32Array(rows.length * d);
+    rows.forEach((r, i) => x.set(data.x.subarray(r * d, (r + 1) * d), i * d));
     return { x, nRows: rows.length, rowIndex: Int32Array.from(rows) };
   }
 
-  targetsOf(rows: number[]): Int32Array {
-    const { info } = this.requireTask();
-    return Int32Array.from(rows, (r) => info.predicted[r]);
+  /**
+   * The job resolved and checked against the loaded task: it must name this task (the studio builds
+   * it from the task it shows), so results can never mix tasks.
+   */
+  resolve(input: JobInput): Job {
+    const job = resolveJob(input);
+    const { full } = this.requireTask();
+    const t = job.task;
+    const same = t.demo !== undefined ? full.source.demo === t.demo : baseName(full.source.model) === baseName(t.model ?? '') && full.source.data === t.data;
+    if (!same) throw new UserError(`The job is for another task (${t.demo ?? `${t.model} + ${t.data}`}) than the one loaded (${full.source.demo ?? `${full.source.model} + ${full.source.data}`}).`, 'Load the job\'s task first.');
+    return job;
   }
 
-  async attribute(rows: number[], methods: MethodRequest[], seed: number, progress?: ProgressFn, signal?: AbortSignal): Promise<AttributeResult> {
-    const { task } = this.requireTask();
-    const batch = this.batchOf(rows);
-    const target = this.targetsOf(rows);
-    const seeder = new Seeder(seed);
-    const out: AttributeResult = { rows, target, explanations: [], skipped: [], split: rows.length > 1 ? studioSplit(rows, DEFAULTS.supervision.testFraction, seed) : { train: rows, test: [] } };
-    const total = methods.length * rows.length;
-    for (let i = 0; i < methods.length; i++) {
-      const req = methods[i];
-      const method = getMethod(req.id);
-      if (!method) {
-        out.skipped.push({ methodId: req.id, reason: `unknown method "${req.id}"` });
-        continue;
-      }
-      const why = method.applicable(task);
-      if (why) {
-        out.skipped.push({ methodId: req.id, reason: why });
-        continue;
-      }
-      const t0 = performance.now();
-      const values = await method.explain(task, batch, target, { ...method.defaults, ...req.params }, seeder, (d, tot) => progress?.(`explain: ${method.label}`, i * rows.length + Math.round((d / Math.max(1, tot)) * rows.length), total), signal);
-      out.explanations.push({ methodId: req.id, values, ms: performance.now() - t0 });
-      progress?.(`explain: ${method.label}`, (i + 1) * rows.length, total);
+  /** The prepared state of this job (same task, rows, methods, metrics-independent key), or a UserError. */
+  private preparedFor(job: Job, needScores: boolean): Prepared {
+    const p = this.prepared;
+    const stale = 'The explanations on screen are from other settings (rows, methods, baseline, seed or target).';
+    if (!p) throw new UserError('There are no explanations yet.', 'Run the Explain step first.');
+    const withoutMetrics = (j: Job) => preparedKey({ ...j, metrics: 'all' });
+    if (withoutMetrics(p.rows.job) !== withoutMetrics(job)) throw new UserError(stale, 'Run Explain again with the current settings.');
+    if (needScores) {
+      if (!p.scores) throw new UserError('The prior explanations have not been scored yet.', 'Run Evaluate first: the supervision set keeps only explanations that pass every metric.');
+      if (preparedKey(p.rows.job) !== preparedKey(job)) throw new UserError('The scores on screen are from other metric settings.', 'Run Evaluate again with the current metrics.');
     }
-    return out;
+    return p;
   }
 
-  async evaluate(rows: number[], target: Int32Array, explanations: ExplanationInput[], metrics: MetricRequestSpec[], seed: number, normalise: boolean, progress?: ProgressFn, signal?: AbortSignal): Promise<EvaluateResult> {
-    const { task } = this.requireTask();
-    const batch = this.batchOf(rows);
+  /** The engine's PreparedJob for this job (settings such as δ, p, training from `job`). */
+  preparedJob(job: Job): PreparedJob {
+    const p = this.preparedFor(job, true);
+    return { ...p.rows, job, priors: p.priors.methods, ranIds: p.priors.ranIds, explanations: p.priors.explanations, raw: p.priors.raw, scores: p.scores! };
+  }
+
+  /** Explain: the job's rows, targets and split, and its priors on them (startJob + runJobPriors). */
+  async attribute(input: JobInput, progress?: ProgressFn, signal?: AbortSignal): Promise<AttributeResult> {
+    const job = this.resolve(input);
+    const { full } = this.requireTask();
+    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output });
+    const rows = await startJob(job, loaded);
+    const priors = await runJobPriors(rows, (e) => progress?.(`explain: ${e.message ?? ''}`, Math.round(e.done * loaded.batch.nRows), e.total * loaded.batch.nRows), signal);
+    this.prepared = { rows, priors, scores: null };
+    return this.attributeResult();
+  }
+
+  private attributeResult(): AttributeResult {
+    const { rows, priors } = this.prepared!;
+    const rowIndex = Array.from(rows.loaded.batch.rowIndex);
+    const ran = priors.methods.filter((m) => m.ran);
+    return {
+      rows: rowIndex,
+      target: rows.target,
+      explanations: priors.ranIds.map((id, j) => ({ methodId: id, values: priors.raw?.[j] ?? priors.explanations[j], normalised: priors.explanations[j], ms: ran[j].ms })),
+      skipped: priors.methods.filter((m) => !m.ran).map((m) => ({ methodId: m.id, reason: m.reason ?? '' })),
+      split: { train: rows.split.train.map((p) => rowIndex[p]), test: rows.split.test.map((p) => rowIndex[p]) },
+      key: preparedKey(rows.job),
+    };
+  }
+
+  /** Evaluate: every normalised prior on every metric of the job, once (scoreJobPriors). */
+  async evaluate(input: JobInput, progress?: ProgressFn, signal?: AbortSignal): Promise<EvaluateResult> {
+    const job = this.resolve(input);
+    const p = this.preparedFor(job, false);
+    const rows: JobRows = { ...p.rows, job, metrics: job.metrics === 'all' ? METRICS.map((m) => ({ id: m.id })) : job.metrics };
+    const scores = await scoreJobPriors(rows, p.priors.explanations, (e) => progress?.('evaluate', e.done, e.total), signal);
+    this.prepared = { rows, priors: p.priors, scores };
+    return this.evaluateResult();
+  }
+
+  private evaluateResult(): EvaluateResult {
+    const { rows, priors, scores } = this.prepared!;
+    const s = scores!;
+    return {
+      rows: Array.from(rows.loaded.batch.rowIndex),
+      normalised: true,
+      ms: s.ms ?? 0,
+      key: preparedKey(rows.job),
+      scores: priors.ranIds.map((id, j) => ({
+        methodId: id,
+        scored: priors.explanations[j],
+        metrics: s.metricIds.map((metricId, m) => {
+          const perSample = s.perSample[j][m];
+          let sum = 0;
+          let count = 0;
+          for (const v of perSample)
+            if (!Number.isNaN(v)) {
+              sum += v;
+              count++;
+            }
+          return { metricId, perSample, mean: count ? sum / count : NaN, nNaN: perSample.length - count, curves: s.curves?.[j]?.[m], modelCalls: s.modelCalls[j][m] };
+        }),
+      })),
+    };
+  }
+
+  /** Restore a saved run: the job's rows from the loaded task, priors and scores from the saved cache. */
+  restore(input: JobInput, cache: PreparedCache, raw?: Float32Array[]): { attribution: AttributeResult; evaluation: EvaluateResult } {
+    const job = this.resolve(input);
+    const { full } = this.requireTask();
+    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output });
+    const prep = importPrepared(job, loaded, cache);
+    if (raw && (raw.length !== prep.ranIds.length || raw.some((r) => r.length !== loaded.batch.nRows * loaded.task.nFeatures))) raw = undefined;
+    this.prepared = { rows: prep, priors: { methods: prep.priors, ranIds: prep.ranIds, explanations: prep.explanations, raw }, scores: prep.scores };
+    return { attribution: this.attributeResult(), evaluation: this.evaluateResult() };
+  }
+
+  /** The stored state as a cache the store saves (restored by `restore`). */
+  exportPrepared(job: Job): PreparedCache {
+    return exportPrepared(this.preparedJob(job));
+  }
+
+  /** Supervise: dedup + filter over the stored scores (the engine's buildSupervision), all rows for the view, Z on the training split. */
+  supervise(input: JobInput): SuperviseResult {
+    const job = this.resolve(input);
+    const prep = this.preparedJob(job);
+    const { batch, task } = prep.loaded;
     const n = task.nFeatures;
-    const seeder = new Seeder(seed);
-    const scores: EvaluateResult['scores'] = [];
-    const total = explanations.length * metrics.length;
-    let done = 0;
-    for (const e of explanations) {
-      const s = normalise ? minMaxNormalize(e.values, rows.length, n) : e.values;
-      const perMetric: EvaluateResult['scores'][number]['metrics'] = [];
-      for (const m of metrics) {
-        signal?.throwIfAborted();
-        const t0 = performance.now();
-        const [[res]] = await scoreExplanations(task, batch, target, [s], [{ id: m.id, params: m.params }], seeder, undefined, signal);
-        let sum = 0;
-        let count = 0;
-        for (const v of res.perSample)
-          if (Number.isFinite(v)) {
-            sum += v;
-            count++;
-          }
-        perMetric.push({
-          metricId: m.id,
-          perSample: res.perSample,
-          mean: count ? sum / count : NaN,
-          nNaN: res.perSample.length - count,
-          curves: res.curves,
-          modelCalls: res.modelCalls,
-          ms: performance.now() - t0,
-        });
-        progress?.(`evaluate: ${e.methodId} × ${m.id}`, ++done, total);
-      }
-      scores.push({ methodId: e.methodId, metrics: perMetric, scored: s });
+    const options = supervisionOptionsFor(job.mode, job.supervision.delta, job.supervision.p);
+    const sup = { x: batch.x, n, rowIndex: batch.rowIndex, methodIds: prep.ranIds, explanations: prep.explanations, scores: prep.scores };
+    const all = buildSupervision({ ...sup, use: Array.from({ length: batch.nRows }, (_, i) => i) }, options);
+    const train = buildSupervision({ ...sup, use: prep.split.train }, options);
+    const rowIndex = Array.from(batch.rowIndex);
+    return {
+      split: { train: prep.split.train.map((p) => rowIndex[p]), test: prep.split.test.map((p) => rowIndex[p]) },
+      methodIds: prep.ranIds,
+      normalised: prep.explanations,
+      record: all.record,
+      counts: all.counts,
+      trainCounts: train.counts,
+      nPairs: train.nPairs,
+    };
+  }
+
+  /** The paper's Table 4: the explainer trained under each mode (trainAndReport, as `deepfaith run --mode`), ranked among the modes. */
+  async ablate(input: JobInput, modes: TrainMode[], progress: ProgressFn, signal: AbortSignal): Promise<AblationResult> {
+    const job = this.resolve(input);
+    const prep = this.preparedJob(job);
+    const rows: Omit<AblationResult['rows'][number], 'ranks' | 'meanRank'>[] = [];
+    let metrics: AblationResult['metrics'] = [];
+    let testRows: number[] = [];
+    for (let i = 0; i < modes.length; i++) {
+      const mode = modes[i];
+      const t0 = performance.now();
+      const { result, explainer } = await trainAndReport(prep, { mode }, (e) => progress(`ablation ${mode} (${i + 1}/${modes.length}): ${e.stage}`, i, modes.length), signal);
+      explainer.dispose();
+      const own = result.table.find((r) => r.isExplainer)!;
+      metrics = result.metrics.map((m) => ({ id: m.id, direction: m.direction }));
+      testRows = result.split.testRows;
+      rows.push({ mode, scores: own.scores, nPairs: result.supervision.counts.afterFilter, steps: result.training.steps.length, ms: performance.now() - t0 });
+      progress(`ablation ${mode} done`, i + 1, modes.length);
     }
-    return { rows, normalised: normalise, scores };
+    const { ranks, meanRank } = rankTable(rows, metrics);
+    return { key: preparedKey(prep.job), metrics, rows: rows.map((r, i) => ({ ...r, ranks: ranks[i], meanRank: meanRank[i] })), testRows };
   }
 
   async predict(x: Float32Array, nRows: number): Promise<{ proba: Float32Array; nClasses: number }> {
-    const { task } = this.requireTask();
+    const task = this.currentTask();
     const proba = await task.model.predict(x, nRows, task.output);
     return { proba, nClasses: task.nClasses };
   }
@@ -293,42 +351,11 @@ export class Session {
   }
 
   dispose(): void {
-    this.model?.dispose();
-    this.model = null;
-    this.task = null;
-    this.data = null;
+    this.full?.task.model.dispose();
+    this.full = null;
     this.info = null;
+    this.prepared = null;
   }
 }
 
-function safeJson(text: string, name: string): ModelJsonLike {
-  try {
-    const j = JSON.parse(text);
-    if (!j || typeof j !== 'object') throw new Error('not an object');
-    return j as ModelJsonLike;
-  } catch {
-    throw new UserError(`${name} is not valid JSON, so it is not a TensorFlow.js model.json.`, 'Drop the model.json written by tf.io or tensorflowjs_converter together with its .bin files.');
-  }
-}
-
-/** Problems that do not stop the task but a user should know about. */
-export function findProblems(data: Dataset, nClasses: number, predicted: Int32Array): string[] {
-  const problems: string[] = [];
-  if (data.classNames.length !== nClasses)
-    problems.push(`The data has ${data.classNames.length} classes (${data.classNames.join(', ')}) but the model outputs ${nClasses}: the accuracy compares class indices.`);
-  const n = data.nFeatures;
-  for (let j = 0; j < n; j++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let r = 0; r < data.nRows; r++) {
-      const v = data.x[r * n + j];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    if (lo === hi) problems.push(`Column "${data.featureNames[j]}" is constant (${lo}): every method will give it little or no attribution.`);
-  }
-  const predictedClasses = new Set(predicted);
-  if (predictedClasses.size === 1 && nClasses > 1) problems.push(`The model predicts the same class (${data.classNames[predicted[0]] ?? predicted[0]}) for every row.`);
-  if (data.nRows < 10) problems.push(`Only ${data.nRows} rows: scores averaged over so few samples are noisy.`);
-  return problems;
-}
+export { minMaxNormalize };

@@ -43,7 +43,7 @@ class RecordingPerturbations extends Perturbations {
 export const TRACEABLE = METRICS.filter(isBatched).map((m) => m.id as string);
 
 export async function traceMetric(session: Session, row: number, target: number, s: Float32Array, metricId: string, params: Record<string, unknown>, seed: number): Promise<TraceResult> {
-  const { task } = session.requireTask();
+  const task = session.currentTask();
   const unit = getMetric(metricId);
   if (!unit || !isBatched(unit) || !TRACEABLE.includes(metricId)) throw new UserError(`The inspector cannot replay ${metricId}.`, `Pick one of ${TRACEABLE.join(', ')} or a curve metric.`);
   const n = task.nFeatures;

@@ -3,10 +3,12 @@
  * explanations JSON that `deepfaith evaluate` reads.
  */
 import { UserError } from '../../core/errors';
-import { ATTRIBUTION_METHODS, getMethod } from '../../core/attribution/registry';
+import { ATTRIBUTION_METHODS, getMethod, resolveMethodParams } from '../../core/attribution/registry';
+import { describeParams } from '../../core/params';
 import { Seeder } from '../../core/rng';
-import { chooseTargets } from '../../core/task/task';
-import { formatParams, loadTaskFromFlags, mergeParams, parseFlags, parseSets, required, TASK_HELP, TASK_OPTIONS, writeJson, type CliCommand } from '../common';
+import { targetsFor } from '../../core/task/load';
+import { checkOutput } from '../files';
+import { loadTaskFromFlags, parseFlags, parseSets, required, taskInputs, taskSpecFromFlags, TASK_HELP, TASK_OPTIONS, writeJson, type CliCommand } from '../common';
 
 /** The explanations file: the format of issue 2 item 6, then a few fields that let `evaluate` check it. */
 export interface ExplanationsFile {
@@ -42,9 +44,10 @@ function exampleSet(): string {
 export function methodsHelp(): string {
   if (ATTRIBUTION_METHODS.length === 0) return '  (no methods are registered in this build)';
   const w = Math.max(...ATTRIBUTION_METHODS.map((m) => m.id.length));
-  return ATTRIBUTION_METHODS.map(
-    (m) => `  ${m.id.padEnd(w)}  ${m.description}${m.needs.gradients ? ' [gradients]' : ''}\n  ${' '.repeat(w)}  defaults: ${formatParams(m.defaults)}`,
-  ).join('\n');
+  return ATTRIBUTION_METHODS.map((m) => {
+    const params = describeParams({ id: m.id, defaults: m.defaults, params: m.params });
+    return `  ${m.id.padEnd(w)}  ${m.description}${m.needs.gradients ? ' [gradients]' : ''}\n${params.length ? params.map((p) => `  ${' '.repeat(w)}    ${p}`).join('\n') : `  ${' '.repeat(w)}    (no parameters)`}`;
+  }).join('\n');
 }
 
 const OPTIONS = { ...TASK_OPTIONS, method: { type: 'string' as const } };
@@ -64,7 +67,6 @@ export const command: CliCommand = {
       TASK_HELP,
       '  --method <id>            attribution method (below)',
       `  --set key=value          a method parameter (repeatable), e.g. --set ${exampleSet()}`,
-      '  --target predicted|label class to explain: the model\'s prediction on the clean row (default) or the label',
       '  --out <file.json>        where to write the explanations (- for standard output)',
       '',
       'Methods and their defaults:',
@@ -77,15 +79,18 @@ export const command: CliCommand = {
     const method = getMethod(methodId);
     if (!method)
       throw new UserError(`Unknown method "${methodId}".`, `Use one of: ${ATTRIBUTION_METHODS.map((m) => m.id).join(', ') || '(none registered)'} (see deepfaith attribute --help).`);
-    const params = mergeParams(`Method ${method.id}`, method.defaults, parseSets(flags.set));
+    const given = parseSets(flags.set);
+    resolveMethodParams(method, given); // types and ranges before anything is read
     const out = required(flags, 'out', 'Say where to write the explanations with --out path/to/explanations.json.');
-    const loaded = await loadTaskFromFlags(flags);
-    const { task, data, batch, rows, targetRule, seed } = loaded;
+    const spec = taskSpecFromFlags(flags);
+    checkOutput(out, taskInputs(spec));
+    const loaded = await loadTaskFromFlags(flags, spec);
+    const { task, rowBatch: batch, rows, targetRule, seed } = loaded;
     try {
+      const params = resolveMethodParams(method, given, task.nFeatures);
       const why = method.applicable(task);
       if (why) throw new UserError(`Method ${method.id} cannot explain this model: ${why}`, 'Choose another method (see deepfaith attribute --help).');
-      const labels = data.labels.slice(rows[0], rows[1]);
-      const target = await chooseTargets(task, batch, targetRule, labels);
+      const target = await targetsFor(loaded, targetRule, batch);
       const before = task.model.rowsEvaluated;
       const t0 = performance.now();
       const values = await method.explain(task, batch, target, params, new Seeder(seed)); // [nRows, nFeatures]

@@ -13,10 +13,12 @@ import { scoreExplanations } from '../../core/metrics/evaluate';
 import { parseRows } from '../../core/data/csv';
 import { Seeder } from '../../core/rng';
 import { sliceBatch } from '../../core/task/task';
+import { resolveParams, describeParams } from '../../core/params';
+import { checkOutput } from '../files';
 import {
-  formatParams,
   loadTaskFromFlags,
-  mergeParams,
+  taskInputs,
+  taskSpecFromFlags,
   parseFlags,
   parseScopedSets,
   readJsonFile,
@@ -73,9 +75,10 @@ function exampleSet(): string {
 export function metricsHelp(): string {
   if (METRICS.length === 0) return '  (no metrics are registered in this build)';
   const w = Math.max(...METRICS.map((m) => m.id.length));
-  return METRICS.map(
-    (m) => `  ${m.id.padEnd(w)}  ${m.direction === 'higher' ? '↑' : '↓'} ${m.description}\n  ${' '.repeat(w)}    defaults: ${formatParams(m.defaults)}`,
-  ).join('\n');
+  return METRICS.map((m) => {
+    const params = describeParams({ id: m.id, defaults: m.defaults, params: m.params });
+    return `  ${m.id.padEnd(w)}  ${m.direction === 'higher' ? '↑' : '↓'} ${m.description}\n${params.map((p) => `  ${' '.repeat(w)}    ${p}`).join('\n')}`;
+  }).join('\n');
 }
 
 /** `--metrics FC,DEL,…|all` → the ids in registry order of `all`, else in the order given. */
@@ -106,6 +109,8 @@ export function minMaxRows(s: Float32Array, nRows: number, n: number): Float32Ar
   }
   return out;
 }
+
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 interface ReadExplanations {
   method: string;
@@ -139,6 +144,7 @@ export function readExplanations(path: string): ReadExplanations {
     if (!Array.isArray(row) || row.length !== n) throw bad(`values row ${r} has ${Array.isArray(row) ? row.length : 'no'} entries, the first has ${n}`);
     row.forEach((v, i) => {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`values row ${r}, feature ${i} is ${JSON.stringify(v)}, not a finite number`);
+      if (Math.abs(v) > FLOAT32_MAX) throw bad(`values row ${r}, feature ${i} is ${v}, beyond the float32 range (±3.4e38) the metrics compute in`);
       flat[r * n + i] = v;
     });
   });
@@ -200,21 +206,18 @@ export const command: CliCommand = {
     const sets = parseScopedSets(flags.set, METRICS.map((m) => m.id), exampleSet(), 'metric');
     for (const scope of Object.keys(sets))
       if (!ids.includes(scope)) throw new UserError(`--set ${scope}.… is given, but ${scope} is not among --metrics (${ids.join(',')}).`, `Add ${scope} to --metrics or drop the --set.`);
-    const requests = ids.map((id) => {
-      const unit = METRICS.find((m) => m.id === id)!;
-      return { unit, params: mergeParams(`Metric ${id}`, unit.defaults, sets[id] ?? {}) };
-    });
+    const unitOf = (id: string) => METRICS.find((m) => m.id === id)!;
+    for (const id of ids) resolveParams({ id, kind: 'Metric', defaults: unitOf(id).defaults, params: unitOf(id).params }, sets[id] ?? {});
     const normalise = (flags.normalise as boolean | undefined) ?? defaults.normalise;
     const exp = readExplanations(expPath);
     const userRows = flags.rows as string | undefined;
-    const loaded = await loadTaskFromFlags({
-      ...flags,
-      rows: undefined,
-      baseline: flags.baseline ?? exp.baseline,
-      output: flags.output ?? exp.output,
-    });
+    const taskFlags = { ...flags, rows: undefined, baseline: flags.baseline ?? exp.baseline, output: flags.output ?? exp.output };
+    const spec = taskSpecFromFlags(taskFlags);
+    checkOutput(out, [...taskInputs(spec), expPath]);
+    const loaded = await loadTaskFromFlags(taskFlags, spec);
     const { task, data, seed } = loaded;
     try {
+      const requests = ids.map((id) => ({ unit: unitOf(id), params: resolveParams({ id, kind: 'Metric', defaults: unitOf(id).defaults, params: unitOf(id).params }, sets[id] ?? {}, task.nFeatures) }));
       if (exp.nFeatures !== task.nFeatures)
         throw new UserError(
           `Explanations file ${expPath} has ${exp.nFeatures} values per row, but the model and ${data.source} have ${task.nFeatures} features.`,

@@ -8,15 +8,18 @@ import { join } from 'node:path';
 import { UserError } from '../../core/errors';
 import { loadExplainer } from '../../core/explainer/model';
 import { parseRows } from '../../core/data/csv';
-import { chooseTargets, makeTask, sliceBatch } from '../../core/task/task';
+import { sliceBatch } from '../../core/task/task';
+import { loadTask, targetsFor, type TaskSpec } from '../../core/task/load';
 import type { OutputMode } from '../../core/task/model';
 import type { BaselineKind } from '../../core/task/featureSpace';
-import { loadCsvFromPath, loadModelFromPath } from '../files';
-import { initCliBackend, parseFlags, required, writeJson, type CliCommand } from '../common';
+import { DEMOS_DIR, checkOutput, nodeTaskIO } from '../files';
+import { getDemo } from '../../core/data/demos';
+import { initCliBackend, parseFlags, parseTargetRule, required, splitList, taskInputs, writeJson, type CliCommand } from '../common';
 import type { ExplanationsFile } from './attribute';
 
 const OPTIONS = {
   explainer: { type: 'string' as const },
+  demo: { type: 'string' as const },
   data: { type: 'string' as const },
   label: { type: 'string' as const },
   drop: { type: 'string' as const },
@@ -27,71 +30,98 @@ const OPTIONS = {
   out: { type: 'string' as const },
 };
 
+interface TrainedFor {
+  model?: string;
+  data?: string;
+  demo?: string;
+  label?: string;
+  drop?: string[];
+  target?: string;
+  output?: string;
+  baseline?: string;
+}
+
 export const command: CliCommand = {
   help: () =>
     [
-      'Usage: deepfaith explain --explainer <dir> --data <file.csv> --label <column> [--drop a,b] [--rows A:B]',
+      'Usage: deepfaith explain --explainer <dir> (--demo <id> | --data <file.csv> [--label <column>] [--drop a,b]) [--rows A:B]',
       '                         [--model <model.json>] [--target predicted|label] [--backend cpu|wasm] --out <file.json>',
       '',
       'Explains the chosen rows with a trained explainer (the explainer/ folder written by deepfaith run) and',
       'writes the `deepfaith attribute` JSON format: { method: "deepfaith", params, baseline, rows, target, values, modelCalls, ms, … }.',
-      'The target class of each row comes from the target model (default: the model the explainer was trained',
-      'for, recorded in its model.json) — the explainer itself never calls the model (modelCalls counts only the',
-      'rows evaluated to choose the targets).',
+      'The task (demo, or model + data, label, drop, output, baseline, target) defaults to the one the explainer was',
+      'trained for, recorded in its model.json; flags given here override it. The target class of each row comes from',
+      'the target model — the explainer itself never calls the model (modelCalls counts only the rows evaluated to',
+      'choose the targets).',
     ].join('\n'),
 
   async run(argv) {
     const flags = parseFlags(argv, OPTIONS);
     const dir = required(flags, 'explainer', 'Give the explainer folder with --explainer <dir> (written by deepfaith run).');
-    const dataPath = required(flags, 'data', 'Give the data with --data path/to/file.csv.');
-    const label = required(flags, 'label', 'Name the label column with --label <column>.');
     const out = required(flags, 'out', 'Say where to write the explanations with --out path/to/file.json.');
     const jsonPath = existsSync(dir) && statSync(dir).isDirectory() ? join(dir, 'model.json') : dir;
     if (!existsSync(jsonPath)) throw new UserError(`${jsonPath} does not exist.`, 'Give the explainer folder written by deepfaith run.');
-    const modelJson = JSON.parse(readFileSync(jsonPath, 'utf8')) as { trainedFor?: { model?: string; target?: string; output?: string; baseline?: string } };
+    let modelJson: { trainedFor?: TrainedFor };
+    try {
+      modelJson = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    } catch {
+      throw new UserError(`${jsonPath} is not valid JSON.`, 'Give the explainer folder written by deepfaith run.');
+    }
     const binPath = join(jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1) || '.', 'weights.bin');
     if (!existsSync(binPath)) throw new UserError(`${binPath} does not exist.`, 'Copy the whole explainer folder (model.json and weights.bin).');
+    const tf = modelJson.trainedFor ?? {};
+    const str = (k: string) => (typeof flags[k] === 'string' && flags[k] !== '' ? (flags[k] as string) : undefined);
+    const givenFiles = str('data') !== undefined || str('model') !== undefined;
+    const demo = str('demo') ?? (givenFiles ? undefined : tf.demo);
+    const spec: TaskSpec = {
+      demo,
+      // an explainer trained on a demo explains other files with the demo's model unless --model is given
+      model: demo ? undefined : (str('model') ?? tf.model ?? (tf.demo && getDemo(tf.demo) ? join(DEMOS_DIR, getDemo(tf.demo)!.model) : undefined)),
+      data: demo ? undefined : (str('data') ?? tf.data),
+      label: str('label') ?? (demo || str('data') ? undefined : tf.label),
+      drop: str('drop') ? splitList(str('drop')!) : demo ? undefined : tf.drop,
+      baseline: (tf.baseline ?? 'zero') as BaselineKind,
+      output: (tf.output ?? 'probability') as OutputMode,
+      maxRows: 0,
+    };
+    if (!spec.demo && !spec.data) throw new UserError('The rows to explain are not known.', 'Give --data path/to/file.csv (or --demo <id>).');
+    if (!spec.demo && !spec.model) throw new UserError('The target class needs the target model.', 'Give --model path/to/model.json.');
+    const targetRule = parseTargetRule(str('target') ?? tf.target);
+    checkOutput(out, [...taskInputs(spec), jsonPath, binPath]);
     const backend = await initCliBackend(flags.backend);
     const bin = readFileSync(binPath);
     const explainer = loadExplainer(modelJson, bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, jsonPath);
     try {
-      const drop = typeof flags.drop === 'string' && flags.drop ? flags.drop.split(',').map((s) => s.trim()) : [];
-      const data = loadCsvFromPath(dataPath, { label, drop });
-      const n = explainer.config.nFeatures;
-      if (data.nFeatures !== n)
-        throw new UserError(`The explainer expects ${n} features but ${dataPath} has ${data.nFeatures} (${data.featureNames.join(', ')}).`, 'Choose the data the explainer was trained on (and the same --drop).');
-      const rows = parseRows(flags.rows as string | undefined, data.nRows);
-      const batch = sliceBatch(data, rows[0], rows[1]);
-      const modelPath = (flags.model as string | undefined) ?? modelJson.trainedFor?.model;
-      if (!modelPath) throw new UserError('The target class needs the target model.', 'Give --model path/to/model.json.');
-      const targetRule = ((flags.target as string | undefined) ?? modelJson.trainedFor?.target ?? 'predicted') as 'predicted' | 'label';
-      if (targetRule !== 'predicted' && targetRule !== 'label') throw new UserError(`--target "${targetRule}" is not known.`, 'Use predicted or label.');
-      const model = await loadModelFromPath(modelPath);
+      const loaded = await loadTask(spec, nodeTaskIO());
       let target: Int32Array;
       let modelCalls = 0;
-      const output = (modelJson.trainedFor?.output ?? 'probability') as OutputMode;
-      const baseline = (modelJson.trainedFor?.baseline ?? 'zero') as BaselineKind;
+      const { data, task } = loaded;
+      const n = explainer.config.nFeatures;
+      let rows: [number, number];
       try {
-        const task = makeTask(model, data, { output, baseline });
-        const before = model.rowsEvaluated;
-        target = await chooseTargets(task, batch, targetRule, data.labels.slice(rows[0], rows[1]));
-        modelCalls = model.rowsEvaluated - before;
+        if (data.nFeatures !== n)
+          throw new UserError(`The explainer expects ${n} features but ${loaded.source.data} has ${data.nFeatures} (${data.featureNames.join(', ')}).`, 'Choose the data the explainer was trained on (and the same --drop).');
+        rows = parseRows(flags.rows as string | undefined, data.nRows);
+        const before = task.model.rowsEvaluated;
+        target = await targetsFor(loaded, targetRule, sliceBatch(data, rows[0], rows[1]));
+        modelCalls = task.model.rowsEvaluated - before;
       } finally {
-        model.dispose();
+        task.model.dispose();
       }
+      const batch = sliceBatch(data, rows[0], rows[1]);
       const t0 = performance.now();
       const values = await explainer.explain(batch.x, batch.nRows); // [nRows, n]
       const ms = performance.now() - t0;
       const file: ExplanationsFile = {
         method: 'deepfaith',
         params: { explainer: jsonPath, dModel: explainer.config.dModel, nLayers: explainer.config.nLayers, nHeads: explainer.config.nHeads, dFF: explainer.config.dFF },
-        baseline,
+        baseline: spec.baseline,
         rows,
         target,
         values: Array.from({ length: batch.nRows }, (_, r) => values.subarray(r * n, (r + 1) * n)),
         modelCalls,
         ms: Math.round(ms * 10) / 10,
-        output,
+        output: spec.output,
         targetRule,
         featureNames: data.featureNames,
         classNames: data.classNames,

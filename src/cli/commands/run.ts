@@ -4,35 +4,24 @@
  * weights.bin). The job format is in docs/jobs.md.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
 import { UserError } from '../../core/errors';
-import { reportMarkdown, resolveJob, runJob, type JobEvent, type JobIO, type JobInput } from '../../core/job';
+import { reportMarkdown, resolveJob, runJob, type Job, type JobEvent, type JobIO, type JobInput } from '../../core/job';
 import { TRAIN_MODES, type TrainMode } from '../../core/explainer/train';
 import type { Explainer } from '../../core/explainer/model';
-import { initCliBackend, readJsonFile, toJson, type CliCommand } from '../common';
-
-const DEMOS_DIR = fileURLToPath(new URL('../../../public/demos/', import.meta.url));
+import { initCliBackend, readJsonFile, taskInputs, toJson, type CliCommand } from '../common';
+import { checkOutput, nodeTaskIO, writeFolderAtomic } from '../files';
 
 /** File access for jobs in Node: job-relative paths are resolved against `baseDir`. */
 export function nodeJobIO(baseDir: string): JobIO {
-  const full = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  const check = (p: string) => {
-    if (!existsSync(full(p))) throw new UserError(`File ${p} does not exist.`, 'Check the path in the job (relative paths are read from the job file\'s folder).');
-  };
-  return {
-    async readText(p) {
-      check(p);
-      return readFileSync(full(p), 'utf8');
-    },
-    async readBinary(p) {
-      check(p);
-      const b = readFileSync(full(p));
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-    },
-    demoPath: (rel) => join(DEMOS_DIR, rel),
-  };
+  return nodeTaskIO(baseDir);
+}
+
+/** The files a job reads, resolved against its folder (for --out checks). */
+export function jobInputs(job: Job, baseDir: string): string[] {
+  if (job.task.demo) return [];
+  return taskInputs({ ...job.task, model: resolve(baseDir, job.task.model!), data: resolve(baseDir, job.task.data!) });
 }
 
 export function readJob(path: string): JobInput {
@@ -53,6 +42,7 @@ export function progressPrinter(prefix: string): (e: JobEvent) => void {
       }
       return;
     }
+    if (e.stage === 'priors' && !Number.isInteger(e.done)) return;
     if (e.message || e.stage !== lastStage) console.error(`${prefix} ${e.stage}${e.total > 1 ? ` ${e.done}/${e.total}` : ''}${e.message ? `: ${e.message}` : ''}`);
     lastStage = e.stage;
   };
@@ -62,6 +52,9 @@ export function progressPrinter(prefix: string): (e: JobEvent) => void {
 export async function saveExplainer(explainer: Explainer, dir: string, trainedFor: Record<string, unknown>): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const { modelJson, weights } = await explainer.serialize();
+  const w = new Float32Array(weights);
+  for (let i = 0; i < w.length; i++)
+    if (!Number.isFinite(w[i])) throw new UserError('The trained explainer has non-finite weights, so it was not saved.', 'Lower training.learningRate (or the number of epochs) and run again.');
   writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...modelJson, trainedFor }, null, 1) + '\n');
   writeFileSync(join(dir, 'weights.bin'), new Uint8Array(weights));
 }
@@ -75,7 +68,8 @@ export const command: CliCommand = {
       'all priors, dedup (δ) and filter (p) into the supervision set Z (training split), training of the',
       'Transformer explainer (L_PC + L_LC with the dynamic α), and the method × metric table on the test split.',
       '',
-      'Writes <dir>/results.json, <dir>/report.md and <dir>/explainer/{model.json, weights.bin}.',
+      'Writes <dir>/results.json, <dir>/report.md, <dir>/explainer/{model.json, weights.bin} and <dir>/complete;',
+      'the folder is written under a temporary name and moved into place when everything is written.',
       'Job format: docs/jobs.md; examples: jobs/*.json. Relative paths in a job are read from the job file\'s folder.',
       '',
       'Options:',
@@ -96,7 +90,6 @@ export const command: CliCommand = {
     if (positionals.length !== 1) throw new UserError('Give exactly one job file.', 'Write deepfaith run path/to/job.json --out results/.');
     const out = values.out;
     if (!out) throw new UserError('Missing --out.', 'Say where to write the results with --out <dir>.');
-    if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file.`, 'Give a folder.');
     const jobPath = positionals[0];
     const input = readJob(jobPath);
     if (values.mode) {
@@ -109,22 +102,28 @@ export const command: CliCommand = {
       input.seed = s;
     }
     const job = resolveJob(input);
+    const baseDir = dirname(resolve(jobPath));
+    checkOutput(out, [jobPath, ...jobInputs(job, baseDir)], 'folder');
     const backend = await initCliBackend(values.backend);
-    const io = nodeJobIO(dirname(resolve(jobPath)));
+    const io = nodeJobIO(baseDir);
     const t0 = performance.now();
     const { result, explainer } = await runJob(job, io, progressPrinter('deepfaith run:'));
     try {
-      mkdirSync(out, { recursive: true });
-      writeFileSync(join(out, 'results.json'), toJson({ ...result, backend: backend.chosen, ms: Math.round(performance.now() - t0) }) + '\n');
-      writeFileSync(join(out, 'report.md'), reportMarkdown(result));
-      await saveExplainer(explainer, join(out, 'explainer'), {
-        model: result.task.source.model,
-        data: result.task.source.data,
-        label: job.task.demo ? undefined : job.task.label,
-        drop: job.task.drop,
-        target: job.task.target,
-        output: job.task.output,
-        baseline: job.task.baseline,
+      // the whole folder appears at once: an interrupted run leaves an earlier one as it was
+      await writeFolderAtomic(out, async (dir) => {
+        await saveExplainer(explainer, join(dir, 'explainer'), {
+          model: job.task.demo ? undefined : resolve(baseDir, job.task.model!),
+          data: job.task.demo ? undefined : resolve(baseDir, job.task.data!),
+          demo: job.task.demo,
+          label: job.task.label,
+          drop: job.task.drop,
+          target: job.task.target,
+          output: job.task.output,
+          baseline: job.task.baseline,
+          maxRows: job.task.maxRows,
+        });
+        writeFileSync(join(dir, 'results.json'), toJson({ ...result, backend: backend.chosen, ms: Math.round(performance.now() - t0) }) + '\n');
+        writeFileSync(join(dir, 'report.md'), reportMarkdown(result));
       });
     } finally {
       explainer.dispose();

@@ -8,7 +8,8 @@ import { UserError } from '../../core/errors';
 import { prepareJob, resolveJob, type JobInput } from '../../core/job';
 import { buildSupervision, supervisionOptionsFor } from '../../core/supervision/supervision';
 import { initCliBackend, splitList, writeJson, type CliCommand } from '../common';
-import { nodeJobIO, progressPrinter, readJob } from './run';
+import { jobInputs, nodeJobIO, progressPrinter, readJob } from './run';
+import { checkOutput } from '../files';
 
 const OPTIONS = {
   demo: { type: 'string' as const },
@@ -86,6 +87,7 @@ export const command: CliCommand = {
     input.supervision = { ...(input.supervision ?? {}), ...(f.delta !== undefined ? { delta: num(f.delta, 'delta') } : {}), ...(f.p !== undefined ? { p: num(f.p, 'p') } : {}) };
     if (f.mode) input.mode = f.mode as 'full';
     const job = resolveJob(input);
+    checkOutput(f.out, [positionals[0], ...jobInputs(job, baseDir)]);
     await initCliBackend(f.backend);
     const prep = await prepareJob(job, nodeJobIO(baseDir), progressPrinter('deepfaith supervise:'));
     try {

@@ -10,6 +10,7 @@
  * - while converged, α = 1 − 1/(1 + exp(−(t − t₀)/C)) (½ at t₀, then decaying).
  * The state is plain JSON, so a checkpoint stores it as is.
  */
+import type { ParamSchema } from '../params';
 
 export interface AlphaParams {
   /** Variance threshold ε. */
@@ -21,6 +22,12 @@ export interface AlphaParams {
 }
 
 export const defaults: AlphaParams = { epsilon: 1e-5, window: 5, C: 10 };
+
+export const params: ParamSchema<AlphaParams> = {
+  epsilon: { type: 'number', min: 0, minExclusive: true, max: 1, meaning: 'ε: L_PC has converged when the variance of its last `window` values is below ε.' },
+  window: { type: 'int', min: 1, max: 10000, meaning: 'e: number of L_PC values in the monitoring window.' },
+  C: { type: 'number', min: 1, max: 1e6, meaning: 'C: α decays with time constant C after convergence; a variance above C·ε resets α to 1.' },
+};
 
 export interface AlphaState {
   /** Steps recorded so far (the next step's index). */

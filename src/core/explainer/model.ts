@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { makeRng } from '../rng';
+import type { ParamSchema } from '../params';
 
 export interface ExplainerConfig {
   nFeatures: number;
@@ -56,6 +57,16 @@ export const defaults: { dModel: number; nHeads: number; nLayers: number; dFF: n
 };
 
 export type ExplainerArchitecture = typeof defaults;
+
+/** Ranges of the architecture settings (dModel must also be a multiple of nHeads: `validateConfig`). */
+export const params: ParamSchema<ExplainerArchitecture> = {
+  dModel: { type: 'int', min: 1, max: 2048, meaning: 'Width d of the token embedding (a multiple of nHeads).' },
+  nHeads: { type: 'int', min: 1, max: 64, meaning: 'Attention heads per layer.' },
+  nLayers: { type: 'int', min: 1, max: 48, meaning: 'Transformer encoder layers.' },
+  dFF: { type: 'int', min: 1, max: 16384, meaning: 'Hidden size of each feed-forward block.' },
+  dropout: { type: 'number', min: 0, max: 0.99, meaning: 'Dropout rate on the embedding and the residual branches (training only).' },
+  inputTransform: { type: 'choice', choices: INPUT_TRANSFORMS, meaning: 'Applied to each value before standardisation: none, or sign·log1p for heavy-tailed features.' },
+};
 
 export const EXPLAINER_FORMAT = 'deepfaith-explainer';
 

@@ -13,11 +13,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled, UserError } from '../errors';
+import { checkpoint } from '../yield';
 import { Seeder } from '../rng';
 import type { Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
 import { lcTargets, lossLC, lossPC, type LcTargets } from './losses';
 import { Explainer, type ExplainerConfig } from './model';
+import type { ParamSchema } from '../params';
 
 export const TRAIN_MODES = ['full', 'pc-only', 'lc-only', 'dedup-only', 'filter-only'] as const;
 export type TrainMode = (typeof TRAIN_MODES)[number];
@@ -49,6 +51,17 @@ export const defaults: TrainConfig = {
   lcSubsets: 100,
   evalEvery: 10,
   alpha: { ...alphaDefaults },
+};
+
+/** Ranges of the training settings (the α settings: alpha.ts `params`). */
+export const params: ParamSchema<Omit<TrainConfig, 'alpha'>> = {
+  epochs: { type: 'int', min: 0, max: 100000, meaning: 'Passes over the supervision set Z.' },
+  batchSize: { type: 'int', min: 1, max: 1000000, meaning: 'Z pairs per step.' },
+  learningRate: { type: 'number', min: 0, minExclusive: true, max: 1, meaning: 'Adam learning rate.' },
+  adamEpsilon: { type: 'number', min: 0, minExclusive: true, max: 1, meaning: 'Adam ε, explicit so every backend uses the same one.' },
+  weightDecay: { type: 'number', min: 0, max: 1, meaning: 'Decoupled weight decay per step (0 = off).' },
+  lcSubsets: { type: 'int', min: 2, max: 10000, meaning: 'k: random removed subsets per sample in L_LC.' },
+  evalEvery: { type: 'int', min: 0, max: 100000, meaning: 'Held-out evaluation every this many epochs (and after the last; 0 = only after the last).' },
 };
 
 /** Samples with their target class: rows of D (for L_LC) or of the held-out split. */
@@ -217,6 +230,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
       const dPerStep = Math.ceil(samples.nRows / stepsPerEpoch);
       for (let s = 0; s < stepsPerEpoch; s++) {
         throwIfCancelled(signal);
+        await checkpoint(signal);
         const t0 = Date.now();
         const zIdx = zOrder.subarray(s * config.batchSize, Math.min((s + 1) * config.batchSize, z.nPairs));
         let dIdx = dOrder.subarray(s * dPerStep, Math.min((s + 1) * dPerStep, samples.nRows));
@@ -252,6 +266,11 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         const lcValue = (await (lcT as unknown as tf.Scalar).data())[0];
         if (pcT) (pcT as tf.Scalar).dispose();
         (lcT as unknown as tf.Scalar).dispose();
+        if (!Number.isFinite(lcValue) || (zIdx.length > 0 && !Number.isFinite(pcValue)))
+          throw new UserError(
+            `Training diverged at step ${step} (epoch ${epoch + 1}): L_PC = ${pcValue}, L_LC = ${lcValue} with learning rate ${config.learningRate}. Nothing was saved.`,
+            'Lower training.learningRate (e.g. by 10×) and train again.',
+          );
         if (Number.isFinite(pcValue)) alpha = alphaStep(alpha, pcValue, config.alpha);
         yield { type: 'step', step, epoch, lossPC: pcValue, lossLC: lcValue, alpha: a, converged: alpha.converged, variance: alpha.variance, ms: Date.now() - t0 };
         step++;

@@ -7,9 +7,10 @@
  * The 80/20 split of samples happens before Z: `splitSamples` assigns each row by its own seeded
  * draw, so the split does not depend on the order or the slice of the rows.
  */
-import { UserError, throwIfCancelled } from '../errors';
-import type { Params } from '../attribution/types';
-import { ATTRIBUTION_METHODS, getMethod } from '../attribution/registry';
+import { UserError } from '../errors';
+import type { ParamSchema, Params } from '../params';
+import { ATTRIBUTION_METHODS, getMethod, resolveMethodParams } from '../attribution/registry';
+import { checkpoint } from '../yield';
 import { requireMetric, scoreExplanations, type MetricRequest } from '../metrics/evaluate';
 import type { Seeder } from '../rng';
 import type { Batch, Task } from '../task/task';
@@ -20,6 +21,12 @@ import { filterSample, defaults as filterDefaults, type Direction } from './filt
 export const PAPER_METHODS = ['integrated-gradients', 'gradient-shap', 'deeplift', 'saliency', 'occlusion', 'feature-ablation', 'lime', 'kernel-shap'];
 
 export const defaults = { delta: dedupDefaults.delta, p: filterDefaults.p, testFraction: 0.2 };
+
+export const params: ParamSchema<typeof defaults> = {
+  delta: { type: 'number', min: -1, max: 1, meaning: 'δ: an explanation is dropped when its cosine similarity to a kept one is ≥ δ.' },
+  p: { type: 'number', min: 0, max: 1, meaning: 'p: per sample and metric, explanations below the p-quantile (above the (1−p)-quantile for ↓ metrics) fail the filter.' },
+  testFraction: { type: 'number', min: 0, minExclusive: true, max: 0.9, meaning: 'Share of the samples held out as the test split (before Z is built).' },
+};
 
 export interface MethodRequest {
   id: string;
@@ -72,6 +79,8 @@ export interface PriorRun {
   ranIds: string[];
   /** Normalised explanations of the methods that ran: [nRows, n] each. */
   explanations: Float32Array[];
+  /** The same explanations as the methods produced them (signed, unnormalised), for display. */
+  raw: Float32Array[];
 }
 
 /** Run the prior methods on every row of `batch`; skip (with the reason) any that cannot run. */
@@ -86,17 +95,18 @@ export async function runPriors(
 ): Promise<PriorRun> {
   const methods: PriorMethodInfo[] = [];
   const explanations: Float32Array[] = [];
+  const raw: Float32Array[] = [];
   const ranIds: string[] = [];
   let done = 0;
   for (const req of requests) {
-    throwIfCancelled(signal);
+    await checkpoint(signal);
     const unit = getMethod(req.id);
     if (!unit) {
       methods.push({ id: req.id, label: req.id, params: req.params ?? {}, ran: false, reason: `"${req.id}" is not a registered attribution method in this build.`, ms: 0, msPerSample: 0 });
       onProgress?.(++done, requests.length, req.id);
       continue;
     }
-    const params = { ...unit.defaults, ...(req.params ?? {}) } as Params;
+    const params = resolveMethodParams(unit, req.params ?? {}, task.nFeatures);
     const reason = unit.applicable(task);
     if (reason) {
       methods.push({ id: unit.id, label: unit.label, params, ran: false, reason, ms: 0, msPerSample: 0 });
@@ -104,14 +114,15 @@ export async function runPriors(
       continue;
     }
     const t0 = performance.now();
-    const raw = await unit.explain(task, batch, target, params, seeder, undefined, signal);
+    const values = await unit.explain(task, batch, target, params, seeder, onProgress ? (d, t) => onProgress(done + d / Math.max(1, t), requests.length, req.id) : undefined, signal);
     const ms = performance.now() - t0;
     methods.push({ id: unit.id, label: unit.label, params, ran: true, ms, msPerSample: ms / Math.max(1, batch.nRows) });
-    explanations.push(minMaxNormalize(raw, batch.nRows, task.nFeatures));
+    raw.push(values);
+    explanations.push(minMaxNormalize(values, batch.nRows, task.nFeatures));
     ranIds.push(unit.id);
     onProgress?.(++done, requests.length, req.id);
   }
-  return { methods, ranIds, explanations };
+  return { methods, ranIds, explanations, raw };
 }
 
 export interface StoredScores {
@@ -121,6 +132,10 @@ export interface StoredScores {
   perSample: Float32Array[][];
   /** modelCalls[method][metric] */
   modelCalls: number[][];
+  /** curves[method][metric]: one curve per row for curve metrics (absent when restored from a cache). */
+  curves?: (Float32Array[] | undefined)[][];
+  /** Wall time of the whole scoring (every method and metric share model batches). */
+  ms?: number;
 }
 
 /** Score every explanation on every metric once (the stored scores dedup/filter read). */
@@ -135,12 +150,15 @@ export async function scoreAll(
   signal?: AbortSignal,
 ): Promise<StoredScores> {
   const directions = metrics.map((m) => requireMetric(m.id).direction);
+  const t0 = performance.now();
   const results = explanations.length ? await scoreExplanations(task, batch, target, explanations, metrics, seeder, onProgress, signal) : [];
   return {
     metricIds: metrics.map((m) => m.id),
     directions,
     perSample: results.map((row) => row.map((r) => r.perSample)),
     modelCalls: results.map((row) => row.map((r) => r.modelCalls)),
+    curves: results.map((row) => row.map((r) => r.curves)),
+    ms: performance.now() - t0,
   };
 }
 

@@ -1,0 +1,43 @@
+/**
+ * The job's report as Markdown: method × metric table (directions, ranks, mean rank), runtimes,
+ * supervision counts, training summary. tfjs-free.
+ */
+import type { JobResult } from './report';
+
+const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+
+/** The report: method × metric table (directions, ranks, mean rank), runtimes, supervision counts, training summary. */
+export function reportMarkdown(r: JobResult): string {
+  const arrow = (d: string) => (d === 'higher' ? '↑' : '↓');
+  const sorted = [...r.table].sort((a, b) => a.meanRank - b.meanRank);
+  const lines: string[] = [];
+  const taskName = r.job.task.demo ?? r.task.source.data;
+  lines.push(`# DeepFaith report: ${taskName}`, '');
+  lines.push(`${r.task.nRows} rows × ${r.task.nFeatures} features; ${r.split.trainRows.length} train / ${r.split.testRows.length} test samples; baseline ${r.task.baseline}, output ${r.task.output}, target ${r.task.target}; mode ${r.training.mode}, job seed ${r.job.seed}, explainer seed ${r.training.seed}.`, '');
+  lines.push('## Faithfulness on the test split (means over samples; every explanation min–max normalised)', '');
+  lines.push(`| method | ${r.metrics.map((m) => `${m.id} ${arrow(m.direction)}`).join(' | ')} | mean rank | ms / sample |`);
+  lines.push(`|---|${r.metrics.map(() => '---:').join('|')}|---:|---:|`);
+  for (const row of sorted)
+    lines.push(`| ${row.isExplainer ? '**DeepFaith**' : row.method} | ${r.metrics.map((m) => `${fmt(row.scores[m.id])} (${row.ranks[m.id]})`).join(' | ')} | ${fmt(row.meanRank, 2)} | ${fmt(row.msPerSample, 3)} |`);
+  lines.push('', 'Each cell: mean score (rank among the methods; ties share the mean rank).', '');
+  const nan = r.table.filter((row) => Object.values(row.nNaN).some((v) => v > 0));
+  if (nan.length) lines.push(`NaN scores excluded from means: ${nan.map((row) => `${row.method} ${Object.entries(row.nNaN).filter(([, v]) => v > 0).map(([k, v]) => `${k}×${v}`).join(' ')}`).join('; ')}.`, '');
+  const skipped = r.priors.filter((p) => !p.ran);
+  if (skipped.length) lines.push('Skipped prior methods: ' + skipped.map((p) => `${p.id} (${p.reason})`).join('; ') + '.', '');
+  const c = r.supervision.counts;
+  lines.push('## Supervision set Z (training samples)', '');
+  lines.push(`δ = ${r.supervision.options.delta}${r.supervision.options.dedup ? '' : ' (dedup off)'}, p = ${r.supervision.options.p}${r.supervision.options.filter ? '' : ' (filter off)'}: ${c.total} explanations → ${c.afterDedup} after dedup → ${c.afterFilter} after filter; ${c.samplesWithoutSurvivor} of ${c.samples} samples without a survivor.`, '');
+  const kept = new Map<string, number>();
+  for (const rec of r.supervision.record) for (const f of rec.fates) if (f.fate === 'kept') kept.set(f.method, (kept.get(f.method) ?? 0) + 1);
+  lines.push('Pairs in Z per method: ' + r.priors.filter((p) => p.ran).map((p) => `${p.id} ${kept.get(p.id) ?? 0}`).join(', ') + '.', '');
+  const st = r.training.steps;
+  lines.push('## Training', '');
+  if (st.length) {
+    const firstConv = st.find((s) => s.converged);
+    const resets = st.filter((s, i) => i > 0 && st[i - 1].converged && !s.converged).length;
+    lines.push(`${st.length} steps in ${fmt(r.training.ms / 1000, 1)} s. L_PC ${fmt(st[0].lossPC)} → ${fmt(st[st.length - 1].lossPC)}, L_LC ${fmt(st[0].lossLC)} → ${fmt(st[st.length - 1].lossLC)}; final α ${fmt(r.training.alpha.alpha)}; ${firstConv ? `first convergence at step ${firstConv.step}` : 'L_PC never met the convergence test'}; ${resets} reset(s).`, '');
+  }
+  for (const e of r.training.evals) lines.push(`- held-out after epoch ${e.epoch + 1}: L_PC ${fmt(e.lossPC)}, L_LC ${fmt(e.lossLC)}`);
+  lines.push('');
+  return lines.join('\n');
+}

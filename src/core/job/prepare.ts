@@ -1,0 +1,162 @@
+/**
+ * Everything before training, as steps the CLI (`prepareJob`, all at once) and the studio's worker
+ * (one panel at a time) share: load the task (core/task/load), check the job against it, choose
+ * the targets, split the samples 80/20 (before Z), run the K priors (min–max normalised), score
+ * all of them once on every metric. A `PreparedCache` keeps the expensive part on disk or in
+ * IndexedDB and is refused for any other job (`preparedKey`).
+ */
+import { UserError } from '../errors';
+import { Seeder } from '../rng';
+import { loadTask, targetsFor, type LoadedTask, type TaskIO } from '../task/load';
+import type { Batch } from '../task/task';
+import type { MetricRequest } from '../metrics/evaluate';
+import { methodRequests, runPriors, scoreAll, splitSamples, type PriorMethodInfo, type StoredScores } from '../supervision/supervision';
+import { checkJobForTask, jobMetrics, type Job } from './schema';
+
+/** File access for jobs: the task loader's. */
+export type JobIO = TaskIO;
+
+export type JobStage = 'load' | 'priors' | 'score-priors' | 'supervision' | 'train' | 'explain' | 'score-explainer' | 'report';
+
+export interface JobEvent {
+  stage: JobStage;
+  done: number;
+  total: number;
+  message?: string;
+  /** Training events, during stage 'train'. */
+  train?: import('../explainer/train').TrainEvent;
+}
+
+/** The job's rows, targets and split: what every later stage works on. */
+export interface JobRows {
+  job: Job;
+  loaded: LoadedTask;
+  target: Int32Array;
+  /** Positions into loaded.batch. */
+  split: { train: number[]; test: number[] };
+  metrics: MetricRequest[];
+}
+
+/** Everything before training: rows, priors and their stored scores. */
+export interface PreparedJob extends JobRows {
+  priors: PriorMethodInfo[];
+  ranIds: string[];
+  /** Normalised prior explanations of all rows, per method that ran. */
+  explanations: Float32Array[];
+  /** The same as the methods produced them (absent when restored from a cache). */
+  raw?: Float32Array[];
+  /** Stored scores of all rows. */
+  scores: StoredScores;
+}
+
+export async function loadJobTask(job: Job, io: JobIO): Promise<LoadedTask> {
+  return loadTask(job.task, io);
+}
+
+/** Check the job against the loaded task, choose the targets and split the samples. No prior runs yet. */
+export async function startJob(job: Job, loaded: LoadedTask): Promise<JobRows> {
+  checkJobForTask(job, loaded.task.nFeatures);
+  const target = await targetsFor(loaded, job.task.target);
+  const split = splitSamples(loaded.batch.rowIndex, job.supervision.testFraction, new Seeder(job.seed));
+  return { job, loaded, target, split, metrics: jobMetrics(job) };
+}
+
+/** The K prior methods on every row of the job (skipped ones with the reason). */
+export async function runJobPriors(rows: JobRows, onEvent?: (e: JobEvent) => void, signal?: AbortSignal) {
+  const { task, batch } = rows.loaded;
+  const priors = await runPriors(task, batch, rows.target, methodRequests(rows.job.methods), new Seeder(rows.job.seed), (done, total, id) => onEvent?.({ stage: 'priors', done, total, message: id }), signal);
+  if (priors.ranIds.length === 0) throw new UserError('None of the prior methods could run on this task.', `Skipped: ${priors.methods.map((m) => `${m.id} (${m.reason})`).join('; ')}.`);
+  return priors;
+}
+
+/** Every normalised prior on every metric, once: the stored scores dedup and filter read. */
+export async function scoreJobPriors(rows: JobRows, explanations: Float32Array[], onEvent?: (e: JobEvent) => void, signal?: AbortSignal): Promise<StoredScores> {
+  const { task, batch } = rows.loaded;
+  return scoreAll(task, batch, rows.target, explanations, rows.metrics, new Seeder(rows.job.seed), (done, total) => onEvent?.({ stage: 'score-priors', done, total }), signal);
+}
+
+/**
+ * The expensive part of a PreparedJob (targets, split, priors, their normalised explanations and
+ * stored scores) as plain JSON, so a script can keep it on disk and train many explainers from it.
+ * `key` is what it was computed for (see `preparedKey`); `prepareJob` refuses a cache for another key.
+ */
+export interface PreparedCache {
+  format: 'deepfaith-prepared';
+  version: 1;
+  key: string;
+  target: number[];
+  split: { train: number[]; test: number[] };
+  priors: PriorMethodInfo[];
+  ranIds: string[];
+  explanations: number[][];
+  scores: { metricIds: string[]; directions: StoredScores['directions']; perSample: number[][][]; modelCalls: number[][] };
+}
+
+/** What the priors and their scores depend on: task, methods, metrics, job seed, test fraction. */
+export function preparedKey(job: Job): string {
+  return JSON.stringify({ task: job.task, methods: job.methods, metrics: job.metrics, seed: job.seed, testFraction: job.supervision.testFraction });
+}
+
+export function exportPrepared(prep: PreparedJob): PreparedCache {
+  return {
+    format: 'deepfaith-prepared',
+    version: 1,
+    key: preparedKey(prep.job),
+    target: Array.from(prep.target),
+    split: prep.split,
+    priors: prep.priors,
+    ranIds: prep.ranIds,
+    explanations: prep.explanations.map((e) => Array.from(e)),
+    scores: { metricIds: prep.scores.metricIds, directions: prep.scores.directions, perSample: prep.scores.perSample.map((m) => m.map((v) => Array.from(v))), modelCalls: prep.scores.modelCalls },
+  };
+}
+
+/** A PreparedJob from a cache of the same job, on an already loaded task. */
+export function importPrepared(job: Job, loaded: LoadedTask, reuse: PreparedCache): PreparedJob {
+  if (reuse.format !== 'deepfaith-prepared' || reuse.key !== preparedKey(job)) throw new UserError('The cached priors were computed for another job.', 'Delete the cache file or run without it.');
+  if (reuse.target.length !== loaded.batch.nRows) throw new UserError('The cached priors do not match the rows of the task.', 'Delete the cache file.');
+  const toF32 = (v: (number | null)[]) => Float32Array.from(v, (x) => (x === null ? NaN : x));
+  return {
+    job,
+    loaded,
+    target: Int32Array.from(reuse.target),
+    split: reuse.split,
+    metrics: jobMetrics(job),
+    priors: reuse.priors,
+    ranIds: reuse.ranIds,
+    explanations: reuse.explanations.map(toF32),
+    scores: { metricIds: reuse.scores.metricIds, directions: reuse.scores.directions, perSample: reuse.scores.perSample.map((m) => m.map(toF32)), modelCalls: reuse.scores.modelCalls },
+  };
+}
+
+/**
+ * Load, split, run the priors and score them. The caller disposes `loaded.task.model`.
+ * With `reuse` (an `exportPrepared` object of the same `preparedKey`), only the task is loaded.
+ */
+export async function prepareJob(job: Job, io: JobIO, onEvent?: (e: JobEvent) => void, signal?: AbortSignal, reuse?: PreparedCache): Promise<PreparedJob> {
+  onEvent?.({ stage: 'load', done: 0, total: 1 });
+  const loaded = await loadJobTask(job, io);
+  try {
+    return await prepareLoaded(job, loaded, onEvent, signal, reuse);
+  } catch (e) {
+    loaded.task.model.dispose();
+    throw e;
+  }
+}
+
+/** `prepareJob` on a task already loaded (the caller keeps ownership of its model). */
+export async function prepareLoaded(job: Job, loaded: LoadedTask, onEvent?: (e: JobEvent) => void, signal?: AbortSignal, reuse?: PreparedCache): Promise<PreparedJob> {
+  if (reuse) return importPrepared(job, loaded, reuse);
+  const rows = await startJob(job, loaded);
+  onEvent?.({ stage: 'load', done: 1, total: 1, message: `${loaded.batch.nRows} rows × ${loaded.task.nFeatures} features; ${rows.split.train.length} train, ${rows.split.test.length} test` });
+  const priors = await runJobPriors(rows, onEvent, signal);
+  const scores = await scoreJobPriors(rows, priors.explanations, onEvent, signal);
+  return { ...rows, priors: priors.methods, ranIds: priors.ranIds, explanations: priors.explanations, raw: priors.raw, scores };
+}
+
+/** Rows at the given positions of a batch, as a batch. */
+export function subBatch(batch: Batch, positions: number[], width: number): Batch {
+  const x = new Float32Array(positions.length * width);
+  positions.forEach((p, i) => x.set(batch.x.subarray(p * width, (p + 1) * width), i * width));
+  return { x, nRows: positions.length, rowIndex: Int32Array.from(positions, (p) => batch.rowIndex[p]) };
+}

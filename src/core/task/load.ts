@@ -1,0 +1,267 @@
+/**
+ * The one task loader: files or a demo → Dataset + TargetModel + Task. The CLI (paths), jobs
+ * (paths relative to the job file) and the studio's worker (dropped files and demo files fetched
+ * from its own origin) all call `loadTask` through a `TaskIO`; its errors are UserErrors naming the
+ * file, row and column, and what to do.
+ *
+ * What it does, in order: read and parse the CSV (label column given, or guessed from its name),
+ * refuse duplicate column names, read model.json and its shards (a folder path reads the
+ * model.json inside), load the model, check the widths, align integer labels with the model's
+ * class indices (a file holding labels 1 and 2 of a 3-class model keeps 1 and 2), name the classes
+ * from the demo's meta.json, and build the Task over the rows read. With `maxRows` only the first
+ * maxRows data rows are the task: its mean and noise baselines come from those rows.
+ * `taskRows` gives the same task for the first N rows of a task loaded with all rows, so the studio
+ * (which loads every row to show the accuracy) and `deepfaith run` (which reads only maxRows) build
+ * identical tasks.
+ */
+import { UserError } from '../errors';
+import { parseCsv, type Dataset } from '../data/csv';
+import { getDemo, DEMOS, type DemoMeta } from '../data/demos';
+import { loadModelFromFiles, type ModelJsonLike, type OutputMode, type TargetModel, type TargetModelOptions } from './model';
+import { type BaselineKind } from './featureSpace';
+import { argmax, checkWidth, makeTask, type Batch, type Task, type TargetRule } from './task';
+
+/** Where a task comes from and how it is set up (the `task` part of a job). */
+export interface TaskSpec {
+  /** A built-in demo id; or give model + data (+ label). */
+  demo?: string;
+  model?: string;
+  data?: string;
+  /** Label column; guessed from its name (label, target, class, …) when absent. */
+  label?: string;
+  drop?: string[];
+  baseline: BaselineKind;
+  output: OutputMode;
+  /** Use only the first maxRows data rows (0 = all). */
+  maxRows: number;
+}
+
+/** File access for the loader: Node paths, or dropped/fetched files in a browser. */
+export interface TaskIO {
+  readText(path: string): Promise<string>;
+  /** The bytes of a file, or null when there is no such file (missing shards are reported together). */
+  readBinary(path: string): Promise<ArrayBuffer | null>;
+  /** Where a demo file lives (Node: public/demos/<rel>; browser: demos/<rel> on the page's origin). */
+  demoPath(rel: string): string;
+  /** Whether a path is a folder (a model folder holds model.json); absent = never. */
+  isDirectory?(path: string): Promise<boolean>;
+}
+
+export interface LoadedTask {
+  task: Task;
+  /** The rows read (all, or the first maxRows). */
+  data: Dataset;
+  /** Every row of `data`, rowIndex 0..nRows−1. */
+  batch: Batch;
+  /** [nRows] class index per row, aligned with the model's classes. */
+  labels: Int32Array;
+  /** File names as the task names them (demo files by their demo path). */
+  source: { model: string; data: string; demo?: string };
+  /** SHA-256 of model.json + shards and of the CSV text: what results are tied to. */
+  fingerprint: { model: string; data: string };
+  /** The demo's meta.json, when the task is a demo. */
+  meta?: Partial<DemoMeta>;
+  /** The CSV's header, for a label picker. */
+  columns: string[];
+}
+
+/** Column names taken as the label when none is given, in this order (case-insensitive). */
+export const LABEL_GUESSES = ['label', 'target', 'class', 'species', 'y', 'outcome', 'diagnosis'];
+
+export function guessLabel(columns: string[]): string | undefined {
+  for (const g of LABEL_GUESSES) {
+    const hit = columns.find((c) => c.toLowerCase() === g);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** Header row of a CSV text (first non-empty line, comma separated). */
+export function csvHeader(text: string): string[] {
+  const line = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  return line.split(',').map((h) => h.trim().replace(/^"|"$/g, ''));
+}
+
+export async function sha256Hex(parts: (ArrayBuffer | string)[]): Promise<string> {
+  const enc = new TextEncoder();
+  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : new Uint8Array(p)));
+  const all = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    all.set(c, o);
+    o += c.length;
+  }
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', all);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Read integer labels as class indices of a model with `nClasses` classes. The CSV loader sees only
+ * the file: a file holding some of the classes (labels 1 and 2 of 0..2, say) gets its values
+ * renumbered 0..K−1. When every label is an integer in [0, nClasses), the labels are the model's
+ * class indices and are restored as such; otherwise the data are returned unchanged.
+ */
+export function alignIntegerLabels(data: Dataset, nClasses: number): Dataset {
+  const values = data.classNames.map(Number);
+  if (!values.every((v) => Number.isInteger(v) && v >= 0 && v < nClasses)) return data;
+  if (values.every((v, i) => v === i) && data.classNames.length === nClasses) return data;
+  const labels = Int32Array.from(data.labels, (c) => values[c]);
+  return { ...data, labels, classNames: Array.from({ length: nClasses }, (_, i) => String(i)) };
+}
+
+const dirOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/') + 1) : '');
+
+function parseModelJson(text: string, name: string): ModelJsonLike {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch {
+    throw new UserError(`${name} is not valid JSON, so it is not a TensorFlow.js model.json.`, 'Give the model.json written by tf.io or tensorflowjs_converter, together with its .bin weight files.');
+  }
+  if (!j || typeof j !== 'object' || Array.isArray(j))
+    throw new UserError(`${name} is not a TensorFlow.js model.json (it is not a JSON object).`, 'Give the model.json written by tf.io or tensorflowjs_converter.');
+  return j as ModelJsonLike;
+}
+
+/** The paths a spec names, after demo lookup, checked for completeness. */
+export function taskPaths(spec: Pick<TaskSpec, 'demo' | 'model' | 'data' | 'label'>, io: Pick<TaskIO, 'demoPath'>): { model: string; data: string; label?: string; meta?: string; demo?: string } {
+  if (spec.demo !== undefined) {
+    const demo = getDemo(spec.demo);
+    if (!demo) throw new UserError(`"${spec.demo}" is not a demo.`, `Use one of: ${DEMOS.map((d) => d.id).join(', ')}.`);
+    if (spec.model !== undefined || spec.data !== undefined)
+      throw new UserError(`The task names both the demo "${spec.demo}" and files (${[spec.model, spec.data].filter(Boolean).join(', ')}).`, 'Give either a demo or model + data, not both.');
+    return { model: io.demoPath(demo.model), data: io.demoPath(demo.data), label: spec.label ?? demo.label, meta: io.demoPath(demo.meta), demo: demo.id };
+  }
+  if (!spec.model) throw new UserError('The task names no model.', 'Give the model (model.json of a TensorFlow.js model), or a demo.');
+  if (!spec.data) throw new UserError('The task names no data.', 'Give the data (a CSV file with a header row), or a demo.');
+  return { model: spec.model, data: spec.data, label: spec.label };
+}
+
+/** Load model + data and build the task. The caller disposes `task.model`. */
+export async function loadTask(spec: TaskSpec, io: TaskIO, modelOptions: TargetModelOptions = {}): Promise<LoadedTask> {
+  const paths = taskPaths(spec, io);
+  // data first: a bad CSV is the commonest mistake and costs nothing to find
+  const csvText = await io.readText(paths.data);
+  if (csvText.trim() === '') throw new UserError(`${paths.data} is empty.`, 'Choose a CSV file with a header row and one row per sample.');
+  const columns = csvHeader(csvText);
+  let label = paths.label;
+  if (!label) {
+    label = guessLabel(columns);
+    if (!label)
+      throw new UserError(
+        `${paths.data} has no column named like a label (${LABEL_GUESSES.join(', ')}).`,
+        `Name the label column: one of ${columns.join(', ')}.`,
+      );
+  }
+  let data = parseCsv(csvText, paths.data, { label, drop: spec.drop });
+  if (spec.maxRows > 0 && spec.maxRows < data.nRows) data = firstRows(data, spec.maxRows);
+
+  let modelPath = paths.model;
+  if (io.isDirectory && (await io.isDirectory(modelPath))) modelPath = modelPath.replace(/\/?$/, '/') + 'model.json';
+  const modelText = await io.readText(modelPath);
+  const modelJson = parseModelJson(modelText, modelPath);
+  const shards = new Map<string, ArrayBuffer>();
+  for (const g of modelJson.weightsManifest ?? [])
+    for (const p of g.paths ?? []) {
+      const bytes = await io.readBinary(dirOf(modelPath) + p);
+      if (bytes) shards.set(p, bytes);
+    }
+  let meta: Partial<DemoMeta> | undefined;
+  if (paths.meta) {
+    try {
+      meta = JSON.parse(await io.readText(paths.meta)) as Partial<DemoMeta>;
+    } catch {
+      meta = undefined; // meta.json only names the classes
+    }
+  }
+  const model = await loadModelFromFiles(modelJson, shards, modelPath, modelOptions);
+  try {
+    checkWidth(model, data);
+    data = alignIntegerLabels(data, model.nClasses(spec.output));
+    if (meta?.classNames && meta.classNames.length === data.classNames.length) data = { ...data, classNames: meta.classNames.map(String) };
+    const fingerprint = {
+      model: await sha256Hex([modelText, ...shards.values()]),
+      data: await sha256Hex([csvText]),
+    };
+    const task = makeTask(model, data, { output: spec.output, baseline: spec.baseline });
+    return { task, data, batch: allRows(data), labels: data.labels, source: { model: modelPath, data: paths.data, demo: paths.demo }, fingerprint, meta, columns };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+function firstRows(data: Dataset, nRows: number): Dataset {
+  return { ...data, x: data.x.slice(0, nRows * data.nFeatures), labels: data.labels.slice(0, nRows), nRows };
+}
+
+function allRows(data: Dataset): Batch {
+  return { x: data.x, nRows: data.nRows, rowIndex: Int32Array.from({ length: data.nRows }, (_, i) => i) };
+}
+
+/**
+ * The task of the first `maxRows` rows (0 = all) of a loaded task, with its own reference rows
+ * (mean and noise baselines over those rows) and, when given, another baseline or output — the same
+ * task `loadTask` builds with that maxRows. Shares the model (dispose only the original's).
+ */
+export function taskRows(loaded: LoadedTask, maxRows: number, settings: { baseline?: BaselineKind; output?: OutputMode } = {}): LoadedTask {
+  const n = maxRows > 0 ? Math.min(maxRows, loaded.data.nRows) : loaded.data.nRows;
+  const data = n === loaded.data.nRows ? loaded.data : firstRows(loaded.data, n);
+  const baseline = settings.baseline ?? loaded.task.baseline;
+  const output = settings.output ?? loaded.task.output;
+  const same = data === loaded.data && baseline === loaded.task.baseline && output === loaded.task.output;
+  const task = same ? loaded.task : makeTask(loaded.task.model, data, { baseline, output });
+  return { ...loaded, task, data, batch: allRows(data), labels: data.labels };
+}
+
+/**
+ * Target class per row: the model's prediction on the clean input, or the label. With `label`,
+ * a label that is not a class of the model is refused, naming the row.
+ */
+export async function targetsFor(loaded: LoadedTask, rule: TargetRule, batch: Batch = loaded.batch): Promise<Int32Array> {
+  const { task } = loaded;
+  if (rule === 'label') {
+    const names = loaded.data.classNames;
+    // integer labels that could not be aligned with the model's classes (e.g. 1..3 for classes 0..2)
+    const outside = names.every((c) => Number.isInteger(Number(c))) ? names.find((c, i) => Number(c) !== i) : undefined;
+    if (outside !== undefined)
+      throw new UserError(
+        `${loaded.source.data}: label ${names.find((c) => Number(c) >= task.nClasses) ?? outside} in column "${loaded.data.labelName}" is not a class of the model, which has ${task.nClasses} (0..${task.nClasses - 1}).`,
+        'Check that the label column matches the model, or explain the predicted class (target: predicted).',
+      );
+    const labels = Int32Array.from(batch.rowIndex, (r) => loaded.labels[r]);
+    for (let i = 0; i < labels.length; i++)
+      if (!(labels[i] >= 0 && labels[i] < task.nClasses))
+        throw new UserError(
+          `${loaded.source.data}: the label of row ${batch.rowIndex[i]} (${loaded.data.classNames[labels[i]] ?? labels[i]}) is not a class of the model, which has ${task.nClasses} (0..${task.nClasses - 1}).`,
+          'Check that the label column matches the model, or explain the predicted class (target: predicted).',
+        );
+    return labels;
+  }
+  const p = await task.model.predict(batch.x, batch.nRows, task.output);
+  return Int32Array.from({ length: batch.nRows }, (_, r) => argmax(p, r * task.nClasses, task.nClasses));
+}
+
+/** Problems that do not stop the task but a user should know about. */
+export function findProblems(data: Dataset, nClasses: number, predicted: Int32Array): string[] {
+  const problems: string[] = [];
+  if (data.classNames.length !== nClasses)
+    problems.push(`The data has ${data.classNames.length} classes (${data.classNames.join(', ')}) but the model outputs ${nClasses}: the accuracy compares class indices.`);
+  const n = data.nFeatures;
+  for (let j = 0; j < n; j++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let r = 0; r < data.nRows; r++) {
+      const v = data.x[r * n + j];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (lo === hi) problems.push(`Column "${data.featureNames[j]}" is constant (${lo}): every method will give it little or no attribution.`);
+  }
+  const predictedClasses = new Set(predicted);
+  if (predictedClasses.size === 1 && nClasses > 1) problems.push(`The model predicts the same class (${data.classNames[predicted[0]] ?? predicted[0]}) for every row.`);
+  if (data.nRows < 10) problems.push(`Only ${data.nRows} rows: scores averaged over so few samples are noisy.`);
+  return problems;
+}
+
+export type { TargetModel };
