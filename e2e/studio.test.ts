@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 async function open(page: Page, query = ''): Promise<void> {
-  await page.goto(server.url + query);
+  await page.goto(server.url + (query ? `${query}&test` : '?test'));
   await page.getByTestId('backend-chosen').filter({ hasText: 'using' }).waitFor({ timeout: 60_000 });
 }
 

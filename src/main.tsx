@@ -11,7 +11,8 @@ import './ui/styles.css';
 
 const worker = new Worker(new URL('./worker/compute.worker.ts', import.meta.url), { type: 'module' });
 const store = createStudioStore({ client: new WorkerClient(worker), persistence: idbPersistence(), baseUrl: new URL(import.meta.env.BASE_URL, location.href).href });
-(window as unknown as { __studio?: typeof store }).__studio = store;
+// the store is reachable from the page only for the browser tests (…?test in the address)
+if (new URLSearchParams(location.search).has('test')) (window as unknown as { __studio?: typeof store }).__studio = store;
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

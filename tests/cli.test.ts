@@ -16,7 +16,6 @@ import { parseCsv } from '../src/core/data/csv';
 import { argmax, chooseTargets, makeTask, sliceBatch, type Task } from '../src/core/task/task';
 import { Seeder } from '../src/core/rng';
 import { loadModelFromPath } from '../src/cli/files';
-import { formatParams } from '../src/cli/common';
 import { describeParams } from '../src/core/params';
 
 const DEMO = 'public/demos/iris';

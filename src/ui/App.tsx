@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useStudioStore } from '../store/hooks';
 import { useStore } from 'zustand';
@@ -19,7 +19,7 @@ const STEP_LABEL: Record<StepId, string> = { task: 'Task', explain: 'Explain', e
 function Stepper() {
   const step = useStudio((s) => s.step);
   const setStep = useStudio((s) => s.setStep);
-  const done = useStore(useStudioStore(), useShallow((s) => ({ task: !!s.info, explain: !!s.attribution, evaluate: !!s.evaluation, supervise: !!s.evaluation, train: s.trainStatus === 'done', report: false })));
+  const done = useStore(useStudioStore(), useShallow((s) => ({ task: !!s.info, explain: !!s.attribution, evaluate: !!s.evaluation, supervise: !!s.supervision, train: s.trainStatus === 'done', report: !!s.report })));
   return (
     <nav className="stepper" aria-label="Pipeline steps">
       <ol>
@@ -97,26 +97,23 @@ function ProgressBar() {
 function Saved() {
   const restoredAt = useStudio((s) => s.restoredAt);
   const clear = useStudio((s) => s.clearSaved);
-  const [cleared, setCleared] = useState(false);
+  const notice = useStudio((s) => s.notice);
   return (
     <div className="saved">
-      {restoredAt && !cleared && (
+      {restoredAt && (
         <span className="hint" data-testid="restored">
           Restored results saved {new Date(restoredAt).toLocaleString()}.
         </span>
       )}{' '}
-      <button
-        type="button"
-        className="link"
-        data-testid="clear-saved"
-        onClick={async () => {
-          await clear();
-          setCleared(true);
-        }}
-      >
+      <button type="button" className="link" data-testid="clear-saved" onClick={() => clear()}>
         Clear saved data
       </button>
-      {cleared && <span className="hint"> Saved data cleared.</span>}
+      {notice && (
+        <span className="hint notice" role="status" data-testid="notice">
+          {' '}
+          {notice}
+        </span>
+      )}
     </div>
   );
 }

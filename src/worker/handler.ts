@@ -8,7 +8,7 @@ import type { Request, Response, ResultOf } from './protocol';
 import { ABLATION_MODES, PAPER_METHODS, Session, metricMetas, methodMetas } from './session';
 import { Trainer } from './trainer';
 import { traceMetric } from './trace';
-import { DEFAULTS } from '../core/job';
+import { DEFAULTS, resolveJob } from '../core/job';
 
 export type Post = (msg: Response, transfer?: Transferable[]) => void;
 
@@ -73,6 +73,9 @@ export class Handler {
           break;
         case 'evaluate':
           result = await this.session.evaluate(req.job, progress, abort.signal);
+          break;
+        case 'resolveJob':
+          result = resolveJob(req.job);
           break;
         case 'restore':
           result = this.session.restore(req.job, req.prepared, req.raw);

@@ -109,7 +109,10 @@ export interface EvaluateResult {
   scores: { methodId: string; metrics: MetricScore[]; scored: Float32Array }[];
   /** Wall time of scoring every explanation on every metric (they share model batches). */
   ms: number;
+  /** preparedKey of the job these scores belong to. */
   key: string;
+  /** The engine's prepared job (priors, stored scores): what the studio saves to restore this state. */
+  prepared: PreparedCache;
 }
 
 export interface SuperviseResult {
@@ -170,6 +173,7 @@ export type Request =
   | { type: 'supervise'; id: number; job: JobInput }
   | { type: 'ablate'; id: number; job: JobInput; modes: TrainMode[] }
   | { type: 'restore'; id: number; job: JobInput; prepared: PreparedCache; raw?: Float32Array[] }
+  | { type: 'resolveJob'; id: number; job: JobInput }
   | { type: 'trace'; id: number; row: number; target: number; s: Float32Array; metricId: string; params: Params; seed: number }
   | { type: 'pause'; id: number; target: number }
   | { type: 'resume'; id: number; target: number }
@@ -223,6 +227,7 @@ export interface ResultMap {
   supervise: SuperviseResult;
   ablate: AblationResult;
   restore: { attribution: AttributeResult; evaluation: EvaluateResult };
+  resolveJob: Job;
   trace: TraceResult;
   pause: { ok: boolean };
   resume: { ok: boolean };

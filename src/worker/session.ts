@@ -21,6 +21,7 @@ import {
   ABLATION_MODES,
   PAPER_METHODS,
   exportPrepared,
+  explainKey,
   importPrepared,
   preparedKey,
   rankTable,
@@ -204,8 +205,7 @@ export class Session {
     const p = this.prepared;
     const stale = 'The explanations on screen are from other settings (rows, methods, baseline, seed or target).';
     if (!p) throw new UserError('There are no explanations yet.', 'Run the Explain step first.');
-    const withoutMetrics = (j: Job) => preparedKey({ ...j, metrics: 'all' });
-    if (withoutMetrics(p.rows.job) !== withoutMetrics(job)) throw new UserError(stale, 'Run Explain again with the current settings.');
+    if (explainKey(p.rows.job) !== explainKey(job)) throw new UserError(stale, 'Run Explain again with the current settings.');
     if (needScores) {
       if (!p.scores) throw new UserError('The prior explanations have not been scored yet.', 'Run Evaluate first: the supervision set keeps only explanations that pass every metric.');
       if (preparedKey(p.rows.job) !== preparedKey(job)) throw new UserError('The scores on screen are from other metric settings.', 'Run Evaluate again with the current metrics.');
@@ -240,7 +240,7 @@ export class Session {
       explanations: priors.ranIds.map((id, j) => ({ methodId: id, values: priors.raw?.[j] ?? priors.explanations[j], normalised: priors.explanations[j], ms: ran[j].ms })),
       skipped: priors.methods.filter((m) => !m.ran).map((m) => ({ methodId: m.id, reason: m.reason ?? '' })),
       split: { train: rows.split.train.map((p) => rowIndex[p]), test: rows.split.test.map((p) => rowIndex[p]) },
-      key: preparedKey(rows.job),
+      key: explainKey(rows.job),
     };
   }
 
@@ -262,6 +262,7 @@ export class Session {
       normalised: true,
       ms: s.ms ?? 0,
       key: preparedKey(rows.job),
+      prepared: exportPrepared({ ...rows, priors: priors.methods, ranIds: priors.ranIds, explanations: priors.explanations, scores: s }),
       scores: priors.ranIds.map((id, j) => ({
         methodId: id,
         scored: priors.explanations[j],

@@ -10,6 +10,7 @@ import { UserError } from '../../core/errors';
 import { reportMarkdown, resolveJob, runJob, type Job, type JobEvent, type JobIO, type JobInput } from '../../core/job';
 import { TRAIN_MODES, type TrainMode } from '../../core/explainer/train';
 import type { Explainer } from '../../core/explainer/model';
+import { jobFromHash } from '../../store/job';
 import { initCliBackend, readJsonFile, taskInputs, toJson, type CliCommand } from '../common';
 import { checkOutput, nodeTaskIO, writeFolderAtomic } from '../files';
 
@@ -24,8 +25,17 @@ export function jobInputs(job: Job, baseDir: string): string[] {
   return taskInputs({ ...job.task, model: resolve(baseDir, job.task.model!), data: resolve(baseDir, job.task.data!) });
 }
 
+/** A job file, or a studio link (…#job=…, "Copy link" in the Report panel) holding the job. */
 export function readJob(path: string): JobInput {
-  return readJsonFile(path, 'Job file', 'Give a job JSON file (see docs/jobs.md and the examples in jobs/).') as JobInput;
+  if (/[#&]job=/.test(path)) {
+    try {
+      const j = jobFromHash(path.slice(path.indexOf('#')));
+      if (j) return j.job;
+    } catch (e) {
+      throw new UserError(`The link's job could not be read: ${(e as Error).message}`, 'Copy the link again from the studio (Report → Copy link).');
+    }
+  }
+  return readJsonFile(path, 'Job file', 'Give a job JSON file (see docs/jobs.md and the examples in jobs/), or a studio link with #job=….') as JobInput;
 }
 
 /** Progress on stderr: one line per stage change and every tenth of training. */
@@ -102,8 +112,8 @@ export const command: CliCommand = {
       input.seed = s;
     }
     const job = resolveJob(input);
-    const baseDir = dirname(resolve(jobPath));
-    checkOutput(out, [jobPath, ...jobInputs(job, baseDir)], 'folder');
+    const baseDir = /[#&]job=/.test(jobPath) ? process.cwd() : dirname(resolve(jobPath));
+    checkOutput(out, [/[#&]job=/.test(jobPath) ? undefined : jobPath, ...jobInputs(job, baseDir)], 'folder');
     const backend = await initCliBackend(values.backend);
     const io = nodeJobIO(baseDir);
     const t0 = performance.now();

@@ -12,6 +12,7 @@ export * from './schema';
 export * from './prepare';
 export * from './report';
 export { reportMarkdown } from './markdown';
+export { jobDiff, stableStringify } from './diff';
 export { rankTable, meanSkippingNaN } from '../ranking';
 
 /** Run a whole job. Returns the results and the trained explainer (the caller disposes it). */

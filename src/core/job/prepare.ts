@@ -12,6 +12,7 @@ import type { Batch } from '../task/task';
 import type { MetricRequest } from '../metrics/evaluate';
 import { methodRequests, runPriors, scoreAll, splitSamples, type PriorMethodInfo, type StoredScores } from '../supervision/supervision';
 import { checkJobForTask, jobMetrics, type Job } from './schema';
+import { preparedKey } from './diff';
 
 /** File access for jobs: the task loader's. */
 export type JobIO = TaskIO;
@@ -92,10 +93,7 @@ export interface PreparedCache {
   scores: { metricIds: string[]; directions: StoredScores['directions']; perSample: number[][][]; modelCalls: number[][] };
 }
 
-/** What the priors and their scores depend on: task, methods, metrics, job seed, test fraction. */
-export function preparedKey(job: Job): string {
-  return JSON.stringify({ task: job.task, methods: job.methods, metrics: job.metrics, seed: job.seed, testFraction: job.supervision.testFraction });
-}
+export { preparedKey, explainKey } from './diff';
 
 export function exportPrepared(prep: PreparedJob): PreparedCache {
   return {

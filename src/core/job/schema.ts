@@ -5,8 +5,8 @@
  * job over the defaults and validates EVERY field before anything is loaded or computed (types,
  * ranges, upper bounds on costs, unknown keys, method and metric parameters through the one
  * resolver); `checkJobForTask`, the checks that need the task (feature-count bounds, method
- * applicability); and `jobDiff`, the job as the studio writes it: every setting that differs from
- * DEFAULTS. tfjs-free.
+ * applicability). The job as the studio writes it (every setting that differs from DEFAULTS) is
+ * `jobDiff` in diff.ts, which the UI can import.
  */
 import { UserError } from '../errors';
 import { resolveParams, type Params, type ParamSpec } from '../params';
@@ -256,38 +256,3 @@ export function checkJobForTask(job: Job, nFeatures: number): void {
   }
 }
 
-/**
- * The job as a file people read: every setting that differs from DEFAULTS, nothing implied
- * (resolveJob(jobDiff(job)) equals job). Task fields and the seed are always written.
- */
-export function jobDiff(job: Job, extra: { description?: string } = {}): JobInput {
-  const out: JobInput = {};
-  if (extra.description) out.description = extra.description;
-  const t = job.task;
-  out.task = {
-    ...(t.demo !== undefined ? { demo: t.demo } : { model: t.model, data: t.data }),
-    ...(t.label !== undefined ? { label: t.label } : {}),
-    ...(t.drop?.length ? { drop: [...t.drop] } : {}),
-    baseline: t.baseline,
-    output: t.output,
-    target: t.target,
-    maxRows: t.maxRows,
-  };
-  if (job.preset) out.preset = job.preset;
-  out.methods = job.methods;
-  out.metrics = job.metrics;
-  const diff = <T extends Record<string, unknown>>(a: T, b: T): Partial<T> => Object.fromEntries(Object.entries(a).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(b[k]))) as Partial<T>;
-  const sup = diff(job.supervision, DEFAULTS.supervision);
-  if (Object.keys(sup).length) out.supervision = sup;
-  const ex = diff(job.explainer as unknown as Record<string, unknown>, DEFAULTS.explainer as unknown as Record<string, unknown>);
-  if (Object.keys(ex).length) out.explainer = ex as Partial<ExplainerArchitecture>;
-  const { alpha, ...tr } = job.training;
-  const { alpha: dAlpha, ...dTr } = DEFAULTS.training;
-  const trD = diff(tr as Record<string, unknown>, dTr as Record<string, unknown>);
-  const alD = diff(alpha as unknown as Record<string, unknown>, dAlpha as unknown as Record<string, unknown>);
-  if (Object.keys(trD).length || Object.keys(alD).length) out.training = { ...(trD as object), ...(Object.keys(alD).length ? { alpha: alD } : {}) };
-  out.seed = job.seed;
-  if (job.trainSeed !== null) out.trainSeed = job.trainSeed;
-  if (job.mode !== DEFAULTS.mode) out.mode = job.mode;
-  return out;
-}

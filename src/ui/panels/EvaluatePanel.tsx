@@ -1,5 +1,5 @@
 import { useStudio } from '../../store/hooks';
-import { EXPLAINER_ID } from '../../store/store';
+import { EXPLAINER_ID, evaluationTable } from '../../store/store';
 import { Empty, Help, Plot, ProblemBox } from '../components/common';
 import { ParamsEditor } from '../components/Params';
 import { ResultsTable } from '../components/ResultsTable';
@@ -10,15 +10,13 @@ import { SamplePicker } from './SamplePicker';
 
 export function useLabelOf() {
   const methods = useStudio((s) => s.methods);
-  return (id: string) => (id === EXPLAINER_ID ? 'DeepFaith explainer' : (methods.find((m) => m.id === id)?.label ?? id));
+  return (id: string) => (id === EXPLAINER_ID || id === 'deepfaith' ? 'DeepFaith explainer' : (methods.find((m) => m.id === id)?.label ?? id));
 }
 
 export function EvaluatePanel() {
   const metrics = useStudio((s) => s.metrics);
   const choice = useStudio((s) => s.metricChoice);
   const setMetric = useStudio((s) => s.setMetric);
-  const normalise = useStudio((s) => s.normalise);
-  const setNormalise = useStudio((s) => s.setNormalise);
   const attribution = useStudio((s) => s.attribution);
   const evaluation = useStudio((s) => s.evaluation);
   const runEvaluate = useStudio((s) => s.runEvaluate);
@@ -69,9 +67,7 @@ export function EvaluatePanel() {
             ))}
           </div>
           <div className="toolbar">
-            <label className="check">
-              <input type="checkbox" checked={normalise} onChange={(e) => setNormalise(e.target.checked)} /> min–max normalise explanations to [0,1] first (as DeepFaith does)
-            </label>
+            <span className="hint">every explanation is min–max normalised to [0,1] per row before scoring, as in the DeepFaith pipeline and <code>deepfaith run</code></span>
             <button type="button" className="primary" disabled={!!busy} onClick={() => runEvaluate()} data-testid="run-evaluate">
               Evaluate {attribution.explanations.length} methods on {attribution.rows.length} rows
             </button>
@@ -103,7 +99,7 @@ export function EvaluatePanel() {
             <Empty>Press “Evaluate” to fill the method × metric table.</Empty>
           ) : (
             <>
-              <ResultsTable evaluation={evaluation} metrics={metrics} labelOf={labelOf} />
+              <ResultsTable table={evaluationTable(evaluation, metrics)} labelOf={labelOf} caption={`Mean over all ${evaluation.rows.length} explained rows (explanations min–max normalised to [0,1]); these stored scores feed the supervision filter`} />
               <div className="toolbar">
                 <SamplePicker />
               </div>

@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import { useStudio, useStudioStore } from '../../store/hooks';
 import { jobToHash } from '../../store/job';
+import { reportTable } from '../../store/store';
 import { Empty, Help, ProblemBox, fmtMs, fmtNum } from '../components/common';
-import { ResultsTable, rankTable } from '../components/ResultsTable';
+import { ResultsTable } from '../components/ResultsTable';
 import { downloadBlob } from '../plots/export';
 import { provenance } from '../provenance';
 import { PANEL_HELP } from '../teaching';
@@ -12,7 +13,7 @@ export function ReportPanel() {
   const store = useStudioStore();
   const evaluation = useStudio((s) => s.evaluation);
   const attribution = useStudio((s) => s.attribution);
-  const metrics = useStudio((s) => s.metrics);
+  const report = useStudio((s) => s.report);
   const explainer = useStudio((s) => s.explainer);
   const ablation = useStudio((s) => s.ablation);
   const ablationError = useStudio((s) => s.ablationError);
@@ -21,18 +22,21 @@ export function ReportPanel() {
   const busy = useStudio((s) => s.busy);
   const ts = useStudio((s) => s.trainSettings);
   const trainSteps = useStudio((s) => s.trainSteps);
+  const jobDefaults = useStudio((s) => s.jobDefaults);
   const labelOf = useLabelOf();
   const [note, setNote] = useState<string | null>(null);
 
   const prov = () => provenance(store.getState());
   const json = (name: string, value: unknown) => downloadBlob(new Blob([JSON.stringify(value, (_, v) => (v instanceof Float32Array || v instanceof Int32Array ? Array.from(v) : v), 2)], { type: 'application/json' }), name);
+  const exported = () => store.getState().exportJob();
 
   function resultsCsv(): string {
-    if (!evaluation) return '';
-    const { metricIds, rows } = rankTable(evaluation, metrics);
+    if (!report) return '';
+    const t = reportTable(report);
     const p = prov();
     const head = Object.entries(p).map(([k, v]) => `# ${k}: ${v}`);
-    const lines = ['method,' + metricIds.join(',') + ',mean_rank', ...rows.map((r) => [r.methodId, ...r.means.map((v) => String(v)), String(r.meanRank)].join(','))];
+    head.push(`# table: means over the ${report.split.testRows.length} test rows (rows ${report.split.testRows.join(' ')}), as deepfaith run`);
+    const lines = ['method,' + t.metrics.map((m) => m.id).join(',') + ',mean_rank', ...t.rows.map((r) => [r.method, ...t.metrics.map((m) => String(r.scores[m.id])), String(r.meanRank)].join(','))];
     if (ablation) {
       lines.push('', '# ablations (explainer trained per mode, scored on the test split)', 'mode,' + ablation.metrics.map((m) => m.id).join(',') + ',mean_rank');
       for (const r of ablation.rows) lines.push([r.mode, ...ablation.metrics.map((m) => String(r.scores[m.id])), String(r.meanRank)].join(','));
@@ -47,19 +51,20 @@ export function ReportPanel() {
         <Help topic={PANEL_HELP.report} />
       </header>
       <div className="toolbar">
-        <button type="button" onClick={() => json('job.json', { ...store.getState().job(), description: `DeepFaith Studio job; ${Object.entries(prov()).map(([k, v]) => `${k}: ${v}`).join('; ')}` })}>
+        <button type="button" disabled={!jobDefaults} onClick={() => json('job.json', { ...exported(), description: `DeepFaith Studio job; ${Object.entries(prov()).map(([k, v]) => `${k}: ${v}`).join('; ')}` })}>
           Download job JSON
         </button>
         <button
           type="button"
           data-testid="copy-link"
+          disabled={!jobDefaults}
           onClick={async () => {
-            const hash = jobToHash(store.getState().job(), store.getState().backendRequest);
+            const hash = jobToHash(exported(), store.getState().backendRequest);
             history.replaceState(null, '', hash);
             const url = location.href;
             try {
               await navigator.clipboard.writeText(url);
-              setNote('Link copied: opening it restores this job.');
+              setNote('Link copied: opening it restores this job (deepfaith run accepts the same job: deepfaith run "<link>").');
             } catch {
               setNote(`The job is in the address bar now: ${url.length} characters.`);
             }
@@ -74,52 +79,74 @@ export function ReportPanel() {
       ) : (
         <>
           <h3>Final table</h3>
-          {!evaluation.scores.some((e) => e.methodId === 'deepfaith-explainer') && explainer?.saliency && (
-            <ProblemBox problem={{ what: 'The trained explainer is not in this table yet.', todo: 'Press “Evaluate” in step 3 again to score it with the other methods.' }} />
+          {!report ? (
+            <Empty>Train the explainer (step 5): the final table scores it beside the priors on the job’s test rows, as <code>deepfaith run</code> does.</Empty>
+          ) : (
+            <>
+              <ResultsTable
+                table={reportTable(report)}
+                labelOf={labelOf}
+                testId="report-table"
+                caption={`Mean over the ${report.split.testRows.length} test rows of the job’s seeded split (rows ${report.split.testRows.slice(0, 12).join(', ')}${report.split.testRows.length > 12 ? ', …' : ''}), every explanation min–max normalised — the table deepfaith run writes for this job`}
+              />
+              <div className="toolbar">
+                <button type="button" onClick={() => json('results.json', { provenance: prov(), ...report })}>
+                  Download results JSON
+                </button>
+                <button type="button" onClick={() => downloadBlob(new Blob([resultsCsv()], { type: 'text/csv' }), 'results.csv')}>
+                  Download results CSV
+                </button>
+                <button
+                  type="button"
+                  disabled={!explainer?.artifacts}
+                  onClick={() => {
+                    const a = explainer!.artifacts as { modelJson: Record<string, unknown>; weights: ArrayBuffer };
+                    json('model.json', { ...a.modelJson, provenance: prov() });
+                    downloadBlob(new Blob([a.weights]), 'weights.bin');
+                  }}
+                >
+                  Download explainer (model.json + weights.bin)
+                </button>
+              </div>
+            </>
           )}
-          <ResultsTable evaluation={evaluation} metrics={metrics} labelOf={labelOf} />
-          <div className="toolbar">
-            <button type="button" onClick={() => json('results.json', { provenance: prov(), job: store.getState().job(), attribution, evaluation, training: trainSteps, ablation })}>
-              Download results JSON
-            </button>
-            <button type="button" onClick={() => downloadBlob(new Blob([resultsCsv()], { type: 'text/csv' }), 'results.csv')}>
-              Download results CSV
-            </button>
-            <button
-              type="button"
-              disabled={!explainer?.artifacts}
-              onClick={() => {
-                const a = explainer!.artifacts as { modelJson: Record<string, unknown>; weights: ArrayBuffer };
-                json('model.json', { ...a.modelJson, provenance: prov() });
-                downloadBlob(new Blob([a.weights]), 'weights.bin');
-              }}
-            >
-              Download explainer (model.json + weights.bin)
-            </button>
-          </div>
           <h3>Runtime</h3>
           <table className="runtime">
             <thead>
               <tr>
                 <th>Method</th>
-                <th>explain time</th>
-                <th>scoring time (all metrics)</th>
+                <th>explain time per row</th>
                 <th>model evaluations by the metrics</th>
               </tr>
             </thead>
             <tbody>
-              {evaluation.scores.map((e) => (
-                <tr key={e.methodId}>
-                  <th scope="row">{labelOf(e.methodId)}</th>
-                  <td>{fmtMs(attribution?.explanations.find((a) => a.methodId === e.methodId)?.ms ?? NaN)}</td>
-                  <td>{fmtMs(e.metrics.reduce((a, m) => a + m.ms, 0))}</td>
-                  <td>{e.metrics.reduce((a, m) => a + m.modelCalls, 0)}</td>
+              {evaluation.scores.map((e) => {
+                const ms = attribution?.explanations.find((a) => a.methodId === e.methodId)?.ms ?? NaN;
+                return (
+                  <tr key={e.methodId}>
+                    <th scope="row">{labelOf(e.methodId)}</th>
+                    <td>{fmtMs(ms / Math.max(1, evaluation.rows.length))}</td>
+                    <td>{e.metrics.reduce((a, m) => a + m.modelCalls, 0)}</td>
+                  </tr>
+                );
+              })}
+              {report && (
+                <tr>
+                  <th scope="row">DeepFaith explainer</th>
+                  <td>{fmtMs(report.table.find((r) => r.isExplainer)?.msPerSample ?? NaN)}</td>
+                  <td>—</td>
                 </tr>
-              ))}
+              )}
+              <tr>
+                <th scope="row">scoring (all methods and metrics, shared batches)</th>
+                <td colSpan={2}>{fmtMs(evaluation.ms)}</td>
+              </tr>
               {trainSteps.length > 0 && (
                 <tr>
                   <th scope="row">training</th>
-                  <td colSpan={3}>{trainSteps.length} steps; last L_PC {fmtNum(trainSteps[trainSteps.length - 1].lPC, 4)}, L_LC {fmtNum(trainSteps[trainSteps.length - 1].lLC, 4)}</td>
+                  <td colSpan={2}>
+                    {trainSteps.length} steps; last L_PC {fmtNum(trainSteps[trainSteps.length - 1].lPC, 4)}, L_LC {fmtNum(trainSteps[trainSteps.length - 1].lLC, 4)}
+                  </td>
                 </tr>
               )}
             </tbody>

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { DEMOS } from '../../core/data/demos';
 import { isUserError } from '../../core/errors';
 import { useStudio } from '../../store/hooks';
-import type { Problem } from '../../store/store';
+import { canLoadTask, type Problem } from '../../store/store';
 import { Empty, Help, ProblemBox, fmtNum } from '../components/common';
 import { PANEL_HELP } from '../teaching';
 import { filesFromDrop, sourceOf, stageFiles, type Staged } from './files';
@@ -17,6 +17,9 @@ export function TaskPanel() {
   const pickLabel = useStudio((s) => s.pickLabel);
   const setSettings = useStudio((s) => s.setSettings);
   const source = useStudio((s) => s.source);
+  const busy = useStudio((s) => s.busy);
+  const trainStatus = useStudio((s) => s.trainStatus);
+  const gate = canLoadTask({ busy, trainStatus });
   const [staged, setStaged] = useState<Staged>({ shards: [] });
   const [dropError, setDropError] = useState<Problem | null>(null);
   const [over, setOver] = useState(false);
@@ -53,13 +56,18 @@ export function TaskPanel() {
           <ul className="demo-list">
             {DEMOS.map((d) => (
               <li key={d.id}>
-                <button type="button" className={source?.kind === 'demo' && source.demoId === d.id ? 'demo active' : 'demo'} data-demo={d.id} onClick={() => loadDemo(d.id)}>
+                <button type="button" className={source?.kind === 'demo' && source.demoId === d.id ? 'demo active' : 'demo'} data-demo={d.id} disabled={!gate.ok} title={gate.why} onClick={() => loadDemo(d.id)}>
                   <strong>{d.name}</strong>
                   <span>{d.description}</span>
                 </button>
               </li>
             ))}
           </ul>
+          {!gate.ok && (
+            <p className="hint" role="status" data-testid="load-locked">
+              {gate.why}
+            </p>
+          )}
           <h3>Or your own model and data</h3>
           <div
             className={over ? 'dropzone over' : 'dropzone'}
@@ -72,6 +80,7 @@ export function TaskPanel() {
             onDrop={async (e) => {
               e.preventDefault();
               setOver(false);
+              if (!gate.ok) return setDropError({ what: 'Another task cannot be loaded now.', todo: gate.why! });
               await take(await filesFromDrop(e.dataTransfer));
             }}
           >
@@ -80,7 +89,7 @@ export function TaskPanel() {
             </p>
             <label className="file-btn">
               Choose files…
-              <input type="file" multiple accept=".json,.bin,.csv" onChange={(e) => e.target.files && take([...e.target.files])} />
+              <input type="file" multiple accept=".json,.bin,.csv" disabled={!gate.ok} onChange={(e) => e.target.files && take([...e.target.files])} />
             </label>
             {(staged.modelJson || staged.csv || staged.shards.length > 0) && (
               <p className="staged" data-testid="staged">
@@ -112,13 +121,22 @@ export function TaskPanel() {
           <div className="form-row">
             <label>
               Baseline (removed features become){' '}
-              <select value={settings.baseline} onChange={(e) => setSettings({ baseline: e.target.value as 'zero' | 'mean' })}>
-                <option value="mean">column mean</option>
+              <select value={settings.baseline} onChange={(e) => setSettings({ baseline: e.target.value as 'zero' | 'mean' })} data-testid="setting-baseline">
+                <option value="mean">column mean (of the explained rows)</option>
                 <option value="zero">zero</option>
               </select>
             </label>
           </div>
-          <p className="hint">Changing the baseline applies when the task is loaded again.</p>
+          <div className="form-row">
+            <label>
+              Class to explain{' '}
+              <select value={settings.target} onChange={(e) => setSettings({ target: e.target.value as 'predicted' | 'label' })} data-testid="setting-target">
+                <option value="predicted">the model’s prediction</option>
+                <option value="label">the row’s label</option>
+              </select>
+            </label>
+          </div>
+          <p className="hint">Both apply to the next Explain and are written into the job (Report → Download job JSON).</p>
         </div>
         <div className="col wide">
           {!info ? (

@@ -1,0 +1,168 @@
+/**
+ * Explain, Evaluate, Supervise and the ablations: each sends the job the settings describe to the
+ * worker, which runs the engine's step on its prepared job (src/worker/session.ts). Results carry
+ * the job's key; a result whose key is not the current job's is shown as stale, never mixed in.
+ */
+import { buildJob } from '../selectors';
+import type { EvaluateSlice, ExplainSlice, ReportSlice, StudioState, SuperviseSlice } from '../types';
+import { toProblem, type SliceContext } from './context';
+
+type PipelineActions = Pick<
+  StudioState,
+  'setMethod' | 'setRows' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'explainRows' | 'job' | 'trace' | 'predict'
+>;
+
+export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice & SuperviseSlice & Omit<ReportSlice, 'report'> & PipelineActions {
+  const { set, get, deps } = ctx;
+  const { client } = deps;
+  let supervisionTicket = 0;
+  return {
+    // explain
+    methodChoice: {},
+    rows: { start: 0, count: 40 },
+    attribution: null,
+    explainError: null,
+    sample: 0,
+    sortBy: 'feature',
+    // evaluate
+    metricChoice: {},
+    evaluation: null,
+    prepared: null,
+    evaluateError: null,
+    evaluationCleared: null,
+    // supervise
+    delta: NaN,
+    p: NaN,
+    supervision: null,
+    // report (ablations; the final table comes with training)
+    ablation: null,
+    ablationError: null,
+
+    job: () => buildJob(get()),
+
+    setMethod(id, patch) {
+      const cur = get().methodChoice[id] ?? { enabled: false, params: {} };
+      set({ methodChoice: { ...get().methodChoice, [id]: { ...cur, ...patch, params: { ...cur.params, ...(patch.params ?? {}) } } } });
+    },
+    setRows: (rows) => set({ rows: { ...get().rows, ...rows } }),
+    setSample: (i) => set({ sample: i }),
+    setSort: (sortBy) => set({ sortBy }),
+
+    async runExplain() {
+      const s = get();
+      if (!s.info) {
+        set({ explainError: { what: 'No task is loaded.', todo: 'Pick a demo or drop a model and a CSV in the Task panel.' } });
+        return false;
+      }
+      if (!s.methods.some((m) => s.methodChoice[m.id]?.enabled)) {
+        set({ explainError: { what: 'No method is chosen.', todo: 'Tick at least one method.' } });
+        return false;
+      }
+      try {
+        const job = s.job();
+        const r = await ctx.withProgress('Explaining', (cb) => client.call({ type: 'attribute', job }, cb));
+        if (!r) return false;
+        // everything scored on the old explanations is cleared, and the Evaluate panel says so
+        const prev = get().evaluation;
+        set({ attribution: r, explainError: null, evaluation: null, prepared: null, evaluationCleared: prev ? { rows: prev.rows.length } : get().evaluationCleared, supervision: null, ablation: null, report: null, sample: Math.min(get().sample, r.rows.length - 1) });
+        // the trained explainer (amortized) explains the new rows for the Explain panel
+        const ex = get().explainer;
+        if (ex && get().explainerLoaded) {
+          try {
+            set({ explainer: { ...ex, saliency: await get().explainRows(r.rows) } });
+          } catch {
+            set({ explainer: { ...ex, saliency: null } });
+          }
+        }
+        await get().save();
+        return true;
+      } catch (e) {
+        set({ explainError: toProblem(e) });
+        return false;
+      }
+    },
+
+    async rerunExplainAndEvaluate() {
+      return (await get().runExplain()) && (await get().runEvaluate());
+    },
+
+    setMetric(id, patch) {
+      const cur = get().metricChoice[id] ?? { enabled: false, params: {} };
+      set({ metricChoice: { ...get().metricChoice, [id]: { ...cur, ...patch, params: { ...cur.params, ...(patch.params ?? {}) } } } });
+    },
+
+    async runEvaluate() {
+      const s = get();
+      if (!s.attribution) {
+        set({ evaluateError: { what: 'There are no explanations to score yet.', todo: 'Run the Explain step first.' } });
+        return false;
+      }
+      if (!s.metrics.some((m) => s.metricChoice[m.id]?.enabled)) {
+        set({ evaluateError: { what: 'No metric is chosen.', todo: 'Tick at least one metric.' } });
+        return false;
+      }
+      try {
+        const r = await ctx.withProgress('Evaluating', (cb) => client.call({ type: 'evaluate', job: s.job() }, cb));
+        if (!r) return false;
+        set({ evaluation: r, prepared: r.prepared, evaluateError: null, evaluationCleared: null });
+        await get().refreshSupervision();
+        await get().save();
+        return true;
+      } catch (e) {
+        set({ evaluateError: toProblem(e) });
+        return false;
+      }
+    },
+
+    setDelta(delta) {
+      set({ delta });
+      void get().refreshSupervision();
+    },
+    setP(p) {
+      set({ p });
+      void get().refreshSupervision();
+    },
+
+    async refreshSupervision() {
+      if (!get().evaluation) {
+        set({ supervision: null });
+        return;
+      }
+      const ticket = ++supervisionTicket;
+      try {
+        const r = await client.call({ type: 'supervise', job: get().job() }).promise;
+        if (ticket === supervisionTicket) set({ supervision: r });
+      } catch {
+        if (ticket === supervisionTicket) set({ supervision: null });
+      }
+    },
+
+    async runAblations() {
+      const s = get();
+      if (!s.evaluation || !s.trainSettings) {
+        set({ ablationError: { what: 'There are no scored prior explanations yet.', todo: 'Run Explain and Evaluate first.' } });
+        return false;
+      }
+      try {
+        const r = await ctx.withProgress('Ablations', (cb) => client.call({ type: 'ablate', job: s.job(), modes: [...s.ablationModes] }, cb));
+        if (!r) return false;
+        set({ ablation: r, ablationError: null });
+        await get().save();
+        return true;
+      } catch (e) {
+        set({ ablationError: toProblem(e) });
+        return false;
+      }
+    },
+
+    async explainRows(rows) {
+      return (await client.call({ type: 'explainer', rows }).promise).values;
+    },
+    async trace(row, target, s, metricId, params) {
+      return client.call({ type: 'trace', row, target, s, metricId, params, seed: get().seed }).promise;
+    },
+    async predict(x, nRows) {
+      return client.call({ type: 'predict', x, nRows }).promise;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/** Task slice: the loaded task (demo or dropped files), its settings, and one task at a time. */
+import { STUDIO_CHOICES, canLoadTask, rowsWanted } from '../selectors';
+import type { StudioState, TaskSlice } from '../types';
+import type { TaskSource } from '../../worker/protocol';
+import { CLEARED_RESULTS, toProblem, type SliceContext } from './context';
+
+/** Header of a CSV text, for the label picker (the worker's loader names the problem itself). */
+export function csvColumns(text: string): string[] {
+  const line = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  return line.split(',').map((h) => h.trim().replace(/^"|"$/g, '')).filter((h) => h !== '');
+}
+
+export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'setSettings' | 'loadDemo' | 'loadFiles' | 'pickLabel'> & { loadSource(source: TaskSource, force?: boolean): Promise<boolean> } {
+  const { set, get, deps } = ctx;
+
+  async function loadSource(source: TaskSource, force = false): Promise<boolean> {
+    const gate = canLoadTask(get());
+    if (!gate.ok && !force) {
+      set({ taskError: { what: 'Another task cannot be loaded now.', todo: gate.why! } });
+      return false;
+    }
+    try {
+      const info = await ctx.withProgress('Loading task', (cb) => deps.client.call({ type: 'loadTask', source, settings: get().settings }, cb));
+      if (!info) return false;
+      const prev = get().info;
+      const changed = prev?.modelSha256 !== info.modelSha256 || prev?.dataSha256 !== info.dataSha256;
+      set({ info, source, taskError: null, labelChoices: null, pendingFiles: null });
+      // results belong to the task they were computed on: another task clears them (same files keep them)
+      if (changed) set({ ...CLEARED_RESULTS, rows: { start: 0, count: Math.min(get().rows.count, info.nRows) } });
+      else if (rowsWanted(get()) !== get().rows.count) set({ rows: { start: 0, count: rowsWanted(get()) } });
+      return true;
+    } catch (e) {
+      // The old task and its results stay; the message shows inline.
+      const problem = toProblem(e);
+      set({ taskError: problem });
+      if (source.kind === 'files' && /named like a label/i.test(problem.what)) set({ pendingFiles: source, labelChoices: csvColumns(source.csv.text) });
+      return false;
+    }
+  }
+
+  return {
+    source: null,
+    settings: { output: 'probability', baseline: STUDIO_CHOICES.baseline, target: 'predicted' },
+    info: null,
+    taskError: null,
+    labelChoices: null,
+    pendingFiles: null,
+    loadSource,
+    setSettings: (s) => set({ settings: { ...get().settings, ...s } }),
+    loadDemo: (demoId) => loadSource({ kind: 'demo', demoId }),
+    loadFiles: (files) => loadSource(files),
+    async pickLabel(column) {
+      const src = get().source;
+      const pending = get().pendingFiles ?? (src?.kind === 'files' ? src : null);
+      if (!pending) return false;
+      return loadSource({ ...pending, label: column });
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Train slice: the job's explainer, training and mode settings, and the step-by-step training run
+ * in the worker (pause / resume / cancel reach it between steps). The run ends with the job's table
+ * on the test split (the Report's final table), exactly as `deepfaith run` makes it.
+ */
+import { Cancelled } from '../../worker/client';
+import type { ReportSlice, StudioState, TrainSlice } from '../types';
+import { toProblem, type SliceContext } from './context';
+
+type TrainActions = Pick<StudioState, 'setTraining' | 'setExplainerArch' | 'setMode' | 'runTrain' | 'pauseTrain' | 'resumeTrain' | 'cancelTrain'>;
+
+export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'report'> & TrainActions {
+  const { set, get, deps } = ctx;
+  const { client } = deps;
+  return {
+    trainSettings: null,
+    trainSteps: [],
+    trainEvals: [],
+    nPairs: null,
+    trainStatus: 'idle',
+    trainError: null,
+    stepsPerSecond: 0,
+    trainCallId: null,
+    watchSaliency: null,
+    explainer: null,
+    explainerLoaded: false,
+    trainedRows: null,
+    report: null,
+
+    setTraining: (c) => set({ trainSettings: { ...get().trainSettings!, training: { ...get().trainSettings!.training, ...c } } }),
+    setExplainerArch: (c) => set({ trainSettings: { ...get().trainSettings!, explainer: { ...get().trainSettings!.explainer, ...c } } }),
+    setMode(mode) {
+      set({ trainSettings: { ...get().trainSettings!, mode } });
+      void get().refreshSupervision();
+    },
+
+    async runTrain() {
+      const s = get();
+      if (!s.attribution || !s.info) {
+        set({ trainError: { what: 'There are no explanations to learn from yet.', todo: 'Run Explain and Evaluate first.' } });
+        return false;
+      }
+      if (!s.evaluation || !s.trainSettings) {
+        set({ trainError: { what: 'The prior explanations have not been scored yet.', todo: 'Run Evaluate first: the supervision set keeps only explanations that pass every metric.' } });
+        return false;
+      }
+      const watchRow = s.attribution.rows[s.sample] ?? s.attribution.rows[0];
+      set({ trainSteps: [], trainEvals: [], trainStatus: 'running', trainError: null, watchSaliency: null, stepsPerSecond: 0 });
+      let callId = -1;
+      let job;
+      try {
+        job = s.job();
+      } catch (e) {
+        set({ trainStatus: 'error', trainError: toProblem(e) });
+        return false;
+      }
+      const handle = client.call(
+        { type: 'train', config: { job, watchRow, explainRows: s.attribution.rows } },
+        {
+          onProgress: (p) => set({ busy: { callId, label: 'Training', stage: p.stage, done: p.done, total: p.total, etaMs: p.etaMs } }),
+          onTrain: (t) => set({ trainSteps: get().trainSteps.concat(t.steps), trainEvals: get().trainEvals.concat(t.evals), stepsPerSecond: t.stepsPerSecond, ...(t.watchSaliency ? { watchSaliency: t.watchSaliency } : {}) }),
+        },
+      );
+      callId = handle.id;
+      set({ trainCallId: callId, busy: { callId, label: 'Training', stage: 'training', done: 0, total: 0, etaMs: null } });
+      try {
+        const r = await handle.promise;
+        set({
+          trainStatus: 'done',
+          explainer: { saliency: r.explainerSaliency, artifacts: r.artifacts, key: r.prepared.key },
+          explainerLoaded: true,
+          nPairs: r.nPairs,
+          trainEvals: r.evals,
+          trainedRows: s.attribution.rows.length,
+          report: r.result,
+          prepared: r.prepared,
+        });
+        if (get().busy?.callId === callId) set({ busy: null });
+        await get().save();
+        return true;
+      } catch (e) {
+        if (e instanceof Cancelled) set({ trainStatus: 'cancelled' });
+        else set({ trainStatus: 'error', trainError: toProblem(e) });
+        return false;
+      } finally {
+        if (get().busy?.callId === callId) set({ busy: null });
+        set({ trainCallId: null });
+      }
+    },
+
+    pauseTrain() {
+      const id = get().trainCallId;
+      if (id !== null) {
+        client.pause(id);
+        set({ trainStatus: 'paused' });
+      }
+    },
+    resumeTrain() {
+      const id = get().trainCallId;
+      if (id !== null) {
+        client.resume(id);
+        set({ trainStatus: 'running' });
+      }
+    },
+    cancelTrain() {
+      const id = get().trainCallId;
+      if (id !== null) client.cancel(id);
+    },
+  };
+}

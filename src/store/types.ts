@@ -1,0 +1,184 @@
+/**
+ * The studio's state, one slice per panel. Every result carries the key of the job it was computed
+ * for (`preparedKey`: task, rows, methods, metrics, seed) and the store keeps the fingerprint
+ * (SHA-256 of model and data) of the task they belong to, so results of two tasks never mix.
+ */
+import type { StoreApi } from 'zustand/vanilla';
+import type { BackendReport } from '../core/backend';
+import type { BackendRequest } from '../core/backendNames';
+import type { Job, JobInput, JobResult, PreparedCache } from '../core/job';
+import type { TrainMode } from '../core/explainer/train';
+import type { Params } from '../core/params';
+import type { WorkerClient } from '../worker/client';
+import type {
+  AblationResult,
+  AttributeResult,
+  EvaluateResult,
+  MethodMeta,
+  MetricMeta,
+  SuperviseResult,
+  TaskInfo,
+  TaskSettings,
+  TaskSource,
+  TraceResult,
+  TrainEval,
+  TrainSettings,
+  TrainStep,
+} from '../worker/protocol';
+import type { Persistence } from './persist';
+
+export const STEPS = ['task', 'explain', 'evaluate', 'supervise', 'train', 'report'] as const;
+export type StepId = (typeof STEPS)[number];
+
+export interface Problem {
+  what: string;
+  todo: string;
+}
+
+export interface Busy {
+  callId: number;
+  label: string;
+  stage: string;
+  done: number;
+  total: number;
+  etaMs: number | null;
+}
+
+export interface AppSlice {
+  step: StepId;
+  backendRequest: BackendRequest;
+  backend: BackendReport | null;
+  backendError: Problem | null;
+  methods: MethodMeta[];
+  metrics: MetricMeta[];
+  /** The engine's job defaults, paper methods and ablation modes (from the worker; the one place they live). */
+  jobDefaults: Job | null;
+  paperMethods: string[];
+  ablationModes: TrainMode[];
+  busy: Busy | null;
+  seed: number;
+  restoredAt: string | null;
+  /** A one-off notice (e.g. "Saved data cleared."); it fades. */
+  notice: string | null;
+  tour: number | null;
+}
+
+export interface TaskSlice {
+  source: TaskSource | null;
+  /** Baseline, output and target of the jobs the studio builds (written into every job). */
+  settings: TaskSettings;
+  info: TaskInfo | null;
+  taskError: Problem | null;
+  /** Columns offered when a CSV has no recognisable label column. */
+  labelChoices: string[] | null;
+  pendingFiles: Extract<TaskSource, { kind: 'files' }> | null;
+}
+
+export interface ExplainSlice {
+  methodChoice: Record<string, { enabled: boolean; params: Params }>;
+  /** The job's rows: the first `count` rows of the data (job task.maxRows). */
+  rows: { start: number; count: number };
+  attribution: AttributeResult | null;
+  explainError: Problem | null;
+  /** Index into attribution.rows of the sample shown. */
+  sample: number;
+  sortBy: 'feature' | 'magnitude';
+}
+
+export interface EvaluateSlice {
+  metricChoice: Record<string, { enabled: boolean; params: Params }>;
+  evaluation: EvaluateResult | null;
+  /** The engine's prepared job (priors and stored scores) of `evaluation`, saved for restore. */
+  prepared: PreparedCache | null;
+  evaluateError: Problem | null;
+  /** Set when re-running Explain cleared a table (rows: the cleared table's row count) until Evaluate runs again. */
+  evaluationCleared: { rows: number } | null;
+}
+
+export interface SuperviseSlice {
+  delta: number;
+  p: number;
+  /** The engine's supervision (split, dedup, filter, Z counts) for the current δ and p; null before Evaluate. */
+  supervision: SuperviseResult | null;
+}
+
+export interface TrainSlice {
+  /** Explainer, training and mode of the job (from the engine's defaults, edited in the Train panel). */
+  trainSettings: TrainSettings | null;
+  trainSteps: TrainStep[];
+  /** Held-out evaluations of the trainer (test split). */
+  trainEvals: TrainEval[];
+  nPairs: number | null;
+  trainStatus: 'idle' | 'running' | 'paused' | 'done' | 'cancelled' | 'error';
+  trainError: Problem | null;
+  stepsPerSecond: number;
+  trainCallId: number | null;
+  watchSaliency: Float32Array | null;
+  explainer: { saliency: Float32Array | null; artifacts: unknown; key: string } | null;
+  /** Whether the worker holds the trained explainer (false after a reload until it is loaded back). */
+  explainerLoaded: boolean;
+  /** Rows explained for the supervision set the explainer was trained on (null: not known). */
+  trainedRows: number | null;
+}
+
+export interface ReportSlice {
+  /** The job's table (test split), as `deepfaith run` writes it; from the last training. */
+  report: JobResult | null;
+  ablation: AblationResult | null;
+  ablationError: Problem | null;
+}
+
+export interface Actions {
+  setStep(step: StepId): void;
+  initBackend(request?: BackendRequest): Promise<void>;
+  setSettings(s: Partial<TaskSettings>): void;
+  loadDemo(demoId: string): Promise<boolean>;
+  loadFiles(files: Extract<TaskSource, { kind: 'files' }>): Promise<boolean>;
+  pickLabel(column: string): Promise<boolean>;
+  setMethod(id: string, patch: Partial<{ enabled: boolean; params: Params }>): void;
+  setRows(rows: Partial<ExplainSlice['rows']>): void;
+  setSample(i: number): void;
+  setSort(s: ExplainSlice['sortBy']): void;
+  runExplain(): Promise<boolean>;
+  /** Explain the current row count, then Evaluate (the one-click re-run of stale results). */
+  rerunExplainAndEvaluate(): Promise<boolean>;
+  setMetric(id: string, patch: Partial<{ enabled: boolean; params: Params }>): void;
+  runEvaluate(): Promise<boolean>;
+  setDelta(v: number): void;
+  setP(v: number): void;
+  setTraining(c: Partial<TrainSettings['training']>): void;
+  setExplainerArch(c: Partial<TrainSettings['explainer']>): void;
+  setMode(mode: TrainMode): void;
+  refreshSupervision(): Promise<void>;
+  runAblations(): Promise<boolean>;
+  explainRows(rows: number[]): Promise<Float32Array>;
+  runTrain(): Promise<boolean>;
+  pauseTrain(): void;
+  resumeTrain(): void;
+  cancelTrain(): void;
+  cancel(): void;
+  setSeed(seed: number): void;
+  /** The job these settings describe, complete (every field). */
+  job(): JobInput;
+  /** The job as the studio writes it (download, link): every setting that differs from the engine's defaults. */
+  exportJob(): JobInput;
+  applyJob(job: JobInput): Promise<void>;
+  save(): Promise<void>;
+  restore(): Promise<boolean>;
+  clearSaved(): Promise<void>;
+  setTour(i: number | null): void;
+  notify(text: string | null): void;
+  predict(x: Float32Array, nRows: number): Promise<{ proba: Float32Array; nClasses: number }>;
+  trace(row: number, target: number, s: Float32Array, metricId: string, params: Params): Promise<TraceResult>;
+}
+
+export type StudioState = AppSlice & TaskSlice & ExplainSlice & EvaluateSlice & SuperviseSlice & TrainSlice & ReportSlice & Actions;
+export type StudioStore = StoreApi<StudioState>;
+
+export interface StoreDeps {
+  client: WorkerClient;
+  persistence: Persistence;
+  baseUrl: string;
+}
+
+export const EXPLAINER_ID = 'deepfaith-explainer';

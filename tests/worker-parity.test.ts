@@ -1,0 +1,98 @@
+/**
+ * One engine: the studio's worker (its real request handler, run in-process with the demo files
+ * served from public/) and `runJob` (what `deepfaith run` calls) give the same table for the same
+ * job, cell by cell — with settings that the studio used to get wrong (an explainer input transform,
+ * the mean baseline, a label target).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { Handler } from '../src/worker/handler';
+import { Session } from '../src/worker/session';
+import type { RequestBody, Response, ResultMap } from '../src/worker/protocol';
+import { runJob, type JobInput } from '../src/core/job';
+import { nodeJobIO } from '../src/cli/commands/run';
+import { useBackend } from './helpers/models';
+
+/** The worker's handler with a `call` that resolves with the request's result (or rejects with its error). */
+function inProcessWorker() {
+  const session = new Session(async (path) => {
+    const f = join('public', path);
+    return existsSync(f) ? new Response(readFileSync(f)) : new Response(null, { status: 404 });
+  });
+  const messages: Response[] = [];
+  const handler = new Handler(session, (m) => messages.push(m));
+  let next = 1;
+  async function call<K extends RequestBody['type']>(body: Extract<RequestBody, { type: K }>): Promise<ResultMap[K]> {
+    const id = next++;
+    await handler.handle({ ...body, id } as never);
+    const end = messages.find((m) => m.id === id && (m.type === 'result' || m.type === 'error' || m.type === 'cancelled'));
+    if (!end) throw new Error(`no answer to ${body.type}`);
+    if (end.type === 'error') throw new Error(`${end.what} ${end.todo}`);
+    if (end.type === 'cancelled') throw new Error('cancelled');
+    return (end as Extract<Response, { type: 'result' }>).result as ResultMap[K];
+  }
+  return { session, handler, call, messages };
+}
+
+const job: JobInput = {
+  task: { demo: 'iris', baseline: 'mean', target: 'label', maxRows: 60 },
+  methods: [{ id: 'saliency' }, { id: 'integrated-gradients', params: { steps: 16 } }, { id: 'occlusion' }, { id: 'feature-ablation' }, { id: 'kernel-shap', params: { samples: 64 } }],
+  metrics: 'all',
+  supervision: { p: 0.3 },
+  explainer: { dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, inputTransform: 'signed-log' },
+  training: { epochs: 4, lcSubsets: 10, evalEvery: 2, batchSize: 64 },
+  seed: 5,
+};
+
+describe('the studio worker and runJob give the same table for one job', () => {
+  const w = inProcessWorker();
+  beforeAll(async () => {
+    await useBackend('wasm');
+    await w.call({ type: 'init', backend: 'wasm', baseUrl: '' });
+  });
+  afterAll(() => w.session.dispose());
+
+  it('explain → evaluate → train through the handler equals runJob, cell by cell; no tensor leak', async () => {
+    const before = tf.memory().numTensors;
+    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
+    const attribution = await w.call({ type: 'attribute', job });
+    expect(attribution.rows.length).toBe(60);
+    const evaluation = await w.call({ type: 'evaluate', job });
+    expect(evaluation.scores.map((s) => s.methodId)).toEqual(['saliency', 'integrated-gradients', 'occlusion', 'feature-ablation', 'kernel-shap']);
+    const trained = await w.call({ type: 'train', config: { job, watchRow: 0, explainRows: attribution.rows } });
+    const studio = trained.result;
+
+    const cli = await runJob(job, nodeJobIO(process.cwd()));
+    cli.explainer.dispose();
+
+    expect(studio.split).toEqual(cli.result.split);
+    expect(studio.supervision.counts).toEqual(cli.result.supervision.counts);
+    expect(studio.training.steps.map((s) => [s.lossPC, s.lossLC, s.alpha])).toEqual(cli.result.training.steps.map((s) => [s.lossPC, s.lossLC, s.alpha]));
+    expect(studio.table.map((r) => r.method)).toEqual(cli.result.table.map((r) => r.method));
+    for (let i = 0; i < studio.table.length; i++)
+      for (const m of studio.metrics) {
+        expect(studio.table[i].scores[m.id], `${studio.table[i].method} ${m.id}`).toBe(cli.result.table[i].scores[m.id]);
+        expect(studio.table[i].ranks[m.id]).toBe(cli.result.table[i].ranks[m.id]);
+      }
+    // the targets are the labels, and the explainer kept the job's input transform
+    expect(Array.from(attribution.target)).toEqual(Array.from(readFileSync('public/demos/iris/data.csv', 'utf8').trim().split('\n').slice(1, 61), (l) => Number(l.split(',').pop())));
+    expect((trained.artifacts.modelJson as { config: { inputTransform: string } }).config.inputTransform).toBe('signed-log');
+    // the prepared state the studio saves restores the same scores
+    const restored = await w.call({ type: 'restore', job, prepared: trained.prepared });
+    expect(restored.evaluation.scores.map((s) => s.metrics.map((m) => m.mean))).toEqual(evaluation.scores.map((s) => s.metrics.map((m) => m.mean)));
+    w.session.dispose();
+    await w.call({ type: 'explainer', rows: [0] }).catch(() => undefined);
+    w.handler['trainer']?.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a job for another task, and scores from other settings', async () => {
+    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
+    await expect(w.call({ type: 'attribute', job: { ...job, task: { demo: 'wine' } } })).rejects.toThrow(/for another task \(wine\) than the one loaded \(iris\)/);
+    await w.call({ type: 'attribute', job });
+    await expect(w.call({ type: 'evaluate', job: { ...job, seed: 6 } })).rejects.toThrow(/from other settings/);
+    await expect(w.call({ type: 'train', config: { job, watchRow: 0, explainRows: [0] } })).rejects.toThrow(/not been scored yet/);
+  });
+});
