@@ -80,9 +80,11 @@ describe('studio end to end (iris)', () => {
       expect(step).toBe((epoch * nSteps) / 2 - 1); // 2 epochs of nSteps / 2 steps each
     }
     await page.screenshot({ path: `${ARTIFACTS}/e2e-a-train.png`, fullPage: true });
-    await page.click('[data-step=evaluate]');
-    const table = page.getByTestId('results-table');
+    // the final table (Report) scores the explainer beside the priors on the job's test rows, as deepfaith run
+    await page.click('[data-step=report]');
+    const table = page.getByTestId('report-table');
     await table.locator('tr[data-method=deepfaith-explainer]').waitFor({ timeout: 60_000 });
+    expect(await table.locator('caption').textContent()).toMatch(/Mean over the \d+ test rows of the job’s seeded split/);
     expect(await table.locator('thead th.metric-col').count()).toBe(10);
     const rows = table.locator('tbody tr');
     const nRows = await rows.count();
@@ -92,7 +94,10 @@ describe('studio end to end (iris)', () => {
       expect(cells).toHaveLength(10);
       expect(cells.some((c) => /\d/.test(c))).toBe(true);
     }
-    await page.screenshot({ path: `${ARTIFACTS}/e2e-a-evaluate.png`, fullPage: true });
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-a-report.png`, fullPage: true });
+    // the Evaluate table holds the priors' stored scores on every explained row
+    await page.click('[data-step=evaluate]');
+    expect(await page.getByTestId('results-table').locator('caption').textContent()).toMatch(/Mean over all 5 explained rows/);
   });
 
   it('the downloaded job JSON and the copied link are jobs the engine accepts (resolveJob), with the studio settings', async () => {
@@ -192,8 +197,8 @@ describe('studio end to end (iris)', () => {
     await expect.poll(() => page.getByTestId('drop-error').textContent()).toMatch(/neither a TensorFlow\.js model file/);
     expect(await page.getByTestId('accuracy').textContent()).toMatch(/%/);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-c-bad-file.png`, fullPage: true });
-    await page.click('[data-step=evaluate]');
-    expect(await page.locator('[data-testid=results-table] tr[data-method=deepfaith-explainer]').count()).toBe(1);
+    await page.click('[data-step=report]');
+    expect(await page.locator('[data-testid=report-table] tr[data-method=deepfaith-explainer]').count()).toBe(1);
   });
 
   it('a CSV with a bad cell and one with the wrong width each name file, row/column and the fix; earlier results remain', async () => {
@@ -213,8 +218,8 @@ describe('studio end to end (iris)', () => {
     expect(await page.getByTestId('staged').textContent()).not.toMatch(/All files present/);
     expect(await page.getByTestId('accuracy').textContent()).toMatch(/%/);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-c-bad-csv.png`, fullPage: true });
-    await page.click('[data-step=evaluate]');
-    expect(await page.locator('[data-testid=results-table] tr[data-method=deepfaith-explainer]').count()).toBe(1);
+    await page.click('[data-step=report]');
+    expect(await page.locator('[data-testid=report-table] tr[data-method=deepfaith-explainer]').count()).toBe(1);
   });
 
   it('(e) reload restores the last results', async () => {
@@ -223,7 +228,9 @@ describe('studio end to end (iris)', () => {
     await page.reload();
     await page.getByTestId('restored').waitFor({ timeout: 60_000 });
     await page.click('[data-step=evaluate]');
-    const table = page.getByTestId('results-table');
+    await page.getByTestId('results-table').waitFor({ timeout: 30_000 });
+    await page.click('[data-step=report]');
+    const table = page.getByTestId('report-table');
     await table.waitFor({ timeout: 30_000 });
     expect(await table.locator('tr[data-method=deepfaith-explainer]').count()).toBe(1);
     expect(await table.locator('thead th.metric-col').count()).toBe(10);
