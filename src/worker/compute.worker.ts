@@ -7,7 +7,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import '@tensorflow/tfjs-backend-wasm';
-import { Handler } from './handler';
+import { Handler, requestQueue } from './handler';
 import type { Request, Response } from './protocol';
 import { Session } from './session';
 
@@ -26,15 +26,9 @@ function transferables(msg: Response): Transferable[] {
 
 const handler = new Handler(session, (msg) => self.postMessage(msg, transferables(msg)));
 
-// Requests other than cancel/pause/resume run one after another, so that a task load and an
-// evaluation never interleave; control messages are handled at once.
-let queue: Promise<void> = Promise.resolve();
+const enqueue = requestQueue(handler);
 self.onmessage = (ev: MessageEvent<Request>) => {
   const req = ev.data;
   if (req.type === 'init') baseUrl = req.baseUrl;
-  if (req.type === 'cancel' || req.type === 'pause' || req.type === 'resume') {
-    void handler.handle(req);
-    return;
-  }
-  queue = queue.then(() => handler.handle(req));
+  enqueue(req);
 };

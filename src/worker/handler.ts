@@ -123,3 +123,19 @@ export class Handler {
     }
   }
 }
+
+/**
+ * The worker's message loop: requests other than cancel/pause/resume run one after another (a task
+ * load and an evaluation never interleave); control messages are handled at once, and reach a
+ * running job because every long engine loop yields to the event loop (core/yield.ts).
+ */
+export function requestQueue(handler: Handler): (req: Request) => void {
+  let queue: Promise<void> = Promise.resolve();
+  return (req) => {
+    if (req.type === 'cancel' || req.type === 'pause' || req.type === 'resume') {
+      void handler.handle(req);
+      return;
+    }
+    queue = queue.then(() => handler.handle(req));
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The studio's store in Node, driving the real worker handler in-process: defaults come from the
+ * engine, exported jobs write every setting (baseline and target included) and `deepfaith run`'s
+ * runJob gives the same table for them, one task at a time, and saved results are checked before
+ * they are restored.
+ */
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULTS, resolveJob, runJob, PAPER_METHODS, ABLATION_MODES } from '../core/job';
+import { nodeJobIO } from '../cli/commands/run';
+import { WorkerClient } from '../worker/client';
+import { createStudioStore, evaluationTable, reportTable, STUDIO_CHOICES, type StudioStore } from './store';
+import { memoryPersistence, type Persistence, type SavedRun } from './persist';
+import { inProcessWorker } from '../../tests/helpers/inProcessWorker';
+import { useBackend } from '../../tests/helpers/models';
+
+const stores: StudioStore[] = [];
+async function newStore(persistence: Persistence = memoryPersistence()): Promise<StudioStore> {
+  const worker = inProcessWorker();
+  const store = createStudioStore({ client: new WorkerClient(worker), persistence, baseUrl: '' });
+  stores.push(store);
+  await store.getState().initBackend('wasm');
+  return store;
+}
+
+/** A small, quick job on the iris demo. */
+async function smallJob(store: StudioStore, rows = 30): Promise<void> {
+  const s = store.getState();
+  expect(await s.loadDemo('iris')).toBe(true);
+  for (const m of s.methods) s.setMethod(m.id, { enabled: ['saliency', 'occlusion', 'feature-ablation', 'integrated-gradients'].includes(m.id) });
+  s.setRows({ count: rows });
+  s.setExplainerArch({ dModel: 8, nHeads: 2, nLayers: 1, dFF: 16 });
+  s.setTraining({ epochs: 2, lcSubsets: 10, batchSize: 64 });
+}
+
+beforeAll(() => useBackend('wasm'));
+afterEach(() => {
+  for (const s of stores.splice(0)) s.getState().cancel();
+  vi.useRealTimers();
+});
+
+describe('defaults come from the engine', () => {
+  it('supervision, training and methods are the engine\'s; the studio\'s own choices are the mean baseline and 40 rows', async () => {
+    const store = await newStore();
+    const s = store.getState();
+    expect(s.jobDefaults).toEqual(JSON.parse(JSON.stringify(DEFAULTS)));
+    expect([s.delta, s.p]).toEqual([DEFAULTS.supervision.delta, DEFAULTS.supervision.p]);
+    expect(s.trainSettings).toEqual({ explainer: DEFAULTS.explainer, training: DEFAULTS.training, mode: DEFAULTS.mode });
+    expect(s.methods.filter((m) => s.methodChoice[m.id].enabled).map((m) => m.id).sort()).toEqual([...PAPER_METHODS].sort());
+    expect(s.ablationModes).toEqual([...ABLATION_MODES]);
+    expect(s.settings).toEqual({ output: DEFAULTS.task.output, target: DEFAULTS.task.target, baseline: STUDIO_CHOICES.baseline });
+    expect(s.rows.count).toBe(STUDIO_CHOICES.rows);
+  });
+});
+
+describe('jobs the studio writes', () => {
+  it('write the baseline, target and rows explicitly and only the settings that differ from the engine\'s defaults', async () => {
+    const store = await newStore();
+    await smallJob(store);
+    store.getState().setSettings({ target: 'label' });
+    const out = store.getState().exportJob();
+    expect(out.task).toEqual({ demo: 'iris', baseline: 'mean', output: 'probability', target: 'label', maxRows: 30 });
+    expect(out.methods).toEqual([{ id: 'saliency' }, { id: 'integrated-gradients' }, { id: 'occlusion' }, { id: 'feature-ablation' }]);
+    expect(out.explainer).toEqual({ dModel: 8, nHeads: 2, nLayers: 1, dFF: 16 });
+    expect(out.training).toEqual({ epochs: 2, lcSubsets: 10, batchSize: 64 });
+    expect(out.supervision).toBeUndefined();
+    expect(resolveJob(out)).toEqual(resolveJob(store.getState().job()));
+  });
+
+  it('explain → evaluate → train in the studio gives the table runJob gives for the exported job, and the label targets', async () => {
+    const store = await newStore();
+    await smallJob(store);
+    store.getState().setSettings({ target: 'label' });
+    expect(await store.getState().runExplain()).toBe(true);
+    const s1 = store.getState();
+    expect(Array.from(s1.attribution!.target)).toEqual(Array.from(s1.info!.labels.slice(0, 30)));
+    expect(await s1.runEvaluate()).toBe(true);
+    expect(store.getState().supervision).not.toBeNull();
+    expect(await store.getState().runTrain()).toBe(true);
+    const report = store.getState().report!;
+    const cli = await runJob(store.getState().exportJob(), nodeJobIO(process.cwd()));
+    cli.explainer.dispose();
+    const a = reportTable(report);
+    const b = reportTable(cli.result);
+    expect(a.rows.map((r) => [r.method, r.scores, r.ranks])).toEqual(b.rows.map((r) => [r.method, r.scores, r.ranks]));
+    // the Evaluate table ranks with the engine's ranking
+    const t = evaluationTable(store.getState().evaluation!, store.getState().metrics);
+    expect(t.rows.map((r) => r.method)).toEqual(['saliency', 'integrated-gradients', 'occlusion', 'feature-ablation']);
+  });
+});
+
+describe('one task at a time', () => {
+  it('loading another task while a job runs is refused with the reason; the results stay', async () => {
+    const store = await newStore();
+    await smallJob(store);
+    const explaining = store.getState().runExplain();
+    await vi.waitUntil(() => store.getState().busy !== null);
+    expect(await store.getState().loadDemo('wine')).toBe(false);
+    expect(store.getState().taskError?.todo).toMatch(/Explaining is running on the current task/);
+    expect(await explaining).toBe(true);
+    expect(store.getState().info!.sourceLabel).toMatch(/Iris/);
+    expect(store.getState().attribution!.rows.length).toBe(30);
+  });
+
+  it('loading another task clears the results of the old one', async () => {
+    const store = await newStore();
+    await smallJob(store);
+    await store.getState().runExplain();
+    expect(await store.getState().loadDemo('wine')).toBe(true);
+    expect(store.getState().attribution).toBeNull();
+    expect(store.getState().evaluation).toBeNull();
+  });
+});
+
+describe('saved results', () => {
+  it('restore gives the same scores and report; results for other files are refused', async () => {
+    const persistence = memoryPersistence();
+    const store = await newStore(persistence);
+    await smallJob(store, 20);
+    await store.getState().runExplain();
+    await store.getState().runEvaluate();
+    await store.getState().runTrain();
+    const before = store.getState();
+
+    const again = await newStore(persistence);
+    expect(await again.getState().restore()).toBe(true);
+    const after = again.getState();
+    expect(after.evaluation!.scores.map((e) => e.metrics.map((m) => Array.from(m.perSample)))).toEqual(before.evaluation!.scores.map((e) => e.metrics.map((m) => Array.from(m.perSample))));
+    expect(after.report!.table).toEqual(before.report!.table);
+    expect(after.attribution!.explanations.map((e) => Array.from(e.values))).toEqual(before.attribution!.explanations.map((e) => Array.from(e.values)));
+    expect(after.explainerLoaded).toBe(true);
+
+    // the same save with another data fingerprint is not shown
+    persistence.value = { ...(persistence.value as SavedRun), fingerprint: { model: before.info!.modelSha256, data: 'f'.repeat(64) } };
+    const third = await newStore(persistence);
+    expect(await third.getState().restore()).toBe(false);
+    expect(third.getState().taskError?.what).toMatch(/computed on other files/);
+    expect(third.getState().evaluation).toBeNull();
+  });
+
+  it('a save that fails (storage full) is reported and the earlier save is kept', async () => {
+    const good = memoryPersistence();
+    const store = await newStore(good);
+    await smallJob(store, 10);
+    await store.getState().runExplain();
+    const kept = good.value!.savedAt;
+    const full: Persistence = { load: good.load, clear: good.clear, save: async () => { throw Object.assign(new Error('quota'), { name: 'QuotaExceededError' }); } };
+    const store2 = await newStore(full);
+    await smallJob(store2, 10);
+    await store2.getState().runExplain();
+    expect(store2.getState().notice).toMatch(/could not be saved in this browser \(storage is full\); the earlier saved results are kept/);
+    expect(good.value!.savedAt).toBe(kept);
+  });
+
+  it('damaged or older saves are ignored with a notice; one-off notices fade', async () => {
+    const persistence = memoryPersistence();
+    (persistence as { value?: unknown }).value = { savedAt: 'x', job: {} };
+    const store = await newStore(persistence);
+    expect(await store.getState().restore()).toBe(false);
+    expect(store.getState().notice).toMatch(/ignored/);
+    vi.useFakeTimers();
+    store.getState().notify('Saved data cleared.');
+    expect(store.getState().notice).toBe('Saved data cleared.');
+    vi.advanceTimersByTime(5000);
+    expect(store.getState().notice).toBeNull();
+  });
+});
