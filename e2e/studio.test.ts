@@ -4,6 +4,7 @@ import { resolveJob } from '../src/core/job';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, launch, startServer } from './harness';
+import { dropFiles, openStudio } from './page';
 
 let browser: Browser;
 let server: { url: string; proc: ChildProcess };
@@ -17,10 +18,7 @@ afterAll(async () => {
   server?.proc.kill();
 });
 
-async function open(page: Page, query = ''): Promise<void> {
-  await page.goto(server.url + (query ? `${query}&test` : '?test'));
-  await page.getByTestId('backend-chosen').filter({ hasText: 'using' }).waitFor({ timeout: 60_000 });
-}
+const open = (page: Page, query = '') => openStudio(page, server.url, query);
 
 /** Press Tab until the focused element matches `selector`; fails after `max` presses. */
 async function tabTo(page: Page, selector: string, max = 80): Promise<void> {
@@ -29,20 +27,6 @@ async function tabTo(page: Page, selector: string, max = 80): Promise<void> {
     if (await page.evaluate((sel) => !!document.activeElement?.matches(sel), selector)) return;
   }
   throw new Error(`Tab never reached ${selector}`);
-}
-
-/** Drop files fetched from the page's own origin through a real drop event with a DataTransfer built in the page. */
-async function dropFiles(page: Page, files: { url?: string; name: string; text?: string }[]): Promise<void> {
-  await page.evaluate(async (list) => {
-    const dt = new DataTransfer();
-    for (const f of list) {
-      const body = f.url ? await (await fetch(f.url)).blob() : new Blob([f.text ?? '']);
-      dt.items.add(new File([body], f.name));
-    }
-    const zone = document.querySelector('[data-testid=dropzone]')!;
-    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, files);
 }
 
 describe('studio end to end (iris)', () => {
@@ -169,7 +153,7 @@ describe('studio end to end (iris)', () => {
       for (let step = 0; step < 3; step++) {
         if (step > 0) await page.click('[data-testid=insp-next]');
         await expect.poll(() => page.getByTestId('insp-prob').textContent(), { timeout: 30_000 }).not.toBe('…');
-        await expect.poll(() => page.getByTestId('insp-step').textContent()).toMatch(new RegExp(`^\\w+ ${step + 1} / `));
+        await expect.poll(() => page.getByTestId('insp-step').textContent()).toMatch(new RegExp(`^[\\w ]+ ${step + 1} / `));
         const p = Number(await page.getByTestId('insp-prob').textContent());
         const p0 = Number(await page.getByTestId('insp-pclean').textContent());
         const d = Number(await page.getByTestId('insp-delta').textContent());

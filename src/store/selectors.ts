@@ -11,12 +11,12 @@ import type { Params } from '../core/params';
 import type { StudioState } from './types';
 
 /**
- * The studio's own choices where the engine's defaults are meant for files and tests: the demos
- * use the column-mean baseline (a zero vector is far outside most tabular data) and the first 40
- * rows (enough that the 80/20 split leaves held-out rows with supervision pairs, quick on a CPU).
- * They are written into every job the studio exports, never implied.
+ * The studio's own choices where the engine's defaults are meant for files and tests: the
+ * column-mean baseline (a zero vector is far outside most tabular data) and all rows of the task
+ * (the demo CSVs are sorted by class, so their first rows hold one class only; every demo explains
+ * and scores in seconds on a CPU). They are written into every job the studio exports, never implied.
  */
-export const STUDIO_CHOICES = { baseline: 'mean', rows: 40 } as const;
+export const STUDIO_CHOICES = { baseline: 'mean', rows: 'all' } as const;
 
 type JobState = Pick<StudioState, 'source' | 'info' | 'settings' | 'rows' | 'methods' | 'methodChoice' | 'metrics' | 'metricChoice' | 'delta' | 'p' | 'trainSettings' | 'seed' | 'jobDefaults'>;
 
@@ -29,7 +29,7 @@ export function buildJob(s: JobState): Job {
     src?.kind === 'files'
       ? { model: src.modelJson.name, data: src.csv.name, label: s.info?.labelName ?? src.label, baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 }
       : { demo: src?.kind === 'demo' ? src.demoId : 'iris', baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 };
-  task.maxRows = Math.max(1, Math.min(s.rows.count, s.info?.nRows ?? s.rows.count));
+  task.maxRows = rowsWanted(s);
   const ts = s.trainSettings ?? { explainer: d.explainer, training: d.training, mode: d.mode };
   return {
     task,
@@ -92,7 +92,8 @@ export function reportTable(report: JobResult): { metrics: { id: string; directi
 
 /** Rows the next job would explain (the Explain panel's count, clipped to the data). */
 export function rowsWanted(s: Pick<StudioState, 'rows' | 'info'>): number {
-  return Math.max(1, Math.min(s.rows.count, s.info?.nRows ?? s.rows.count));
+  const n = s.info?.nRows ?? Math.max(1, s.rows.count);
+  return s.rows.count > 0 ? Math.min(s.rows.count, n) : n;
 }
 
 /** Whether a task is loaded and nothing runs: loading another task is allowed only then. */

@@ -39,7 +39,7 @@ afterEach(() => {
 });
 
 describe('defaults come from the engine', () => {
-  it('supervision, training and methods are the engine\'s; the studio\'s own choices are the mean baseline and 40 rows', async () => {
+  it('supervision, training and methods are the engine\'s; the studio\'s own choices are the mean baseline and all rows', async () => {
     const store = await newStore();
     const s = store.getState();
     expect(s.jobDefaults).toEqual(JSON.parse(JSON.stringify(DEFAULTS)));
@@ -48,7 +48,9 @@ describe('defaults come from the engine', () => {
     expect(s.methods.filter((m) => s.methodChoice[m.id].enabled).map((m) => m.id).sort()).toEqual([...PAPER_METHODS].sort());
     expect(s.ablationModes).toEqual([...ABLATION_MODES]);
     expect(s.settings).toEqual({ output: DEFAULTS.task.output, target: DEFAULTS.task.target, baseline: STUDIO_CHOICES.baseline });
-    expect(s.rows.count).toBe(STUDIO_CHOICES.rows);
+    expect(STUDIO_CHOICES.rows).toBe('all');
+    expect(await s.loadDemo('wine')).toBe(true);
+    expect(store.getState().exportJob().task).toEqual({ demo: 'wine', baseline: 'mean', output: 'probability', target: 'predicted', maxRows: 178 });
   });
 });
 

@@ -22,7 +22,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
     const task = taskSlice(ctx);
     const { loadSource, ...taskState } = task;
     return {
-      ...appSlice(ctx, () => (get().source ? loadSource(get().source!, true) : Promise.resolve(false))),
+      ...appSlice(ctx, () => (get().source ? loadSource(get().source!, { force: true, keepRows: true }) : Promise.resolve(false))),
       ...taskState,
       ...pipelineSlice(ctx),
       ...trainSlice(ctx),

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useStudioStore } from '../store/hooks';
 import { useStore } from 'zustand';
@@ -12,7 +12,7 @@ import { ReportPanel } from './panels/ReportPanel';
 import { SupervisePanel } from './panels/SupervisePanel';
 import { TaskPanel } from './panels/TaskPanel';
 import { TrainPanel } from './panels/TrainPanel';
-import { TOUR } from './teaching';
+import { TOUR, WALK_TRAINING } from './teaching';
 
 const STEP_LABEL: Record<StepId, string> = { task: 'Task', explain: 'Explain', evaluate: 'Evaluate', supervise: 'Supervise', train: 'Train', report: 'Report' };
 
@@ -42,6 +42,16 @@ function BackendBox() {
   const error = useStudio((s) => s.backendError);
   const busy = useStudio((s) => s.busy);
   const d = backend?.detection;
+  const whyRef = useRef<HTMLDetailsElement>(null);
+  useEffect(() => {
+    // the "why?" note closes on a click anywhere else, like a menu
+    const close = (e: MouseEvent) => {
+      const el = whyRef.current;
+      if (el?.open && !el.contains(e.target as Node)) el.open = false;
+    };
+    document.addEventListener('click', close);
+    return () => document.removeEventListener('click', close);
+  }, []);
   return (
     <div className="backend">
       <label>
@@ -56,7 +66,7 @@ function BackendBox() {
         {backend ? `using ${backend.chosen}` : 'starting…'}
       </span>
       {backend && (
-        <details className="help backend-detail">
+        <details className="help backend-detail" ref={whyRef}>
           <summary>why?</summary>
           <div className="help-body">
             <p>{backend.reason}</p>
@@ -118,44 +128,74 @@ function Saved() {
   );
 }
 
-function Tour() {
+function TourStart() {
   const tour = useStudio((s) => s.tour);
   const setTour = useStudio((s) => s.setTour);
   const setStep = useStudio((s) => s.setStep);
   const loadDemo = useStudio((s) => s.loadDemo);
-  const info = useStudio((s) => s.info);
-  if (tour === null)
-    return (
-      <button
-        type="button"
-        className="tour-start"
-        onClick={async () => {
-          setTour(0);
-          setStep('task');
-          if (!info) await loadDemo('iris');
-        }}
-      >
-        Guided walk (Iris)
-      </button>
-    );
+  const busy = useStudio((s) => s.busy);
+  if (tour !== null) return null;
+  return (
+    <button
+      type="button"
+      className="tour-start"
+      disabled={!!busy}
+      data-testid="tour-start"
+      onClick={async () => {
+        setTour(0);
+        setStep('task');
+        await loadDemo('iris');
+      }}
+    >
+      Guided walk (Iris)
+    </button>
+  );
+}
+
+/** The walk's box sits above the panel, in the page's flow, so it never covers a control. */
+function TourBox() {
+  const store = useStudioStore();
+  const tour = useStudio((s) => s.tour);
+  const setTour = useStudio((s) => s.setTour);
+  const setStep = useStudio((s) => s.setStep);
+  const busy = useStudio((s) => s.busy);
+  if (tour === null) return null;
   const stop = TOUR[tour];
-  const go = (i: number) => {
+  const go = async (i: number, perform: boolean) => {
     setTour(i);
     setStep(TOUR[i].step);
+    if (!perform) return;
+    const s = store.getState();
+    switch (TOUR[i].action) {
+      case 'load':
+        await s.loadDemo('iris');
+        break;
+      case 'explain':
+        await s.runExplain();
+        break;
+      case 'evaluate':
+        await s.runEvaluate();
+        break;
+      case 'train':
+        s.setExplainerArch(WALK_TRAINING.explainer);
+        s.setTraining(WALK_TRAINING.training);
+        await s.runTrain();
+        break;
+    }
   };
   return (
-    <div className="tour" role="dialog" aria-label="Guided walk">
+    <div className="tour" role="region" aria-label="Guided walk" data-testid="tour">
       <strong>
         {tour + 1} / {TOUR.length}
       </strong>{' '}
       {stop.text}
       <div className="tour-buttons">
-        <button type="button" disabled={tour === 0} onClick={() => go(tour - 1)}>
+        <button type="button" disabled={tour === 0 || !!busy} onClick={() => go(tour - 1, false)}>
           Back
         </button>
         {tour + 1 < TOUR.length ? (
-          <button type="button" className="primary" onClick={() => go(tour + 1)}>
-            Next
+          <button type="button" className="primary" disabled={!!busy} onClick={() => go(tour + 1, true)} data-testid="tour-next">
+            {busy ? `${busy.label}…` : 'Next'}
           </button>
         ) : null}
         <button type="button" onClick={() => setTour(null)}>
@@ -187,10 +227,11 @@ export function App() {
       <div className="main">
         <aside className="side">
           <Stepper />
-          <Tour />
+          <TourStart />
           <Saved />
         </aside>
         <main className="content">
+          <TourBox />
           <ErrorBoundary area={STEP_LABEL[step]} key={step}>
             <Panel />
           </ErrorBoundary>

@@ -54,11 +54,19 @@ export const METRIC_HELP: Record<string, Topic> = {
 };
 
 /** The guided walk: one stop per panel, with what to do there. */
-export const TOUR: { step: 'task' | 'explain' | 'evaluate' | 'supervise' | 'train' | 'report'; text: string }[] = [
-  { step: 'task', text: 'We start from a task: the Iris demo, a small network that tells three iris species apart from four flower measurements. Note its accuracy and the class names.' },
-  { step: 'explain', text: 'Each method explains the same prediction. Press “Explain”, then compare the bars: do the methods agree which measurement mattered?' },
-  { step: 'evaluate', text: 'Press “Evaluate”: ten faithfulness metrics score every method. Arrows show which way is better; the mean rank summarises. Use the inspector to watch a deletion curve being made.' },
+/**
+ * The guided walk: each stop shows a panel and, when the user presses Next, performs that panel's
+ * step (`action`) so the walk never leads to an empty panel. Training in the walk uses a small
+ * explainer (WALK_TRAINING) so it finishes in seconds on a CPU.
+ */
+export const TOUR: { step: 'task' | 'explain' | 'evaluate' | 'supervise' | 'train' | 'report'; action?: 'load' | 'explain' | 'evaluate' | 'train'; text: string }[] = [
+  { step: 'task', action: 'load', text: 'We start from a task: the Iris demo, a small network that tells three iris species apart from four flower measurements. Note its accuracy and the class names.' },
+  { step: 'explain', action: 'explain', text: 'The walk has explained the first rows with the paper’s eight methods. Compare the bars: do the methods agree which measurement mattered?' },
+  { step: 'evaluate', action: 'evaluate', text: 'Ten faithfulness metrics have scored every method. Arrows show which way is better; the mean rank summarises. The inspector below replays how a metric perturbed a row.' },
   { step: 'supervise', text: 'DeepFaith keeps only distinct, faithful explanations. Move δ and p and watch the counts and the red/green ranges change.' },
-  { step: 'train', text: 'Train the explainer on what survived. Watch L_PC fall, then α drop when it converges and L_LC take over.' },
-  { step: 'report', text: 'Back in Evaluate, run again to add the explainer’s row; here you download everything with its provenance, or copy a link to this run.' },
+  { step: 'train', action: 'train', text: 'The walk trains a small explainer on what survived. Watch L_PC fall, then α drop when it converges and L_LC take over.' },
+  { step: 'report', text: 'The final table scores the explainer beside the priors on the held-out rows, as the command line does. Download everything with its provenance, or copy a link to this run.' },
 ];
+
+/** The small explainer the walk trains (the job file jobs/iris.json uses the same architecture). */
+export const WALK_TRAINING = { explainer: { dModel: 32, nHeads: 4, nLayers: 2, dFF: 64 }, training: { epochs: 30, batchSize: 4096 } };

@@ -85,8 +85,11 @@ export interface AttributeResult {
   skipped: { methodId: string; reason: string }[];
   /** The job's seeded 80/20 split of these samples (global rows), made before Z. */
   split: { train: number[]; test: number[] };
-  /** preparedKey of the job these priors belong to. */
+  /** explainKey of the job these priors belong to. */
   key: string;
+  /** The job's baseline and its vector x° (mean: over the explained rows). */
+  baseline: BaselineKind;
+  baselineVector: Float32Array;
 }
 
 export interface MetricScore {

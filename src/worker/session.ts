@@ -224,7 +224,7 @@ export class Session {
     const job = this.resolve(input);
     const { full } = this.requireTask();
     const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output });
-    const rows = await startJob(job, loaded);
+    const rows = await startJob(job, loaded, signal);
     const priors = await runJobPriors(rows, (e) => progress?.(`explain: ${e.message ?? ''}`, Math.round(e.done * loaded.batch.nRows), e.total * loaded.batch.nRows), signal);
     this.prepared = { rows, priors, scores: null };
     return this.attributeResult();
@@ -241,6 +241,8 @@ export class Session {
       skipped: priors.methods.filter((m) => !m.ran).map((m) => ({ methodId: m.id, reason: m.reason ?? '' })),
       split: { train: rows.split.train.map((p) => rowIndex[p]), test: rows.split.test.map((p) => rowIndex[p]) },
       key: explainKey(rows.job),
+      baseline: rows.loaded.task.baseline,
+      baselineVector: rows.loaded.task.space.baseline(rows.loaded.task.baseline),
     };
   }
 

@@ -71,6 +71,7 @@ export class Trainer {
       for (;;) {
         // a turn of the event loop before every pull: pause, resume and cancel arrive here
         await yieldNow(signal);
+        if (this.paused && (pendingSteps.length || pendingEvals.length)) flush(); // the page shows every step done before the pause
         await this.waitWhilePaused(signal);
         signal.throwIfAborted();
         const r = await gen.next();

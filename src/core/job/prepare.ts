@@ -10,7 +10,7 @@ import { Seeder } from '../rng';
 import { loadTask, targetsFor, type LoadedTask, type TaskIO } from '../task/load';
 import type { Batch } from '../task/task';
 import type { MetricRequest } from '../metrics/evaluate';
-import { methodRequests, runPriors, scoreAll, splitSamples, type PriorMethodInfo, type StoredScores } from '../supervision/supervision';
+import { methodRequests, runPriors, scoreAll, splitSamplesAsync, type PriorMethodInfo, type StoredScores } from '../supervision/supervision';
 import { checkJobForTask, jobMetrics, type Job } from './schema';
 import { preparedKey } from './diff';
 
@@ -55,10 +55,10 @@ export async function loadJobTask(job: Job, io: JobIO): Promise<LoadedTask> {
 }
 
 /** Check the job against the loaded task, choose the targets and split the samples. No prior runs yet. */
-export async function startJob(job: Job, loaded: LoadedTask): Promise<JobRows> {
+export async function startJob(job: Job, loaded: LoadedTask, signal?: AbortSignal): Promise<JobRows> {
   checkJobForTask(job, loaded.task.nFeatures);
   const target = await targetsFor(loaded, job.task.target);
-  const split = splitSamples(loaded.batch.rowIndex, job.supervision.testFraction, new Seeder(job.seed));
+  const split = await splitSamplesAsync(loaded.batch.rowIndex, job.supervision.testFraction, new Seeder(job.seed), signal);
   return { job, loaded, target, split, metrics: jobMetrics(job) };
 }
 
@@ -145,7 +145,7 @@ export async function prepareJob(job: Job, io: JobIO, onEvent?: (e: JobEvent) =>
 /** `prepareJob` on a task already loaded (the caller keeps ownership of its model). */
 export async function prepareLoaded(job: Job, loaded: LoadedTask, onEvent?: (e: JobEvent) => void, signal?: AbortSignal, reuse?: PreparedCache): Promise<PreparedJob> {
   if (reuse) return importPrepared(job, loaded, reuse);
-  const rows = await startJob(job, loaded);
+  const rows = await startJob(job, loaded, signal);
   onEvent?.({ stage: 'load', done: 1, total: 1, message: `${loaded.batch.nRows} rows × ${loaded.task.nFeatures} features; ${rows.split.train.length} train, ${rows.split.test.length} test` });
   const priors = await runJobPriors(rows, onEvent, signal);
   const scores = await scoreJobPriors(rows, priors.explanations, onEvent, signal);

@@ -296,11 +296,29 @@ export function supervisionOptionsFor(mode: string, delta: number, p: number): S
  * Returns positions into the rows, each list in row order.
  */
 export function splitSamples(rowIndex: Int32Array, testFraction: number, seeder: Seeder, unit = 'deepfaith-split'): { train: number[]; test: number[] } {
-  const nRows = rowIndex.length;
+  checkSplit(rowIndex.length, testFraction);
+  return splitFromKeys(rowIndex, testFraction, Array.from(rowIndex, (r) => seeder.rng(unit, r).uniform()));
+}
+
+/** `splitSamples` for many rows: the same split, drawn with turns of the event loop (cancellable). */
+export async function splitSamplesAsync(rowIndex: Int32Array, testFraction: number, seeder: Seeder, signal?: AbortSignal, unit = 'deepfaith-split'): Promise<{ train: number[]; test: number[] }> {
+  checkSplit(rowIndex.length, testFraction);
+  const u = new Array<number>(rowIndex.length);
+  for (let i = 0; i < rowIndex.length; i++) {
+    if ((i & 1023) === 0) await checkpoint(signal);
+    u[i] = seeder.rng(unit, rowIndex[i]).uniform();
+  }
+  return splitFromKeys(rowIndex, testFraction, u);
+}
+
+function checkSplit(nRows: number, testFraction: number): void {
   if (!(testFraction > 0 && testFraction < 1)) throw new UserError(`Test fraction ${testFraction} is outside (0, 1).`, 'Use e.g. 0.2 for an 80/20 split.');
-  const nTest = Math.min(nRows - 1, Math.max(1, Math.round(testFraction * nRows)));
   if (nRows < 2) throw new UserError('At least 2 samples are needed to split into train and test.', 'Use more rows.');
-  const u = Array.from(rowIndex, (r) => seeder.rng(unit, r).uniform());
+}
+
+function splitFromKeys(rowIndex: Int32Array, testFraction: number, u: number[]): { train: number[]; test: number[] } {
+  const nRows = rowIndex.length;
+  const nTest = Math.min(nRows - 1, Math.max(1, Math.round(testFraction * nRows)));
   const order = Array.from({ length: nRows }, (_, i) => i).sort((a, b) => u[a] - u[b] || rowIndex[a] - rowIndex[b]);
   const isTest = new Uint8Array(nRows);
   for (let i = 0; i < nTest; i++) isTest[order[i]] = 1;

@@ -27,6 +27,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
+import { checkpoint } from '../yield';
 
 export type OutputMode = 'probability' | 'logit' | 'raw';
 export const OUTPUT_MODES: readonly OutputMode[] = ['probability', 'logit', 'raw'];
@@ -179,6 +180,8 @@ export class TargetModel {
         y.dispose();
       }
       this.forwardPasses++;
+      // long predictions give the event loop a turn (pause and cancel messages; core/yield.ts)
+      if (start + rows < nRows) await checkpoint();
     }
     this.rowsEvaluated += nRows;
     return out;

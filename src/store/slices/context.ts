@@ -32,7 +32,10 @@ export function makeContext(set: Set, get: Get, deps: StoreDeps): SliceContext {
       try {
         return await handle.promise;
       } catch (e) {
-        if (e instanceof Cancelled) return null;
+        if (e instanceof Cancelled) {
+          get().notify(`${label} was cancelled; the results on screen are unchanged.`);
+          return null;
+        }
         throw e;
       } finally {
         if (get().busy?.callId === callId) set({ busy: null });

@@ -19,7 +19,7 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
   return {
     // explain
     methodChoice: {},
-    rows: { start: 0, count: 40 },
+    rows: { start: 0, count: 0 }, // 0 = all rows of the task (STUDIO_CHOICES)
     attribution: null,
     explainError: null,
     sample: 0,

@@ -8,10 +8,11 @@ import { exportedJob, paramsDiff } from '../selectors';
 import { SAVED_RUN_VERSION, validSavedRun, type SavedRun } from '../persist';
 import type { StudioState } from '../types';
 import { toProblem, type SliceContext } from './context';
+import type { LoadOptions } from './task';
 
 type SavedActions = Pick<StudioState, 'exportJob' | 'applyJob' | 'save' | 'restore' | 'clearSaved'>;
 
-export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source'], force?: boolean) => Promise<boolean>): SavedActions {
+export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source'], opts?: LoadOptions) => Promise<boolean>): SavedActions {
   const { set, get, deps } = ctx;
   const { client, persistence } = deps;
 
@@ -26,7 +27,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
     const t = job.task;
     set({
       settings: { output: t.output, baseline: t.baseline, target: t.target },
-      rows: { start: 0, count: t.maxRows > 0 ? t.maxRows : (s.info?.nRows ?? s.rows.count) },
+      rows: { start: 0, count: t.maxRows },
       methodChoice,
       metricChoice,
       delta: job.supervision.delta,
@@ -48,7 +49,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
         return;
       }
       applyResolved(job);
-      if (job.task.demo) await loadSource({ kind: 'demo', demoId: job.task.demo });
+      if (job.task.demo) await loadSource({ kind: 'demo', demoId: job.task.demo }, { keepRows: true });
       else
         set({
           taskError: { what: `The job uses your own files (${job.task.model}, ${job.task.data}), which a link cannot carry.`, todo: 'Drop the same model and CSV in the Task panel; the settings from the job are already applied.' },
@@ -105,7 +106,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
         return false;
       }
       applyResolved(job);
-      if (!(await loadSource(run.source, true))) return false;
+      if (!(await loadSource(run.source, { force: true, keepRows: true }))) return false;
       const info = get().info!;
       if (info.modelSha256 !== run.fingerprint.model || info.dataSha256 !== run.fingerprint.data) {
         set({ taskError: { what: 'The saved results were computed on other files than the ones loaded now, so they were not restored.', todo: 'Run Explain and Evaluate again on this task.' } });

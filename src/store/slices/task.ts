@@ -10,12 +10,19 @@ export function csvColumns(text: string): string[] {
   return line.split(',').map((h) => h.trim().replace(/^"|"$/g, '')).filter((h) => h !== '');
 }
 
-export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'setSettings' | 'loadDemo' | 'loadFiles' | 'pickLabel'> & { loadSource(source: TaskSource, force?: boolean): Promise<boolean> } {
+export interface LoadOptions {
+  /** Load even while a job runs (a backend switch reloads the same task). */
+  force?: boolean;
+  /** Keep the row count (a job or a restore set it). */
+  keepRows?: boolean;
+}
+
+export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'setSettings' | 'loadDemo' | 'loadFiles' | 'pickLabel'> & { loadSource(source: TaskSource, opts?: LoadOptions): Promise<boolean> } {
   const { set, get, deps } = ctx;
 
-  async function loadSource(source: TaskSource, force = false): Promise<boolean> {
+  async function loadSource(source: TaskSource, opts: LoadOptions = {}): Promise<boolean> {
     const gate = canLoadTask(get());
-    if (!gate.ok && !force) {
+    if (!gate.ok && !opts.force) {
       set({ taskError: { what: 'Another task cannot be loaded now.', todo: gate.why! } });
       return false;
     }
@@ -26,8 +33,8 @@ export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'set
       const changed = prev?.modelSha256 !== info.modelSha256 || prev?.dataSha256 !== info.dataSha256;
       set({ info, source, taskError: null, labelChoices: null, pendingFiles: null });
       // results belong to the task they were computed on: another task clears them (same files keep them)
-      if (changed) set({ ...CLEARED_RESULTS, rows: { start: 0, count: Math.min(get().rows.count, info.nRows) } });
-      else if (rowsWanted(get()) !== get().rows.count) set({ rows: { start: 0, count: rowsWanted(get()) } });
+      if (changed) set({ ...CLEARED_RESULTS, rows: { start: 0, count: opts.keepRows && get().rows.count > 0 ? Math.min(get().rows.count, info.nRows) : info.nRows } });
+      else set({ rows: { start: 0, count: rowsWanted(get()) } });
       return true;
     } catch (e) {
       // The old task and its results stay; the message shows inline.

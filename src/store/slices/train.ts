@@ -79,7 +79,10 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
         await get().save();
         return true;
       } catch (e) {
-        if (e instanceof Cancelled) set({ trainStatus: 'cancelled' });
+        if (e instanceof Cancelled) {
+          set({ trainStatus: 'cancelled' });
+          get().notify('Training was cancelled; the earlier explainer and report are unchanged.');
+        }
         else set({ trainStatus: 'error', trainError: toProblem(e) });
         return false;
       } finally {

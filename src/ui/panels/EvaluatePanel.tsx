@@ -1,5 +1,5 @@
 import { useStudio } from '../../store/hooks';
-import { EXPLAINER_ID, evaluationTable } from '../../store/store';
+import { EXPLAINER_ID, evaluationTable, rowsWanted } from '../../store/store';
 import { Empty, Help, Plot, ProblemBox } from '../components/common';
 import { ParamsEditor } from '../components/Params';
 import { ResultsTable } from '../components/ResultsTable';
@@ -25,7 +25,7 @@ export function EvaluatePanel() {
   const sample = useStudio((s) => s.sample);
   const labelOf = useLabelOf();
   const info = useStudio((s) => s.info);
-  const rowsWanted = useStudio((s) => Math.max(1, Math.min(s.rows.count, s.info?.nRows ?? s.rows.count)));
+  const wanted = useStudio((s) => rowsWanted(s));
   const cleared = useStudio((s) => s.evaluationCleared);
   const rerunAll = useStudio((s) => s.rerunExplainAndEvaluate);
 
@@ -72,13 +72,13 @@ export function EvaluatePanel() {
               Evaluate {attribution.explanations.length} methods on {attribution.rows.length} rows
             </button>
           </div>
-          {info && attribution.rows.length !== rowsWanted ? (
+          {info && attribution.rows.length !== wanted ? (
             <div className="stale" role="status" data-testid="stale">
               <span>
-                The row count is now <strong>{rowsWanted}</strong>, but the explanations (and everything scored from them) cover <strong>{attribution.rows.length}</strong> rows.
+                The row count is now <strong>{wanted}</strong>, but the explanations (and everything scored from them) cover <strong>{attribution.rows.length}</strong> rows.
               </span>
               <button type="button" className="primary" disabled={!!busy} onClick={() => rerunAll()} data-testid="rerun-stale">
-                Explain {rowsWanted} rows and evaluate
+                Explain {wanted} rows and evaluate
               </button>
             </div>
           ) : (

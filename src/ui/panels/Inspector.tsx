@@ -2,8 +2,9 @@
  * The metric inspector: for a sample, a method and a metric, the perturbed rows that metric made
  * (baselined cells marked) and the model's target probability at each step. Every metric is
  * replayed in the worker through its own kernel (prepareRow/planRow with the job seed,
- * src/worker/trace.ts), so what is shown is what the score used. Curve metrics (DEL, INS, POS,
- * NEG, IROF): each step is a point of the curve, shown next to the stored curve's point.
+ * src/worker/trace.ts), so what is shown is what the score used. Curve metrics (RP, DEL, INS,
+ * POS, NEG, IROF; the kind comes from each metric's `info`): each step is a point of the curve,
+ * shown next to the stored curve's point.
  * Correlation metrics (FC, INF, FE, MC): each step is a point in the (saliency sum, Δ) scatter
  * with the metric's correlation.
  */
@@ -14,21 +15,13 @@ import { Plot, fmtNum } from '../components/common';
 import { renderLines } from '../plots/lines';
 import { useLabelOf } from './EvaluatePanel';
 
-/** Curve metrics: whether the curve removes features (x \ top_t) or inserts them (x° ∪ top_t). */
-const CURVE_METRICS: Record<string, { mode: 'removal' | 'insertion' }> = {
-  DEL: { mode: 'removal' },
-  INS: { mode: 'insertion' },
-  POS: { mode: 'removal' },
-  NEG: { mode: 'removal' },
-  IROF: { mode: 'removal' },
-};
-
-const CORRELATION_METRICS = ['FC', 'INF', 'FE', 'MC'];
-
 export function Inspector() {
   const evaluation = useStudio((s) => s.evaluation)!;
-  const curveIds = Object.keys(CURVE_METRICS).filter((id) => evaluation.scores[0]?.metrics.some((m) => m.metricId === id));
-  const corrIds = CORRELATION_METRICS.filter((id) => evaluation.scores[0]?.metrics.some((m) => m.metricId === id));
+  const metrics = useStudio((s) => s.metrics);
+  // the kind of each metric comes from the registry's metadata (info), never from a list kept here
+  const scoredIds = (kind: 'curve' | 'correlation') => metrics.filter((m) => m.info.kind === kind && evaluation.scores[0]?.metrics.some((x) => x.metricId === m.id)).map((m) => m.id);
+  const curveIds = scoredIds('curve');
+  const corrIds = scoredIds('correlation');
   const [metricId, setMetricId] = useState(curveIds[0] ?? corrIds[0] ?? 'DEL');
   const [methodId, setMethodId] = useState(evaluation.scores[0]?.methodId ?? '');
   const labelOf = useLabelOf();
@@ -59,13 +52,28 @@ export function Inspector() {
     <section className="inspector" aria-labelledby="insp-h" data-testid="inspector">
       <h3 id="insp-h">Metric inspector</h3>
       <p className="hint">Step through the perturbations a metric made for this sample: the row the model saw, its target probability, and the point on the metric’s curve or in its correlation scatter.</p>
-      {CURVE_METRICS[metricId] ? <CurveInspector methodId={methodId} metricId={metricId} pickers={pickers} /> : <CorrelationInspector methodId={methodId} metricId={metricId} pickers={pickers} />}
+      {curveIds.includes(metricId) ? <CurveInspector methodId={methodId} metricId={metricId} pickers={pickers} /> : <CorrelationInspector methodId={methodId} metricId={metricId} pickers={pickers} />}
     </section>
   );
 }
 
+/** Steps forward every 700 ms until the last step (the inspectors' Play). */
+function usePlay(steps: number, setT: (f: (v: number) => number) => void): [boolean, (on: boolean) => void] {
+  const [playing, setPlaying] = useState(false);
+  const timer = useRef<number | null>(null);
+  useEffect(() => {
+    if (!playing) return;
+    timer.current = window.setInterval(() => setT((v) => (v + 1 < steps ? v + 1 : (setPlaying(false), v))), 700);
+    return () => {
+      if (timer.current) window.clearInterval(timer.current);
+    };
+  }, [playing, steps, setT]);
+  return [playing, setPlaying];
+}
+
 function CorrelationInspector({ methodId, metricId, pickers }: { methodId: string; metricId: string; pickers: React.ReactNode }) {
   const info = useStudio((s) => s.info)!;
+  const meta = useStudio((s) => s.metrics.find((m) => m.id === metricId));
   const attribution = useStudio((s) => s.attribution)!;
   const evaluation = useStudio((s) => s.evaluation)!;
   const metricChoice = useStudio((s) => s.metricChoice);
@@ -97,6 +105,7 @@ function CorrelationInspector({ methodId, metricId, pickers }: { methodId: strin
   }, [methodId, metricId, sample, evaluation, seed]);
   const x = info.x.subarray(row * n, (row + 1) * n);
   const nSteps = res?.steps.length ?? 0;
+  const [playing, setPlaying] = usePlay(nSteps, setT);
   const step = Math.min(t, Math.max(0, nSteps - 1));
   const cur = res?.steps[step];
   const removed = new Set(cur?.removed ?? []);
@@ -121,11 +130,14 @@ function CorrelationInspector({ methodId, metricId, pickers }: { methodId: strin
           ◀
         </button>
         <span data-testid="insp-step">
-          {K === 1 ? (metricId === 'FE' ? 'chunk' : 'subset') : 'perturbation'} {step + 1} / {nSteps || '…'}
+          {K === 1 ? (meta?.info.perturbation ?? 'perturbation') : 'perturbation'} {step + 1} / {nSteps || '…'}
           {K > 1 && ` (chunk ${Math.floor(step / K) + 1}, noise baseline ${(step % K) + 1} of ${K})`}
         </span>
         <button type="button" onClick={() => setT(Math.min(nSteps - 1, step + 1))} disabled={step >= nSteps - 1} aria-label="next step" data-testid="insp-next">
           ▶
+        </button>
+        <button type="button" onClick={() => setPlaying(!playing)} disabled={nSteps < 2} data-testid="insp-play">
+          {playing ? 'Pause' : 'Play'}
         </button>
       </div>
       {err && <p className="problem">{err}</p>}
@@ -133,7 +145,7 @@ function CorrelationInspector({ methodId, metricId, pickers }: { methodId: strin
         <div className="col">
           <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={removed} />
           <p className="legend-note">
-            <span className="swatch baselined" /> cell replaced by the {metricId === 'MC' ? 'noise baseline' : info.baseline === 'mean' ? 'baseline (column mean)' : 'baseline (zero)'}
+            <span className="swatch baselined" /> cell replaced by the {meta?.info.baseline === 'noise' ? 'noise baseline' : attribution.baseline === 'mean' ? 'baseline (column mean of the explained rows)' : 'baseline (zero)'}
           </p>
           <p>
             p_c(x), clean row: <strong data-testid="insp-pclean">{res ? fmtNum(res.pClean, 4) : '…'}</strong>
@@ -178,14 +190,13 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
   const [t, setT] = useState(0);
   const [res, setRes] = useState<TraceResult | null>(null);
   const [err, setErr] = useState<string | null>(null);
-  const [playing, setPlaying] = useState(false);
-  const timer = useRef<number | null>(null);
+  const meta = useStudio((s) => s.metrics.find((m) => m.id === metricId));
 
   const n = info.nFeatures;
   const row = attribution.rows[sample];
   const c = attribution.target[sample];
   const x = info.x.subarray(row * n, (row + 1) * n);
-  const spec = CURVE_METRICS[metricId];
+  const spec = meta?.info.curve;
   const scored = evaluation.scores.find((e) => e.methodId === methodId);
   const storedMetric = scored?.metrics.find((m) => m.metricId === metricId);
   const stored = storedMetric?.curves?.[sample];
@@ -208,13 +219,7 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
 
   const steps = res?.steps.length ?? stored?.length ?? 0;
   useEffect(() => setT(0), [methodId, metricId, sample]);
-  useEffect(() => {
-    if (!playing) return;
-    timer.current = window.setInterval(() => setT((v) => (v + 1 < steps ? v + 1 : (setPlaying(false), v))), 700);
-    return () => {
-      if (timer.current) window.clearInterval(timer.current);
-    };
-  }, [playing, steps]);
+  const [playing, setPlaying] = usePlay(steps, setT);
 
   const step = Math.max(0, Math.min(t, steps - 1));
   const cur = res?.steps[step];
@@ -222,7 +227,8 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
   // the x axis of the full curve: t/T (POS/NEG stop at the flip; their points sit at t/t*)
   const xAt = (st: number, len: number) => (len > 1 ? st / (len - 1) : 0);
   const curvePts = stored ? Array.from(stored, (y, st) => ({ x: xAt(st, stored.length), y })) : [];
-  const isRatio = metricId === 'IROF';
+  const isRatio = spec?.point === 'ratio';
+  const isDelta = spec?.point === 'delta';
   const noCurve = res && res.steps.length === 0;
   return (
     <>
@@ -247,7 +253,7 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
         <div className="col">
           <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={changed} />
           <p className="legend-note">
-            <span className="swatch baselined" /> cell set to the baseline ({info.baseline === 'mean' ? 'column mean' : 'zero'})
+            <span className="swatch baselined" /> cell set to the baseline ({attribution.baseline === 'mean' ? 'column mean of the explained rows' : 'zero'})
           </p>
           <p>
             Model’s probability of <strong>{info.classNames[c]}</strong> at this step (replayed through the {metricId} kernel): <strong data-testid="insp-prob">{cur ? fmtNum(cur.p, 4) : '…'}</strong>
@@ -258,7 +264,13 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
               </>
             )}
             <br />
-            Point on the stored {metricId} curve{isRatio ? ' (the ratio)' : ''}: <strong data-testid="insp-curve">{stored && step < stored.length ? fmtNum(stored[step], 4) : '—'}</strong>
+            {isDelta && cur && res && (
+              <>
+                Δ = p_c(x) − this probability = <strong data-testid="insp-delta">{fmtNum(res.pClean - cur.p, 4)}</strong>
+                <br />
+              </>
+            )}
+            Point on the stored {metricId} curve{isRatio ? ' (the ratio)' : isDelta ? ' (Δ)' : ''}: <strong data-testid="insp-curve">{stored && step < stored.length ? fmtNum(stored[step], 4) : '—'}</strong>
             <br />
             {metricId} of this row, replayed: <strong data-testid="insp-value">{res ? fmtNum(res.value, 4) : '…'}</strong> (stored score <span data-testid="insp-stored">{fmtNum(storedValue ?? NaN, 4)}</span>)
           </p>
@@ -272,7 +284,7 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
                 renderLines(
                   el,
                   { title: `${metricId} curve of ${labelOf(methodId)}, row ${row}`, series: [{ key: labelOf(methodId), points: curvePts }], highlight: step < stored.length ? { key: `step ${step}`, x: xAt(step, stored.length), y: stored[step] } : null },
-                  { xLabel: metricId === 'POS' || metricId === 'NEG' ? 't / t* (stops where the class flips)' : 't / T (fraction of features ' + (spec?.mode === 'insertion' ? 'inserted)' : 'removed)'), yLabel: isRatio ? 'p_c(x \\ top_t) / p_c(x)' : 'target probability p_c', yDomain: isRatio ? undefined : [0, 1], width: 480 },
+                  { xLabel: spec?.stopsAtFlip ? 't / t* (stops where the class flips)' : 't / T (fraction of features ' + (spec?.mode === 'insertion' ? 'inserted)' : 'removed)'), yLabel: isRatio ? 'p_c(x \\ top_t) / p_c(x)' : isDelta ? 'Δ = p_c(x) − p_c(x \\ top_t)' : 'target probability p_c', yDomain: isRatio || isDelta ? undefined : [0, 1], width: 480 },
                 )
               }
             />

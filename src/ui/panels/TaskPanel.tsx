@@ -161,8 +161,8 @@ export function TaskPanel() {
                     <dd>{fmtNum(info.metaAccuracy * 100, 1)} %</dd>
                   </>
                 )}
-                <dt>Baseline</dt>
-                <dd>{info.baseline === 'mean' ? 'column mean' : 'zero'}</dd>
+                <dt>Baseline of the next Explain</dt>
+                <dd>{settings.baseline === 'mean' ? 'column mean (of the explained rows)' : 'zero'}</dd>
               </dl>
               <h4>Features</h4>
               <ol className="feature-list">

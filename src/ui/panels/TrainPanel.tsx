@@ -67,7 +67,7 @@ export function TrainPanel() {
             <button type="button" disabled={s.trainStatus !== 'paused'} onClick={() => s.resumeTrain()}>
               Resume
             </button>
-            <button type="button" disabled={!running} onClick={() => s.cancelTrain()}>
+            <button type="button" disabled={!running} onClick={() => s.cancelTrain()} data-testid="train-cancel">
               Cancel
             </button>
             <span className="status" data-testid="train-status">

@@ -1,0 +1,146 @@
+/**
+ * Runs that stop when asked, one task at a time, and the studio details of the one-pipeline work:
+ * pause stops the step counter and resume continues from the same step; cancel ends training and an
+ * Explain of 200,000 rows within a second, leaving no half table; loading another task during a
+ * run is refused with the reason; the guided walk performs each step; the inspector lists every
+ * metric and plays correlation metrics step by step; the backend note closes on an outside click.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, launch, startServer } from './harness';
+import { dropFiles, openStudio } from './page';
+
+let browser: Browser;
+let server: { url: string; proc: ChildProcess };
+
+beforeAll(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  server?.proc.kill();
+});
+
+async function newPage(): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await openStudio(page, server.url, '?backend=wasm');
+  return page;
+}
+
+const state = (page: Page, expr: string) => page.evaluate((e) => new Function('s', `return ${e}`)((window as any).__studio.getState()), expr);
+
+describe('stop means stop', () => {
+  it('pause stops the step counter, resume continues from the same step, cancel ends training within 1 s', async () => {
+    const page = await newPage();
+    await page.click('[data-demo=iris]');
+    await page.getByTestId('accuracy').waitFor();
+    await page.click('[data-step=explain]');
+    await page.click('[data-testid=run-explain]');
+    await page.locator('[data-testid=bars-grid] svg').first().waitFor({ timeout: 120_000 });
+    await page.click('[data-step=evaluate]');
+    await page.click('[data-testid=run-evaluate]');
+    await page.getByTestId('results-table').waitFor({ timeout: 120_000 });
+    await page.click('[data-step=train]');
+    await page.fill('[data-testid=train-epochs]', '5000');
+    await page.fill('[data-testid=train-dModel]', '8');
+    await page.fill('[data-testid=train-nHeads]', '2');
+    await page.fill('[data-testid=train-nLayers]', '1');
+    await page.fill('[data-testid=train-dFF]', '16');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => (window as any).__studio.getState().trainSteps.length > 5, null, { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.waitForTimeout(400); // steps computed before the pause arrive
+    const atPause = (await state(page, 's.trainSteps.length')) as number;
+    await page.waitForTimeout(1500);
+    expect(await state(page, 's.trainSteps.length')).toBe(atPause);
+    expect(await page.getByTestId('train-status').textContent()).toMatch(/^paused/);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.waitForFunction((n) => (window as any).__studio.getState().trainSteps.length > n + 3, atPause, { timeout: 30_000 });
+    const indices = (await state(page, 's.trainSteps.map((t) => t.step)')) as number[];
+    expect(indices).toEqual(indices.map((_, i) => i)); // no step lost or repeated across the pause
+    const t0 = Date.now();
+    await page.getByTestId('train-cancel').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('cancelled'), null, { timeout: 5_000 });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const n = (await state(page, 's.trainSteps.length')) as number;
+    await page.waitForTimeout(800);
+    expect(await state(page, 's.trainSteps.length')).toBe(n);
+    expect(await state(page, 's.report')).toBeNull(); // no half report
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-train-cancelled.png`, fullPage: true });
+  });
+
+  it('cancel ends an Explain of 200,000 rows within 1 s and leaves no half table; loading another task meanwhile is refused', async () => {
+    const page = await newPage();
+    const rows = ['a,b,c,d,label'];
+    for (let i = 0; i < 200_000; i++) rows.push(`${(4 + (i % 40) / 10).toFixed(1)},${(2 + (i % 23) / 10).toFixed(1)},${(1 + (i % 60) / 10).toFixed(1)},${((i % 25) / 10).toFixed(1)},${i % 3}`);
+    await dropFiles(page, [
+      { url: '/demos/iris/model/model.json', name: 'model.json' },
+      { url: '/demos/iris/model/weights.bin', name: 'weights.bin' },
+      { name: 'big.csv', text: rows.join('\n') },
+    ]);
+    await expect.poll(() => page.getByTestId('n-rows').textContent(), { timeout: 120_000 }).toBe('200000');
+    await page.click('[data-step=explain]');
+    await page.fill('[data-testid=rows-count]', '200000');
+    await page.click('[data-testid=run-explain]');
+    await page.waitForFunction(() => /explain/.test((window as any).__studio.getState().busy?.stage ?? ''), null, { timeout: 60_000 });
+    // another task cannot be loaded while the job runs: the demos are disabled with the reason shown
+    await page.click('[data-step=task]');
+    expect(await page.locator('[data-demo=wine]').isDisabled()).toBe(true);
+    expect(await page.getByTestId('load-locked').textContent()).toMatch(/Explaining is running on the current task/);
+    const t0 = Date.now();
+    await page.getByTestId('progress').getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForFunction(() => (window as any).__studio.getState().busy === null, null, { timeout: 5_000 });
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(await state(page, 's.attribution')).toBeNull();
+    expect(await page.getByTestId('notice').textContent()).toMatch(/Explaining was cancelled; the results on screen are unchanged/);
+    expect(await page.locator('[data-demo=wine]').isDisabled()).toBe(false);
+  });
+});
+
+describe('studio details', () => {
+  it('the guided walk performs each step on Next and never covers the panel\'s controls', async () => {
+    const page = await newPage();
+    await page.getByTestId('tour-start').click();
+    await page.getByTestId('accuracy').waitFor({ timeout: 60_000 });
+    const next = async () => {
+      await page.getByTestId('tour-next').click();
+      await page.waitForFunction(() => (window as any).__studio.getState().busy === null, null, { timeout: 180_000 });
+    };
+    await next(); // explain
+    await page.locator('[data-testid=bars-grid] svg').first().waitFor({ timeout: 60_000 });
+    const tour = (await page.getByTestId('tour').boundingBox())!;
+    const run = (await page.getByTestId('run-explain').boundingBox())!;
+    expect(tour.y + tour.height <= run.y || run.y + run.height <= tour.y || tour.x + tour.width <= run.x || run.x + run.width <= tour.x).toBe(true);
+    await next(); // evaluate
+    await page.getByTestId('results-table').waitFor();
+    await next(); // supervise
+    await next(); // train
+    await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('done'), null, { timeout: 180_000 });
+    await next(); // report
+    await page.getByTestId('report-table').locator('tr[data-method=deepfaith-explainer]').waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-walk-report.png`, fullPage: true });
+
+    // the inspector offers every scored metric (RP included) and plays FC step by step
+    await page.click('[data-step=evaluate]');
+    const options = await page.locator('[data-testid=insp-metric] option').allTextContents();
+    expect([...options].sort()).toEqual(['DEL', 'FC', 'FE', 'INF', 'INS', 'IROF', 'MC', 'NEG', 'POS', 'RP']);
+    await page.selectOption('[data-testid=insp-metric]', 'FC');
+    await page.getByTestId('insp-play').click();
+    await expect.poll(() => page.getByTestId('insp-step').textContent(), { timeout: 5_000 }).toMatch(/^random subset [2-9]/);
+    await page.selectOption('[data-testid=insp-metric]', 'RP');
+    await expect.poll(() => page.getByTestId('insp-value').textContent(), { timeout: 10_000 }).toMatch(/\d/);
+    expect(await page.getByTestId('insp-value').textContent()).toBe(await page.getByTestId('insp-stored').textContent());
+
+    // the Evaluate table fits at 1280 px
+    const width = await page.evaluate(() => document.querySelector('[data-testid=results-table]')!.getBoundingClientRect().right);
+    expect(width).toBeLessThanOrEqual(1280);
+
+    // the backend note closes on an outside click
+    await page.locator('.backend-detail summary').click();
+    expect(await page.locator('.backend-detail').getAttribute('open')).not.toBeNull();
+    await page.locator('h1').click();
+    expect(await page.locator('.backend-detail').getAttribute('open')).toBeNull();
+  });
+});
