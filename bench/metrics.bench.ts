@@ -24,7 +24,7 @@ import { TargetModel } from '../src/core/task/model';
 import { chooseTargets, makeTask, sliceBatch, type Task } from '../src/core/task/task';
 import type { Dataset } from '../src/core/data/csv';
 import { METRICS } from '../src/core/metrics/registry';
-import { scoreExplanations, scoreExplanationsOneByOne } from '../src/core/metrics/evaluate';
+import { scoreExplanations, scoreUnbatched } from '../src/core/metrics/evaluate';
 import type { MetricResult } from '../src/core/metrics/types';
 
 function arg(name: string, fallback: string): string {
@@ -129,7 +129,7 @@ async function main() {
     // the DeepFaith supervision shape: 8 explanations × 10 metrics per row, shared vs one by one
     const eight = Array.from({ length: 8 }, (_, e) => Float32Array.from(s, (v, i) => v + 0.01 * e * ((i * 7919) % 13)));
     const { ms: eightSharedMs } = await timed(() => scoreExplanations(task, batch, target, eight, ids, seeder));
-    const { ms: eightOneByOneMs } = await timed(() => scoreExplanationsOneByOne(task, batch, target, eight, ids, seeder));
+    const { ms: eightOneByOneMs } = await timed(() => scoreUnbatched(task, batch, target, eight, ids, seeder));
     const sharedSame = sharedRes[0].every((r, i) => sameNumbers(r, fastResults[i]));
 
     const totalBatched = rows.reduce((a, r) => a + r.batchedMs, 0);

@@ -35,6 +35,32 @@ describe('job', () => {
     expect(() => resolveJob({ task: { demo: 'iris' }, mode: 'x' as never })).toThrow(/mode "x"/);
   });
 
+  it('a misspelled or out-of-range parameter is refused before anything runs, naming the unit, the key and the allowed values', () => {
+    const base = { task: { demo: 'iris' } };
+    expect(() => resolveJob({ ...base, metrics: [{ id: 'FC', params: { nSubset: 5 } }] })).toThrow(/Metric FC has no parameter "nSubset"\. Its parameters: nSubsets \(an integer from 2 to 100000, default 100\)/);
+    expect(() => resolveJob({ ...base, methods: [{ id: 'integrated-gradients', params: { step: 4 } }] })).toThrow(/Method integrated-gradients has no parameter "step"/);
+    expect(() => resolveJob({ ...base, metrics: [{ id: 'FC', params: { nSubsets: 1e9 } }] })).toThrow(/"nSubsets" is 1000000000, but it must be an integer from 2 to 100000/);
+    expect(() => resolveJob({ ...base, training: { epochs: -1 } })).toThrow(/"epochs" is -1/);
+    expect(() => resolveJob({ ...base, training: { epochs: '3' as never } })).toThrow(/"epochs" is "3", but it must be an integer/);
+    expect(() => resolveJob({ ...base, explainer: { dModel: 8, nHeads: 3 } })).toThrow(/dModel = 8 is not a multiple of explainer\.nHeads = 3/);
+    expect(() => resolveJob({ task: { demo: 'iris', maxRows: -5 } })).toThrow(/"maxRows" is -5/);
+    expect(() => resolveJob({ ...base, metrics: [] })).toThrow(/"metrics" is an empty list/);
+    expect(() => resolveJob({ task: { demo: 'iris', model: 'm.json', data: 'd.csv' } })).toThrow(/names both the demo "iris" and files/);
+    expect(() => resolveJob({ ...base, training: { learningRate: 'fast' as never } })).toThrow(/"learningRate" is "fast"/);
+  });
+
+  it('target "label" on a file whose labels are 1 and 2 explains classes 1 and 2, in a job as in deepfaith attribute', async () => {
+    const job = resolveJob({ task: { model: 'public/demos/iris/model/model.json', data: 'tests/fixtures/iris-classes-1-2.csv', label: 'target', target: 'label' }, methods: [{ id: 'saliency' }], metrics: [{ id: 'DEL' }] });
+    const prep = await prepareJob(job, nodeJobIO(process.cwd()));
+    prep.loaded.task.model.dispose();
+    const labels = readFileSync('tests/fixtures/iris-classes-1-2.csv', 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',').pop()));
+    expect(Array.from(prep.target)).toEqual(labels);
+    expect(new Set(labels)).toEqual(new Set([1, 2]));
+    const dir = mkdtempSync(join(tmpdir(), 'df-label-'));
+    expect(await main(['attribute', '--model', 'public/demos/iris/model/model.json', '--data', 'tests/fixtures/iris-classes-1-2.csv', '--label', 'target', '--target', 'label', '--method', 'saliency', '--out', join(dir, 'a.json')])).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')).target).toEqual(labels);
+  });
+
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {
     const j = resolveJob({ task: { demo: 'wine' }, preset: 'paper', supervision: { delta: 0.93 } });
     expect(j.preset).toBe('paper');

@@ -10,7 +10,7 @@ import { Seeder } from '../rng';
 import { batchOf, mlpTask, randomRows, useBackend } from '../../../tests/helpers/models';
 import { nSteps } from './curves';
 import { runKernels, type BatchedMetric } from './engine';
-import { scoreExplanations, scoreExplanationsOneByOne } from './evaluate';
+import { scoreExplanations, scoreUnbatched } from './evaluate';
 import { METRICS } from './registry';
 import { METRIC_IDS, type MetricResult } from './types';
 import type { Task } from '../task/task';
@@ -135,7 +135,7 @@ describe('scoreExplanations', () => {
     const shared = await scoreExplanations(task, batch, target, explanations, metrics, new Seeder(7));
     const sharedRows = task.model.rowsEvaluated - before;
     const mid = task.model.rowsEvaluated;
-    const naive = await scoreExplanationsOneByOne(task, batch, target, explanations, metrics, new Seeder(7));
+    const naive = await scoreUnbatched(task, batch, target, explanations, metrics, new Seeder(7));
     const naiveRows = task.model.rowsEvaluated - mid;
     expect(shared.length).toBe(explanations.length);
     for (let e = 0; e < explanations.length; e++) {

@@ -76,10 +76,11 @@ export async function scoreExplanations(
 }
 
 /**
- * The reference path: every (explanation, metric) scored on its own through `score`, with no
- * sharing. Same numbers as scoreExplanations; used to check it.
+ * Every (explanation, metric) scored on its own through `score`, with no sharing of model rows
+ * between them: the batching-invariance check of `scoreExplanations` (same numbers, more model
+ * rows) and the baseline of the metrics benchmark. Not an independent reference implementation.
  */
-export async function scoreExplanationsOneByOne(
+export async function scoreUnbatched(
   task: Task,
   batch: Batch,
   target: Int32Array,

@@ -29,6 +29,8 @@ export function EvaluatePanel() {
   const cleared = useStudio((s) => s.evaluationCleared);
   const rerunAll = useStudio((s) => s.rerunExplainAndEvaluate);
 
+  // the full deletion and insertion curves of p_c along π (DEL, INS), found by their metadata
+  const probabilityCurves = metrics.filter((m) => m.info.curve && m.info.curve.point === 'probability' && m.info.curve.order === 'descending' && !m.info.curve.stopsAtFlip).map((m) => ({ id: m.id, mode: m.info.curve!.mode }));
   const curvesOf = (metricId: string) =>
     evaluation?.scores
       .map((e) => {
@@ -104,7 +106,7 @@ export function EvaluatePanel() {
                 <SamplePicker />
               </div>
               <div className="plot-row">
-                {['DEL', 'INS'].map((id) =>
+                {probabilityCurves.map(({ id, mode }) =>
                   curvesOf(id).length ? (
                     <Plot
                       key={id}
@@ -112,7 +114,7 @@ export function EvaluatePanel() {
                       testId={`curve-${id}`}
                       deps={[evaluation, sample, id]}
                       draw={(el) =>
-                        renderLines(el, { title: `${id === 'DEL' ? 'Deletion' : 'Insertion'} curves, row ${evaluation.rows[sample]}`, series: curvesOf(id) }, { xLabel: id === 'DEL' ? 'fraction of features removed (t/T)' : 'fraction of features inserted (t/T)', yLabel: 'target probability p_c', yDomain: [0, 1], width: 520 })
+                        renderLines(el, { title: `${mode === 'removal' ? 'Deletion' : 'Insertion'} curves (${id}), row ${evaluation.rows[sample]}`, series: curvesOf(id) }, { xLabel: mode === 'removal' ? 'fraction of features removed (t/T)' : 'fraction of features inserted (t/T)', yLabel: 'target probability p_c', yDomain: [0, 1], width: 520 })
                       }
                     />
                   ) : null,
