@@ -176,7 +176,7 @@ describe('studio end to end (iris)', () => {
       { name: 'model.json', text: JSON.stringify({ hello: 'not a model' }) },
       { url: '/demos/iris/data.csv', name: 'data.csv' },
     ]);
-    await expect.poll(() => page.getByTestId('task-error').textContent(), { timeout: 30_000 }).toMatch(/not a TensorFlow\.js model/);
+    await expect.poll(() => page.getByTestId('drop-error').textContent(), { timeout: 30_000 }).toMatch(/not a TensorFlow\.js model/);
     await dropFiles(page, [{ name: 'notes.png', text: 'png' }]);
     await expect.poll(() => page.getByTestId('drop-error').textContent()).toMatch(/neither a TensorFlow\.js model file/);
     expect(await page.getByTestId('accuracy').textContent()).toMatch(/%/);

@@ -1,13 +1,14 @@
 import { useState } from 'react';
 import { DEMOS } from '../../core/data/demos';
 import { isUserError } from '../../core/errors';
-import { useStudio } from '../../store/hooks';
+import { useStudio, useStudioStore } from '../../store/hooks';
 import { canLoadTask, type Problem } from '../../store/store';
 import { Empty, Help, ProblemBox, fmtNum } from '../components/common';
 import { PANEL_HELP } from '../teaching';
-import { filesFromDrop, sourceOf, stageFiles, type Staged } from './files';
+import { filesFromDrop, missingShards, sourceOf, stageFiles, type Staged } from './files';
 
 export function TaskPanel() {
+  const store = useStudioStore();
   const info = useStudio((s) => s.info);
   const taskError = useStudio((s) => s.taskError);
   const labelChoices = useStudio((s) => s.labelChoices);
@@ -28,9 +29,11 @@ export function TaskPanel() {
   async function take(files: File[]) {
     setDropError(null);
     setLoadState('idle');
+    store.setState({ taskError: null, labelChoices: null }); // a new drop replaces the last drop's message
     try {
-      const next = await stageFiles(files, staged);
+      const { ignored, ...next } = await stageFiles(files, staged);
       setStaged(next);
+      if (ignored.length) setDropError({ what: `Ignored ${ignored.join(', ')}: neither a model file nor a CSV.`, todo: 'Nothing to do; the other files were taken.' });
       const src = sourceOf(next);
       if (src) {
         setLoadState('loading');
@@ -199,7 +202,8 @@ type LoadState = 'idle' | 'loading' | 'failed';
  * at the problem shown below instead.
  */
 export function stillNeeded(staged: Staged, loadState: LoadState = 'idle'): string {
-  const missing = [staged.modelJson ? null : 'the model’s model.json', staged.csv ? null : 'a .csv data file'].filter(Boolean);
+  const shards = missingShards(staged);
+  const missing = [staged.modelJson ? null : 'the model’s model.json', shards.length ? `its weight file${shards.length > 1 ? 's' : ''} ${shards.join(', ')}` : null, staged.csv ? null : 'a .csv data file'].filter(Boolean);
   if (missing.length) return `Still needed: ${missing.join(' and ')}.`;
   return loadState === 'failed' ? 'These files could not be loaded (see the problem below).' : 'All files present.';
 }

@@ -32,29 +32,57 @@ export async function filesFromDrop(dt: DataTransfer): Promise<File[]> {
   return [...dt.files];
 }
 
-/** Add files to what is staged; throws a UserError for a file that is neither model nor CSV. */
-export async function stageFiles(files: File[], staged: Staged): Promise<Staged> {
+/**
+ * Add files to what is staged. A model.json is checked at once (valid JSON, a TensorFlow.js
+ * model); a CSV at once for being empty. Files that are neither model nor CSV are ignored when the
+ * drop holds usable files (listed in `ignored`), and refused with a message when it holds none.
+ */
+export async function stageFiles(files: File[], staged: Staged): Promise<Staged & { ignored: string[] }> {
   const next: Staged = { ...staged, shards: [...staged.shards] };
   const unknown: string[] = [];
   for (const f of files) {
     const name = f.name;
     const lower = name.toLowerCase();
-    if (lower.endsWith('.json')) next.modelJson = { name, text: await f.text() };
-    else if (lower.endsWith('.bin')) {
+    if (lower.endsWith('.json')) {
+      const text = await f.text();
+      modelManifest(name, text); // throws for a file that is not a model.json
+      next.modelJson = { name, text };
+    } else if (lower.endsWith('.bin')) {
       next.shards = next.shards.filter((s) => s.name !== name);
       next.shards.push({ name, data: await f.arrayBuffer() });
-    } else if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt') && (await f.slice(0, 2000).text()).includes(',')) next.csv = { name, text: await f.text() };
-    else unknown.push(name);
+    } else if (lower.endsWith('.csv') || lower.endsWith('.tsv') || (lower.endsWith('.txt') && (await f.slice(0, 2000).text()).includes(','))) {
+      if (f.size === 0 || (await f.slice(0, 4096).text()).trim() === '') throw new UserError(`${name} is empty.`, 'Choose a CSV file with a header row and one row per sample.');
+      next.csv = { name, text: await f.text() };
+    } else unknown.push(name);
   }
-  if (unknown.length)
+  if (unknown.length === files.length)
     throw new UserError(
       `${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} neither a TensorFlow.js model file (model.json, .bin) nor a CSV.`,
       'Drop the model folder (model.json with its .bin weight files) and a .csv data file.',
     );
-  return next;
+  return { ...next, ignored: unknown };
+}
+
+/** The weight files a model.json names (its weightsManifest); a UserError when it is not a TensorFlow.js model.json. */
+export function modelManifest(name: string, text: string): string[] {
+  let j: { modelTopology?: unknown; weightsManifest?: { paths?: string[] }[] };
+  try {
+    j = JSON.parse(text);
+  } catch {
+    throw new UserError(`${name} is not valid JSON, so it is not a TensorFlow.js model.json.`, 'Drop the model.json written by tf.io or tensorflowjs_converter together with its .bin files.');
+  }
+  if (!j || typeof j !== 'object' || !j.modelTopology) throw new UserError(`${name} is not a TensorFlow.js model: it has no "modelTopology".`, 'Drop the model.json written by tf.io or tensorflowjs_converter together with its .bin files.');
+  return (j.weightsManifest ?? []).flatMap((g) => g.paths ?? []).map((p) => p.split('/').pop() ?? p);
+}
+
+/** Weight files the staged model.json names that were not dropped (empty when none or no model.json). */
+export function missingShards(staged: Staged): string[] {
+  if (!staged.modelJson) return [];
+  const have = new Set(staged.shards.map((s) => s.name.split('/').pop()));
+  return modelManifest(staged.modelJson.name, staged.modelJson.text).filter((p) => !have.has(p));
 }
 
 export function sourceOf(staged: Staged): FilesSource | null {
-  if (!staged.modelJson || !staged.csv) return null;
+  if (!staged.modelJson || !staged.csv || missingShards(staged).length) return null;
   return { kind: 'files', modelJson: staged.modelJson, shards: staged.shards, csv: staged.csv };
 }
