@@ -19,8 +19,20 @@ export async function freePort(): Promise<number> {
 
 export async function startServer(): Promise<{ url: string; proc: ChildProcess }> {
   if (!existsSync('dist/index.html')) throw new Error('dist/ is missing: run `npm run build` first.');
+  return serve(['preview']);
+}
+
+/** The dev server (`vite`, as `npm start` runs it) on a free 127.0.0.1 port; `log` keeps what it prints. */
+export async function startDevServer(): Promise<{ url: string; proc: ChildProcess; log: string[] }> {
+  const server = await serve([]);
+  const log: string[] = [];
+  for (const stream of [server.proc.stdout, server.proc.stderr]) stream?.on('data', (d: Buffer) => log.push(String(d)));
+  return { ...server, log };
+}
+
+async function serve(command: string[]): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['node_modules/vite/bin/vite.js', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { stdio: 'pipe' });
+  const proc = spawn(process.execPath, ['node_modules/vite/bin/vite.js', ...command, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { stdio: 'pipe' });
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 100; i++) {
     try {
@@ -32,7 +44,7 @@ export async function startServer(): Promise<{ url: string; proc: ChildProcess }
     await new Promise((r) => setTimeout(r, 200));
   }
   proc.kill();
-  throw new Error('vite preview did not start');
+  throw new Error(`vite ${command[0] ?? 'dev server'} did not start`);
 }
 
 export async function launch(): Promise<Browser> {
