@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendOptions, type BackendReport, type BackendRequest } from '../core/backend';
 import { UserError } from '../core/errors';
 import { ATTRIBUTION_METHODS } from '../core/attribution/registry';
+import { DEMOS } from '../core/data/demos';
 import { METRICS } from '../core/metrics/registry';
 import { minMaxNormalize, buildSupervision, supervisionOptionsFor, type StoredScores } from '../core/supervision/supervision';
 import { findProblems, loadTask, taskRows, type LoadedTask, type TaskIO } from '../core/task/load';
@@ -75,10 +76,46 @@ export class Session {
     private readonly backendOpts: BackendOptions = {},
   ) {}
 
+  /** Demo files fetched once at start (path → bytes), so a demo can be picked with the network off. */
+  private readonly demoFiles = new Map<string, ArrayBuffer>();
+
   async init(request: BackendRequest): Promise<BackendReport> {
     // A backend switch keeps the task: models live in the tfjs engine, so the store reloads it on the new backend.
     this.backend = await initBackend(request, this.backendOpts);
+    await this.prefetchDemos();
     return this.backend;
+  }
+
+  /**
+   * Every demo's files (a few hundred kB in all) into memory, once: after the page has loaded, the
+   * studio works offline, demos included. A file that cannot be fetched now is fetched when picked.
+   */
+  async prefetchDemos(): Promise<void> {
+    const get = async (path: string): Promise<ArrayBuffer | null> => {
+      if (this.demoFiles.has(path)) return this.demoFiles.get(path)!;
+      try {
+        const r = await this.fetchFn(path);
+        if (!r.ok) return null;
+        const b = await r.arrayBuffer();
+        this.demoFiles.set(path, b);
+        return b;
+      } catch {
+        return null;
+      }
+    };
+    await Promise.all(
+      DEMOS.map(async (d) => {
+        const dir = d.model.slice(0, d.model.lastIndexOf('/') + 1);
+        const [model] = await Promise.all([get(`demos/${d.model}`), get(`demos/${d.data}`), get(`demos/${d.meta}`)]);
+        if (!model) return;
+        try {
+          const json = JSON.parse(new TextDecoder().decode(model)) as { weightsManifest?: { paths: string[] }[] };
+          await Promise.all((json.weightsManifest ?? []).flatMap((g) => g.paths).map((p) => get(`demos/${dir}${p}`)));
+        } catch {
+          /* a damaged demo model.json is reported when the demo is picked */
+        }
+      }),
+    );
   }
 
   /** The loader's file access: demo files fetched from the page's origin, dropped files from memory. */
@@ -89,16 +126,21 @@ export class Session {
       if (!r.ok) throw new UserError(`Could not fetch ${path} (HTTP ${r.status}).`, 'Check that the studio is served with its demos folder (npm start).');
       return r;
     };
+    const cached = this.demoFiles;
     if (source.kind === 'demo')
       return {
         demoPath: (rel) => `demos/${rel}`,
         async readText(path) {
-          const r = await fetchOk(path);
+          if (cached.has(path)) return new TextDecoder().decode(cached.get(path)!);
+          const r = await fetchOk(path).catch(() => {
+            throw new UserError(`Could not fetch ${path}: the studio's server cannot be reached.`, 'Reconnect and pick the demo again (demos fetched when the page loaded work offline).');
+          });
           if (!r) throw new UserError(`Could not fetch ${path} (HTTP 404).`, 'Check that the studio is served with its demos folder (npm start).');
           return r.text();
         },
         async readBinary(path) {
-          const r = await fetchOk(path);
+          if (cached.has(path)) return cached.get(path)!.slice(0);
+          const r = await fetchOk(path).catch(() => null);
           return r ? r.arrayBuffer() : null;
         },
       };

@@ -184,11 +184,40 @@ export async function loadTask(spec: TaskSpec, io: TaskIO, modelOptions: TargetM
       data: await sha256Hex([csvText]),
     };
     const task = makeTask(model, data, { output: spec.output, baseline: spec.baseline });
+    await checkOutputs(task, data, paths.data);
     return { task, data, batch: allRows(data), labels: data.labels, source: { model: modelPath, data: paths.data, demo: paths.demo }, fingerprint, meta, columns };
   } catch (e) {
     model.dispose();
     throw e;
   }
+}
+
+/** Rows whose model outputs are checked at load. */
+export const OUTPUT_CHECK_ROWS = 256;
+
+/**
+ * The model's outputs on the first rows and on the all-baseline row must be finite: a model that
+ * gives NaN or ±Infinity (a broken export, a division or log on the wrong input) is refused at
+ * load, naming the row, rather than producing tables of nulls.
+ */
+async function checkOutputs(task: Task, data: Dataset, source: string): Promise<void> {
+  const nRows = Math.min(OUTPUT_CHECK_ROWS, data.nRows);
+  const d = task.inputSize;
+  const x = new Float32Array((nRows + 1) * d);
+  x.set(data.x.subarray(0, nRows * d));
+  x.set(task.space.baseline(task.baseline), nRows * d);
+  const before = task.model.rowsEvaluated;
+  const y = await task.model.predict(x, nRows + 1, task.output);
+  task.model.rowsEvaluated = before; // a load check, not work of any method or metric
+  const c = task.nClasses;
+  for (let i = 0; i < y.length; i++)
+    if (!Number.isFinite(y[i])) {
+      const r = Math.floor(i / c);
+      throw new UserError(
+        r < nRows ? `The model's output for ${source}, row ${r}, class ${i % c}, is ${y[i]}.` : `The model's output for the ${task.baseline} baseline row is ${y[i]} (class ${i % c}).`,
+        'Check the model export (weights and operations) and that the data has the scale the model was trained on.',
+      );
+    }
 }
 
 function firstRows(data: Dataset, nRows: number): Dataset {
