@@ -9,10 +9,12 @@ import { ErrorBoundary } from './ui/components/common';
 import { WorkerClient } from './worker/client';
 import './ui/styles.css';
 
-const worker = new Worker(new URL('./worker/compute.worker.ts', import.meta.url), { type: 'module' });
-const store = createStudioStore({ client: new WorkerClient(worker), persistence: idbPersistence(), baseUrl: new URL(import.meta.env.BASE_URL, location.href).href });
+const testMode = new URLSearchParams(location.search).has('test');
+// a factory, so that a worker that crashes or hangs is replaced (WorkerClient's heartbeat)
+const client = new WorkerClient(() => new Worker(new URL('./worker/compute.worker.ts', import.meta.url), { type: 'module' }));
+const store = createStudioStore({ client, persistence: idbPersistence(), baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, test: testMode });
 // the store is reachable from the page only for the browser tests (…?test in the address)
-if (new URLSearchParams(location.search).has('test')) (window as unknown as { __studio?: typeof store }).__studio = store;
+if (testMode) (window as unknown as { __studio?: typeof store }).__studio = store;
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

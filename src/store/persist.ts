@@ -9,6 +9,7 @@ import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { BackendRequest } from '../core/backendNames';
 import type { JobInput, JobResult, PreparedCache } from '../core/job';
 import type { AblationResult, TaskSource, TrainEval, TrainStep } from '../worker/protocol';
+import type { TrainCheckpoint } from '../core/explainer/train';
 
 export const SAVED_RUN_VERSION = 2;
 
@@ -54,13 +55,29 @@ export function validSavedRun(v: unknown): v is SavedRun {
   );
 }
 
+/** The last end-of-epoch checkpoint of a training that has not finished (kept until it finishes). */
+export interface SavedCheckpoint {
+  /** preparedKey of the job's priors and scores. */
+  key: string;
+  job: JobInput;
+  checkpoint: TrainCheckpoint;
+  /** Steps and held-out evaluations up to the checkpoint. */
+  steps: TrainStep[];
+  evals: TrainEval[];
+  savedAt: string;
+}
+
 export interface Persistence {
   load(): Promise<unknown>;
   save(run: SavedRun): Promise<void>;
   clear(): Promise<void>;
+  loadCheckpoint(): Promise<SavedCheckpoint | undefined>;
+  saveCheckpoint(c: SavedCheckpoint): Promise<void>;
+  clearCheckpoint(): Promise<void>;
 }
 
 const KEY = 'last-run';
+const CHECKPOINT_KEY = 'training-checkpoint';
 
 export function idbPersistence(dbName = 'deepfaith-studio', storeName = 'runs'): Persistence {
   let store: UseStore | null = null;
@@ -68,13 +85,19 @@ export function idbPersistence(dbName = 'deepfaith-studio', storeName = 'runs'):
   return {
     load: () => get(KEY, s()),
     save: (run) => set(KEY, run, s()),
-    clear: () => del(KEY, s()),
+    clear: async () => {
+      await del(KEY, s());
+      await del(CHECKPOINT_KEY, s());
+    },
+    loadCheckpoint: () => get<SavedCheckpoint>(CHECKPOINT_KEY, s()),
+    saveCheckpoint: (c) => set(CHECKPOINT_KEY, c, s()),
+    clearCheckpoint: () => del(CHECKPOINT_KEY, s()),
   };
 }
 
 /** In-memory persistence for tests and for browsers without IndexedDB. */
-export function memoryPersistence(): Persistence & { value?: SavedRun } {
-  const p: Persistence & { value?: SavedRun } = {
+export function memoryPersistence(): Persistence & { value?: SavedRun; checkpoint?: SavedCheckpoint } {
+  const p: Persistence & { value?: SavedRun; checkpoint?: SavedCheckpoint } = {
     value: undefined,
     load: async () => (p.value === undefined ? undefined : structuredClone(p.value)),
     save: async (run) => {
@@ -82,6 +105,14 @@ export function memoryPersistence(): Persistence & { value?: SavedRun } {
     },
     clear: async () => {
       p.value = undefined;
+      p.checkpoint = undefined;
+    },
+    loadCheckpoint: async () => (p.checkpoint === undefined ? undefined : structuredClone(p.checkpoint)),
+    saveCheckpoint: async (c) => {
+      p.checkpoint = structuredClone(c);
+    },
+    clearCheckpoint: async () => {
+      p.checkpoint = undefined;
     },
   };
   return p;

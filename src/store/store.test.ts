@@ -139,13 +139,44 @@ describe('saved results', () => {
     expect(third.getState().evaluation).toBeNull();
   });
 
+  it('a training interrupted after an epoch resumes from its checkpoint after a reload and ends with the uninterrupted run\'s table', async () => {
+    const persistence = memoryPersistence();
+    const a = await newStore(persistence);
+    await smallJob(a, 30);
+    a.getState().setTraining({ epochs: 6, batchSize: 16 });
+    await a.getState().runExplain();
+    await a.getState().runEvaluate();
+    const running = a.getState().runTrain();
+    await vi.waitUntil(() => (persistence.checkpoint?.checkpoint.epoch ?? 0) >= 1, { timeout: 30_000, interval: 5 });
+    const snapshot = structuredClone(persistence.checkpoint!); // what IndexedDB held when the page went away
+    expect(await running).toBe(true);
+    const uninterrupted = a.getState().report!;
+    expect(persistence.checkpoint).toBeUndefined(); // a finished training clears its checkpoint
+
+    persistence.checkpoint = snapshot;
+    const b = await newStore(persistence);
+    expect(await b.getState().restore()).toBe(true);
+    expect(b.getState().checkpoint?.checkpoint.step).toBe(snapshot.checkpoint.step);
+    expect(b.getState().trainError?.what).toMatch(new RegExp(`interrupted at step ${snapshot.checkpoint.step} \\(epoch ${snapshot.checkpoint.epoch} of 6\\)`));
+    expect(await b.getState().runTrain({ resume: true })).toBe(true);
+    const resumed = b.getState().report!;
+    // the priors' rows are identical; the explainer's agree to float32 rounding (tfjs recomputes Adam's β-powers on restore)
+    expect(resumed.table.map((r) => r.method)).toEqual(uninterrupted.table.map((r) => r.method));
+    for (let i = 0; i < resumed.table.length; i++)
+      for (const [m, v] of Object.entries(uninterrupted.table[i].scores)) {
+        if (uninterrupted.table[i].isExplainer) expect(resumed.table[i].scores[m]).toBeCloseTo(v, 5);
+        else expect(resumed.table[i].scores[m]).toBe(v);
+      }
+    expect(b.getState().trainSteps.map((t) => t.step)).toEqual(a.getState().trainSteps.map((t) => t.step));
+  });
+
   it('a save that fails (storage full) is reported and the earlier save is kept', async () => {
     const good = memoryPersistence();
     const store = await newStore(good);
     await smallJob(store, 10);
     await store.getState().runExplain();
     const kept = good.value!.savedAt;
-    const full: Persistence = { load: good.load, clear: good.clear, save: async () => { throw Object.assign(new Error('quota'), { name: 'QuotaExceededError' }); } };
+    const full: Persistence = { ...memoryPersistence(), load: good.load, clear: good.clear, save: async () => { throw Object.assign(new Error('quota'), { name: 'QuotaExceededError' }); } };
     const store2 = await newStore(full);
     await smallJob(store2, 10);
     await store2.getState().runExplain();

@@ -17,7 +17,7 @@ export * from './types';
 export { STUDIO_CHOICES, buildJob, exportedJob, evaluationTable, reportTable, rowsWanted, canLoadTask } from './selectors';
 
 export function createStudioStore(deps: StoreDeps): StudioStore {
-  return createStore<StudioState>()((set, get) => {
+  const store = createStore<StudioState>()((set, get) => {
     const ctx = makeContext(set, get, deps);
     const task = taskSlice(ctx);
     const { loadSource, ...taskState } = task;
@@ -29,4 +29,7 @@ export function createStudioStore(deps: StoreDeps): StudioStore {
       ...savedSlice(ctx, loadSource),
     };
   });
+  // a worker that crashed or hung was replaced by the client: load the state back into the new one
+  deps.client.onRestart((why) => void store.getState().reattachWorker(why));
+  return store;
 }

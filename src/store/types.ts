@@ -25,7 +25,7 @@ import type {
   TrainSettings,
   TrainStep,
 } from '../worker/protocol';
-import type { Persistence } from './persist';
+import type { Persistence, SavedCheckpoint } from './persist';
 
 export const STEPS = ['task', 'explain', 'evaluate', 'supervise', 'train', 'report'] as const;
 export type StepId = (typeof STEPS)[number];
@@ -90,6 +90,8 @@ export interface EvaluateSlice {
   evaluation: EvaluateResult | null;
   /** The engine's prepared job (priors and stored scores) of `evaluation`, saved for restore. */
   prepared: PreparedCache | null;
+  /** The job `prepared` was computed for. */
+  preparedJob: JobInput | null;
   evaluateError: Problem | null;
   /** Set when re-running Explain cleared a table (rows: the cleared table's row count) until Evaluate runs again. */
   evaluationCleared: { rows: number } | null;
@@ -119,6 +121,8 @@ export interface TrainSlice {
   explainerLoaded: boolean;
   /** Rows explained for the supervision set the explainer was trained on (null: not known). */
   trainedRows: number | null;
+  /** The last end-of-epoch checkpoint of a training that did not finish (after a reload, a crash or a lost GPU). */
+  checkpoint: SavedCheckpoint | null;
 }
 
 export interface ReportSlice {
@@ -152,7 +156,8 @@ export interface Actions {
   refreshSupervision(): Promise<void>;
   runAblations(): Promise<boolean>;
   explainRows(rows: number[]): Promise<Float32Array>;
-  runTrain(): Promise<boolean>;
+  /** Train the explainer; with `resume`, continue the interrupted training from its checkpoint. */
+  runTrain(opts?: { resume?: boolean }): Promise<boolean>;
   pauseTrain(): void;
   resumeTrain(): void;
   cancelTrain(): void;
@@ -165,6 +170,8 @@ export interface Actions {
   applyJob(job: JobInput): Promise<void>;
   save(): Promise<void>;
   restore(): Promise<boolean>;
+  /** After the worker was replaced: backend, task, prepared job and explainer loaded into the new one. */
+  reattachWorker(why: string): Promise<void>;
   clearSaved(): Promise<void>;
   setTour(i: number | null): void;
   notify(text: string | null): void;
@@ -179,6 +186,8 @@ export interface StoreDeps {
   client: WorkerClient;
   persistence: Persistence;
   baseUrl: string;
+  /** The page runs the browser tests (?test): the worker answers test hooks. */
+  test?: boolean;
 }
 
 export const EXPLAINER_ID = 'deepfaith-explainer';

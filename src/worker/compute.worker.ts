@@ -7,6 +7,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs';
 import { Handler, requestQueue } from './handler';
 import type { Request, Response } from './protocol';
 import { Session } from './session';
@@ -27,8 +28,20 @@ function transferables(msg: Response): Transferable[] {
 const handler = new Handler(session, (msg) => self.postMessage(msg, transferables(msg)));
 
 const enqueue = requestQueue(handler);
+let testHooks = false;
 self.onmessage = (ev: MessageEvent<Request>) => {
   const req = ev.data;
-  if (req.type === 'init') baseUrl = req.baseUrl;
+  if (req.type === 'init') {
+    baseUrl = req.baseUrl;
+    testHooks = !!req.test;
+  }
+  if (req.type === 'testHook') {
+    // browser-test hooks, answered only for a page opened with ?test
+    if (!testHooks) return;
+    self.postMessage({ type: 'result', id: req.id, result: { ok: true } } satisfies Response);
+    if (req.hook === 'crash') self.close(); // a worker that stops answering: the page's heartbeat must notice
+    else (tf.backend() as unknown as { device?: { destroy(): void } }).device?.destroy();
+    return;
+  }
   enqueue(req);
 };

@@ -45,6 +45,10 @@ export class Handler {
       this.post({ type: 'result', id, result: { ok: this.aborts.has(req.target) } });
       return;
     }
+    if (req.type === 'ping') {
+      this.post({ type: 'pong', id });
+      return;
+    }
     if (req.type === 'pause' || req.type === 'resume') {
       const ok = !!this.trainer && this.trainer.requestId === req.target;
       if (ok) this.trainer![req.type]();
@@ -132,7 +136,7 @@ export class Handler {
 export function requestQueue(handler: Handler): (req: Request) => void {
   let queue: Promise<void> = Promise.resolve();
   return (req) => {
-    if (req.type === 'cancel' || req.type === 'pause' || req.type === 'resume') {
+    if (req.type === 'cancel' || req.type === 'pause' || req.type === 'resume' || req.type === 'ping') {
       void handler.handle(req);
       return;
     }

@@ -10,7 +10,7 @@ import type { BaselineKind } from '../core/task/featureSpace';
 import type { OutputMode } from '../core/task/model';
 import type { TargetRule } from '../core/task/task';
 import type { Job, JobInput, JobResult, PreparedCache } from '../core/job';
-import type { TrainMode } from '../core/explainer/train';
+import type { TrainCheckpoint, TrainMode } from '../core/explainer/train';
 import type { MetricInfo } from '../core/metrics/types';
 import type { ParamSpec } from '../core/params';
 import type { SampleRecord, SupervisionCounts } from '../core/supervision/supervision';
@@ -165,7 +165,7 @@ export interface TraceResult {
 export type TrainSettings = Pick<Job, 'explainer' | 'training' | 'mode'>;
 
 export type Request =
-  | { type: 'init'; id: number; backend: BackendRequest; baseUrl: string }
+  | { type: 'init'; id: number; backend: BackendRequest; baseUrl: string; /** Enables the test hooks (the page runs with ?test). */ test?: boolean }
   | { type: 'loadTask'; id: number; source: TaskSource; settings: TaskSettings }
   | { type: 'attribute'; id: number; job: JobInput }
   | { type: 'evaluate'; id: number; job: JobInput }
@@ -180,11 +180,16 @@ export type Request =
   | { type: 'trace'; id: number; row: number; target: number; s: Float32Array; metricId: string; params: Params; seed: number }
   | { type: 'pause'; id: number; target: number }
   | { type: 'resume'; id: number; target: number }
-  | { type: 'cancel'; id: number; target: number };
+  | { type: 'cancel'; id: number; target: number }
+  | { type: 'ping'; id: number }
+  /** Browser-test hooks (answered only when the page runs with ?test): end the worker, or lose the WebGPU device. */
+  | { type: 'testHook'; id: number; hook: 'crash' | 'loseDevice' };
 
 /** Training: the job (its priors and scores are the session's), the watched row and the rows to explain after. */
 export interface TrainRequestConfig {
   job: JobInput;
+  /** Continue an interrupted training of this job from its last epoch checkpoint. */
+  resume?: TrainCheckpoint;
   /** Row whose saliency is sent back after every epoch. */
   watchRow: number;
   /** Rows the finished explainer explains (the Explain panel's rows), returned with the result. */
@@ -212,10 +217,11 @@ export interface TrainEval {
 
 export type Response =
   | { type: 'progress'; id: number; stage: string; done: number; total: number; etaMs: number | null }
-  | { type: 'train'; id: number; steps: TrainStep[]; evals: TrainEval[]; stepsPerSecond: number; watchSaliency?: Float32Array }
+  | { type: 'train'; id: number; steps: TrainStep[]; evals: TrainEval[]; stepsPerSecond: number; watchSaliency?: Float32Array; /** The end-of-epoch checkpoint (weights, optimizer, α state), to resume after an interruption. */ checkpoint?: TrainCheckpoint }
   | { type: 'result'; id: number; result: ResultOf }
   | { type: 'error'; id: number; what: string; todo: string }
-  | { type: 'cancelled'; id: number };
+  | { type: 'cancelled'; id: number }
+  | { type: 'pong'; id: number };
 
 /** Results by request type. */
 export interface ResultMap {
@@ -235,6 +241,8 @@ export interface ResultMap {
   pause: { ok: boolean };
   resume: { ok: boolean };
   cancel: { ok: boolean };
+  ping: { ok: boolean };
+  testHook: { ok: boolean };
 }
 export type ResultOf = ResultMap[keyof ResultMap];
 

@@ -9,7 +9,7 @@
  */
 import { UserError } from '../core/errors';
 import { Explainer, loadExplainer } from '../core/explainer/model';
-import { trainExplainer, type EvalEvent, type StepEvent, type TrainEvent, type TrainResult } from '../core/explainer/train';
+import { trainExplainer, type EvalEvent, type StepEvent, type TrainCheckpoint, type TrainEvent, type TrainResult } from '../core/explainer/train';
 import { exportPrepared, planTraining, reportTraining, type JobResult } from '../core/job';
 import { yieldNow } from '../core/yield';
 import type { Post } from './handler';
@@ -50,7 +50,9 @@ export class Trainer {
     const c = this.config;
     const job = this.session.resolve(c.job);
     const prep = this.session.preparedJob(job);
-    const plan = planTraining(prep, { checkpointEvery: 1 });
+    const plan = planTraining(prep, { checkpointEvery: 1, resume: c.resume });
+    if (c.resume && (c.resume.mode !== plan.mode || c.resume.seed !== plan.trainSeed || JSON.stringify(c.resume.config) !== JSON.stringify(plan.job.training)))
+      throw new UserError('The checkpoint is from a training with other settings.', 'Start the training again (the interrupted one cannot be continued with these settings).');
     const gen = trainExplainer({ ...plan.input, signal });
     const pendingEvals: TrainEval[] = [];
     const allEvals: TrainEval[] = [];
@@ -61,9 +63,9 @@ export class Trainer {
     let wasConverged = false;
     const t0 = performance.now();
     const watchX = this.session.batchOf([c.watchRow]).x;
-    const flush = (watchSaliency?: Float32Array) => {
+    const flush = (watchSaliency?: Float32Array, checkpoint?: TrainCheckpoint) => {
       const elapsed = (performance.now() - t0) / 1000;
-      this.post({ type: 'train', id: this.requestId, steps: pendingSteps.splice(0), evals: pendingEvals.splice(0), stepsPerSecond: elapsed > 0 ? steps.length / elapsed : 0, watchSaliency });
+      this.post({ type: 'train', id: this.requestId, steps: pendingSteps.splice(0), evals: pendingEvals.splice(0), stepsPerSecond: elapsed > 0 ? steps.length / elapsed : 0, watchSaliency, checkpoint });
       lastPost = performance.now();
     };
     let trained: TrainResult;
@@ -96,7 +98,7 @@ export class Trainer {
         } else if (ev.type === 'checkpoint') {
           const snap = new Explainer(ev.checkpoint.explainer, new Map(Object.entries(ev.checkpoint.weights).map(([k, v]) => [k, Float32Array.from(v)])));
           try {
-            flush(await snap.explain(watchX, 1));
+            flush(await snap.explain(watchX, 1), ev.checkpoint);
           } finally {
             snap.dispose();
           }

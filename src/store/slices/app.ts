@@ -28,7 +28,7 @@ export function appSlice(ctx: SliceContext, reloadTask: () => Promise<unknown>):
       const backendRequest = request ?? get().backendRequest;
       set({ backendRequest, backendError: null });
       try {
-        const r = await ctx.withProgress('Starting backend', (cb) => deps.client.call({ type: 'init', backend: backendRequest, baseUrl: deps.baseUrl }, cb));
+        const r = await ctx.withProgress('Starting backend', (cb) => deps.client.call({ type: 'init', backend: backendRequest, baseUrl: deps.baseUrl, test: deps.test }, cb));
         if (!r) return;
         const first = get().jobDefaults === null;
         set({ backend: r.backend, methods: r.methods, metrics: r.metrics, jobDefaults: r.jobDefaults, paperMethods: r.paperMethods, ablationModes: r.ablationModes });

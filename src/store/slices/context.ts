@@ -49,6 +49,7 @@ export const CLEARED_RESULTS: Partial<StudioState> = {
   attribution: null,
   evaluation: null,
   prepared: null,
+  preparedJob: null,
   evaluationCleared: null,
   supervision: null,
   ablation: null,

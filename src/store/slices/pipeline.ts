@@ -28,6 +28,7 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
     metricChoice: {},
     evaluation: null,
     prepared: null,
+    preparedJob: null,
     evaluateError: null,
     evaluationCleared: null,
     // supervise
@@ -64,7 +65,7 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
         if (!r) return false;
         // everything scored on the old explanations is cleared, and the Evaluate panel says so
         const prev = get().evaluation;
-        set({ attribution: r, explainError: null, evaluation: null, prepared: null, evaluationCleared: prev ? { rows: prev.rows.length } : get().evaluationCleared, supervision: null, ablation: null, report: null, sample: Math.min(get().sample, r.rows.length - 1) });
+        set({ attribution: r, explainError: null, evaluation: null, prepared: null, preparedJob: null, evaluationCleared: prev ? { rows: prev.rows.length } : get().evaluationCleared, supervision: null, ablation: null, report: null, sample: Math.min(get().sample, r.rows.length - 1) });
         // the trained explainer (amortized) explains the new rows for the Explain panel
         const ex = get().explainer;
         if (ex && get().explainerLoaded) {
@@ -102,9 +103,10 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
         return false;
       }
       try {
-        const r = await ctx.withProgress('Evaluating', (cb) => client.call({ type: 'evaluate', job: s.job() }, cb));
+        const job = s.job();
+        const r = await ctx.withProgress('Evaluating', (cb) => client.call({ type: 'evaluate', job }, cb));
         if (!r) return false;
-        set({ evaluation: r, prepared: r.prepared, evaluateError: null, evaluationCleared: null });
+        set({ evaluation: r, prepared: r.prepared, preparedJob: job, evaluateError: null, evaluationCleared: null });
         await get().refreshSupervision();
         await get().save();
         return true;

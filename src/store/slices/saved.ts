@@ -10,7 +10,7 @@ import type { StudioState } from '../types';
 import { toProblem, type SliceContext } from './context';
 import type { LoadOptions } from './task';
 
-type SavedActions = Pick<StudioState, 'exportJob' | 'applyJob' | 'save' | 'restore' | 'clearSaved'>;
+type SavedActions = Pick<StudioState, 'exportJob' | 'applyJob' | 'save' | 'restore' | 'clearSaved' | 'reattachWorker'>;
 
 export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source'], opts?: LoadOptions) => Promise<boolean>): SavedActions {
   const { set, get, deps } = ctx;
@@ -122,6 +122,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
           attribution: r.attribution,
           evaluation: r.evaluation,
           prepared: run.prepared,
+          preparedJob: run.job,
           trainSteps: run.trainSteps,
           trainEvals: run.trainEvals,
           // a result computed for another job is dropped, never shown beside these scores
@@ -138,6 +139,13 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
         set({ taskError: toProblem(e) });
         return false;
       }
+      // a training of these scores that did not finish can be resumed from its last epoch
+      try {
+        const c = await persistence.loadCheckpoint();
+        if (c && c.key === get().evaluation?.key) set({ checkpoint: c, trainSteps: c.steps, trainEvals: c.evals, trainStatus: 'error', trainError: { what: `The training was interrupted at step ${c.checkpoint.step} (epoch ${c.checkpoint.epoch} of ${c.checkpoint.config.epochs}).`, todo: 'Resume it from that step, or start again.' } });
+      } catch {
+        /* no checkpoint store */
+      }
       // load the trained explainer back into the worker, so it explains new rows again
       const art = get().explainer?.artifacts as { modelJson: unknown; weights: ArrayBuffer } | undefined;
       if (art?.modelJson && art.weights) {
@@ -150,6 +158,28 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
       }
       await get().refreshSupervision();
       return true;
+    },
+
+    async reattachWorker(why) {
+      const s0 = get();
+      get().notify(`The compute worker stopped (${why}) and a fresh one was started: the task and the results on screen were loaded into it again.`);
+      set({ busy: null });
+      await get().initBackend(); // reloads the task into the new worker
+      const s = get();
+      try {
+        if (s.prepared && s.preparedJob) {
+          const r = await client.call({ type: 'restore', job: s.preparedJob, prepared: s.prepared, raw: s.attribution?.explanations.map((e) => e.values) }).promise;
+          set({ attribution: r.attribution, evaluation: r.evaluation });
+        } else if (s.attribution) set({ attribution: null, evaluationCleared: null }); // priors that were never scored are not kept by the engine
+        const art = s.explainer?.artifacts as { modelJson: unknown; weights: ArrayBuffer } | undefined;
+        if (art?.modelJson && art.weights) {
+          await client.call({ type: 'loadExplainer', artifacts: art }).promise;
+          set({ explainerLoaded: true });
+        }
+      } catch (e) {
+        set({ taskError: toProblem(e) });
+      }
+      void s0;
     },
 
     async clearSaved() {

@@ -25,6 +25,7 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
     explainer: null,
     explainerLoaded: false,
     trainedRows: null,
+    checkpoint: null,
     report: null,
 
     setTraining: (c) => set({ trainSettings: { ...get().trainSettings!, training: { ...get().trainSettings!.training, ...c } } }),
@@ -34,7 +35,7 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
       void get().refreshSupervision();
     },
 
-    async runTrain() {
+    async runTrain(opts = {}) {
       const s = get();
       if (!s.attribution || !s.info) {
         set({ trainError: { what: 'There are no explanations to learn from yet.', todo: 'Run Explain and Evaluate first.' } });
@@ -44,9 +45,6 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
         set({ trainError: { what: 'The prior explanations have not been scored yet.', todo: 'Run Evaluate first: the supervision set keeps only explanations that pass every metric.' } });
         return false;
       }
-      const watchRow = s.attribution.rows[s.sample] ?? s.attribution.rows[0];
-      set({ trainSteps: [], trainEvals: [], trainStatus: 'running', trainError: null, watchSaliency: null, stepsPerSecond: 0 });
-      let callId = -1;
       let job;
       try {
         job = s.job();
@@ -54,11 +52,33 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
         set({ trainStatus: 'error', trainError: toProblem(e) });
         return false;
       }
+      const resume = opts.resume ? s.checkpoint : null;
+      if (opts.resume && (!resume || resume.key !== s.evaluation.key)) {
+        set({ trainError: { what: 'There is no interrupted training of these explanations to resume.', todo: 'Start the training.' } });
+        return false;
+      }
+      // a resumed run continues the interrupted one: its steps come after the checkpoint's
+      if (resume) job = resume.job;
+      const watchRow = s.attribution.rows[s.sample] ?? s.attribution.rows[0];
+      set({ trainSteps: resume ? resume.steps : [], trainEvals: resume ? resume.evals : [], trainStatus: 'running', trainError: null, watchSaliency: null, stepsPerSecond: 0 });
+      let callId = -1;
+      let lastSaved = 0;
       const handle = client.call(
-        { type: 'train', config: { job, watchRow, explainRows: s.attribution.rows } },
+        { type: 'train', config: { job, watchRow, explainRows: s.attribution.rows, resume: resume?.checkpoint } },
         {
           onProgress: (p) => set({ busy: { callId, label: 'Training', stage: p.stage, done: p.done, total: p.total, etaMs: p.etaMs } }),
-          onTrain: (t) => set({ trainSteps: get().trainSteps.concat(t.steps), trainEvals: get().trainEvals.concat(t.evals), stepsPerSecond: t.stepsPerSecond, ...(t.watchSaliency ? { watchSaliency: t.watchSaliency } : {}) }),
+          onTrain: (t) => {
+            set({ trainSteps: get().trainSteps.concat(t.steps), trainEvals: get().trainEvals.concat(t.evals), stepsPerSecond: t.stepsPerSecond, ...(t.watchSaliency ? { watchSaliency: t.watchSaliency } : {}) });
+            if (t.checkpoint) {
+              const c = { key: s.evaluation!.key, job, checkpoint: t.checkpoint, steps: get().trainSteps, evals: get().trainEvals, savedAt: new Date().toISOString() };
+              set({ checkpoint: c });
+              // kept in IndexedDB (on the CPU side) at most every 2 s, so a reload can resume
+              if (Date.now() - lastSaved > 2000) {
+                lastSaved = Date.now();
+                deps.persistence.saveCheckpoint(c).catch(() => undefined);
+              }
+            }
+          },
         },
       );
       callId = handle.id;
@@ -70,20 +90,27 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
           explainer: { saliency: r.explainerSaliency, artifacts: r.artifacts, key: r.prepared.key },
           explainerLoaded: true,
           nPairs: r.nPairs,
-          trainEvals: r.evals,
+          trainEvals: get().trainEvals.length >= r.evals.length ? get().trainEvals : r.evals,
           trainedRows: s.attribution.rows.length,
           report: r.result,
           prepared: r.prepared,
+          preparedJob: job,
+          checkpoint: null,
         });
+        await deps.persistence.clearCheckpoint().catch(() => undefined);
         if (get().busy?.callId === callId) set({ busy: null });
         await get().save();
         return true;
       } catch (e) {
         if (e instanceof Cancelled) {
-          set({ trainStatus: 'cancelled' });
+          set({ trainStatus: 'cancelled', checkpoint: null });
+          await deps.persistence.clearCheckpoint().catch(() => undefined);
           get().notify('Training was cancelled; the earlier explainer and report are unchanged.');
+        } else {
+          set({ trainStatus: 'error', trainError: toProblem(e) });
+          const c = get().checkpoint;
+          if (c) await deps.persistence.saveCheckpoint(c).catch(() => undefined); // resumable from its last epoch
         }
-        else set({ trainStatus: 'error', trainError: toProblem(e) });
         return false;
       } finally {
         if (get().busy?.callId === callId) set({ busy: null });

@@ -61,6 +61,11 @@ export function TrainPanel() {
             <button type="button" className="primary" disabled={running || !!s.busy} onClick={() => s.runTrain()} data-testid="train-start">
               Start training on {sup.nPairs} pairs
             </button>
+            {s.checkpoint && !running && s.evaluation?.key === s.checkpoint.key && (
+              <button type="button" className="primary" disabled={!!s.busy} onClick={() => s.runTrain({ resume: true })} data-testid="train-resume-checkpoint">
+                Resume from step {s.checkpoint.checkpoint.step}
+              </button>
+            )}
             <button type="button" disabled={s.trainStatus !== 'running'} onClick={() => s.pauseTrain()}>
               Pause
             </button>
