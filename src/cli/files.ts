@@ -3,23 +3,68 @@
  * before any compute (writable, not a folder, distinct from every input), and atomic writes
  * (a temporary name in the same folder, then a rename; a whole output folder is written under a
  * temporary name and moved into place).
+ *
+ * Input sizes are checked from the file system before a file is read: a text file (CSV,
+ * model.json) is read whole as one string, so one longer than V8's longest string is refused by
+ * name, and a weight shard larger than the model loader's weight budget cannot belong to a model
+ * that fits it.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../core/errors';
+import { isUserError, UserError } from '../core/errors';
 import { parseCsv, type CsvOptions, type Dataset } from '../core/data/csv';
-import { loadModelFromFiles, type ModelJsonLike, type TargetModel, type TargetModelOptions } from '../core/task/model';
+import { DEFAULT_MAX_WEIGHT_BYTES, loadModelFromFiles, type ModelJsonLike, type TargetModel, type TargetModelOptions } from '../core/task/model';
 import type { TaskIO } from '../core/task/load';
 
 /** The project's public/demos folder (beside src/, wherever the command is run from). */
 export const DEMOS_DIR = fileURLToPath(new URL('../../public/demos/', import.meta.url));
 
+/**
+ * The largest text file the CLI reads: V8's longest string is 0x1fffffe8 UTF-16 code units
+ * (≈ 512 MiB), and a UTF-8 file of at most that many bytes decodes to at most that many units.
+ * A bigger file would fail inside readFileSync with ERR_STRING_TOO_LONG after reading it all.
+ */
+export const MAX_TEXT_BYTES = 0x1fffffe8;
+
+function fmtSize(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${v < 10 && !Number.isInteger(v) ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
 /** The text of a file; `shown` is how messages name it (the path as the user wrote it). */
-export function readText(path: string, what: string, shown = path): string {
+export function readText(path: string, what: string, shown = path, maxBytes = MAX_TEXT_BYTES): string {
   if (!existsSync(path)) throw new UserError(`${what} file ${shown} does not exist.`, 'Check the path.');
-  if (statSync(path).isDirectory()) throw new UserError(`${what} path ${shown} is a folder, not a file.`, 'Give the path of the file itself.');
+  const st = statSync(path);
+  if (st.isDirectory()) throw new UserError(`${what} path ${shown} is a folder, not a file.`, 'Give the path of the file itself.');
+  if (st.size > maxBytes)
+    throw new UserError(
+      `${what} file ${shown} is ${fmtSize(st.size)}, more than the ${fmtSize(maxBytes)} the command line can read as one text.`,
+      what === 'Data'
+        ? 'Split the file, or keep only the rows you need (e.g. head -n 100001 big.csv > part.csv keeps the header and 100,000 rows); --rows and task.maxRows pick rows only after the whole file is read.'
+        : 'Check the path: a TensorFlow.js model.json is kilobytes to a few megabytes.',
+    );
   return readFileSync(path, 'utf8');
+}
+
+/** The bytes of a weight shard, or null when there is none; a shard above the weight budget is refused before it is read. */
+export function readShard(path: string, shown = path, maxBytes = DEFAULT_MAX_WEIGHT_BYTES): ArrayBuffer | null {
+  if (!existsSync(path)) return null;
+  const st = statSync(path);
+  if (st.isDirectory()) return null;
+  if (st.size > maxBytes)
+    throw new UserError(
+      `Weight file ${shown} is ${fmtSize(st.size)}, more than the ${fmtSize(maxBytes)} memory budget for all of a model's weights.`,
+      'Check that the file belongs to this model.json (a copy interrupted or a wrong file), or use a smaller model.',
+    );
+  const b = readFileSync(path);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
 /**
@@ -35,10 +80,7 @@ export function nodeTaskIO(baseDir = process.cwd()): TaskIO {
       return readText(full(p), what, p);
     },
     async readBinary(p) {
-      const f = full(p);
-      if (!existsSync(f) || statSync(f).isDirectory()) return null;
-      const b = readFileSync(f);
-      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+      return readShard(full(p), p);
     },
     async isDirectory(p) {
       const f = full(p);
@@ -62,11 +104,8 @@ export async function loadModelFromPath(path: string, opts: TargetModelOptions =
   const shards = new Map<string, ArrayBuffer>();
   for (const group of json.weightsManifest ?? [])
     for (const p of group.paths) {
-      const f = join(dir, p);
-      if (existsSync(f)) {
-        const buf = readFileSync(f);
-        shards.set(p, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-      }
+      const bytes = readShard(join(dir, p));
+      if (bytes) shards.set(p, bytes);
     }
   return loadModelFromFiles(json, shards, basename(dir) + '/' + basename(jsonPath), opts);
 }
@@ -88,10 +127,25 @@ function realOrResolved(p: string): string {
   }
 }
 
+/** The path itself if it exists, else its nearest existing ancestor. */
+function nearestExisting(p: string): string {
+  let cur = resolve(p);
+  while (!existsSync(cur)) {
+    const up = dirname(cur);
+    if (up === cur) break;
+    cur = up;
+  }
+  return cur;
+}
+
 /**
  * Check an output path before any compute: not one of the inputs (compared after resolving links),
- * of the right kind (a file, or a folder for `kind: 'folder'`), and in a folder this process can
- * write to (created if missing). `inputs` lists every file the command reads.
+ * of the right kind (a file, or a folder for `kind: 'folder'`), and writable: an entry like the
+ * temporary file (or folder) the write will make is created and removed in the nearest existing
+ * folder on the way to `out`. That probe notices what permission bits do not show, and what root
+ * is not exempt from: read-only mounts, pseudo file systems (/proc, /sys) and a path under a file.
+ * Nothing is left behind (missing folders are created only when the result is written).
+ * `inputs` lists every file the command reads.
  */
 export function checkOutput(out: string, inputs: (string | undefined)[], kind: 'file' | 'folder' = 'file', flag = '--out'): void {
   if (out === '-') return;
@@ -110,21 +164,42 @@ export function checkOutput(out: string, inputs: (string | undefined)[], kind: '
         if (input && realOrResolved(input).startsWith(target + '/'))
           throw new UserError(`${flag} ${out} holds an input of this command (${input}); the folder is replaced when the run completes.`, `Choose another folder for ${flag}.`);
   }
-  const parent = kind === 'folder' ? dirname(resolve(out)) : dirname(resolve(out));
+  const parent = dirname(resolve(out));
+  const base = nearestExisting(parent);
+  const cannot = (why: string) => new UserError(`${flag} ${out} cannot be written: ${why}.`, `Choose a path in a folder you can write to for ${flag}.`);
+  if (!statSync(base).isDirectory()) throw cannot(`${base} is a file, not a folder`);
+  const probe = join(base, `.deepfaith-probe-${process.pid}-${Date.now()}`);
   try {
-    mkdirSync(parent, { recursive: true });
-    accessSync(parent, constants.W_OK);
+    if (kind === 'folder' || base !== parent) {
+      mkdirSync(probe);
+      rmdirSync(probe);
+    } else {
+      closeSync(openSync(probe, 'wx'));
+      unlinkSync(probe);
+    }
     if (existsSync(out) && kind === 'file') accessSync(out, constants.W_OK);
   } catch (e) {
-    throw new UserError(`${flag} ${out} cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, `Choose a folder you can write to for ${flag}.`);
+    rmSync(probe, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw cannot(`${code ? `${code}, ` : ''}${base === parent ? 'its folder' : base} does not take new ${kind === 'folder' || base !== parent ? 'folders' : 'files'}`);
   }
 }
 
-/** Write a file atomically: a temporary file beside it, then a rename over the target. */
+/** An I/O error while writing results as a UserError (exit 2 with what happened), UserErrors as they are. */
+function writeError(e: unknown, what: string, kept: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (isUserError(e) || typeof code !== 'string') return e;
+  return new UserError(`Could not write ${what} (${code}: ${(e as Error).message}).`, `Check the free space and the permissions of the folder; ${kept}`);
+}
+
+/**
+ * Write a file atomically: a temporary file beside it, then a rename over the target. A failure
+ * (no space, no permission) removes the temporary file and leaves an earlier file as it was.
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(resolve(path)), { recursive: true });
   const tmp = join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
   try {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
@@ -135,31 +210,38 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 
 /**
  * Write a whole output folder atomically: `fill(tmpDir)` writes into a fresh temporary folder
- * beside `out`, which then replaces `out` (an earlier `out` is moved aside and removed only after
- * the new one is in place). An interrupted run leaves the earlier folder untouched.
+ * beside `out`, then a `complete` marker is written, and the folder replaces `out` (an earlier
+ * `out` is moved aside and removed only after the new one is in place). A failure at any point —
+ * in `fill`, in the marker, in either rename — removes the temporary folder and leaves an earlier
+ * `out` as it was; an I/O error becomes a UserError naming it.
  */
 export async function writeFolderAtomic(out: string, fill: (dir: string) => Promise<void>): Promise<void> {
   const target = resolve(out);
   const parent = dirname(target);
-  mkdirSync(parent, { recursive: true });
-  const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  const old = join(parent, `.${basename(target)}.old-${process.pid}-${Date.now()}`);
-  mkdirSync(tmp);
+  const stamp = `${process.pid}-${Date.now()}`;
+  const tmp = join(parent, `.${basename(target)}.tmp-${stamp}`);
+  const old = join(parent, `.${basename(target)}.old-${stamp}`);
+  const kept = existsSync(target) ? `the earlier ${out} is left as it was.` : `nothing was written to ${out}.`;
   try {
+    mkdirSync(parent, { recursive: true });
+    mkdirSync(tmp);
     await fill(tmp);
     writeFileSync(join(tmp, 'complete'), new Date().toISOString() + '\n');
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw writeError(e, `the results into ${out}`, kept);
   }
-  const hadOld = existsSync(target);
-  if (hadOld) renameSync(target, old);
+  let hadOld = false;
   try {
+    if (existsSync(target)) {
+      renameSync(target, old);
+      hadOld = true;
+    }
     renameSync(tmp, target);
   } catch (e) {
     if (hadOld) renameSync(old, target);
     rmSync(tmp, { recursive: true, force: true });
-    throw new UserError(`Could not move the results into ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, 'Check the permissions of the folder.');
+    throw new UserError(`Could not move the results into ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, `Check the permissions of the folder; ${kept}`);
   }
   if (hadOld) rmSync(old, { recursive: true, force: true });
 }

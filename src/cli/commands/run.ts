@@ -41,6 +41,7 @@ export function readJob(path: string): JobInput {
 /** Progress on stderr: one line per stage change and every tenth of training. */
 export function progressPrinter(prefix: string): (e: JobEvent) => void {
   let lastStage = '';
+  let lastLine = '';
   let lastTenth = -1;
   return (e) => {
     if (e.stage === 'train') {
@@ -53,8 +54,11 @@ export function progressPrinter(prefix: string): (e: JobEvent) => void {
       return;
     }
     if (e.stage === 'priors' && !Number.isInteger(e.done)) return;
-    if (e.message || e.stage !== lastStage) console.error(`${prefix} ${e.stage}${e.total > 1 ? ` ${e.done}/${e.total}` : ''}${e.message ? `: ${e.message}` : ''}`);
+    const line = `${prefix} ${e.stage}${e.total > 1 ? ` ${e.done}/${e.total}` : ''}${e.message ? `: ${e.message}` : ''}`;
+    // a stage reports the start and the end of each item: print a line once
+    if ((e.message || e.stage !== lastStage) && line !== lastLine) console.error(line);
     lastStage = e.stage;
+    lastLine = line;
   };
 }
 

@@ -119,7 +119,12 @@ export function validateConfig(c: ExplainerConfig): void {
   if (c.dModel % c.nHeads !== 0) bad(`Explainer width dModel = ${c.dModel} is not divisible by nHeads = ${c.nHeads}.`, 'Pick a width that is a multiple of the number of heads.');
   if (!(c.dropout >= 0 && c.dropout < 1)) bad(`Explainer dropout ${c.dropout} is outside [0, 1).`, 'Use e.g. 0.01.');
   if (c.inputTransform !== undefined && !(INPUT_TRANSFORMS as readonly string[]).includes(c.inputTransform)) bad(`Explainer inputTransform "${c.inputTransform}" is not known.`, `Use one of: ${INPUT_TRANSFORMS.join(', ')}.`);
-  if (c.inputMean.length !== c.nFeatures || c.inputStd.length !== c.nFeatures) bad('Explainer input statistics do not match nFeatures.', 'Rebuild the explainer from its training data.');
+  if (!Array.isArray(c.inputMean) || !Array.isArray(c.inputStd) || c.inputMean.length !== c.nFeatures || c.inputStd.length !== c.nFeatures)
+    bad('Explainer input statistics do not match nFeatures.', 'Rebuild the explainer from its training data.');
+  const badMean = c.inputMean.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+  if (badMean >= 0) bad(`Explainer inputMean[${badMean}] is ${JSON.stringify(c.inputMean[badMean])}, not a finite number.`, 'Rebuild the explainer from its training data.');
+  const badStd = c.inputStd.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || v <= 0);
+  if (badStd >= 0) bad(`Explainer inputStd[${badStd}] is ${JSON.stringify(c.inputStd[badStd])}, not a positive finite number.`, 'Rebuild the explainer from its training data.');
 }
 
 /**
@@ -275,6 +280,12 @@ export function loadExplainer(modelJson: unknown, weights: ArrayBuffer, source =
   const j = modelJson as Partial<ExplainerModelJson> | null;
   if (!j || j.format !== EXPLAINER_FORMAT || !j.config || !j.weightsManifest)
     throw new UserError(`${source} is not a DeepFaith explainer (format "${EXPLAINER_FORMAT}").`, 'Give the explainer folder written by `deepfaith run`.');
+  try {
+    validateConfig(j.config);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${source}: ${e.what}`, e.todo);
+    throw e;
+  }
   const specs = j.weightsManifest.flatMap((g) => g.weights);
   // weights.bin is the float32 tensors back to back in manifest order (tf.io.encodeWeights' layout)
   const values = new Map<string, Float32Array>();
@@ -284,8 +295,31 @@ export function loadExplainer(modelJson: unknown, weights: ArrayBuffer, source =
       throw new UserError(`${source}: weight ${spec.name} is ${spec.dtype}${spec.quantization ? ' (quantised)' : ''}; only float32 is written by DeepFaith.`, 'Give the explainer folder written by `deepfaith run`.');
     const size = spec.shape.reduce((a, b) => a * b, 1);
     if (offset + size * 4 > weights.byteLength) throw new UserError(`${source}: weights.bin is shorter than its manifest.`, 'Copy the whole explainer folder again.');
-    values.set(spec.name, new Float32Array(weights.slice(offset, offset + size * 4)));
+    const v = new Float32Array(weights.slice(offset, offset + size * 4));
+    // a NaN or ±Infinity weight would make every explanation NaN (written as null): refuse it by name
+    let nan = 0;
+    let inf = 0;
+    let first = -1;
+    for (let i = 0; i < v.length; i++)
+      if (!Number.isFinite(v[i])) {
+        if (Number.isNaN(v[i])) nan++;
+        else inf++;
+        if (first < 0) first = i;
+      }
+    if (first >= 0)
+      throw new UserError(
+        `${source}: weight "${spec.name}" (shape [${spec.shape.join(', ')}]) holds ${[nan ? `${nan} NaN` : '', inf ? `${inf} infinite` : ''].filter(Boolean).join(' and ')} value${nan + inf > 1 ? 's' : ''} (first at element ${first}).`,
+        'The explainer was saved from a diverged training run or weights.bin is damaged: train it again (e.g. with a lower training.learningRate) or copy the folder again.',
+      );
+    values.set(spec.name, v);
     offset += size * 4;
   }
+  // every weight the config needs must be in the file (a missing one would silently get its initial value)
+  const missing = weightShapes(j.config).filter(([name]) => !values.has(name)).map(([name]) => name);
+  if (missing.length)
+    throw new UserError(
+      `${source}: the weights manifest lacks ${missing.length > 3 ? `${missing.length} weights (${missing.slice(0, 3).join(', ')}, …)` : `weight${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`} that its config (${j.config.nLayers} layer${j.config.nLayers === 1 ? '' : 's'}, dModel ${j.config.dModel}) needs.`,
+      'Give the explainer folder written by `deepfaith run`, with model.json and weights.bin from the same run.',
+    );
   return new Explainer(j.config, values);
 }
