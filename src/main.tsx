@@ -14,7 +14,7 @@ const testMode = new URLSearchParams(location.search).has('test');
 const client = new WorkerClient(() => new Worker(new URL('./worker/compute.worker.ts', import.meta.url), { type: 'module' }));
 const store = createStudioStore({ client, persistence: idbPersistence(), baseUrl: new URL(import.meta.env.BASE_URL, location.href).href, test: testMode });
 // the store is reachable from the page only for the browser tests (…?test in the address)
-if (testMode) (window as unknown as { __studio?: typeof store }).__studio = store;
+if (testMode) Object.assign(window, { __studio: store, __studioClient: client });
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

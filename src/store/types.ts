@@ -171,10 +171,11 @@ export interface Actions {
   save(): Promise<void>;
   restore(): Promise<boolean>;
   /** After the worker was replaced: backend, task, prepared job and explainer loaded into the new one. */
-  reattachWorker(why: string): Promise<void>;
+  reattachWorker(why: string, quiet?: boolean): Promise<void>;
   clearSaved(): Promise<void>;
   setTour(i: number | null): void;
-  notify(text: string | null): void;
+  /** A notice that fades after `ms` (long sentences stay longer). */
+  notify(text: string | null, ms?: number): void;
   predict(x: Float32Array, nRows: number): Promise<{ proba: Float32Array; nClasses: number }>;
   trace(row: number, target: number, s: Float32Array, metricId: string, params: Params): Promise<TraceResult>;
 }

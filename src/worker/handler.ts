@@ -119,7 +119,8 @@ export class Handler {
       }
       this.post({ type: 'result', id, result });
     } catch (e) {
-      if (abort.signal.aborted || (e as Error)?.name === 'CancelledError' || (e as Error)?.name === 'AbortError') this.post({ type: 'cancelled', id });
+      // cancelled only when the page asked: an AbortError from elsewhere (a lost GPU device) is a failure
+      if (abort.signal.aborted) this.post({ type: 'cancelled', id });
       else if (isUserError(e)) this.post({ type: 'error', id, what: e.what, todo: e.todo });
       else this.post({ type: 'error', id, what: `Something failed inside the engine: ${(e as Error)?.message ?? String(e)}`, todo: 'Try again; if it keeps failing, switch the backend to wasm and report the steps.' });
     } finally {

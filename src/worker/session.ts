@@ -79,11 +79,27 @@ export class Session {
   /** Demo files fetched once at start (path → bytes), so a demo can be picked with the network off. */
   private readonly demoFiles = new Map<string, ArrayBuffer>();
 
+  /** Why the WebGPU device was lost, once it was (then every GPU computation fails). */
+  deviceLost: string | null = null;
+
   async init(request: BackendRequest): Promise<BackendReport> {
     // A backend switch keeps the task: models live in the tfjs engine, so the store reloads it on the new backend.
     this.backend = await initBackend(request, this.backendOpts);
+    this.deviceLost = null;
+    if (this.backend.chosen === 'webgpu') {
+      const device = (tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string; reason?: string }> } }).device;
+      device?.lost?.then((info) => {
+        if (tf.getBackend() === 'webgpu') this.deviceLost = info?.message || info?.reason || 'the device was lost';
+      });
+    }
     await this.prefetchDemos();
     return this.backend;
+  }
+
+  /** A UserError for work that failed because the WebGPU device was lost (null when it was not). */
+  deviceLostError(): UserError | null {
+    if (!this.deviceLost) return null;
+    return new UserError(`The WebGPU device was lost (${this.deviceLost}).`, 'Switch to the wasm backend; an interrupted training resumes from its last checkpoint.');
   }
 
   /**

@@ -73,6 +73,8 @@ export class Trainer {
       for (;;) {
         // a turn of the event loop before every pull: pause, resume and cancel arrive here
         await yieldNow(signal);
+        const lost = this.session.deviceLostError();
+        if (lost) throw lost;
         if (this.paused && (pendingSteps.length || pendingEvals.length)) flush(); // the page shows every step done before the pause
         await this.waitWhilePaused(signal);
         signal.throwIfAborted();
@@ -106,7 +108,10 @@ export class Trainer {
       }
     } catch (e) {
       await gen.return?.(undefined as never).catch(() => undefined);
-      throw e;
+      // a GPU read can fail before the device's `lost` promise settles: give it a moment to say so
+      if (!signal.aborted && this.session.backend?.chosen === 'webgpu')
+        for (let i = 0; i < 40 && !this.session.deviceLost; i++) await new Promise((r) => setTimeout(r, 25));
+      throw this.session.deviceLostError() ?? e;
     }
     if (pendingSteps.length || pendingEvals.length) flush();
     let result: JobResult;

@@ -56,10 +56,10 @@ export function appSlice(ctx: SliceContext, reloadTask: () => Promise<unknown>):
     },
     setSeed: (seed) => set({ seed }),
     setTour: (tour) => set({ tour }),
-    notify(text) {
+    notify(text, ms = text && text.length > 80 ? 12_000 : 4000) {
       if (noticeTimer) clearTimeout(noticeTimer);
       set({ notice: text });
-      if (text) noticeTimer = setTimeout(() => set({ notice: null }), 4000);
+      if (text) noticeTimer = setTimeout(() => set({ notice: null }), ms);
     },
   };
 }

@@ -160,11 +160,13 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
       return true;
     },
 
-    async reattachWorker(why) {
+    async reattachWorker(why, quiet = false) {
       const s0 = get();
-      get().notify(`The compute worker stopped (${why}) and a fresh one was started: the task and the results on screen were loaded into it again.`);
-      set({ busy: null });
-      await get().initBackend(); // reloads the task into the new worker
+      if (!quiet) {
+        get().notify(`The compute worker stopped (${why}) and a fresh one was started: the task and the results on screen were loaded into it again.`);
+        set({ busy: null });
+        await get().initBackend(); // reloads the task into the new worker
+      }
       const s = get();
       try {
         if (s.prepared && s.preparedJob) {

@@ -110,6 +110,16 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
           set({ trainStatus: 'error', trainError: toProblem(e) });
           const c = get().checkpoint;
           if (c) await deps.persistence.saveCheckpoint(c).catch(() => undefined); // resumable from its last epoch
+          if (/WebGPU device was lost/.test(toProblem(e).what)) {
+            // the GPU went away: continue on wasm from the last checkpoint, and say so
+            if (get().busy?.callId === callId) set({ busy: null });
+            set({ trainCallId: null });
+            await get().initBackend('wasm');
+            await get().reattachWorker('', true);
+            const resumed = c && get().evaluation?.key === c.key;
+            get().notify(`The WebGPU device was lost, so the studio switched to the wasm backend${resumed ? ` and resumed the training from step ${c.checkpoint.step}` : ''}.`);
+            return resumed ? get().runTrain({ resume: true }) : false;
+          }
         }
         return false;
       } finally {
