@@ -614,8 +614,9 @@ describe('bad-input corpus: exit 2, a message naming the problem, inputs untouch
     for (const row of e.values) for (const v of row) expect(Number.isFinite(v)).toBe(true);
   });
 
-  for (const c of cases)
-    it.skipIf(!!c.skip)(c.name, async () => {
+  // a case that cannot be made on this machine (a read-only folder, as root) is not registered at all
+  for (const c of cases.filter((x) => !x.skip))
+    it(c.name, async () => {
       const f = fixture();
       if (c.job) writeFileSync(f.job, JSON.stringify(c.job(f), null, 1));
       c.setup?.(f);
