@@ -559,14 +559,14 @@ const cases: Case[] = [
 
   // ── files over the memory budgets (sparse files: nothing is read) ─────────────────────────────
   {
-    name: 'CSV larger than the CLI can read as text (600 MiB, sparse)',
+    name: 'a 600 MiB file of zero bytes (sparse): refused as binary from its first chunk, not read whole',
     setup: (f) => {
       writeFileSync(join(f.dir, 'big.csv'), '');
       truncateSync(join(f.dir, 'big.csv'), 600 * 2 ** 20);
     },
     argv: (f) => ['attribute', '--model', f.model, '--data', join(f.dir, 'big.csv'), '--label', 'target', '--method', 'saliency', '--out', f.out],
     code: 2,
-    message: /Data file .*big\.csv is 600 MiB, more than the 512 MiB the command line can read as one text\. Split the file/,
+    message: /big\.csv is not a text CSV file \(it contains binary data\)\. Choose a comma-separated text file/,
   },
   {
     name: 'weight shard larger than the weight budget (3 GiB, sparse)',

@@ -61,6 +61,20 @@ describe('job', () => {
     expect(JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')).target).toEqual(labels);
   });
 
+  it('task.maxRows reads only the rows the job needs: a bad cell after them is never reached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'df-rows-'));
+    const lines = readFileSync('public/demos/iris/data.csv', 'utf8').trim().split('\n');
+    const bad = [...lines, ...lines.slice(1), ...lines.slice(1)];
+    bad[250] = bad[250].replace(/^[^,]+/, 'oops');
+    writeFileSync(join(dir, 'iris-bad-tail.csv'), bad.join('\n') + '\n');
+    const job = resolveJob({ task: { model: resolve('public/demos/iris/model/model.json'), data: join(dir, 'iris-bad-tail.csv'), label: 'target', maxRows: 100 }, methods: [{ id: 'saliency' }], metrics: [{ id: 'DEL' }] });
+    const prep = await prepareJob(job, nodeJobIO(dir));
+    prep.loaded.task.model.dispose();
+    expect(prep.loaded.data.nRows).toBe(100);
+    // the same file with every row is refused at the bad cell
+    await expect(prepareJob({ ...job, task: { ...job.task, maxRows: 0 } }, nodeJobIO(dir))).rejects.toThrow(/row 249 \(line 251\), column "sepal length \(cm\)": "oops" is not a number/);
+  });
+
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {
     const j = resolveJob({ task: { demo: 'wine' }, preset: 'paper', supervision: { delta: 0.93 } });
     expect(j.preset).toBe('paper');

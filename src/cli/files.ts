@@ -9,7 +9,7 @@
  * name, and a weight shard larger than the model loader's weight budget cannot belong to a model
  * that fits it.
  */
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isUserError, UserError } from '../core/errors';
@@ -81,6 +81,14 @@ export function nodeTaskIO(baseDir = process.cwd()): TaskIO {
     },
     async readBinary(p) {
       return readShard(full(p), p);
+    },
+    /** A data file as a stream (1 MiB chunks): parsed as it is read, and read only as far as maxRows needs. */
+    async readTextChunks(p) {
+      const f = full(p);
+      if (!existsSync(f)) throw new UserError(`Data file ${p} does not exist.`, 'Check the path.');
+      const st = statSync(f);
+      if (st.isDirectory()) throw new UserError(`Data path ${p} is a folder, not a file.`, 'Give the path of the file itself.');
+      return { chunks: createReadStream(f, { encoding: 'utf8', highWaterMark: 1 << 20 }), byteSize: st.size };
     },
     async isDirectory(p) {
       const f = full(p);

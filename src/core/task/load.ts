@@ -15,7 +15,7 @@
  * identical tasks.
  */
 import { UserError } from '../errors';
-import { parseCsv, type Dataset } from '../data/csv';
+import { csvColumns, parseCsv, parseCsvStream, type Dataset } from '../data/csv';
 import { getDemo, DEMOS, type DemoMeta } from '../data/demos';
 import { loadModelFromFiles, type ModelJsonLike, type OutputMode, type TargetModel, type TargetModelOptions } from './model';
 import { type BaselineKind } from './featureSpace';
@@ -39,6 +39,11 @@ export interface TaskSpec {
 /** File access for the loader: Node paths, or dropped/fetched files in a browser. */
 export interface TaskIO {
   readText(path: string): Promise<string>;
+  /**
+   * The text of a (data) file as a stream of chunks, when the IO can stream it: the CSV is then
+   * parsed as it arrives and, with maxRows, read only up to the rows the task needs.
+   */
+  readTextChunks?(path: string): Promise<{ chunks: AsyncIterable<string>; byteSize?: number }>;
   /** The bytes of a file, or null when there is no such file (missing shards are reported together). */
   readBinary(path: string): Promise<ArrayBuffer | null>;
   /** Where a demo file lives (Node: public/demos/<rel>; browser: demos/<rel> on the page's origin). */
@@ -74,12 +79,6 @@ export function guessLabel(columns: string[]): string | undefined {
     if (hit) return hit;
   }
   return undefined;
-}
-
-/** Header row of a CSV text (first non-empty line, comma separated). */
-export function csvHeader(text: string): string[] {
-  const line = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
-  return line.split(',').map((h) => h.trim().replace(/^"|"$/g, ''));
 }
 
 export async function sha256Hex(parts: (ArrayBuffer | string)[]): Promise<string> {
@@ -141,20 +140,8 @@ export function taskPaths(spec: Pick<TaskSpec, 'demo' | 'model' | 'data' | 'labe
 export async function loadTask(spec: TaskSpec, io: TaskIO, modelOptions: TargetModelOptions = {}): Promise<LoadedTask> {
   const paths = taskPaths(spec, io);
   // data first: a bad CSV is the commonest mistake and costs nothing to find
-  const csvText = await io.readText(paths.data);
-  if (csvText.trim() === '') throw new UserError(`${paths.data} is empty.`, 'Choose a CSV file with a header row and one row per sample.');
-  const columns = csvHeader(csvText);
-  let label = paths.label;
-  if (!label) {
-    label = guessLabel(columns);
-    if (!label)
-      throw new UserError(
-        `${paths.data} has no column named like a label (${LABEL_GUESSES.join(', ')}).`,
-        `Name the label column: one of ${columns.join(', ')}.`,
-      );
-  }
-  let data = parseCsv(csvText, paths.data, { label, drop: spec.drop });
-  if (spec.maxRows > 0 && spec.maxRows < data.nRows) data = firstRows(data, spec.maxRows);
+  const { data: parsed, columns } = await readData(paths.data, paths.label, spec, io);
+  let data = parsed;
 
   let modelPath = paths.model;
   if (io.isDirectory && (await io.isDirectory(modelPath))) modelPath = modelPath.replace(/\/?$/, '/') + 'model.json';
@@ -181,7 +168,7 @@ export async function loadTask(spec: TaskSpec, io: TaskIO, modelOptions: TargetM
     if (meta?.classNames && meta.classNames.length === data.classNames.length) data = { ...data, classNames: meta.classNames.map(String) };
     const fingerprint = {
       model: await sha256Hex([modelText, ...shards.values()]),
-      data: await sha256Hex([csvText]),
+      data: await tableFingerprint(parsed),
     };
     const task = makeTask(model, data, { output: spec.output, baseline: spec.baseline });
     await checkOutputs(task, data, paths.data);
@@ -218,6 +205,61 @@ async function checkOutputs(task: Task, data: Dataset, source: string): Promise<
         'Check the model export (weights and operations) and that the data has the scale the model was trained on.',
       );
     }
+}
+
+/**
+ * The CSV as a Dataset: streamed when the IO can (only the first maxRows rows are read), else parsed
+ * from its whole text. The label column is the given one, or guessed from the header's names.
+ */
+async function readData(path: string, givenLabel: string | undefined, spec: TaskSpec, io: TaskIO): Promise<{ data: Dataset; columns: string[] }> {
+  const opts = { drop: spec.drop, ...(spec.maxRows > 0 ? { maxRows: spec.maxRows } : {}) };
+  const pickLabel = (columns: string[]): string => {
+    const label = givenLabel ?? guessLabel(columns);
+    if (!label) throw new UserError(`${path} has no column named like a label (${LABEL_GUESSES.join(', ')}).`, `Name the label column: one of ${columns.join(', ')}.`);
+    return label;
+  };
+  if (io.readTextChunks) {
+    const { chunks, byteSize } = await io.readTextChunks(path);
+    // read until the header line is complete, then hand the same stream on to the parser
+    const it = chunks[Symbol.asyncIterator]();
+    let head = '';
+    const seen: string[] = [];
+    while (!/\n/.test(head.replace(/^\s*\n/, ''))) {
+      const r = await it.next();
+      if (r.done) break;
+      seen.push(r.value);
+      head += r.value;
+      if (head.length > 1 << 20) break;
+    }
+    if (head.trim() === '') throw new UserError(`${path} is empty.`, 'Choose a CSV file with a header row and one row per sample.');
+    const columns = csvColumns(head, path);
+    const label = pickLabel(columns);
+    const rest: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: async function* () {
+        yield* seen;
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return;
+          yield r.value;
+        }
+      },
+    };
+    try {
+      return { data: await parseCsvStream(rest, path, { ...opts, label, byteSize }), columns };
+    } finally {
+      await it.return?.();
+    }
+  }
+  const text = await io.readText(path);
+  if (text.trim() === '') throw new UserError(`${path} is empty.`, 'Choose a CSV file with a header row and one row per sample.');
+  const columns = csvColumns(text, path);
+  return { data: parseCsv(text, path, { ...opts, label: pickLabel(columns) }), columns };
+}
+
+/** SHA-256 of the table the task uses (column names, class names, values, labels): what its results depend on. */
+export async function tableFingerprint(data: Dataset): Promise<string> {
+  const names = JSON.stringify([data.featureNames, data.labelName, data.classNames, data.nRows]);
+  return sha256Hex([names, data.x.buffer.slice(data.x.byteOffset, data.x.byteOffset + data.x.byteLength) as ArrayBuffer, data.labels.buffer.slice(data.labels.byteOffset, data.labels.byteOffset + data.labels.byteLength) as ArrayBuffer]);
 }
 
 function firstRows(data: Dataset, nRows: number): Dataset {
