@@ -83,7 +83,13 @@ describe('stop means stop', () => {
     await expect.poll(() => page.getByTestId('n-rows').textContent(), { timeout: 120_000 }).toBe('200000');
     await page.click('[data-step=explain]');
     await page.fill('[data-testid=rows-count]', '200000');
+    // the estimate uses the model's speed measured at load (about a microsecond a row here); as if it were 0.1 ms:
+    await page.evaluate(() => (window as any).__studio.setState({ info: { ...(window as any).__studio.getState().info, msPerModelRow: 0.1 } }));
     await page.click('[data-testid=run-explain]');
+    // work estimated at more than a minute asks first
+    await page.getByTestId('confirm-run').waitFor();
+    expect(await page.getByTestId('confirm-run').textContent()).toMatch(/This sends about [\d,]+ rows through the model: about \d+ min/);
+    await page.getByTestId('confirm-start').click();
     await page.waitForFunction(() => /explain/.test((window as any).__studio.getState().busy?.stage ?? ''), null, { timeout: 60_000 });
     // another task cannot be loaded while the job runs: the demos are disabled with the reason shown
     await page.click('[data-step=task]');

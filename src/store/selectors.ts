@@ -8,6 +8,7 @@ import type { Job, JobInput, JobResult } from '../core/job';
 import { meanSkippingNaN, rankTable } from '../core/ranking';
 import type { EvaluateResult, MetricMeta } from '../worker/protocol';
 import type { Params } from '../core/params';
+import { estimateWork, type WorkEstimate } from '../core/estimate';
 import type { StudioState } from './types';
 
 /**
@@ -101,4 +102,15 @@ export function canLoadTask(s: Pick<StudioState, 'busy' | 'trainStatus'>): { ok:
   if (s.trainStatus === 'running' || s.trainStatus === 'paused') return { ok: false, why: 'Training is running on the current task: cancel it first (Train panel), then load another task.' };
   if (s.busy) return { ok: false, why: `${s.busy.label} is running on the current task: wait for it or cancel it, then load another task.` };
   return { ok: true };
+}
+
+/** Work above this estimate asks before it starts. */
+export const ASK_ABOVE_MS = 60_000;
+
+/** The cost model's estimate of Explain or Evaluate for the current settings (null before a task is loaded). */
+export function workEstimate(s: JobState & Pick<StudioState, 'attribution'>, step: 'explain' | 'evaluate'): WorkEstimate | null {
+  if (!s.info) return null;
+  const withDefaults = (list: { id: string; defaults: Params }[], choice: Record<string, { enabled: boolean; params: Params }>) => list.filter((m) => choice[m.id]?.enabled).map((m) => ({ id: m.id, params: { ...m.defaults, ...choice[m.id].params } }));
+  const methods = step === 'evaluate' && s.attribution ? s.attribution.explanations.map((e) => ({ id: e.methodId, params: {} })) : withDefaults(s.methods, s.methodChoice);
+  return estimateWork(step, { nRows: rowsWanted(s), nFeatures: s.info.nFeatures, methods, metrics: withDefaults(s.metrics, s.metricChoice) }, s.info.msPerModelRow);
 }

@@ -90,6 +90,24 @@ describe('jobs the studio writes', () => {
   });
 });
 
+describe('long work asks first', () => {
+  it('an Explain estimated at more than a minute waits for a yes; the estimate counts the model rows', async () => {
+    const store = await newStore();
+    await smallJob(store, 30);
+    expect(store.getState().info!.msPerModelRow).toBeGreaterThan(0);
+    store.setState({ info: { ...store.getState().info!, msPerModelRow: 1 } }); // as if the model took 1 ms a row: 4.9 s, no question
+    expect(await store.getState().runExplain()).toBe(true);
+    store.setState({ info: { ...store.getState().info!, msPerModelRow: 20 }, attribution: null }); // 20 ms a row: 97 s
+    expect(await store.getState().runExplain()).toBe(false);
+    // saliency 3 + IG 3·50 + occlusion (3 windows + 1) + feature ablation (4 + 1) rows per explained row
+    expect(store.getState().confirm).toEqual({ step: 'explain', rows: 30 * (3 + 150 + 4 + 5), ms: 20 * 30 * (3 + 150 + 4 + 5) });
+    expect(store.getState().attribution).toBeNull();
+    expect(await store.getState().runExplain({ confirmed: true })).toBe(true);
+    expect(store.getState().confirm).toBeNull();
+    expect(store.getState().attribution!.rows.length).toBe(30);
+  });
+});
+
 describe('one task at a time', () => {
   it('loading another task while a job runs is refused with the reason; the results stay', async () => {
     const store = await newStore();

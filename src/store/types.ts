@@ -60,6 +60,8 @@ export interface AppSlice {
   restoredAt: string | null;
   /** A one-off notice (e.g. "Saved data cleared."); it fades. */
   notice: string | null;
+  /** A run estimated to take more than a minute waits for the user's yes. */
+  confirm: { step: 'explain' | 'evaluate'; rows: number; ms: number } | null;
   tour: number | null;
 }
 
@@ -143,11 +145,13 @@ export interface Actions {
   setRows(rows: Partial<ExplainSlice['rows']>): void;
   setSample(i: number): void;
   setSort(s: ExplainSlice['sortBy']): void;
-  runExplain(): Promise<boolean>;
+  /** Explain; a run estimated at more than a minute first asks (`confirm`) unless `confirmed`. */
+  runExplain(opts?: { confirmed?: boolean }): Promise<boolean>;
   /** Explain the current row count, then Evaluate (the one-click re-run of stale results). */
   rerunExplainAndEvaluate(): Promise<boolean>;
   setMetric(id: string, patch: Partial<{ enabled: boolean; params: Params }>): void;
-  runEvaluate(): Promise<boolean>;
+  runEvaluate(opts?: { confirmed?: boolean }): Promise<boolean>;
+  dismissConfirm(): void;
   setDelta(v: number): void;
   setP(v: number): void;
   setTraining(c: Partial<TrainSettings['training']>): void;

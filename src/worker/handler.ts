@@ -12,19 +12,28 @@ import { DEFAULTS, resolveJob } from '../core/job';
 
 export type Post = (msg: Response, transfer?: Transferable[]) => void;
 
-/** Progress reporter with a linear time-left estimate, throttled to ~10 messages a second. */
+/**
+ * Progress reporter with a time-left estimate, throttled to ~10 messages a second. The estimate is
+ * steady: the work rate is smoothed (exponential moving average) and no estimate is given before
+ * a second of work, so the ETA shown does not jump with every batch.
+ */
 export function progressReporter(id: number, post: Post, now: () => number = () => performance.now()) {
   let start = -1;
   let stageName = '';
   let last = -Infinity;
+  let rate: number | null = null; // units of work per ms, smoothed
   return (stage: string, done: number, total: number) => {
     const t = now();
-    if (stage.split(':')[0] !== stageName.split(':')[0] || start < 0) start = t;
+    if (stage.split(':')[0] !== stageName.split(':')[0] || start < 0) {
+      start = t;
+      rate = null;
+    }
     stageName = stage;
     if (done < total && t - last < 100) return;
     last = t;
     const elapsed = t - start;
-    const etaMs = done > 0 && total > done ? (elapsed / done) * (total - done) : done >= total ? 0 : null;
+    if (elapsed > 0 && done > 0) rate = rate === null ? done / elapsed : 0.8 * rate + 0.2 * (done / elapsed);
+    const etaMs = done >= total ? 0 : elapsed >= 1000 && rate ? (total - done) / rate : null;
     post({ type: 'progress', id, stage, done, total, etaMs });
   };
 }

@@ -66,6 +66,8 @@ export interface TaskInfo {
   dataSha256: string;
   /** Reported test accuracy from the demo's meta.json, when there is one. */
   metaAccuracy?: number;
+  /** Measured time of one model row on this backend (ms), for the studio's estimates before a run. */
+  msPerModelRow: number;
 }
 
 export interface MetricRequestSpec {

@@ -189,6 +189,7 @@ export class Session {
       const predicted = Int32Array.from({ length: data.nRows }, (_, r) => argmax(proba, r * nClasses, nClasses));
       let correct = 0;
       for (let r = 0; r < data.nRows; r++) if (predicted[r] === loaded.labels[r]) correct++;
+      const msPerModelRow = await timeModelRow(task, data.x, data.nRows);
       const info: TaskInfo = {
         sourceLabel: source.kind === 'demo' ? `demo: ${loaded.meta?.name ?? source.demoId}` : `${source.modelJson.name} + ${source.csv.name}`,
         demoId: source.kind === 'demo' ? source.demoId : undefined,
@@ -211,6 +212,7 @@ export class Session {
         modelSha256: loaded.fingerprint.model,
         dataSha256: loaded.fingerprint.data,
         metaAccuracy: typeof loaded.meta?.testAccuracy === 'number' ? loaded.meta.testAccuracy : undefined,
+        msPerModelRow,
       };
       // The new task replaces the old one only once everything loaded: a bad drop keeps the old task.
       this.dispose();
@@ -420,3 +422,18 @@ export class Session {
 }
 
 export { minMaxNormalize };
+
+/** Rows timed for the speed estimate (the model is already warm from the accuracy pass). */
+const TIMED_ROWS = 4096;
+
+/** Time per model row (ms) on this backend, from one batch of TIMED_ROWS rows of the task's data. */
+async function timeModelRow(task: Task, x: Float32Array, nRows: number): Promise<number> {
+  const d = task.inputSize;
+  const rows = new Float32Array(TIMED_ROWS * d);
+  for (let r = 0; r < TIMED_ROWS; r++) rows.set(x.subarray((r % nRows) * d, ((r % nRows) + 1) * d), r * d);
+  const before = task.model.rowsEvaluated;
+  const t0 = performance.now();
+  await task.model.predict(rows, TIMED_ROWS, task.output);
+  task.model.rowsEvaluated = before;
+  return (performance.now() - t0) / TIMED_ROWS;
+}

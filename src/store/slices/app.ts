@@ -20,6 +20,7 @@ export function appSlice(ctx: SliceContext, reloadTask: () => Promise<unknown>):
     seed: 0,
     restoredAt: null,
     notice: null,
+    confirm: null,
     tour: null,
 
     setStep: (step) => set({ step }),

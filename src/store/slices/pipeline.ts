@@ -3,13 +3,13 @@
  * worker, which runs the engine's step on its prepared job (src/worker/session.ts). Results carry
  * the job's key; a result whose key is not the current job's is shown as stale, never mixed in.
  */
-import { buildJob } from '../selectors';
+import { ASK_ABOVE_MS, buildJob, workEstimate } from '../selectors';
 import type { EvaluateSlice, ExplainSlice, ReportSlice, StudioState, SuperviseSlice } from '../types';
 import { toProblem, type SliceContext } from './context';
 
 type PipelineActions = Pick<
   StudioState,
-  'setMethod' | 'setRows' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'explainRows' | 'job' | 'trace' | 'predict'
+  'setMethod' | 'setRows' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'explainRows' | 'job' | 'trace' | 'predict'
 >;
 
 export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice & SuperviseSlice & Omit<ReportSlice, 'report'> & PipelineActions {
@@ -49,7 +49,9 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
     setSample: (i) => set({ sample: i }),
     setSort: (sortBy) => set({ sortBy }),
 
-    async runExplain() {
+    dismissConfirm: () => set({ confirm: null }),
+
+    async runExplain(opts = {}) {
       const s = get();
       if (!s.info) {
         set({ explainError: { what: 'No task is loaded.', todo: 'Pick a demo or drop a model and a CSV in the Task panel.' } });
@@ -59,6 +61,12 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
         set({ explainError: { what: 'No method is chosen.', todo: 'Tick at least one method.' } });
         return false;
       }
+      const est = workEstimate(s, 'explain');
+      if (!opts.confirmed && est && est.ms > ASK_ABOVE_MS) {
+        set({ confirm: { step: 'explain', rows: est.rows, ms: est.ms } });
+        return false;
+      }
+      set({ confirm: null });
       try {
         const job = s.job();
         const r = await ctx.withProgress('Explaining', (cb) => client.call({ type: 'attribute', job }, cb));
@@ -92,7 +100,7 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
       set({ metricChoice: { ...get().metricChoice, [id]: { ...cur, ...patch, params: { ...cur.params, ...(patch.params ?? {}) } } } });
     },
 
-    async runEvaluate() {
+    async runEvaluate(opts = {}) {
       const s = get();
       if (!s.attribution) {
         set({ evaluateError: { what: 'There are no explanations to score yet.', todo: 'Run the Explain step first.' } });
@@ -102,6 +110,12 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
         set({ evaluateError: { what: 'No metric is chosen.', todo: 'Tick at least one metric.' } });
         return false;
       }
+      const est = workEstimate(s, 'evaluate');
+      if (!opts.confirmed && est && est.ms > ASK_ABOVE_MS) {
+        set({ confirm: { step: 'evaluate', rows: est.rows, ms: est.ms } });
+        return false;
+      }
+      set({ confirm: null });
       try {
         const job = s.job();
         const r = await ctx.withProgress('Evaluating', (cb) => client.call({ type: 'evaluate', job }, cb));

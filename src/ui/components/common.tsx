@@ -1,5 +1,6 @@
 import { Component, useEffect, useRef, type ReactNode } from 'react';
 import type { Problem } from '../../store/store';
+import { useStore } from 'zustand';
 import { useStudioStore } from '../../store/hooks';
 import { downloadBlob, svgString, svgToPng } from '../plots/export';
 import { provenance } from '../provenance';
@@ -108,4 +109,26 @@ export function fmtMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
+}
+
+/** A run estimated at more than a minute waits here for the user's yes (the cost model: core/estimate.ts). */
+export function ConfirmRun({ step }: { step: 'explain' | 'evaluate' }) {
+  const store = useStudioStore();
+  const confirm = useStore(store, (s) => s.confirm);
+  const backend = useStore(store, (s) => s.backend?.chosen);
+  if (!confirm || confirm.step !== step) return null;
+  const run = () => (step === 'explain' ? store.getState().runExplain({ confirmed: true }) : store.getState().runEvaluate({ confirmed: true }));
+  return (
+    <div className="stale" role="alertdialog" aria-label="Long run" data-testid="confirm-run">
+      <span>
+        This sends about <strong>{confirm.rows.toLocaleString('en')}</strong> rows through the model: about <strong>{fmtMs(confirm.ms)}</strong> on {backend ?? 'this backend'} (measured on this task). It can be cancelled at any time.
+      </span>
+      <button type="button" className="primary" onClick={() => run()} data-testid="confirm-start">
+        Start
+      </button>
+      <button type="button" onClick={() => store.getState().dismissConfirm()}>
+        Not now
+      </button>
+    </div>
+  );
 }

@@ -1,6 +1,6 @@
 import { useStudio } from '../../store/hooks';
 import { EXPLAINER_ID, evaluationTable, rowsWanted } from '../../store/store';
-import { Empty, Help, Plot, ProblemBox } from '../components/common';
+import { ConfirmRun, Empty, Help, Plot, ProblemBox } from '../components/common';
 import { ParamsEditor } from '../components/Params';
 import { ResultsTable } from '../components/ResultsTable';
 import { renderLines } from '../plots/lines';
@@ -96,6 +96,7 @@ export function EvaluatePanel() {
               </div>
             )
           )}
+          <ConfirmRun step="evaluate" />
           <ProblemBox problem={error} testId="evaluate-error" />
           {!evaluation ? (
             <Empty>Press “Evaluate” to fill the method × metric table.</Empty>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useStudio } from '../../store/hooks';
 import { EXPLAINER_ID } from '../../store/store';
-import { Empty, Help, Plot, ProblemBox } from '../components/common';
+import { ConfirmRun, Empty, Help, Plot, ProblemBox } from '../components/common';
 import { ParamsEditor } from '../components/Params';
 import { renderBars } from '../plots/bars';
 import { PANEL_HELP } from '../teaching';
@@ -70,6 +70,7 @@ export function ExplainPanel() {
             <button type="button" className="primary" disabled={!!busy} onClick={() => runExplain()} data-testid="run-explain">
               Explain {rows.count} rows
             </button>
+            <ConfirmRun step="explain" />
             <ProblemBox problem={error} testId="explain-error" />
           </div>
           <div className="col wide">

@@ -1,0 +1,104 @@
+/**
+ * A cost model of Explain and Evaluate, in model rows: how many inputs each method and metric sends
+ * through the model per explained row, from its parameters and the feature count. With the model's
+ * measured time per row (the worker times its first prediction on the task) this gives the studio's
+ * estimate before a run starts, so it can ask before work of more than a minute. tfjs-free.
+ * Gradients count as GRADIENT_COST forward rows. Perturbation methods and the metrics are counted
+ * exactly (NEG and POS as if every row were classified as its target; they skip the others), so the
+ * estimate is an upper bound on model rows; batching overheads and training are not modelled.
+ */
+import type { Params } from './params';
+
+/** A gradient row costs about this many forward rows (backward pass + the forward it needs). */
+export const GRADIENT_COST = 3;
+
+const num = (p: Params, k: string, d: number) => (typeof p[k] === 'number' ? (p[k] as number) : d);
+
+/** Model rows one method sends per explained row. */
+export function methodRows(id: string, params: Params, n: number): number {
+  switch (id) {
+    case 'saliency':
+    case 'input-x-gradient':
+      return GRADIENT_COST;
+    case 'integrated-gradients':
+      return GRADIENT_COST * (num(params, 'steps', 50) + (params.rule === 'trapezoid' ? 1 : 0));
+    case 'smoothgrad':
+    case 'gradient-shap':
+      return GRADIENT_COST * num(params, 'samples', 50);
+    case 'occlusion': {
+      const w = num(params, 'window', 2);
+      const stride = num(params, 'stride', 1);
+      return (w >= n ? 1 : Math.ceil((n - w) / stride) + 1) + 1;
+    }
+    case 'feature-ablation':
+      return n + 1;
+    case 'lime':
+      return num(params, 'samples', 500);
+    case 'kernel-shap':
+      return Math.min(2 * Math.ceil(num(params, 'samples', 512) / 2), 2 ** Math.min(n, 30) - 2) + 2;
+    case 'shapley-exact':
+      return 2 ** Math.min(n, 30);
+    case 'deeplift':
+      return 2 * GRADIENT_COST;
+    default:
+      return 0;
+  }
+}
+
+/** Model rows the metrics send per explained row and explanation (shared s-independent rows counted once per row). */
+export function metricRows(metrics: { id: string; params: Params }[], n: number, nExplanations: number): number {
+  let shared = 2; // x and x° of the clean pass
+  let perExplanation = 0;
+  const curves = new Set<string>();
+  for (const m of metrics) {
+    const k = Math.max(1, num(m.params, 'stepSize', 1));
+    const T = Math.ceil(n / k);
+    switch (m.id) {
+      case 'FC':
+      case 'INF':
+        shared += num(m.params, 'nSubsets', 100);
+        break;
+      case 'FE':
+        perExplanation += T;
+        break;
+      case 'MC':
+        perExplanation += T * num(m.params, 'nBaselines', 10);
+        break;
+      case 'RP':
+      case 'DEL':
+      case 'IROF':
+      case 'POS':
+        curves.add(`removal-desc|${k}`);
+        break;
+      case 'INS':
+        curves.add(`insertion-desc|${k}`);
+        break;
+      case 'NEG':
+        curves.add(`removal-asc|${k}`);
+        break;
+    }
+  }
+  for (const c of curves) perExplanation += Math.max(0, Math.ceil(n / Number(c.split('|')[1])) - 1);
+  return shared + perExplanation * nExplanations;
+}
+
+export interface WorkEstimate {
+  /** Model rows of the whole step. */
+  rows: number;
+  /** Expected wall time (ms) at the measured speed. */
+  ms: number;
+}
+
+/** Explain (every method on every row) and Evaluate (every explanation on every metric). */
+export function estimateWork(
+  step: 'explain' | 'evaluate',
+  job: { nRows: number; nFeatures: number; methods: { id: string; params: Params }[]; metrics: { id: string; params: Params }[] },
+  msPerModelRow: number,
+): WorkEstimate {
+  const { nRows, nFeatures: n } = job;
+  const rows =
+    step === 'explain'
+      ? nRows * job.methods.reduce((a, m) => a + methodRows(m.id, m.params, n), 0)
+      : nRows * metricRows(job.metrics, n, job.methods.length);
+  return { rows, ms: rows * msPerModelRow };
+}
