@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alphaStep, initialAlphaState, populationVariance, type AlphaParams, type AlphaState } from '../src/core/explainer/alpha';
 
-const P: AlphaParams = { epsilon: 1e-5, window: 5, C: 10 };
+const P: AlphaParams = { epsilon: 1e-5, window: 5, C: 10, every: 'step' };
 const sigmoidDecay = (t: number, t0: number, C: number) => 1 - 1 / (1 + Math.exp(-(t - t0) / C));
 
 function run(seq: number[], p = P): AlphaState[] {

@@ -25,7 +25,7 @@ describe('job', () => {
   it('resolveJob merges DEFAULTS and rejects unknown fields with a message', () => {
     const j = resolveJob({ task: { demo: 'wine' } });
     expect(j.supervision).toEqual({ delta: 0.9, p: 0.15, testFraction: 0.2 });
-    expect(j.training.alpha).toEqual({ epsilon: 1e-5, window: 5, C: 10 });
+    expect(j.training.alpha).toEqual({ epsilon: 1e-5, window: 5, C: 10, every: 'epoch' });
     expect(j.methods).toBe('paper');
     expect(j.mode).toBe(DEFAULTS.mode);
     expect(() => resolveJob({ task: { demo: 'wine' }, training: { epoch: 3 } as never })).toThrow(/Job section training has no parameter "epoch"\. Its parameters: epochs \(an integer from 0 to 100000, default 60\)/);

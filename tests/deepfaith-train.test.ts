@@ -55,6 +55,31 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 describe('explainer training', () => {
   beforeAll(() => useBackend('wasm'));
 
+  it('Algorithm 1 per epoch (default): the epoch\'s mean L_PC is one iteration and α holds for the next epoch\'s steps; per step it is fed every step', async () => {
+    const { task, input } = setup();
+    try {
+      // a huge ε makes the window converge as soon as it fills; C = 2 decays α visibly
+      const alpha = { epsilon: 10, window: 3, C: 2 };
+      const perEpoch = (await collect(input('full', { epochs: 6, alpha: { ...alpha, every: 'epoch' } }))).steps;
+      expect(perEpoch.length).toBe(12); // 2 steps per epoch
+      for (let e = 0; e < 6; e++) expect(perEpoch[2 * e].alpha).toBe(perEpoch[2 * e + 1].alpha);
+      // iteration t = epoch: the window (3 epochs) fills after epoch 2, so epochs 0–2 use α = 1, epoch 3 starts at ½ (t₀ = 2, t = 3)
+      expect(perEpoch.slice(0, 6).map((st) => st.alpha)).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(perEpoch[6].alpha).toBeCloseTo(0.5, 12);
+      expect(perEpoch[8].alpha).toBeCloseTo(1 - 1 / (1 + Math.exp(-1 / 2)), 12);
+      const perStep = (await collect(input('full', { epochs: 6, alpha: { ...alpha, every: 'step' } }))).steps;
+      // per step, the window fills after step 2: step 3 uses ½ and the next step already decays
+      expect(perStep[3].alpha).toBeCloseTo(0.5, 12);
+      expect(perStep[4].alpha).toBeCloseTo(1 - 1 / (1 + Math.exp(-1 / 2)), 12);
+      // with full-batch steps (one per epoch) both rules give the same run
+      const a = (await collect(input('full', { epochs: 6, batchSize: 4096, alpha: { ...alpha, every: 'epoch' } }))).steps;
+      const b = (await collect(input('full', { epochs: 6, batchSize: 4096, alpha: { ...alpha, every: 'step' } }))).steps;
+      expect(a.map((st) => [st.alpha, st.lossPC, st.lossLC])).toEqual(b.map((st) => [st.alpha, st.lossPC, st.lossLC]));
+    } finally {
+      task.model.dispose();
+    }
+  });
+
   it('L_PC falls on a fixed Z; events carry step, epoch, losses, α and held-out evaluations; no tensor leak', async () => {
     const { task, input } = setup();
     try {

@@ -1,8 +1,9 @@
 /**
  * Algorithm 1 of the DeepFaith paper (dynamic joint optimisation) as a pure state machine.
  *
- * One call of `alphaStep` per minibatch step t, with that step's L_PC; it returns the state that
- * holds α for step t+1 (METRICS.md "The explainer and its training"):
+ * One call of `alphaStep` per iteration t — by default an epoch, with that epoch's mean L_PC over its
+ * minibatch steps (option every: 'step': a minibatch step, with its L_PC); it returns the state that
+ * holds α for iteration t+1 (METRICS.md "The explainer and its training"):
  * - start α = 1, not converged;
  * - once at least `window` values exist, σ² = population variance (ddof 0) of the last `window`;
  * - not converged and σ² < ε → converged, t₀ = t;
@@ -19,14 +20,21 @@ export interface AlphaParams {
   window: number;
   /** Scaling factor C ≥ 1. */
   C: number;
+  /**
+   * What one iteration t of Algorithm 1 is: 'epoch' (default; the epoch's mean L_PC over its
+   * minibatch steps enters the window once, and α is held for the next epoch's steps) or 'step'
+   * (every minibatch step's L_PC enters the window; converges only with full-batch steps).
+   */
+  every: 'epoch' | 'step';
 }
 
-export const defaults: AlphaParams = { epsilon: 1e-5, window: 5, C: 10 };
+export const defaults: AlphaParams = { epsilon: 1e-5, window: 5, C: 10, every: 'epoch' };
 
 export const params: ParamSchema<AlphaParams> = {
   epsilon: { type: 'number', min: 0, minExclusive: true, max: 1, meaning: 'ε: L_PC has converged when the variance of its last `window` values is below ε.' },
   window: { type: 'int', min: 1, max: 10000, meaning: 'e: number of L_PC values in the monitoring window.' },
   C: { type: 'number', min: 1, max: 1e6, meaning: 'C: α decays with time constant C after convergence; a variance above C·ε resets α to 1.' },
+  every: { type: 'choice', choices: ['epoch', 'step'], meaning: 'One iteration of Algorithm 1: an epoch (its mean L_PC enters the window) or a minibatch step.' },
 };
 
 export interface AlphaState {

@@ -5,7 +5,8 @@
  * shuffle per epoch); each step also takes the next slice of the training samples D for L_LC, so
  * that every sample of D enters L_LC once per epoch. Δ of L_LC's k subsets is recomputed at the
  * start of every epoch for all of D in one batched model call (fresh subsets each epoch).
- * L_OBJ = α·L_PC + (1−α)·L_LC with α from Algorithm 1 (alpha.ts), or α ≡ 1 (`pc-only`),
+ * L_OBJ = α·L_PC + (1−α)·L_LC with α from Algorithm 1 (alpha.ts; by default one iteration per epoch,
+ * fed the epoch's mean L_PC, α held for the next epoch's steps; option alpha.every 'step'), or α ≡ 1 (`pc-only`),
  * α ≡ 0 (`lc-only`). `dedup-only` / `filter-only` train like `full`; they differ in how Z was built.
  * Adam with an explicit epsilon; optional decoupled weight decay (θ ← θ·(1 − lr·wd) after each step).
  * Randomness: dropout masks, shuffles and subsets all come from the job seed and fixed unit ids,
@@ -218,6 +219,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
       for (const w of named) w.tensor.dispose();
     }
     let alpha = resume ? resume.alpha : initialAlphaState();
+    const perEpoch = (config.alpha.every ?? 'epoch') === 'epoch';
     let step = resume ? resume.step : 0;
     const startEpoch = resume ? resume.epoch : 0;
     const stepsPerEpoch = Math.max(1, Math.ceil((mode === 'lc-only' && z.nPairs === 0 ? samples.nRows : z.nPairs) / config.batchSize));
@@ -228,6 +230,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
       const zOrder = z.nPairs > 0 ? shuffled(z.nPairs, seeder, `deepfaith-shuffle-z|epoch${epoch}`) : new Int32Array(0);
       const dOrder = shuffled(samples.nRows, seeder, `deepfaith-shuffle-d|epoch${epoch}`);
       const dPerStep = Math.ceil(samples.nRows / stepsPerEpoch);
+      let epochPcSum = 0;
+      let epochPcCount = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         throwIfCancelled(signal);
         await checkpoint(signal);
@@ -271,7 +275,14 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
             `Training diverged at step ${step} (epoch ${epoch + 1}): L_PC = ${pcValue}, L_LC = ${lcValue} with learning rate ${config.learningRate}. Nothing was saved.`,
             'Lower training.learningRate (e.g. by 10×) and train again.',
           );
-        if (Number.isFinite(pcValue)) alpha = alphaStep(alpha, pcValue, config.alpha);
+        if (Number.isFinite(pcValue)) {
+          if (perEpoch) {
+            epochPcSum += pcValue;
+            epochPcCount++;
+          } else alpha = alphaStep(alpha, pcValue, config.alpha);
+        }
+        // Algorithm 1 per epoch: after the epoch's last step, its mean L_PC is one iteration; α holds for the next epoch
+        if (perEpoch && s === stepsPerEpoch - 1 && epochPcCount > 0) alpha = alphaStep(alpha, epochPcSum / epochPcCount, config.alpha);
         yield { type: 'step', step, epoch, lossPC: pcValue, lossLC: lcValue, alpha: a, converged: alpha.converged, variance: alpha.variance, ms: Date.now() - t0 };
         step++;
       }
