@@ -11,6 +11,7 @@
  * supervision target, a constant Δ) gives correlation 0 with a finite gradient.
  */
 import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../errors';
 import type { Seeder } from '../rng';
 import type { Task } from '../task/task';
 
@@ -35,9 +36,41 @@ export function subsetSums(phi: tf.Tensor2D, masks: tf.Tensor3D): tf.Tensor2D {
   return tf.tidy(() => tf.squeeze(tf.matMul(masks, tf.expandDims(phi, 2)), [2]) as tf.Tensor2D); // [B, k, 1] → [B, k]
 }
 
-/** L_LC. phi: [B, n], masks: [B, k, n] (1 = removed), delta: [B, k] → scalar. */
-export function lossLC(phi: tf.Tensor2D, masks: tf.Tensor3D, delta: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => tf.sub(0.5, tf.mul(0.5, tf.mean(pearsonRows(subsetSums(phi, masks), delta)))) as tf.Scalar);
+/** Per-row min–max normalisation to [0, 1] (what is scored), differentiable; a constant row becomes ≈ 0. phi: [B, n]. */
+export function minMaxRows(phi: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const lo = tf.min(phi, 1, true); // [B, 1]
+    const hi = tf.max(phi, 1, true); // [B, 1]
+    return tf.div(tf.sub(phi, lo), tf.add(tf.sub(hi, lo), 1e-8)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * L_LC. phi: [B, n], masks: [B, k, n] (1 = removed), delta: [B, k] → scalar. With `normalised`,
+ * the subset sums are taken over the per-row min–max normalised output (what the metrics score)
+ * instead of the sigmoid output.
+ */
+export function lossLC(phi: tf.Tensor2D, masks: tf.Tensor3D, delta: tf.Tensor2D, normalised = false): tf.Scalar {
+  return tf.tidy(() => tf.sub(0.5, tf.mul(0.5, tf.mean(pearsonRows(subsetSums(normalised ? minMaxRows(phi) : phi, masks), delta)))) as tf.Scalar);
+}
+
+/**
+ * How L_LC's removed subsets are drawn: 'independent' (default; each feature removed with
+ * probability ½, k subsets), 'antithetic' (k/2 such subsets and their complements, rounded up to
+ * pairs), 'exact' (all 2ⁿ subsets, the same for every sample; n ≤ LC_EXACT_MAX_FEATURES).
+ */
+export type LcSampling = 'independent' | 'antithetic' | 'exact';
+export const LC_SAMPLINGS: readonly LcSampling[] = ['independent', 'antithetic', 'exact'];
+export const LC_EXACT_MAX_FEATURES = 12;
+
+/** Subsets per sample for a sampling rule. */
+export function lcSubsetCount(sampling: LcSampling, k: number, n: number): number {
+  if (sampling === 'exact') {
+    if (n > LC_EXACT_MAX_FEATURES)
+      throw new UserError(`L_LC over all subsets needs 2^${n} subsets per sample; it is offered up to ${LC_EXACT_MAX_FEATURES} features.`, 'Use training.lcSampling "antithetic" (or "independent") with lcSubsets k.');
+    return 2 ** n;
+  }
+  return sampling === 'antithetic' ? 2 * Math.ceil(k / 2) : k;
 }
 
 /** The k removed subsets and their effects for a set of samples. */
@@ -51,9 +84,10 @@ export interface LcTargets {
 }
 
 /**
- * Draw k subsets per sample (each feature removed with probability ½, from
- * `seeder.rng(unitId, rowIndex[r])`) and compute their Δ with ONE batched model call over all
- * nRows·(k+1) inputs (clean rows included). No gradient flows through Δ.
+ * Draw the subsets of each sample (by `sampling`: each feature removed with probability ½ from
+ * `seeder.rng(unitId, rowIndex[r])`, those and their complements, or all 2ⁿ) and compute their Δ
+ * with ONE batched model call over all nRows·(k+1) inputs (clean rows included), k =
+ * lcSubsetCount(sampling, kRequested, n). No gradient flows through Δ.
  */
 export async function lcTargets(
   task: Task,
@@ -61,11 +95,13 @@ export async function lcTargets(
   nRows: number,
   rowIndex: ArrayLike<number>,
   target: ArrayLike<number>,
-  k: number,
+  kRequested: number,
   seeder: Seeder,
   unitId: string,
+  sampling: LcSampling = 'independent',
 ): Promise<LcTargets> {
   const n = task.nFeatures;
+  const k = lcSubsetCount(sampling, kRequested, n);
   const d = task.inputSize; // model-input values per row (x is [nRows, inputSize])
   const baseline = task.space.baseline(task.baseline); // [inputSize]
   const masks = new Float32Array(nRows * k * n); // [nRows, k, n]
@@ -78,7 +114,11 @@ export async function lcTargets(
     task.space.writeMasked(inputs, base, xr, baseline, new Float32Array(n));
     for (let j = 0; j < k; j++) {
       const m = masks.subarray((r * k + j) * n, (r * k + j + 1) * n);
-      for (let i = 0; i < n; i++) m[i] = rng.uniform() < 0.5 ? 1 : 0;
+      if (sampling === 'exact') for (let i = 0; i < n; i++) m[i] = (j >> i) & 1;
+      else if (sampling === 'antithetic' && j % 2 === 1) {
+        const prev = masks.subarray((r * k + j - 1) * n, (r * k + j) * n);
+        for (let i = 0; i < n; i++) m[i] = 1 - prev[i];
+      } else for (let i = 0; i < n; i++) m[i] = rng.uniform() < 0.5 ? 1 : 0;
       task.space.writeMasked(inputs, base + 1 + j, xr, baseline, m);
     }
     targets.fill(target[r], base, base + k + 1);

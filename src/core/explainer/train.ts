@@ -18,7 +18,7 @@ import { checkpoint } from '../yield';
 import { Seeder } from '../rng';
 import type { Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
-import { lcTargets, lossLC, lossPC, type LcTargets } from './losses';
+import { LC_SAMPLINGS, lcSubsetCount, lcTargets, lossLC, lossPC, type LcSampling, type LcTargets } from './losses';
 import { Explainer, type ExplainerConfig } from './model';
 import type { ParamSchema } from '../params';
 
@@ -36,6 +36,10 @@ export interface TrainConfig {
   weightDecay: number;
   /** k: random removed subsets per sample in L_LC. */
   lcSubsets: number;
+  /** How L_LC's subsets are drawn (losses.ts LcSampling). */
+  lcSampling: LcSampling;
+  /** L_LC on the per-sample min–max normalised output (what the metrics score) instead of the sigmoid output. */
+  lcNormalised: boolean;
   /** Held-out evaluation every this many epochs (and after the last). 0 = only after the last. */
   evalEvery: number;
   /** Algorithm 1's ε, e, C. */
@@ -50,6 +54,8 @@ export const defaults: TrainConfig = {
   adamEpsilon: 1e-7,
   weightDecay: 1e-5,
   lcSubsets: 100,
+  lcSampling: 'independent',
+  lcNormalised: false,
   evalEvery: 10,
   alpha: { ...alphaDefaults },
 };
@@ -62,6 +68,8 @@ export const params: ParamSchema<Omit<TrainConfig, 'alpha'>> = {
   adamEpsilon: { type: 'number', min: 0, minExclusive: true, max: 1, meaning: 'Adam ε, explicit so every backend uses the same one.' },
   weightDecay: { type: 'number', min: 0, max: 1, meaning: 'Decoupled weight decay per step (0 = off).' },
   lcSubsets: { type: 'int', min: 2, max: 10000, meaning: 'k: random removed subsets per sample in L_LC.' },
+  lcSampling: { type: 'choice', choices: LC_SAMPLINGS, meaning: 'L_LC subsets: independent draws, antithetic pairs (a draw and its complement), or all 2ⁿ (n ≤ 12).' },
+  lcNormalised: { type: 'boolean', meaning: 'Compute L_LC on the per-sample min–max normalised output (what the metrics score).' },
   evalEvery: { type: 'int', min: 0, max: 100000, meaning: 'Held-out evaluation every this many epochs (and after the last; 0 = only after the last).' },
 };
 
@@ -172,7 +180,7 @@ function gatherRows(src: Float32Array, width: number, idx: ArrayLike<number>): F
 }
 
 /** Held-out L_PC and L_LC without dropout, in chunks. */
-async function evaluateLosses(explainer: Explainer, z: PairSet, lc: LcTargets, samples: SampleSet): Promise<{ lossPC: number; lossLC: number }> {
+async function evaluateLosses(explainer: Explainer, z: PairSet, lc: LcTargets, samples: SampleSet, normalised: boolean): Promise<{ lossPC: number; lossLC: number }> {
   const n = explainer.config.nFeatures;
   let lossPCValue = NaN;
   if (z.nPairs > 0) {
@@ -185,7 +193,7 @@ async function evaluateLosses(explainer: Explainer, z: PairSet, lc: LcTargets, s
   if (samples.nRows > 0) {
     const phi = await explainer.explain(samples.x, samples.nRows);
     const l = tf.tidy(() =>
-      lossLC(tf.tensor2d(phi, [samples.nRows, n]), tf.tensor3d(lc.masks, [samples.nRows, lc.k, n]), tf.tensor2d(lc.delta, [samples.nRows, lc.k])),
+      lossLC(tf.tensor2d(phi, [samples.nRows, n]), tf.tensor3d(lc.masks, [samples.nRows, lc.k, n]), tf.tensor2d(lc.delta, [samples.nRows, lc.k]), normalised),
     );
     lossLCValue = (await l.data())[0];
     l.dispose();
@@ -200,7 +208,9 @@ async function evaluateLosses(explainer: Explainer, z: PairSet, lc: LcTargets, s
 export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEvent, TrainResult> {
   const { task, config, mode, z, samples, heldOut, signal } = input;
   const n = task.nFeatures;
-  const k = config.lcSubsets;
+  const kAsked = config.lcSubsets;
+  const sampling = config.lcSampling ?? 'independent';
+  const k = lcSubsetCount(sampling, kAsked, n); // subsets per sample actually drawn
   if (z.nPairs === 0 && mode !== 'lc-only')
     throw new UserError('The supervision set Z is empty, so there is nothing for L_PC to fit.', 'Lower the filter quantile p, raise the dedup threshold δ, add prior methods or samples, or train with mode lc-only.');
   if (samples.nRows === 0) throw new UserError('No training samples for L_LC.', 'Use more rows.');
@@ -223,10 +233,10 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     let step = resume ? resume.step : 0;
     const startEpoch = resume ? resume.epoch : 0;
     const stepsPerEpoch = Math.max(1, Math.ceil((mode === 'lc-only' && z.nPairs === 0 ? samples.nRows : z.nPairs) / config.batchSize));
-    const heldLc = heldOut && heldOut.samples.nRows > 0 ? await lcTargets(task, heldOut.samples.x, heldOut.samples.nRows, heldOut.samples.rowIndex, heldOut.samples.target, k, seeder, 'deepfaith-lc-heldout') : undefined;
+    const heldLc = heldOut && heldOut.samples.nRows > 0 ? await lcTargets(task, heldOut.samples.x, heldOut.samples.nRows, heldOut.samples.rowIndex, heldOut.samples.target, kAsked, seeder, 'deepfaith-lc-heldout', sampling) : undefined;
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       throwIfCancelled(signal);
-      const lc = await lcTargets(task, samples.x, samples.nRows, samples.rowIndex, samples.target, k, seeder, `deepfaith-lc|epoch${epoch}`);
+      const lc = await lcTargets(task, samples.x, samples.nRows, samples.rowIndex, samples.target, kAsked, seeder, `deepfaith-lc|epoch${epoch}`, sampling);
       const zOrder = z.nPairs > 0 ? shuffled(z.nPairs, seeder, `deepfaith-shuffle-z|epoch${epoch}`) : new Int32Array(0);
       const dOrder = shuffled(samples.nRows, seeder, `deepfaith-shuffle-d|epoch${epoch}`);
       const dPerStep = Math.ceil(samples.nRows / stepsPerEpoch);
@@ -248,7 +258,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         let pcT: tf.Scalar | null = null;
         let lcT: tf.Scalar | null = null;
         const { grads, value } = tf.variableGrads(() => {
-          const lcLoss = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, n]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k])); // scalar
+          const lcLoss = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, n]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false); // scalar
           lcT = tf.keep(lcLoss);
           if (zIdx.length === 0) return tf.mul(1 - a, lcLoss) as tf.Scalar;
           const pcLoss = lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, n]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n])); // scalar
@@ -288,7 +298,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
       }
       const last = epoch === config.epochs - 1;
       if (heldOut && heldLc && (last || (config.evalEvery > 0 && (epoch + 1) % config.evalEvery === 0))) {
-        const e = await evaluateLosses(explainer, heldOut.z, heldLc, heldOut.samples);
+        const e = await evaluateLosses(explainer, heldOut.z, heldLc, heldOut.samples, config.lcNormalised ?? false);
         yield { type: 'eval', step, epoch, ...e };
       }
       if (input.checkpointEvery && (epoch + 1) % input.checkpointEvery === 0)

@@ -22,6 +22,7 @@ import { PAPER_METHODS, defaults as supervisionDefaults, params as supervisionPa
 import { defaults as explainerDefaults, params as explainerParams, type ExplainerArchitecture } from '../explainer/model';
 import { TRAIN_MODES, defaults as trainDefaults, params as trainParams, type TrainConfig, type TrainMode } from '../explainer/train';
 import { params as alphaParams } from '../explainer/alpha';
+import { lcSubsetCount } from '../explainer/losses';
 
 export interface JobTask extends TaskSpec {
   target: TargetRule;
@@ -254,5 +255,6 @@ export function checkJobForTask(job: Job, nFeatures: number): void {
     const unit = getMetric(m.id)!;
     resolveParams({ id: unit.id, kind: 'Metric', defaults: unit.defaults, params: unit.params }, m.params ?? {}, nFeatures);
   }
+  lcSubsetCount(job.training.lcSampling, job.training.lcSubsets, nFeatures); // 'exact' only up to 12 features
 }
 
