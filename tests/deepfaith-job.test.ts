@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DEFAULTS, PAPER_PRESET, evaluationSplit, exportPrepared, prepareJob, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
+import { DEFAULTS, PAPER_PRESET, evaluationSplit, exportPrepared, prepareJob, preparedKey, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
@@ -73,6 +73,19 @@ describe('job', () => {
     expect(prep.loaded.data.nRows).toBe(100);
     // the same file with every row is refused at the bad cell
     await expect(prepareJob({ ...job, task: { ...job.task, maxRows: 0 } }, nodeJobIO(dir))).rejects.toThrow(/row 249 \(line 251\), column "sepal length \(cm\)": "oops" is not a number/);
+  });
+
+  it('priorBudget "paper" runs the priors at the paper\'s Table 6 budgets unless the job gives a parameter; it is part of the cache key', async () => {
+    const job = resolveJob({ task: { demo: 'iris', maxRows: 20 }, methods: [{ id: 'kernel-shap' }, { id: 'lime', params: { samples: 40 } }, { id: 'saliency' }], metrics: [{ id: 'DEL' }], priorBudget: 'paper' });
+    const prep = await prepareJob(job, nodeJobIO(process.cwd()));
+    prep.loaded.task.model.dispose();
+    expect(prep.priors.map((p) => [p.id, p.params])).toEqual([
+      ['kernel-shap', { samples: 100 }],
+      ['lime', { samples: 40, kernelWidth: 0.25, ridge: 0.01 }],
+      ['saliency', { abs: true }],
+    ]);
+    expect(preparedKey(job)).not.toBe(preparedKey({ ...job, priorBudget: 'default' }));
+    expect(() => resolveJob({ task: { demo: 'iris' }, priorBudget: 'tiny' as never })).toThrow(/priorBudget "tiny" is not known/);
   });
 
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {

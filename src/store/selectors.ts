@@ -19,7 +19,7 @@ import type { StudioState } from './types';
  */
 export const STUDIO_CHOICES = { baseline: 'mean', rows: 'all' } as const;
 
-type JobState = Pick<StudioState, 'source' | 'info' | 'settings' | 'rows' | 'methods' | 'methodChoice' | 'metrics' | 'metricChoice' | 'delta' | 'p' | 'trainSettings' | 'seed' | 'jobDefaults'>;
+type JobState = Pick<StudioState, 'source' | 'info' | 'settings' | 'rows' | 'priorBudget' | 'methods' | 'methodChoice' | 'metrics' | 'metricChoice' | 'delta' | 'p' | 'trainSettings' | 'seed' | 'jobDefaults'>;
 
 /** The job the studio's settings describe, every field given (a job `deepfaith run` accepts). */
 export function buildJob(s: JobState): Job {
@@ -42,6 +42,7 @@ export function buildJob(s: JobState): Job {
     seed: s.seed,
     trainSeed: null,
     mode: ts.mode,
+    priorBudget: s.priorBudget,
   };
 }
 

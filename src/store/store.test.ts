@@ -12,6 +12,7 @@ import { createStudioStore, evaluationTable, reportTable, STUDIO_CHOICES, type S
 import { memoryPersistence, type Persistence, type SavedRun } from './persist';
 import { inProcessWorker } from '../../tests/helpers/inProcessWorker';
 import { useBackend } from '../../tests/helpers/models';
+import { GRADIENT_COST } from '../core/estimate';
 
 const stores: StudioStore[] = [];
 async function newStore(persistence: Persistence = memoryPersistence()): Promise<StudioStore> {
@@ -95,12 +96,13 @@ describe('long work asks first', () => {
     const store = await newStore();
     await smallJob(store, 30);
     expect(store.getState().info!.msPerModelRow).toBeGreaterThan(0);
-    store.setState({ info: { ...store.getState().info!, msPerModelRow: 1 } }); // as if the model took 1 ms a row: 4.9 s, no question
+    store.setState({ info: { ...store.getState().info!, msPerModelRow: 1 } }); // as if the model took 1 ms a row: under 5 s, no question
     expect(await store.getState().runExplain()).toBe(true);
-    store.setState({ info: { ...store.getState().info!, msPerModelRow: 20 }, attribution: null }); // 20 ms a row: 97 s
+    store.setState({ info: { ...store.getState().info!, msPerModelRow: 20 }, attribution: null }); // 20 ms a row: over a minute
     expect(await store.getState().runExplain()).toBe(false);
-    // saliency 3 + IG 3·50 + occlusion (3 windows + 1) + feature ablation (4 + 1) rows per explained row
-    expect(store.getState().confirm).toEqual({ step: 'explain', rows: 30 * (3 + 150 + 4 + 5), ms: 20 * 30 * (3 + 150 + 4 + 5) });
+    // saliency g + IG g·50 (g = rows per gradient row) + occlusion (3 windows + 1) + feature ablation (4 + 1) rows per explained row
+    const perRow = GRADIENT_COST + 50 * GRADIENT_COST + 4 + 5;
+    expect(store.getState().confirm).toEqual({ step: 'explain', rows: 30 * perRow, ms: 20 * 30 * perRow });
     expect(store.getState().attribution).toBeNull();
     expect(await store.getState().runExplain({ confirmed: true })).toBe(true);
     expect(store.getState().confirm).toBeNull();

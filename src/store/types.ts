@@ -80,6 +80,8 @@ export interface ExplainSlice {
   methodChoice: Record<string, { enabled: boolean; params: Params }>;
   /** The job's rows: the first `count` rows of the data (job task.maxRows). */
   rows: { start: number; count: number };
+  /** The priors' budgets: the project's defaults or the paper's Table 6. */
+  priorBudget: 'default' | 'paper';
   attribution: AttributeResult | null;
   explainError: Problem | null;
   /** Index into attribution.rows of the sample shown. */
@@ -143,6 +145,7 @@ export interface Actions {
   pickLabel(column: string): Promise<boolean>;
   setMethod(id: string, patch: Partial<{ enabled: boolean; params: Params }>): void;
   setRows(rows: Partial<ExplainSlice['rows']>): void;
+  setPriorBudget(b: ExplainSlice['priorBudget']): void;
   setSample(i: number): void;
   setSort(s: ExplainSlice['sortBy']): void;
   /** Explain; a run estimated at more than a minute first asks (`confirm`) unless `confirmed`. */

@@ -20,6 +20,8 @@ export function jobDiff(job: Job, DEFAULTS: Job, extra: { description?: string }
     output: t.output,
     target: t.target,
     maxRows: t.maxRows,
+    ...(t.patch !== undefined ? { patch: t.patch } : {}),
+    ...(t.normalise !== undefined ? { normalise: t.normalise } : {}),
   };
   if (job.preset) out.preset = job.preset;
   out.methods = job.methods;
@@ -37,6 +39,7 @@ export function jobDiff(job: Job, DEFAULTS: Job, extra: { description?: string }
   out.seed = job.seed;
   if (job.trainSeed !== null) out.trainSeed = job.trainSeed;
   if (job.mode !== DEFAULTS.mode) out.mode = job.mode;
+  if (job.priorBudget !== DEFAULTS.priorBudget) out.priorBudget = job.priorBudget;
   return out;
 }
 
@@ -48,11 +51,11 @@ export function stableStringify(v: unknown): string {
 }
 
 /** What the priors and their scores depend on: task, methods, metrics, job seed, test fraction. */
-export function preparedKey(job: Pick<Job, 'task' | 'methods' | 'metrics' | 'seed' | 'supervision'>): string {
-  return stableStringify({ task: job.task, methods: job.methods, metrics: job.metrics, seed: job.seed, testFraction: job.supervision.testFraction });
+export function preparedKey(job: Pick<Job, 'task' | 'methods' | 'metrics' | 'seed' | 'supervision'> & { priorBudget?: Job['priorBudget'] }): string {
+  return stableStringify({ task: job.task, methods: job.methods, metrics: job.metrics, seed: job.seed, testFraction: job.supervision.testFraction, ...(job.priorBudget && job.priorBudget !== 'default' ? { priorBudget: job.priorBudget } : {}) });
 }
 
 /** What the priors alone depend on (the metrics do not change them). */
-export function explainKey(job: Pick<Job, 'task' | 'methods' | 'metrics' | 'seed' | 'supervision'>): string {
+export function explainKey(job: Pick<Job, 'task' | 'methods' | 'metrics' | 'seed' | 'supervision'> & { priorBudget?: Job['priorBudget'] }): string {
   return preparedKey({ ...job, metrics: 'all' });
 }

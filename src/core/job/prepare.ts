@@ -10,8 +10,8 @@ import { Seeder } from '../rng';
 import { loadTask, targetsFor, type LoadedTask, type TaskIO } from '../task/load';
 import type { Batch } from '../task/task';
 import type { MetricRequest } from '../metrics/evaluate';
-import { methodRequests, runPriors, scoreAll, splitSamplesAsync, type PriorMethodInfo, type StoredScores } from '../supervision/supervision';
-import { checkJobForTask, jobMetrics, type Job } from './schema';
+import { runPriors, scoreAll, splitSamplesAsync, type PriorMethodInfo, type StoredScores } from '../supervision/supervision';
+import { checkJobForTask, jobMethodRequests, jobMetrics, type Job } from './schema';
 import { preparedKey } from './diff';
 
 /** File access for jobs: the task loader's. */
@@ -65,7 +65,7 @@ export async function startJob(job: Job, loaded: LoadedTask, signal?: AbortSigna
 /** The K prior methods on every row of the job (skipped ones with the reason). */
 export async function runJobPriors(rows: JobRows, onEvent?: (e: JobEvent) => void, signal?: AbortSignal) {
   const { task, batch } = rows.loaded;
-  const priors = await runPriors(task, batch, rows.target, methodRequests(rows.job.methods), new Seeder(rows.job.seed), (done, total, id) => onEvent?.({ stage: 'priors', done, total, message: id }), signal);
+  const priors = await runPriors(task, batch, rows.target, jobMethodRequests(rows.job), new Seeder(rows.job.seed), (done, total, id) => onEvent?.({ stage: 'priors', done, total, message: id }), signal);
   if (priors.ranIds.length === 0) throw new UserError('None of the prior methods could run on this task.', `Skipped: ${priors.methods.map((m) => `${m.id} (${m.reason})`).join('; ')}.`);
   return priors;
 }

@@ -13,12 +13,13 @@ import { resolveParams, type Params, type ParamSpec } from '../params';
 import { DEMOS } from '../data/demos';
 import { OUTPUT_MODES, type OutputMode } from '../task/model';
 import { BASELINES, type BaselineKind } from '../task/featureSpace';
+import { DEFAULT_NORMALISE, NORMALISE_RULES, type NormaliseRule } from '../data/images';
 import type { TargetRule } from '../task/task';
 import type { TaskSpec } from '../task/load';
 import { ATTRIBUTION_METHODS, getMethod, resolveMethodParams } from '../attribution/registry';
 import { METRICS, getMetric } from '../metrics/registry';
 import type { MetricRequest } from '../metrics/evaluate';
-import { PAPER_METHODS, defaults as supervisionDefaults, params as supervisionParams, type MethodSelection } from '../supervision/supervision';
+import { PAPER_METHODS, methodRequests, defaults as supervisionDefaults, params as supervisionParams, type MethodSelection } from '../supervision/supervision';
 import { defaults as explainerDefaults, params as explainerParams, type ExplainerArchitecture } from '../explainer/model';
 import { TRAIN_MODES, defaults as trainDefaults, params as trainParams, type TrainConfig, type TrainMode } from '../explainer/train';
 import { params as alphaParams } from '../explainer/alpha';
@@ -42,8 +43,33 @@ export interface Job {
   /** Seed of the explainer (initial weights, dropout, shuffles, L_LC subsets); null = the job seed. */
   trainSeed: number | null;
   mode: TrainMode;
+  /** Budgets of the prior methods: the project's defaults, or the paper's Table 6 (PAPER_BUDGET). */
+  priorBudget: PriorBudget;
   /** The preset the job started from, if any. */
   preset?: (typeof PRESETS)[number] | null;
+}
+
+export const PRIOR_BUDGETS = ['default', 'paper'] as const;
+export type PriorBudget = (typeof PRIOR_BUDGETS)[number];
+
+/**
+ * The paper's Table 6 budgets for the priors (`"priorBudget": "paper"`): Kernel SHAP and LIME 100
+ * samples, IG 20 steps, GradientSHAP 5 samples, occlusion window 1. Parameters a job gives
+ * explicitly still win. Our defaults are 5–25× larger.
+ */
+export const PAPER_BUDGET: Record<string, Params> = {
+  'kernel-shap': { samples: 100 },
+  lime: { samples: 100 },
+  'integrated-gradients': { steps: 20 },
+  'gradient-shap': { samples: 5 },
+  occlusion: { window: 1 },
+};
+
+/** The method requests of a job, with the prior budget applied under the job's own parameters. */
+export function jobMethodRequests(job: Pick<Job, 'methods' | 'priorBudget'>): { id: string; params?: Params }[] {
+  const list = methodRequests(job.methods);
+  if (job.priorBudget !== 'paper') return list;
+  return list.map((m) => (PAPER_BUDGET[m.id] ? { id: m.id, params: { ...PAPER_BUDGET[m.id], ...(m.params ?? {}) } } : m));
 }
 
 /** A job as written by people: every field optional. */
@@ -59,6 +85,7 @@ export type JobInput = {
   mode?: TrainMode;
   /** "paper": start from PAPER_PRESET instead of DEFAULTS (fields given here still win). */
   preset?: (typeof PRESETS)[number] | null;
+  priorBudget?: PriorBudget;
   description?: string;
 };
 
@@ -72,6 +99,7 @@ export const DEFAULTS: Job = {
   seed: 0,
   trainSeed: null,
   mode: 'full',
+  priorBudget: 'default',
 };
 
 /** The ablation modes of the paper's Table 4, in its order. */
@@ -99,7 +127,7 @@ export const PAPER_PRESET = {
 
 export const PRESETS = ['paper'] as const;
 
-const TOP_KEYS = ['task', 'methods', 'metrics', 'supervision', 'explainer', 'training', 'seed', 'trainSeed', 'mode', 'preset', '$schema', 'description'];
+const TOP_KEYS = ['task', 'methods', 'metrics', 'supervision', 'explainer', 'training', 'seed', 'trainSeed', 'mode', 'priorBudget', 'preset', '$schema', 'description'];
 
 /** The task part of a job, declared like a unit's parameters (model/data/label/drop/demo are checked by hand). */
 const TASK_SCALARS: Record<string, ParamSpec> = {
@@ -107,6 +135,16 @@ const TASK_SCALARS: Record<string, ParamSpec> = {
   output: { type: 'choice', choices: OUTPUT_MODES, meaning: 'Model output the scores use.' },
   target: { type: 'choice', choices: ['predicted', 'label'], meaning: 'Class explained: the model\'s prediction on the clean row, or the label.' },
   maxRows: { type: 'int', min: 0, max: 100_000_000, meaning: 'Use only the first maxRows data rows (0 = all).' },
+};
+
+/**
+ * Image-task fields: optional (absent = the image default; a table refuses them at load). Their
+ * defaults here are what an absent field means: patch 0 stands for "the default for the image size"
+ * (featureSpace.ts defaultPatchSize) and is written as absent.
+ */
+const IMAGE_TASK_FIELDS: Record<string, ParamSpec> = {
+  patch: { type: 'int', min: 1, max: 4096, meaning: 'Image tasks: side of the square patches (pixels) that are the features; absent = at most 64 patches (8×8 → 1, 28×28 → 4).' },
+  normalise: { type: 'choice', choices: NORMALISE_RULES, meaning: 'Image tasks: pixel values on the 0–1 scale as 0-1 (v), -1-1 (2v − 1) or mean-std ((v − mean)/std per channel over the task\'s images).' },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -129,11 +167,17 @@ function intField(v: unknown, where: string, example: string): number {
 
 function resolveTask(given: Record<string, unknown> | undefined, base: JobTask): JobTask {
   const g = given ?? {};
-  const known = ['demo', 'model', 'data', 'label', 'drop', ...Object.keys(TASK_SCALARS)];
+  const known = ['demo', 'model', 'data', 'label', 'drop', ...Object.keys(TASK_SCALARS), ...Object.keys(IMAGE_TASK_FIELDS)];
   for (const k of Object.keys(g))
     if (!known.includes(k)) throw new UserError(`Job field task.${k} is not known.`, `Known fields of task: ${known.join(', ')}.`);
   const scalars = resolveParams({ id: 'task', kind: 'Job section', defaults: { baseline: base.baseline, output: base.output, target: base.target, maxRows: base.maxRows }, params: TASK_SCALARS }, Object.fromEntries(Object.entries(g).filter(([k]) => k in TASK_SCALARS)));
   const task: JobTask = { baseline: scalars.baseline as BaselineKind, output: scalars.output as OutputMode, target: scalars.target as TargetRule, maxRows: scalars.maxRows as number };
+  const imageGiven = Object.fromEntries(Object.entries(g).filter(([k, v]) => k in IMAGE_TASK_FIELDS && v !== undefined && v !== null));
+  const image = resolveParams({ id: 'task', kind: 'Job section', defaults: { patch: 1, normalise: base.normalise ?? DEFAULT_NORMALISE }, params: IMAGE_TASK_FIELDS }, imageGiven);
+  if ('patch' in imageGiven) task.patch = image.patch as number;
+  else if (base.patch !== undefined) task.patch = base.patch;
+  if ('normalise' in imageGiven) task.normalise = image.normalise as NormaliseRule;
+  else if (base.normalise !== undefined) task.normalise = base.normalise;
   if (g.demo !== undefined) {
     const demo = str(g.demo, 'task.demo', `Use one of: ${DEMOS.map((d) => d.id).join(', ')}.`);
     if (!DEMOS.some((d) => d.id === demo)) throw new UserError(`Job task.demo "${demo}" is not a demo.`, `Use one of: ${DEMOS.map((d) => d.id).join(', ')}, or give task.model and task.data.`);
@@ -221,6 +265,8 @@ export function resolveJob(input: JobInput): Job {
   const seed = input.seed === undefined ? base.seed : intField(input.seed, 'seed', '"seed": 0');
   const trainSeed = input.trainSeed === undefined || input.trainSeed === null ? base.trainSeed : intField(input.trainSeed, 'trainSeed', '"trainSeed": 1, or null for the job seed');
   if (input.description !== undefined && typeof input.description !== 'string') throw new UserError('Job field "description" must be a string.', 'Write a sentence, or leave it out.');
+  const priorBudget = input.priorBudget ?? base.priorBudget;
+  if (!(PRIOR_BUDGETS as readonly string[]).includes(priorBudget)) throw new UserError(`Job priorBudget ${JSON.stringify(priorBudget)} is not known.`, `Use one of: ${PRIOR_BUDGETS.join(', ')}.`);
   return {
     task: resolveTask(section('task', input.task), base.task),
     methods: input.methods === undefined ? base.methods : resolveMethods(input.methods),
@@ -231,6 +277,7 @@ export function resolveJob(input: JobInput): Job {
     seed,
     trainSeed,
     mode: mode as TrainMode,
+    priorBudget,
     ...(preset ? { preset } : {}),
   };
 }
@@ -246,8 +293,7 @@ export function jobMetrics(job: Job): MetricRequest[] {
  * against the task's feature count (e.g. occlusion.window ≤ n, FC.subsetSize ≤ n).
  */
 export function checkJobForTask(job: Job, nFeatures: number): void {
-  const methods = job.methods === 'paper' ? PAPER_METHODS.map((id) => ({ id, params: {} })) : job.methods === 'all' ? [] : job.methods;
-  for (const m of methods) {
+  for (const m of jobMethodRequests(job)) {
     const unit = getMethod(m.id);
     if (unit) resolveMethodParams(unit, m.params ?? {}, nFeatures);
   }

@@ -9,7 +9,7 @@ import { toProblem, type SliceContext } from './context';
 
 type PipelineActions = Pick<
   StudioState,
-  'setMethod' | 'setRows' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'explainRows' | 'job' | 'trace' | 'predict'
+  'setMethod' | 'setRows' | 'setPriorBudget' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'explainRows' | 'job' | 'trace' | 'predict'
 >;
 
 export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice & SuperviseSlice & Omit<ReportSlice, 'report'> & PipelineActions {
@@ -20,6 +20,7 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
     // explain
     methodChoice: {},
     rows: { start: 0, count: 0 }, // 0 = all rows of the task (STUDIO_CHOICES)
+    priorBudget: 'default',
     attribution: null,
     explainError: null,
     sample: 0,
@@ -46,6 +47,7 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
       set({ methodChoice: { ...get().methodChoice, [id]: { ...cur, ...patch, params: { ...cur.params, ...(patch.params ?? {}) } } } });
     },
     setRows: (rows) => set({ rows: { ...get().rows, ...rows } }),
+    setPriorBudget: (priorBudget) => set({ priorBudget }),
     setSample: (i) => set({ sample: i }),
     setSort: (sortBy) => set({ sortBy }),
 

@@ -34,6 +34,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
       p: job.supervision.p,
       trainSettings: { explainer: { ...job.explainer }, training: { ...job.training, alpha: { ...job.training.alpha } }, mode: job.mode },
       seed: job.seed,
+      priorBudget: job.priorBudget,
     });
   }
 

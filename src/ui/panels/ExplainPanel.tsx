@@ -23,6 +23,8 @@ export function ExplainPanel() {
   const error = useStudio((s) => s.explainError);
   const busy = useStudio((s) => s.busy);
   const explainerLoaded = useStudio((s) => s.explainerLoaded);
+  const priorBudget = useStudio((s) => s.priorBudget);
+  const setPriorBudget = useStudio((s) => s.setPriorBudget);
 
   const n = info?.nFeatures ?? 0;
   const shown = attribution ? attribution.explanations.map((e) => ({ id: e.methodId, label: methods.find((m) => m.id === e.methodId)?.label ?? e.methodId, values: e.values.subarray(sample * n, (sample + 1) * n) })) : [];
@@ -52,6 +54,15 @@ export function ExplainPanel() {
             <p className="hint">As a job’s <code>task.maxRows</code>: the job splits these samples 80/20 (seeded) into training and test rows.</p>
             {explainerLoaded && <ExplainAnyRow nRows={info.nRows} />}
             <h3>Methods</h3>
+            <div className="form-row">
+              <label>
+                Budgets{' '}
+                <select value={priorBudget} onChange={(e) => setPriorBudget(e.target.value as 'default' | 'paper')} data-testid="prior-budget">
+                  <option value="default">the project’s defaults</option>
+                  <option value="paper">the paper’s Table 6 (Kernel SHAP and LIME 100 samples, IG 20 steps, GradientSHAP 5, occlusion window 1)</option>
+                </select>
+              </label>
+            </div>
             <ul className="method-list">
               {methods.map((m) => (
                 <li key={m.id}>
