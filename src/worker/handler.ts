@@ -76,7 +76,6 @@ export class Handler {
           break;
         }
         case 'loadTask':
-          if (this.aborts.size > 1) throw new UserError('Another job is running on the current task.', 'Wait for it to finish or cancel it, then load the new task.');
           result = await this.session.loadTask(req.source, req.settings, progress);
           this.trainer?.dispose();
           this.trainer = null;

@@ -63,6 +63,7 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
       set({ trainSteps: resume ? resume.steps : [], trainEvals: resume ? resume.evals : [], trainStatus: 'running', trainError: null, watchSaliency: null, stepsPerSecond: 0 });
       let callId = -1;
       let lastSaved = 0;
+      let checkpointFailed = false;
       const handle = client.call(
         { type: 'train', config: { job, watchRow, explainRows: s.attribution.rows, resume: resume?.checkpoint } },
         {
@@ -75,7 +76,10 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
               // kept in IndexedDB (on the CPU side) at most every 2 s, so a reload can resume
               if (Date.now() - lastSaved > 2000) {
                 lastSaved = Date.now();
-                deps.persistence.saveCheckpoint(c).catch(() => undefined);
+                deps.persistence.saveCheckpoint(c).catch((e) => {
+                  if (!checkpointFailed) get().notify(`Training checkpoints cannot be kept in this browser (${(e as Error)?.name === 'QuotaExceededError' ? 'storage is full' : ((e as Error)?.message ?? String(e))}): a reload would lose this training.`);
+                  checkpointFailed = true;
+                });
               }
             }
           },

@@ -101,7 +101,10 @@ export function ReportPanel() {
                   disabled={!explainer?.artifacts}
                   onClick={() => {
                     const a = explainer!.artifacts as { modelJson: Record<string, unknown>; weights: ArrayBuffer };
-                    json('model.json', { ...a.modelJson, provenance: prov() });
+                    // what deepfaith explain reads to rebuild the task (as `deepfaith run` writes it)
+                    const t = report.job.task;
+                    const trainedFor = { demo: t.demo, model: t.model, data: t.data, label: t.label, drop: t.drop, target: t.target, output: t.output, baseline: t.baseline, maxRows: t.maxRows };
+                    json('model.json', { ...a.modelJson, trainedFor, provenance: prov() });
                     downloadBlob(new Blob([a.weights]), 'weights.bin');
                   }}
                 >
