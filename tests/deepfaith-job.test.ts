@@ -7,7 +7,10 @@ import { DEFAULTS, PAPER_PRESET, evaluationSplit, exportPrepared, prepareJob, pr
 import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
-import { useBackend } from './helpers/models';
+import { additiveTask, randomRows, useBackend } from './helpers/models';
+import { lcTargets } from '../src/core/explainer/losses';
+import { lcOptimum } from '../src/core/job/report';
+import { Seeder } from '../src/core/rng';
 
 const tinyJob: JobInput = {
   task: { demo: 'iris', maxRows: 40 },
@@ -88,6 +91,20 @@ describe('job', () => {
     expect(() => resolveJob({ task: { demo: 'iris' }, priorBudget: 'tiny' as never })).toThrow(/priorBudget "tiny" is not known/);
   });
 
+  it('the L_LC optimum is the least-squares attribution: on an additive model with a zero baseline it is w_i x_i exactly', async () => {
+    const W = [2, -1, 0.5, 1.5];
+    const nR = 4;
+    const x = randomRows(nR, W.length, 'lc-opt');
+    const task = additiveTask(W, 0.2, x, nR);
+    try {
+      const lc = await lcTargets(task, x, nR, Int32Array.from([0, 1, 2, 3]), new Int32Array(nR), 30, new Seeder(2), 'u');
+      const beta = lcOptimum(lc, nR, W.length);
+      for (let r = 0; r < nR; r++) for (let i = 0; i < W.length; i++) expect(beta[r * W.length + i]).toBeCloseTo(W[i] * x[r * W.length + i], 4);
+    } finally {
+      task.model.dispose();
+    }
+  });
+
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {
     const j = resolveJob({ task: { demo: 'wine' }, preset: 'paper', supervision: { delta: 0.93 } });
     expect(j.preset).toBe('paper');
@@ -123,10 +140,17 @@ describe('job', () => {
     expect(result.split.trainRows.length + result.split.testRows.length).toBe(40);
     expect(result.split.testRows.length).toBe(8);
     expect(result.split.trainRows.filter((r) => result.split.testRows.includes(r))).toEqual([]);
-    expect(result.table.map((r) => r.method)).toEqual(['deepfaith', 'saliency', 'occlusion', 'feature-ablation']);
-    // ranks of each metric are a permutation-with-ties of 1..4
-    for (const m of ['FC', 'DEL', 'RP']) expect(result.table.reduce((a, r) => a + r.ranks[m], 0)).toBeCloseTo(10, 12);
-    for (const r of result.table) expect(r.meanRank).toBeCloseTo((r.ranks.FC + r.ranks.DEL + r.ranks.RP) / 3, 12);
+    expect(result.table.map((r) => r.method)).toEqual(['deepfaith', 'saliency', 'occlusion', 'feature-ablation', 'lc-optimum', 'z-mean']);
+    const ranked = result.table.filter((r) => !r.diagnostic);
+    // ranks of each metric are a permutation-with-ties of 1..4; the diagnostic rows are not ranked
+    for (const m of ['FC', 'DEL', 'RP']) expect(ranked.reduce((a, r) => a + r.ranks[m], 0)).toBeCloseTo(10, 12);
+    for (const r of ranked) expect(r.meanRank).toBeCloseTo((r.ranks.FC + r.ranks.DEL + r.ranks.RP) / 3, 12);
+    for (const r of result.table.filter((x) => x.diagnostic)) {
+      expect(r.meanRank).toBeNaN();
+      expect(Object.keys(r.scores).sort()).toEqual(['DEL', 'FC', 'RP']);
+    }
+    expect(result.ceilings!.lossLC.optimum).toBeLessThan(result.ceilings!.lossLC.explainer);
+    expect(Object.keys(result.ceilings!.agreement)).toEqual(['saliency', 'occlusion', 'feature-ablation', 'z-mean']);
     expect(result.supervision.record.length).toBe(32);
     expect(result.supervision.counts.total).toBe(32 * 3);
     const steps = result.training.steps;

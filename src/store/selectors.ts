@@ -63,6 +63,9 @@ function withParams(id: string, params: Params): { id: string; params?: Params }
 export interface TableRow {
   method: string;
   isExplainer: boolean;
+  /** A diagnostic row (a ceiling), shown with its scores but not ranked. */
+  diagnostic?: string;
+  label?: string;
   scores: Record<string, number>;
   nNaN: Record<string, number>;
   ranks: Record<string, number>;
@@ -89,7 +92,7 @@ export function evaluationTable(evaluation: EvaluateResult, metrics: Pick<Metric
 
 /** The job's final table (test split) as the same row shape. */
 export function reportTable(report: JobResult): { metrics: { id: string; direction: 'higher' | 'lower' }[]; rows: TableRow[] } {
-  return { metrics: report.metrics.map((m) => ({ id: m.id, direction: m.direction })), rows: report.table.map((r) => ({ method: r.isExplainer ? 'deepfaith-explainer' : r.method, isExplainer: r.isExplainer, scores: r.scores, nNaN: r.nNaN, ranks: r.ranks, meanRank: r.meanRank })) };
+  return { metrics: report.metrics.map((m) => ({ id: m.id, direction: m.direction })), rows: report.table.map((r) => ({ method: r.isExplainer ? 'deepfaith-explainer' : r.method, isExplainer: r.isExplainer, diagnostic: r.diagnostic, label: r.diagnostic ? r.label : undefined, scores: r.scores, nNaN: r.nNaN, ranks: r.ranks, meanRank: r.meanRank })) };
 }
 
 /** Rows the next job would explain (the Explain panel's count, clipped to the data). */

@@ -9,7 +9,8 @@ const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 /** The report: method × metric table (directions, ranks, mean rank), runtimes, supervision counts, training summary. */
 export function reportMarkdown(r: JobResult): string {
   const arrow = (d: string) => (d === 'higher' ? '↑' : '↓');
-  const sorted = [...r.table].sort((a, b) => a.meanRank - b.meanRank);
+  const sorted = r.table.filter((row) => !row.diagnostic).sort((a, b) => a.meanRank - b.meanRank);
+  const diagnostics = r.table.filter((row) => row.diagnostic);
   const lines: string[] = [];
   const taskName = r.job.task.demo ?? r.task.source.data;
   lines.push(`# DeepFaith report: ${taskName}`, '');
@@ -19,7 +20,13 @@ export function reportMarkdown(r: JobResult): string {
   lines.push(`|---|${r.metrics.map(() => '---:').join('|')}|---:|---:|`);
   for (const row of sorted)
     lines.push(`| ${row.isExplainer ? '**DeepFaith**' : row.method} | ${r.metrics.map((m) => `${fmt(row.scores[m.id])} (${row.ranks[m.id]})`).join(' | ')} | ${fmt(row.meanRank, 2)} | ${fmt(row.msPerSample, 3)} |`);
-  lines.push('', 'Each cell: mean score (rank among the methods; ties share the mean rank).', '');
+  for (const row of diagnostics)
+    lines.push(`| *${row.label}* | ${r.metrics.map((m) => fmt(row.scores[m.id])).join(' | ')} | – | – |`);
+  lines.push('', 'Each cell: mean score (rank among the methods; ties share the mean rank).' + (diagnostics.length ? ' Rows in italics are diagnostics, not methods (never in Z, not ranked): the L_LC optimum is the per-sample least-squares fit of Δ on the removed subsets (the best L_LC can reach), the Z mean is the mean of the surviving priors (the best L_PC can reach).' : ''), '');
+  if (r.ceilings) {
+    const c0 = r.ceilings;
+    lines.push(`Held-out L_LC: explainer ${fmt(c0.lossLC.explainer, 4)}, L_LC optimum ${fmt(c0.lossLC.optimum, 4)} (${fmt((100 * (c0.lossLC.explainer - c0.lossLC.optimum)) / Math.max(1e-12, c0.lossLC.optimum), 1)} % above). Mean per-row Pearson of the explainer with: ${Object.entries(c0.agreement).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}.`, '');
+  }
   const nan = r.table.filter((row) => Object.values(row.nNaN).some((v) => v > 0));
   if (nan.length) lines.push(`NaN scores excluded from means: ${nan.map((row) => `${row.method} ${Object.entries(row.nNaN).filter(([, v]) => v > 0).map(([k, v]) => `${k}×${v}`).join(' ')}`).join('; ')}.`, '');
   const skipped = r.priors.filter((p) => !p.ran);

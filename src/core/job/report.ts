@@ -6,7 +6,11 @@
  * and `reportTraining` (the trained explainer on the test rows, scored with the job's metrics, next
  * to the priors' stored scores on the same rows, ranked). `trainAndReport` = plan → train → report.
  */
+import * as tf from '@tensorflow/tfjs';
 import { UserError, throwIfCancelled } from '../errors';
+import { lcTargets, lossLC } from '../explainer/losses';
+import { pearson } from '../metrics/correlation';
+import { weightedLeastSquares } from '../attribution/common';
 import { Seeder } from '../rng';
 import { getMetric } from '../metrics/registry';
 import type { Params } from '../params';
@@ -23,6 +27,12 @@ export interface MethodRow {
   method: string;
   label: string;
   isExplainer: boolean;
+  /**
+   * A diagnostic row, not a method: 'lc-optimum' (the per-sample least-squares fit of Δ on the
+   * removed-subset indicators — the best L_LC can reach) or 'z-mean' (the mean of the surviving
+   * priors — the best L_PC can reach). Never in Z; not ranked (ranks {}, meanRank NaN).
+   */
+  diagnostic?: 'lc-optimum' | 'z-mean';
   /** Mean over test samples per metric id (NaN samples excluded). */
   scores: Record<string, number>;
   /** Test samples whose score was NaN, per metric id. */
@@ -43,7 +53,15 @@ export interface JobResult {
   supervision: { options: SupervisionSet['options']; counts: SupervisionCounts; testCounts: SupervisionCounts; record: SampleRecord[] };
   training: { mode: TrainMode; seed: number; steps: StepEvent[]; evals: EvalEvent[]; alpha: AlphaState; ms: number };
   metrics: { id: string; direction: 'higher' | 'lower'; params: Params }[];
+  /** Methods ranked, then the diagnostic rows (ceilings) with their scores and no rank. */
   table: MethodRow[];
+  /** How close the explainer is to what its objectives can reach, on the evaluation rows. */
+  ceilings?: {
+    /** Held-out L_LC of the explainer and of the L_LC optimum (same subsets, same Δ). */
+    lossLC: { explainer: number; optimum: number };
+    /** Mean per-row Pearson of the explainer's (normalised) explanation with each prior's and with the Z mean. */
+    agreement: Record<string, number>;
+  };
 }
 
 /** Build Z for the mode, train the explainer, score it with the priors on the test rows. */
@@ -182,6 +200,36 @@ export async function reportTraining(
   });
   const { ranks, meanRank } = rankTable(rowsOut, metricsInfo);
   const table: MethodRow[] = rowsOut.map((r, i) => ({ ...r, ranks: ranks[i], meanRank: meanRank[i] }));
+
+  // ceilings (diagnostics): what L_LC and L_PC can reach on these rows, scored like every explanation
+  const nTest = testBatch.nRows;
+  let ceilings: JobResult['ceilings'];
+  if (nTest > 0) {
+    const cfg = job.training;
+    const lc = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, cfg.lcSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-heldout', cfg.lcSampling ?? 'independent');
+    const optimumRaw = lcOptimum(lc, nTest, n);
+    const optimum = minMaxNormalize(optimumRaw, nTest, n);
+    const zMean = zMeanExplanations(plan, n);
+    const diag = await scoreAll(task, testBatch, testTarget, [optimum, zMean], prep.metrics, new Seeder(job.seed), undefined, signal);
+    const noRank = { ranks: {} as Record<string, number>, meanRank: NaN, msPerSample: NaN };
+    table.push({ method: 'lc-optimum', label: 'L_LC optimum (diagnostic)', isExplainer: false, diagnostic: 'lc-optimum', ...summarise(diag.perSample[0], testPositions), ...noRank });
+    table.push({ method: 'z-mean', label: 'Z mean (diagnostic)', isExplainer: false, diagnostic: 'z-mean', ...summarise(diag.perSample[1], testPositions), ...noRank });
+    const lcOf = (phi: Float32Array, normalised: boolean) =>
+      tf.tidy(() => lossLC(tf.tensor2d(phi, [nTest, n]), tf.tensor3d(lc.masks, [nTest, lc.k, n]), tf.tensor2d(lc.delta, [nTest, lc.k]), normalised));
+    const lossEx = lcOf(raw, cfg.lcNormalised ?? false);
+    const lossOpt = lcOf(optimumRaw, false);
+    const agreement: Record<string, number> = {};
+    const meanPearson = (a: Float32Array, b: Float32Array) => {
+      let acc = 0;
+      for (let r = 0; r < nTest; r++) acc += pearson(a.subarray(r * n, (r + 1) * n), b.subarray(r * n, (r + 1) * n));
+      return acc / nTest;
+    };
+    prep.ranIds.forEach((id, j) => (agreement[id] = meanPearson(ours, Float32Array.from(split.test.flatMap((p) => Array.from(prep.explanations[j].subarray(p * n, (p + 1) * n)))))));
+    agreement['z-mean'] = meanPearson(ours, zMean);
+    ceilings = { lossLC: { explainer: (await lossEx.data())[0], optimum: (await lossOpt.data())[0] }, agreement };
+    lossEx.dispose();
+    lossOpt.dispose();
+  }
   onEvent?.({ stage: 'report', done: 1, total: 1 });
   return {
     job,
@@ -192,7 +240,50 @@ export async function reportTraining(
     training: { mode: plan.mode, seed: plan.trainSeed, steps: history.steps, evals: history.evals, alpha: trained.alpha, ms: history.ms },
     metrics: metricsInfo,
     table,
+    ceilings,
   };
+}
+
+/**
+ * Per row, the least-squares fit of Δ(I_j) on the removed-subset indicators (with an intercept,
+ * a tiny ridge for n ≥ k): the linear attribution whose subset sums correlate best with Δ over
+ * these subsets — the optimum of L_LC among explanations. [nRows, n]
+ */
+export function lcOptimum(lc: { k: number; masks: Float32Array; delta: Float32Array }, nRows: number, n: number): Float32Array {
+  const { k } = lc;
+  const d = n + 1;
+  const out = new Float32Array(nRows * n);
+  const Z = new Float64Array(k * d);
+  const y = new Float64Array(k);
+  const w = new Float64Array(k).fill(1);
+  for (let r = 0; r < nRows; r++) {
+    for (let j = 0; j < k; j++) {
+      Z[j * d] = 1;
+      for (let i = 0; i < n; i++) Z[j * d + 1 + i] = lc.masks[(r * k + j) * n + i];
+      y[j] = lc.delta[r * k + j];
+    }
+    const beta = weightedLeastSquares(Z, y, w, k, d, 1e-9, (c) => c > 0);
+    for (let i = 0; i < n; i++) out[r * n + i] = beta[1 + i];
+  }
+  return out;
+}
+
+/**
+ * Per evaluation row, the mean of the normalised priors that survive dedup and filter there (the
+ * target L_PC pulls the explainer towards), re-normalised; a row with no survivor takes the mean of
+ * every prior. [nRows, n]
+ */
+function zMeanExplanations(plan: TrainingPlan, n: number): Float32Array {
+  const { prep, split, zTest } = plan;
+  const nRows = split.test.length;
+  const out = new Float32Array(nRows * n);
+  split.test.forEach((p, r) => {
+    const rec = zTest.record[r];
+    const kept = rec ? rec.fates.filter((f) => f.fate === 'kept').map((f) => prep.ranIds.indexOf(f.method)) : [];
+    const use = kept.length ? kept : prep.ranIds.map((_, j) => j);
+    for (const j of use) for (let i = 0; i < n; i++) out[r * n + i] += prep.explanations[j][p * n + i] / use.length;
+  });
+  return minMaxNormalize(out, nRows, n);
 }
 
 export async function trainAndReport(prep: PreparedJob, opts: TrainAndReportOptions = {}, onEvent?: (e: JobEvent) => void, signal?: AbortSignal): Promise<{ result: JobResult; explainer: Explainer }> {

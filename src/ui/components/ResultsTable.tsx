@@ -8,8 +8,9 @@ import { fmtNum } from './common';
  */
 export function ResultsTable({ table, labelOf, caption, testId = 'results-table' }: { table: { metrics: { id: string; direction: 'higher' | 'lower' }[]; rows: TableRow[] }; labelOf: (id: string) => string; caption: string; testId?: string }) {
   const { metrics, rows } = table;
-  const bestRank = metrics.map((m) => Math.min(...rows.map((r) => r.ranks[m.id])));
-  const bestMean = Math.min(...rows.map((r) => r.meanRank));
+  const ranked = rows.filter((r) => !r.diagnostic);
+  const bestRank = metrics.map((m) => Math.min(...ranked.map((r) => r.ranks[m.id])));
+  const bestMean = Math.min(...ranked.map((r) => r.meanRank));
   const nanNotes = rows.flatMap((r) => metrics.filter((m) => r.nNaN[m.id] > 0).map((m) => `${labelOf(r.method)} ${m.id}: ${r.nNaN[m.id]}`));
   return (
     <div className="table-wrap">
@@ -31,15 +32,15 @@ export function ResultsTable({ table, labelOf, caption, testId = 'results-table'
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.method} data-method={r.method} className={r.isExplainer ? 'explainer-row' : undefined}>
-              <th scope="row">{labelOf(r.method)}</th>
+            <tr key={r.method} data-method={r.method} className={r.isExplainer ? 'explainer-row' : r.diagnostic ? 'diagnostic-row' : undefined} title={r.diagnostic ? 'A diagnostic, not a method: never in Z, not ranked' : undefined}>
+              <th scope="row">{r.label ?? labelOf(r.method)}</th>
               {metrics.map((m, j) => (
-                <td key={m.id} className={r.ranks[m.id] === bestRank[j] ? 'best' : undefined} data-metric={m.id}>
+                <td key={m.id} className={!r.diagnostic && r.ranks[m.id] === bestRank[j] ? 'best' : undefined} data-metric={m.id}>
                   {fmtNum(r.scores[m.id])}
-                  {r.nNaN[m.id] > 0 && <span className="nan-count" title={`${r.nNaN[m.id]} rows without a value`}>*</span>} <sub>{fmtNum(r.ranks[m.id], r.ranks[m.id] % 1 ? 1 : 0)}</sub>
+                  {r.nNaN[m.id] > 0 && <span className="nan-count" title={`${r.nNaN[m.id]} rows without a value`}>*</span>} {!r.diagnostic && <sub>{fmtNum(r.ranks[m.id], r.ranks[m.id] % 1 ? 1 : 0)}</sub>}
                 </td>
               ))}
-              <td className={r.meanRank === bestMean ? 'best mean-rank' : 'mean-rank'}>{fmtNum(r.meanRank, 2)}</td>
+              <td className={!r.diagnostic && r.meanRank === bestMean ? 'best mean-rank' : 'mean-rank'}>{r.diagnostic ? '–' : fmtNum(r.meanRank, 2)}</td>
             </tr>
           ))}
         </tbody>
