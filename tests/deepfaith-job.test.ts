@@ -105,6 +105,14 @@ describe('job', () => {
     }
   });
 
+  it('with early stopping the explainer fits the training rows minus validation rows carved from them; the test rows are never seen', async () => {
+    const { result, explainer } = await runJob({ ...tinyJob, training: { ...tinyJob.training, patience: 2, epochs: 4 } }, nodeJobIO(process.cwd()));
+    explainer.dispose();
+    expect(result.split.trainRows.length).toBe(32 - Math.round(0.2 * 32));
+    for (const r of result.split.trainRows) expect(result.split.testRows).not.toContain(r);
+    expect(result.split.testRows.length).toBe(8);
+  });
+
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {
     const j = resolveJob({ task: { demo: 'wine' }, preset: 'paper', supervision: { delta: 0.93 } });
     expect(j.preset).toBe('paper');

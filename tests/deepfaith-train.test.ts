@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { runTraining, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
+import { runTraining, scheduledLearningRate, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
 import { inputStatistics, type ExplainerConfig } from '../src/core/explainer/model';
+import { lossPC } from '../src/core/explainer/losses';
 import { minMaxNormalize } from '../src/core/supervision/supervision';
 import { getMetric } from '../src/core/metrics/registry';
 import { getMethod } from '../src/core/attribution/registry';
@@ -75,6 +76,50 @@ describe('explainer training', () => {
       const a = (await collect(input('full', { epochs: 6, batchSize: 4096, alpha: { ...alpha, every: 'epoch' } }))).steps;
       const b = (await collect(input('full', { epochs: 6, batchSize: 4096, alpha: { ...alpha, every: 'step' } }))).steps;
       expect(a.map((st) => [st.alpha, st.lossPC, st.lossLC])).toEqual(b.map((st) => [st.alpha, st.lossPC, st.lossLC]));
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('cosine schedule: the closed form, and the first step equals a constant-rate run', async () => {
+    expect(scheduledLearningRate({ learningRate: 0.01, lrSchedule: 'cosine' }, 0, 100)).toBeCloseTo(0.01, 15);
+    expect(scheduledLearningRate({ learningRate: 0.01, lrSchedule: 'cosine' }, 50, 100)).toBeCloseTo(0.005, 15);
+    expect(scheduledLearningRate({ learningRate: 0.01, lrSchedule: 'cosine' }, 100, 100)).toBeCloseTo(0, 15);
+    expect(scheduledLearningRate({ learningRate: 0.01, lrSchedule: 'constant' }, 70, 100)).toBe(0.01);
+    const { task, input } = setup();
+    try {
+      const c = (await collect(input('pc-only', { epochs: 3, lrSchedule: 'constant' }))).steps;
+      const d = (await collect(input('pc-only', { epochs: 3, lrSchedule: 'cosine' }))).steps;
+      expect(d[0].lossPC).toBe(c[0].lossPC); // the losses of step 0 come before any update
+      expect(d[1].lossPC).toBe(c[1].lossPC); // step 0's update used the same rate (cos 0 = 1)
+      expect(d[5].lossPC).not.toBe(c[5].lossPC);
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('early stopping watches the validation rows, stops after `patience` epochs without improvement and keeps the best epoch\'s weights', async () => {
+    const { task, input, x } = setup();
+    try {
+      const val = { z: { x: x.slice(0, 16 * n), s: input('full').z.s.slice(0, 16 * n), nPairs: 16 }, samples: { x: x.slice(0, 16 * n), nRows: 16, rowIndex: Int32Array.from({ length: 16 }, (_, i) => 100 + i), target: new Int32Array(16) } };
+      const events: TrainEvent[] = [];
+      const result = await runTraining(trainExplainer({ ...input('pc-only', { epochs: 300, patience: 2, learningRate: 0.05 }), validation: val }), (e) => events.push(e));
+      try {
+        const stop = events.find((e) => e.type === 'stop') as Extract<TrainEvent, { type: 'stop' }> | undefined;
+        expect(stop).toBeDefined();
+        const vals = events.filter((e): e is Extract<TrainEvent, { type: 'validation' }> => e.type === 'validation');
+        expect(stop!.epoch).toBeLessThan(300);
+        expect(stop!.epoch).toBe(vals.length);
+        expect(stop!.bestObjective).toBe(Math.min(...vals.map((v) => v.objective)));
+        expect(vals.length - 1 - stop!.bestEpoch).toBe(2); // two epochs without improvement, then stop
+        // the returned explainer has the best epoch's weights: its validation L_PC is the best objective
+        const phi = await result.explainer.explain(val.z.x, 16);
+        const l = tf.tidy(() => lossPC(tf.tensor2d(phi, [16, n]), tf.tensor2d(val.z.s, [16, n])));
+        expect((await l.data())[0]).toBeCloseTo(stop!.bestObjective, 5);
+        l.dispose();
+      } finally {
+        result.explainer.dispose();
+      }
     } finally {
       task.model.dispose();
     }

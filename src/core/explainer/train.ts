@@ -38,6 +38,14 @@ export interface TrainConfig {
   lcSubsets: number;
   /** How L_LC's subsets are drawn (losses.ts LcSampling). */
   lcSampling: LcSampling;
+  /** Learning-rate schedule over all steps: constant, or cosine decay from learningRate to 0. */
+  lrSchedule: 'constant' | 'cosine';
+  /**
+   * Early stopping (0 = off): stop when the validation objective (L_PC + L_LC on validation rows
+   * carved from the training rows, never the test rows) has not improved for this many epochs,
+   * and keep the weights of the best epoch.
+   */
+  patience: number;
   /** L_LC on the per-sample min–max normalised output (what the metrics score) instead of the sigmoid output. */
   lcNormalised: boolean;
   /** Held-out evaluation every this many epochs (and after the last). 0 = only after the last. */
@@ -56,6 +64,8 @@ export const defaults: TrainConfig = {
   lcSubsets: 100,
   lcSampling: 'independent',
   lcNormalised: false,
+  lrSchedule: 'constant',
+  patience: 0,
   evalEvery: 10,
   alpha: { ...alphaDefaults },
 };
@@ -70,6 +80,8 @@ export const params: ParamSchema<Omit<TrainConfig, 'alpha'>> = {
   lcSubsets: { type: 'int', min: 2, max: 10000, meaning: 'k: random removed subsets per sample in L_LC.' },
   lcSampling: { type: 'choice', choices: LC_SAMPLINGS, meaning: 'L_LC subsets: independent draws, antithetic pairs (a draw and its complement), or all 2ⁿ (n ≤ 12).' },
   lcNormalised: { type: 'boolean', meaning: 'Compute L_LC on the per-sample min–max normalised output (what the metrics score).' },
+  lrSchedule: { type: 'choice', choices: ['constant', 'cosine'], meaning: 'Learning rate over the steps: constant, or cosine decay to 0.' },
+  patience: { type: 'int', min: 0, max: 100000, meaning: 'Early stopping: epochs without a better validation objective before training stops (0 = off; validation rows come from the training rows).' },
   evalEvery: { type: 'int', min: 0, max: 100000, meaning: 'Held-out evaluation every this many epochs (and after the last; 0 = only after the last).' },
 };
 
@@ -103,6 +115,8 @@ export interface TrainInput {
   samples: SampleSet;
   /** Held-out pairs and samples for the periodic evaluation events. */
   heldOut?: { z: PairSet; samples: SampleSet };
+  /** Validation pairs and samples (from the training rows) for early stopping (config.patience > 0). */
+  validation?: { z: PairSet; samples: SampleSet };
   /** Continue from a checkpoint (taken at the end of an epoch). */
   resume?: TrainCheckpoint;
   /** Yield a checkpoint event every this many epochs (0 = never). */
@@ -138,7 +152,22 @@ export interface CheckpointEvent {
   epoch: number;
   checkpoint: TrainCheckpoint;
 }
-export type TrainEvent = StepEvent | EvalEvent | CheckpointEvent;
+/** Early stopping ended the training; the best epoch's weights were kept. */
+export interface StopEvent {
+  type: 'stop';
+  /** Epochs completed when training stopped. */
+  epoch: number;
+  /** The epoch (0-based) whose weights were kept, and its validation objective. */
+  bestEpoch: number;
+  bestObjective: number;
+}
+/** The validation objective after an epoch (early stopping). */
+export interface ValidationEvent {
+  type: 'validation';
+  epoch: number;
+  objective: number;
+}
+export type TrainEvent = StepEvent | EvalEvent | CheckpointEvent | StopEvent | ValidationEvent;
 
 export interface TrainCheckpoint {
   version: 1;
@@ -234,6 +263,15 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     const startEpoch = resume ? resume.epoch : 0;
     const stepsPerEpoch = Math.max(1, Math.ceil((mode === 'lc-only' && z.nPairs === 0 ? samples.nRows : z.nPairs) / config.batchSize));
     const heldLc = heldOut && heldOut.samples.nRows > 0 ? await lcTargets(task, heldOut.samples.x, heldOut.samples.nRows, heldOut.samples.rowIndex, heldOut.samples.target, kAsked, seeder, 'deepfaith-lc-heldout', sampling) : undefined;
+    // early stopping: a validation objective after every epoch, the best epoch's weights kept
+    const val = config.patience > 0 && input.validation && input.validation.samples.nRows > 0 ? input.validation : undefined;
+    const valLc = val ? await lcTargets(task, val.samples.x, val.samples.nRows, val.samples.rowIndex, val.samples.target, kAsked, seeder, 'deepfaith-lc-validation', sampling) : undefined;
+    let best = Infinity;
+    let bestEpoch = -1;
+    let bestWeights: Map<string, Float32Array> | null = null;
+    let stopped = false;
+    const totalSteps = Math.max(1, config.epochs * stepsPerEpoch);
+    const adam = optimizer as unknown as { learningRate: number };
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       throwIfCancelled(signal);
       const lc = await lcTargets(task, samples.x, samples.nRows, samples.rowIndex, samples.target, kAsked, seeder, `deepfaith-lc|epoch${epoch}`, sampling);
@@ -250,6 +288,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         let dIdx = dOrder.subarray(s * dPerStep, Math.min((s + 1) * dPerStep, samples.nRows));
         if (dIdx.length === 0) dIdx = dOrder.subarray(0, Math.min(dPerStep, samples.nRows));
         const a = modeAlpha(mode, alpha);
+        const lr = scheduledLearningRate(config, step, totalSteps);
+        adam.learningRate = lr; // Adam reads it at every applyGradients
         const zx = gatherRows(z.x, n, zIdx);
         const zs = gatherRows(z.s, n, zIdx);
         const dx = gatherRows(samples.x, n, dIdx);
@@ -269,7 +309,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         tf.dispose(grads);
         value.dispose();
         if (config.weightDecay > 0) {
-          const factor = 1 - config.learningRate * config.weightDecay;
+          const factor = 1 - lr * config.weightDecay;
           for (const v of vars) {
             const decayed = tf.tidy(() => tf.mul(v, factor)); // same shape as v
             v.assign(decayed);
@@ -282,7 +322,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         (lcT as unknown as tf.Scalar).dispose();
         if (!Number.isFinite(lcValue) || (zIdx.length > 0 && !Number.isFinite(pcValue)))
           throw new UserError(
-            `Training diverged at step ${step} (epoch ${epoch + 1}): L_PC = ${pcValue}, L_LC = ${lcValue} with learning rate ${config.learningRate}. Nothing was saved.`,
+            `Training diverged at step ${step} (epoch ${epoch + 1}): L_PC = ${pcValue}, L_LC = ${lcValue} with learning rate ${lr}. Nothing was saved.`,
             'Lower training.learningRate (e.g. by 10×) and train again.',
           );
         if (Number.isFinite(pcValue)) {
@@ -303,7 +343,29 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
       }
       if (input.checkpointEvery && (epoch + 1) % input.checkpointEvery === 0)
         yield { type: 'checkpoint', epoch: epoch + 1, checkpoint: await makeCheckpoint(explainer, optimizer, { epoch: epoch + 1, step, mode, seed: input.seed, config, alpha }) };
+      if (val && valLc) {
+        const e = await evaluateLosses(explainer, val.z, valLc, val.samples, config.lcNormalised ?? false);
+        // the objective the mode trains, unweighted (α changes over time, so its weighted sum would not compare across epochs)
+        const objective = mode === 'pc-only' ? e.lossPC : mode === 'lc-only' ? e.lossLC : (Number.isFinite(e.lossPC) ? e.lossPC : 0) + e.lossLC;
+        yield { type: 'validation', epoch, objective };
+        if (objective < best - 1e-7) {
+          best = objective;
+          bestEpoch = epoch;
+          bestWeights = await explainer.weightValues();
+        } else if (epoch - bestEpoch >= config.patience) {
+          stopped = true;
+          yield { type: 'stop', epoch: epoch + 1, bestEpoch, bestObjective: best };
+          break;
+        }
+      }
     }
+    if (bestWeights && bestEpoch !== config.epochs - 1)
+      for (const [name, v] of explainer.vars) {
+        const w = tf.tensor(bestWeights.get(name)!, v.shape);
+        v.assign(w);
+        w.dispose();
+      }
+    void stopped;
     returned = true;
     return { explainer, alpha, steps: step, epochs: config.epochs };
   } finally {
@@ -325,6 +387,11 @@ async function makeCheckpoint(
   // only the first entry (the iteration count) is a fresh tensor; the rest are the optimizer's own variables
   named[0]?.tensor.dispose();
   return { version: 1, ...s, alpha: { ...s.alpha, recent: [...s.alpha.recent] }, explainer: explainer.config, weights, optimizer: opt };
+}
+
+/** The learning rate of a step: constant, or cosine-decayed from learningRate (step 0) towards 0 (step totalSteps). */
+export function scheduledLearningRate(config: Pick<TrainConfig, 'learningRate' | 'lrSchedule'>, step: number, totalSteps: number): number {
+  return config.lrSchedule === 'cosine' ? config.learningRate * 0.5 * (1 + Math.cos((Math.PI * step) / Math.max(1, totalSteps))) : config.learningRate;
 }
 
 /** Drive a training generator to its end, passing every event to `onEvent`; returns the result. */

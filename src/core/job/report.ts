@@ -132,12 +132,23 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
   const trainSeed = opts.trainSeed ?? job.trainSeed ?? job.seed;
   const supOpts = supervisionOptionsFor(mode, job.supervision.delta, job.supervision.p);
   const supInput = { x: batch.x, n, rowIndex: batch.rowIndex, methodIds: prep.ranIds, explanations: prep.explanations, scores };
-  const zTrain = buildSupervision({ ...supInput, use: split.train }, supOpts);
+  // early stopping watches validation rows carved from the training rows (never the evaluation rows)
+  let fit = split.train;
+  let validation: TrainInput['validation'];
+  if (job.training.patience > 0 && split.train.length >= 4) {
+    const carve = splitSamples(Int32Array.from(split.train, (p) => batch.rowIndex[p]), VALIDATION_FRACTION, new Seeder(job.seed), 'deepfaith-earlystop');
+    const valPos = carve.test.map((i) => split.train[i]);
+    fit = carve.train.map((i) => split.train[i]);
+    const zVal = buildSupervision({ ...supInput, use: valPos }, supOpts);
+    const valBatch = subBatch(batch, valPos, n);
+    validation = { z: zVal, samples: { x: valBatch.x, nRows: valBatch.nRows, rowIndex: valBatch.rowIndex, target: Int32Array.from(valPos, (p) => target[p]) } };
+  }
+  const zTrain = buildSupervision({ ...supInput, use: fit }, supOpts);
   const zTest = buildSupervision({ ...supInput, use: split.test }, supOpts);
-  const trainBatch = subBatch(batch, split.train, n);
+  const trainBatch = subBatch(batch, fit, n);
   const testBatch = subBatch(batch, split.test, n);
   if (trainBatch.nRows === 0) throw new UserError('There are no training rows.', 'Use more rows.');
-  const trainTarget = Int32Array.from(split.train, (p) => target[p]);
+  const trainTarget = Int32Array.from(fit, (p) => target[p]);
   const testTarget = Int32Array.from(split.test, (p) => target[p]);
   const explainer: ExplainerConfig = { nFeatures: n, ...job.explainer, seed: trainSeed, ...inputStatistics(trainBatch.x, trainBatch.nRows, n, job.explainer.inputTransform) };
   const input: TrainInput = {
@@ -149,6 +160,7 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
     z: zTrain,
     samples: { x: trainBatch.x, nRows: trainBatch.nRows, rowIndex: trainBatch.rowIndex, target: trainTarget },
     heldOut: testBatch.nRows > 0 ? { z: zTest, samples: { x: testBatch.x, nRows: testBatch.nRows, rowIndex: testBatch.rowIndex, target: testTarget } } : undefined,
+    validation,
     checkpointEvery: opts.checkpointEvery,
     resume: opts.resume,
   };
