@@ -163,10 +163,10 @@ async function tuneTask(id: string, jobInput: JobInput, baseDir: string, variant
         const { result, explainer } = await trainAndReport(prep, { ...v, trainSeed: seed, evaluateOn: 'validation' });
         explainer.dispose();
         const ours = result.table[0];
-        const best = result.table.filter((r) => !r.isExplainer).sort((a, b) => a.meanRank - b.meanRank)[0];
+        const best = result.table.filter((r) => !r.isExplainer && !r.diagnostic).sort((a, b) => a.meanRank - b.meanRank)[0];
         const ev = result.training.evals[result.training.evals.length - 1];
         ranks.push(ours.meanRank);
-        const line = { task: id, variant: vname, seed, mode: result.training.mode, rank: ours.meanRank, bestPrior: best.method, bestPriorRank: best.meanRank, scores: ours.scores, z: result.supervision.counts.afterFilter, steps: result.training.steps.length, heldPC: ev?.lossPC, heldLC: ev?.lossLC, finalAlpha: result.training.alpha.alpha, firstConv: result.training.steps.find((s) => s.converged)?.step ?? null, trainS: result.training.ms / 1000, options: v };
+        const line = { task: id, variant: vname, seed, mode: result.training.mode, rank: ours.meanRank, bestPrior: best.method, bestPriorRank: best.meanRank, scores: ours.scores, z: result.supervision.counts.afterFilter, steps: result.training.steps.length, heldPC: ev?.lossPC, heldLC: ev?.lossLC, lcOptimum: result.ceilings?.lossLC.optimum, explainerLC: result.ceilings?.lossLC.explainer, finalAlpha: result.training.alpha.alpha, firstConv: result.training.steps.find((s) => s.converged)?.step ?? null, trainS: result.training.ms / 1000, options: v };
         appendFileSync('out/deepfaith-tune.jsonl', JSON.stringify(line) + '\n');
         console.error(`${id} ${vname} seed ${seed}: rank ${ours.meanRank.toFixed(2)} (best prior ${best.method} ${best.meanRank.toFixed(2)}); held-out L_PC ${f3(ev?.lossPC ?? NaN)} L_LC ${f3(ev?.lossLC ?? NaN)}; ${result.training.steps.length} steps, first convergence ${line.firstConv}, final α ${f3(line.finalAlpha)}; ${line.trainS.toFixed(0)} s`);
       }
@@ -179,13 +179,19 @@ async function tuneTask(id: string, jobInput: JobInput, baseDir: string, variant
 }
 
 /** Mean ranks recomputed from the scores rounded to 3 decimals (the values the tables print): differences below 0.0005 become ties. */
+/** The ranked rows of a result (the diagnostic ceilings are reported apart). */
+function ranked(r: JobResult): JobResult {
+  return { ...r, table: r.table.filter((row) => !row.diagnostic) };
+}
+
 function roundedMeanRanks(r: JobResult): number[] {
-  const rows = r.table.map((row) => ({ scores: Object.fromEntries(Object.entries(row.scores).map(([k, v]) => [k, Number.isNaN(v) ? NaN : Math.round(v * 1000) / 1000])) }));
+  const rows = ranked(r).table.map((row) => ({ scores: Object.fromEntries(Object.entries(row.scores).map(([k, v]) => [k, Number.isNaN(v) ? NaN : Math.round(v * 1000) / 1000])) }));
   return rankTable(rows, r.metrics).meanRank;
 }
 
 function section(o: Omit<TaskOutcome, 'prep'>, paperKey?: string): string {
-  const r0 = o.full[0];
+  const withCeilings = o.full[0];
+  const r0 = ranked(withCeilings);
   const rounded0 = roundedMeanRanks(r0);
   const ms = r0.metrics;
   const L: string[] = [];
@@ -207,6 +213,8 @@ function section(o: Omit<TaskOutcome, 'prep'>, paperKey?: string): string {
   L.push(`|---|${ms.map(() => '---:').join('|')}|---:|---:|---:|${paperKey ? '---:|' : ''}`);
   for (const [i, row] of [...r0.table.entries()].sort((a, b) => a[1].meanRank - b[1].meanRank))
     L.push(`| ${row.isExplainer ? '**DeepFaith**' : row.method} | ${ms.map((m) => `${f3(row.scores[m.id])} (${row.ranks[m.id]})`).join(' | ')} | ${f2(row.meanRank)} | ${f2(rounded0[i])} | ${row.msPerSample.toFixed(3)} |${paperKey ? ` ${PAPER[paperKey].meanRanks[row.method] ?? 'n/a'} |` : ''}`);
+  for (const row of withCeilings.table.filter((x) => x.diagnostic)) L.push(`| *${row.label}* | ${ms.map((m) => f3(row.scores[m.id])).join(' | ')} | – | – | – |${paperKey ? ' |' : ''}`);
+  if (withCeilings.ceilings) L.push('', `Held-out L_LC (seed ${SEEDS[0]}): explainer ${f3(withCeilings.ceilings.lossLC.explainer)}, L_LC optimum ${f3(withCeilings.ceilings.lossLC.optimum)}; rows in italics are diagnostics (never in Z, not ranked).`);
   if (paperKey) L.push(`| *paper's DeepFaith row* | ${ms.map((m) => f3(PAPER[paperKey].deepfaith[m.id])).join(' | ')} | ${PAPER[paperKey].meanRanks.deepfaith} | | | |`);
   L.push('', 'Ablations (explainer seed ' + SEEDS[0] + '; explainer scores on the test split, paper Table 4 shape; "rank" = the explainer\'s mean rank against the same priors):', '');
   L.push(`| ablation | ${ms.map((m) => `${m.id} ${arrow(m.direction)}`).join(' | ')} | rank | |Z| | final α | first convergence |`);
