@@ -214,8 +214,8 @@ function section(o: Omit<TaskOutcome, 'prep'>, paperKey?: string): string {
   for (const [i, row] of [...r0.table.entries()].sort((a, b) => a[1].meanRank - b[1].meanRank))
     L.push(`| ${row.isExplainer ? '**DeepFaith**' : row.method} | ${ms.map((m) => `${f3(row.scores[m.id])} (${row.ranks[m.id]})`).join(' | ')} | ${f2(row.meanRank)} | ${f2(rounded0[i])} | ${row.msPerSample.toFixed(3)} |${paperKey ? ` ${PAPER[paperKey].meanRanks[row.method] ?? 'n/a'} |` : ''}`);
   for (const row of withCeilings.table.filter((x) => x.diagnostic)) L.push(`| *${row.label}* | ${ms.map((m) => f3(row.scores[m.id])).join(' | ')} | – | – | – |${paperKey ? ' |' : ''}`);
-  if (withCeilings.ceilings) L.push('', `Held-out L_LC (seed ${SEEDS[0]}): explainer ${f3(withCeilings.ceilings.lossLC.explainer)}, L_LC optimum ${f3(withCeilings.ceilings.lossLC.optimum)}; rows in italics are diagnostics (never in Z, not ranked).`);
   if (paperKey) L.push(`| *paper's DeepFaith row* | ${ms.map((m) => f3(PAPER[paperKey].deepfaith[m.id])).join(' | ')} | ${PAPER[paperKey].meanRanks.deepfaith} | | | |`);
+  if (withCeilings.ceilings) L.push('', `Held-out L_LC (seed ${SEEDS[0]}): explainer ${f3(withCeilings.ceilings.lossLC.explainer)}, L_LC optimum ${f3(withCeilings.ceilings.lossLC.optimum)}; rows in italics are diagnostics (never in Z, not ranked).`);
   L.push('', 'Ablations (explainer seed ' + SEEDS[0] + '; explainer scores on the test split, paper Table 4 shape; "rank" = the explainer\'s mean rank against the same priors):', '');
   L.push(`| ablation | ${ms.map((m) => `${m.id} ${arrow(m.direction)}`).join(' | ')} | rank | |Z| | final α | first convergence |`);
   L.push(`|---|${ms.map(() => '---:').join('|')}|---:|---:|---:|---|`);
