@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DEFAULTS, PAPER_PRESET, evaluationSplit, exportPrepared, prepareJob, preparedKey, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
+import { DEFAULTS, PAPER_PRESET, reportMarkdown, evaluationSplit, exportPrepared, prepareJob, preparedKey, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
@@ -111,6 +111,24 @@ describe('job', () => {
     expect(result.split.trainRows.length).toBe(32 - Math.round(0.2 * 32));
     for (const r of result.split.trainRows) expect(result.split.testRows).not.toContain(r);
     expect(result.split.testRows.length).toBe(8);
+  });
+
+  it('the cost–faithfulness frontier: every budgeted prior at four budgets, ranked as if added to the table, with the break-even rows', async () => {
+    const { result, explainer } = await runJob({ ...tinyJob, methods: [{ id: 'kernel-shap' }, { id: 'integrated-gradients' }, { id: 'saliency' }], training: { ...tinyJob.training, epochs: 2 } }, nodeJobIO(process.cwd()), undefined, undefined, { frontier: true });
+    explainer.dispose();
+    const f = result.frontier!;
+    expect(f.points.map((p) => `${p.method} ${p.budget}`)).toEqual(['kernel-shap 16', 'kernel-shap 64', 'kernel-shap 256', 'kernel-shap 1024', 'integrated-gradients 5', 'integrated-gradients 20', 'integrated-gradients 50', 'integrated-gradients 200']);
+    const table = result.table.filter((r) => !r.diagnostic);
+    for (const p of f.points) {
+      const { meanRank } = rankTable([...table, { scores: p.scores }], result.metrics);
+      expect(p.meanRank).toBe(meanRank[meanRank.length - 1]);
+      const faster = p.msPerRow > f.explainer.msPerRow;
+      if (p.meanRank <= f.explainer.meanRank && faster) expect(p.breakEvenRows).toBe(Math.ceil(f.explainer.buildMs / (p.msPerRow - f.explainer.msPerRow)));
+      else expect(p.breakEvenRows).toBeNull();
+    }
+    // Kernel SHAP with 1,024 samples enumerates all 14 coalitions of 4 features, as with 16: the same scores
+    expect(f.points[3].scores).toEqual(f.points[0].scores);
+    expect(reportMarkdown(result)).toMatch(/## When does the explainer pay off\?/);
   });
 
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {

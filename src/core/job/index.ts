@@ -6,6 +6,7 @@
 import type { Explainer } from '../explainer/model';
 import { prepareJob, type JobEvent, type JobIO } from './prepare';
 import { trainAndReport, type JobResult } from './report';
+import { costFrontier } from './frontier';
 import { resolveJob, type Job, type JobInput } from './schema';
 
 export * from './schema';
@@ -13,14 +14,29 @@ export * from './prepare';
 export * from './report';
 export { reportMarkdown } from './markdown';
 export { jobDiff, stableStringify } from './diff';
+export * from './frontier';
 export { rankTable, meanSkippingNaN } from '../ranking';
 
-/** Run a whole job. Returns the results and the trained explainer (the caller disposes it). */
-export async function runJob(jobInput: JobInput | Job, io: JobIO, onEvent?: (e: JobEvent) => void, signal?: AbortSignal): Promise<{ result: JobResult; explainer: Explainer }> {
+/**
+ * Run a whole job. Returns the results and the trained explainer (the caller disposes it). With
+ * `frontier`, the cost–faithfulness frontier (frontier.ts) is added to the result.
+ */
+export async function runJob(jobInput: JobInput | Job, io: JobIO, onEvent?: (e: JobEvent) => void, signal?: AbortSignal, opts: { frontier?: boolean } = {}): Promise<{ result: JobResult; explainer: Explainer }> {
   const job = resolveJob(jobInput as JobInput);
+  const t0 = performance.now();
   const prep = await prepareJob(job, io, onEvent, signal);
   try {
-    return await trainAndReport(prep, {}, onEvent, signal);
+    const out = await trainAndReport(prep, {}, onEvent, signal);
+    if (opts.frontier) {
+      try {
+        // the explainer's build cost as measured here: priors and scoring of every row, plus training
+        out.result.frontier = await costFrontier(prep, out.result, { buildMs: performance.now() - t0, signal, onProgress: (done, total) => onEvent?.({ stage: 'report', done, total, message: 'frontier' }) });
+      } catch (e) {
+        out.explainer.dispose();
+        throw e;
+      }
+    }
+    return out;
   } finally {
     prep.loaded.task.model.dispose();
   }

@@ -3,6 +3,7 @@
  * supervision counts, training summary. tfjs-free.
  */
 import type { JobResult } from './report';
+import type { Frontier } from './frontier';
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 
@@ -31,6 +32,7 @@ export function reportMarkdown(r: JobResult): string {
   if (nan.length) lines.push(`NaN scores excluded from means: ${nan.map((row) => `${row.method} ${Object.entries(row.nNaN).filter(([, v]) => v > 0).map(([k, v]) => `${k}×${v}`).join(' ')}`).join('; ')}.`, '');
   const skipped = r.priors.filter((p) => !p.ran);
   if (skipped.length) lines.push('Skipped prior methods: ' + skipped.map((p) => `${p.id} (${p.reason})`).join('; ') + '.', '');
+  if (r.frontier) lines.push(frontierMarkdown(r.frontier));
   const c = r.supervision.counts;
   lines.push('## Supervision set Z (training samples)', '');
   lines.push(`δ = ${r.supervision.options.delta}${r.supervision.options.dedup ? '' : ' (dedup off)'}, p = ${r.supervision.options.p}${r.supervision.options.filter ? '' : ' (filter off)'}: ${c.total} explanations → ${c.afterDedup} after dedup → ${c.afterFilter} after filter; ${c.samplesWithoutSurvivor} of ${c.samples} samples without a survivor.`, '');
@@ -46,5 +48,20 @@ export function reportMarkdown(r: JobResult): string {
   }
   for (const e of r.training.evals) lines.push(`- held-out after epoch ${e.epoch + 1}: L_PC ${fmt(e.lossPC)}, L_LC ${fmt(e.lossLC)}`);
   lines.push('');
+  return lines.join('\n');
+}
+
+/** The frontier as Markdown (one row per point, sorted by method and budget). */
+export function frontierMarkdown(f: Frontier): string {
+  const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+  const lines = ['## When does the explainer pay off? (cost–faithfulness frontier on the test rows)', ''];
+  lines.push('| method | budget | ms / row | mean rank if added | break-even rows |', '|---|---:|---:|---:|---:|');
+  for (const p of f.points) lines.push(`| ${p.method} | ${p.param} ${p.budget} | ${fmt(p.msPerRow)} | ${fmt(p.meanRank, 2)} | ${p.breakEvenRows ?? '–'} |`);
+  lines.push(`| **DeepFaith** | – | ${fmt(f.explainer.msPerRow)} | ${fmt(f.explainer.meanRank, 2)} | – |`, '');
+  lines.push(
+    `Building the explainer took about ${fmt(f.explainer.buildMs / 1000, 1)} s (priors on the training rows and training; scoring left out, so break-evens are lower bounds). ` +
+      (f.breakEvenRows === null ? 'No prior point as faithful as the explainer (mean rank ≤ its own) is slower per row, so there is no break-even.' : `It pays off after ${f.breakEvenRows} explained rows against the cheapest prior point at least as faithful.`),
+    '',
+  );
   return lines.join('\n');
 }

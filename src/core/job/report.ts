@@ -22,6 +22,7 @@ import type { AlphaState } from '../explainer/alpha';
 import type { Batch } from '../task/task';
 import { VALIDATION_FRACTION, type Job } from './schema';
 import { subBatch, type JobEvent, type PreparedJob } from './prepare';
+import type { Frontier } from './frontier';
 
 export interface MethodRow {
   method: string;
@@ -62,6 +63,8 @@ export interface JobResult {
     /** Mean per-row Pearson of the explainer's (normalised) explanation with each prior's and with the Z mean. */
     agreement: Record<string, number>;
   };
+  /** The cost–faithfulness frontier, when asked for (runJob's `frontier`). */
+  frontier?: Frontier;
 }
 
 /** Build Z for the mode, train the explainer, score it with the priors on the test rows. */

@@ -1,0 +1,93 @@
+/**
+ * When does the explainer pay off? The cost–faithfulness frontier of a job (issue: "DeepFaith that
+ * earns its place"): each prior that has a budget runs at four budgets on the evaluation rows, its
+ * explanations are min–max normalised and scored with the job's metrics like every row of the
+ * table, and each (method, budget) becomes a point of (ms per explained row, mean rank if it were
+ * added to the job's table). The explainer is one point at its inference time. The break-even is
+ * the number of explained rows after which building the explainer (the priors on the training rows,
+ * their scoring, the training) plus its inference costs less than a prior point that is as faithful
+ * or more (a lower or equal mean rank): cost / (prior ms per row − explainer ms per row).
+ */
+import { Seeder } from '../rng';
+import { getMethod, resolveMethodParams } from '../attribution/registry';
+import { meanSkippingNaN, rankTable } from '../ranking';
+import { minMaxNormalize, scoreAll } from '../supervision/supervision';
+import type { Params } from '../params';
+import { subBatch, type PreparedJob } from './prepare';
+import type { JobResult } from './report';
+
+/** The budget parameter of each prior that has one, and the four budgets tried. */
+export const FRONTIER_BUDGETS: Record<string, { param: string; values: number[] }> = {
+  'kernel-shap': { param: 'samples', values: [16, 64, 256, 1024] },
+  lime: { param: 'samples', values: [25, 100, 500, 2000] },
+  'integrated-gradients': { param: 'steps', values: [5, 20, 50, 200] },
+  'gradient-shap': { param: 'samples', values: [5, 20, 50, 200] },
+  smoothgrad: { param: 'samples', values: [5, 20, 50, 200] },
+};
+
+export interface FrontierPoint {
+  method: string;
+  /** The budget parameter and its value (none for the explainer). */
+  param?: string;
+  budget?: number;
+  msPerRow: number;
+  /** Mean rank the point would have if it were added to the job's table (1 = best). */
+  meanRank: number;
+  scores: Record<string, number>;
+  /** Explained rows after which the explainer costs less than this point (null: never, or the point is less faithful). */
+  breakEvenRows: number | null;
+}
+
+export interface Frontier {
+  points: FrontierPoint[];
+  explainer: { msPerRow: number; meanRank: number; buildMs: number };
+  /** The lowest break-even over the points at least as faithful as the explainer (null: none). */
+  breakEvenRows: number | null;
+}
+
+/**
+ * Run the frontier for a job's result. `buildMs` = time to build the explainer (priors on the
+ * training rows, their scoring, the training); by default estimated from the result (priors' ms per
+ * row × training rows + training time; scoring time is not kept per row and is left out, so the
+ * break-even is a lower bound).
+ */
+export async function costFrontier(prep: PreparedJob, result: JobResult, opts: { buildMs?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<Frontier> {
+  const { task, batch } = prep.loaded;
+  const n = task.nFeatures;
+  const positions = result.split.testRows.map((r) => Array.from(batch.rowIndex).indexOf(r));
+  const testBatch = subBatch(batch, positions, task.inputSize);
+  const target = Int32Array.from(positions, (p) => prep.target[p]);
+  const table = result.table.filter((r) => !r.diagnostic);
+  const explainerRow = table.find((r) => r.isExplainer)!;
+  const metrics = result.metrics;
+  const ran = prep.priors.filter((p) => p.ran);
+  const jobs = ran.filter((p) => FRONTIER_BUDGETS[p.id] && getMethod(p.id)).flatMap((p) => FRONTIER_BUDGETS[p.id].values.map((v) => ({ id: p.id, base: p.params, param: FRONTIER_BUDGETS[p.id].param, value: v })));
+  const points: FrontierPoint[] = [];
+  const seeder = new Seeder(result.job.seed);
+  let done = 0;
+  for (const j of jobs) {
+    const unit = getMethod(j.id)!;
+    const params: Params = resolveMethodParams(unit, { ...j.base, [j.param]: j.value }, n);
+    const t0 = performance.now();
+    const raw = await unit.explain(task, testBatch, target, params, seeder, undefined, opts.signal);
+    const ms = (performance.now() - t0) / Math.max(1, testBatch.nRows);
+    const scored = await scoreAll(task, testBatch, target, [minMaxNormalize(raw, testBatch.nRows, n)], prep.metrics, new Seeder(result.job.seed), undefined, opts.signal);
+    const scores: Record<string, number> = {};
+    metrics.forEach((m, i) => (scores[m.id] = meanSkippingNaN(scored.perSample[0][i]).mean));
+    // its mean rank if it joined the table (the other rows unchanged)
+    const { meanRank } = rankTable([...table, { scores }], metrics);
+    points.push({ method: j.id, param: j.param, budget: j.value, msPerRow: ms, meanRank: meanRank[meanRank.length - 1], scores, breakEvenRows: null });
+    opts.onProgress?.(++done, jobs.length);
+  }
+  const buildMs = opts.buildMs ?? ran.reduce((a, p) => a + p.msPerSample, 0) * result.split.trainRows.length + result.training.ms;
+  const exMs = explainerRow.msPerSample;
+  let best: number | null = null;
+  for (const p of points) {
+    if (p.meanRank <= explainerRow.meanRank && p.msPerRow > exMs) {
+      p.breakEvenRows = Math.ceil(buildMs / (p.msPerRow - exMs));
+      best = best === null ? p.breakEvenRows : Math.min(best, p.breakEvenRows);
+    }
+  }
+  return { points, explainer: { msPerRow: exMs, meanRank: explainerRow.meanRank, buildMs }, breakEvenRows: best };
+}
+
