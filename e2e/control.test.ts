@@ -106,7 +106,7 @@ describe('stop means stop', () => {
 });
 
 describe('studio details', () => {
-  it('the guided walk performs each step on Next and never covers the panel\'s controls', async () => {
+  it('the guided walk performs each step on Next and never covers the panel\'s controls; the Report shows the ceilings and the cost–faithfulness frontier', async () => {
     const page = await newPage();
     await page.getByTestId('tour-start').click();
     await page.getByTestId('accuracy').waitFor({ timeout: 60_000 });
@@ -126,6 +126,13 @@ describe('studio details', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('done'), null, { timeout: 180_000 });
     await next(); // report
     await page.getByTestId('report-table').locator('tr[data-method=deepfaith-explainer]').waitFor();
+    // the ceilings are shown as diagnostics beside the ranked methods
+    expect(await page.getByTestId('report-table').locator('tr.diagnostic-row').count()).toBe(2);
+    // the cost–faithfulness frontier renders: four budgets of each budgeted prior and the explainer
+    await page.getByTestId('run-frontier').click();
+    await page.getByTestId('frontier-plot').locator('svg').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('frontier-table').locator('tbody tr').count()).toBe(4 * 4 + 1); // IG, GradientSHAP, LIME, Kernel SHAP × 4, + the explainer
+    expect(await page.getByTestId('frontier-summary').textContent()).toMatch(/Building the explainer took about/);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-walk-report.png`, fullPage: true });
 
     // the inspector offers every scored metric (RP included) and plays FC step by step

@@ -126,6 +126,10 @@ describe('job', () => {
       if (p.meanRank <= f.explainer.meanRank && faster) expect(p.breakEvenRows).toBe(Math.ceil(f.explainer.buildMs / (p.msPerRow - f.explainer.msPerRow)));
       else expect(p.breakEvenRows).toBeNull();
     }
+    const alternatives = f.points.filter((p) => p.meanRank <= f.explainer.meanRank).sort((a, b) => a.msPerRow - b.msPerRow);
+    if (!alternatives.length) expect(f.verdict).toEqual({ kind: 'no-alternative' });
+    else if (alternatives[0].msPerRow <= f.explainer.msPerRow) expect(f.verdict.kind).toBe('never');
+    else expect(f.verdict).toEqual({ kind: 'after', rows: alternatives[0].breakEvenRows, against: `${alternatives[0].method} (${alternatives[0].param} ${alternatives[0].budget})` });
     // Kernel SHAP with 1,024 samples enumerates all 14 coalitions of 4 features, as with 16: the same scores
     expect(f.points[3].scores).toEqual(f.points[0].scores);
     expect(reportMarkdown(result)).toMatch(/## When does the explainer pay off\?/);

@@ -6,7 +6,7 @@
 import type { StoreApi } from 'zustand/vanilla';
 import type { BackendReport } from '../core/backend';
 import type { BackendRequest } from '../core/backendNames';
-import type { Job, JobInput, JobResult, PreparedCache } from '../core/job';
+import type { Frontier, Job, JobInput, JobResult, PreparedCache } from '../core/job';
 import type { TrainMode } from '../core/explainer/train';
 import type { Params } from '../core/params';
 import type { WorkerClient } from '../worker/client';
@@ -132,6 +132,8 @@ export interface TrainSlice {
 export interface ReportSlice {
   /** The job's table (test split), as `deepfaith run` writes it; from the last training. */
   report: JobResult | null;
+  /** The cost–faithfulness frontier of `report` (when run). */
+  frontier: Frontier | null;
   ablation: AblationResult | null;
   ablationError: Problem | null;
 }
@@ -162,6 +164,7 @@ export interface Actions {
   setMode(mode: TrainMode): void;
   refreshSupervision(): Promise<void>;
   runAblations(): Promise<boolean>;
+  runFrontier(): Promise<boolean>;
   explainRows(rows: number[]): Promise<Float32Array>;
   /** Train the explainer; with `resume`, continue the interrupted training from its checkpoint. */
   runTrain(opts?: { resume?: boolean }): Promise<boolean>;

@@ -86,6 +86,9 @@ export class Handler {
         case 'evaluate':
           result = await this.session.evaluate(req.job, progress, abort.signal);
           break;
+        case 'frontier':
+          result = await this.session.frontier(req.job, progress, abort.signal);
+          break;
         case 'resolveJob':
           result = resolveJob(req.job);
           break;

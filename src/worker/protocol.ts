@@ -9,7 +9,7 @@ import type { Params } from '../core/attribution/types';
 import type { BaselineKind } from '../core/task/featureSpace';
 import type { OutputMode } from '../core/task/model';
 import type { TargetRule } from '../core/task/task';
-import type { Job, JobInput, JobResult, PreparedCache } from '../core/job';
+import type { Frontier, Job, JobInput, JobResult, PreparedCache } from '../core/job';
 import type { TrainCheckpoint, TrainMode } from '../core/explainer/train';
 import type { MetricInfo } from '../core/metrics/types';
 import type { ParamSpec } from '../core/params';
@@ -179,6 +179,8 @@ export type Request =
   | { type: 'ablate'; id: number; job: JobInput; modes: TrainMode[] }
   | { type: 'restore'; id: number; job: JobInput; prepared: PreparedCache; raw?: Float32Array[] }
   | { type: 'resolveJob'; id: number; job: JobInput }
+  /** The cost–faithfulness frontier of the last training's table (core/job/frontier.ts). */
+  | { type: 'frontier'; id: number; job: JobInput }
   | { type: 'trace'; id: number; row: number; target: number; s: Float32Array; metricId: string; params: Params; seed: number }
   | { type: 'pause'; id: number; target: number }
   | { type: 'resume'; id: number; target: number }
@@ -239,6 +241,7 @@ export interface ResultMap {
   ablate: AblationResult;
   restore: { attribution: AttributeResult; evaluation: EvaluateResult };
   resolveJob: Job;
+  frontier: Frontier;
   trace: TraceResult;
   pause: { ok: boolean };
   resume: { ok: boolean };

@@ -36,6 +36,9 @@ import {
   type JobRows,
   type PreparedCache,
   type PreparedJob,
+  costFrontier,
+  type Frontier,
+  type JobResult,
 } from '../core/job';
 import type { TrainMode } from '../core/explainer/train';
 import type { AblationResult, AttributeResult, EvaluateResult, MethodMeta, MetricMeta, SuperviseResult, TaskInfo, TaskSettings, TaskSource } from './protocol';
@@ -70,6 +73,8 @@ export class Session {
   full: LoadedTask | null = null;
   info: TaskInfo | null = null;
   prepared: Prepared | null = null;
+  /** The table of the last training (the Report's), for the frontier. */
+  lastReport: JobResult | null = null;
 
   constructor(
     private readonly fetchFn: FetchFn,
@@ -403,6 +408,15 @@ export class Session {
     return { key: preparedKey(prep.job), metrics, rows: rows.map((r, i) => ({ ...r, ranks: ranks[i], meanRank: meanRank[i] })), testRows };
   }
 
+  /** The frontier of the last training: each budgeted prior at four budgets against the explainer. */
+  async frontier(input: JobInput, progress: ProgressFn, signal: AbortSignal): Promise<Frontier> {
+    const job = this.resolve(input);
+    const prep = this.preparedJob(job);
+    const report = this.lastReport;
+    if (!report || preparedKey(report.job) !== preparedKey(job)) throw new UserError('The frontier compares the priors with a trained explainer of these explanations.', 'Train the explainer first (step 5).');
+    return costFrontier(prep, report, { signal, onProgress: (done, total) => progress('frontier', done, total) });
+  }
+
   async predict(x: Float32Array, nRows: number): Promise<{ proba: Float32Array; nClasses: number }> {
     const task = this.currentTask();
     const proba = await task.model.predict(x, nRows, task.output);
@@ -418,6 +432,7 @@ export class Session {
     this.full = null;
     this.info = null;
     this.prepared = null;
+    this.lastReport = null;
   }
 }
 

@@ -124,6 +124,7 @@ export class Trainer {
     }
     this.explainer?.dispose();
     this.explainer = trained.explainer;
+    this.session.lastReport = result;
     const explainerSaliency = await this.explain(c.explainRows);
     const artifacts = await this.explainer.serialize();
     return { steps: steps.length, evals: allEvals, nPairs: plan.zTrain.nPairs, explainerSaliency, artifacts, result, prepared: exportPrepared(prep) };

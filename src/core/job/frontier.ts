@@ -41,7 +41,13 @@ export interface FrontierPoint {
 export interface Frontier {
   points: FrontierPoint[];
   explainer: { msPerRow: number; meanRank: number; buildMs: number };
-  /** The lowest break-even over the points at least as faithful as the explainer (null: none). */
+  /**
+   * Against the cheapest prior point at least as faithful as the explainer (mean rank ≤ its own):
+   * 'after' N explained rows the explainer costs less; 'never' when that point is no slower per
+   * row than the explainer; 'no-alternative' when no prior point is as faithful.
+   */
+  verdict: { kind: 'after'; rows: number; against: string } | { kind: 'never'; against: string } | { kind: 'no-alternative' };
+  /** The verdict's rows when it is 'after', else null. */
   breakEvenRows: number | null;
 }
 
@@ -81,13 +87,12 @@ export async function costFrontier(prep: PreparedJob, result: JobResult, opts: {
   }
   const buildMs = opts.buildMs ?? ran.reduce((a, p) => a + p.msPerSample, 0) * result.split.trainRows.length + result.training.ms;
   const exMs = explainerRow.msPerSample;
-  let best: number | null = null;
-  for (const p of points) {
-    if (p.meanRank <= explainerRow.meanRank && p.msPerRow > exMs) {
-      p.breakEvenRows = Math.ceil(buildMs / (p.msPerRow - exMs));
-      best = best === null ? p.breakEvenRows : Math.min(best, p.breakEvenRows);
-    }
-  }
-  return { points, explainer: { msPerRow: exMs, meanRank: explainerRow.meanRank, buildMs }, breakEvenRows: best };
+  for (const p of points) if (p.meanRank <= explainerRow.meanRank && p.msPerRow > exMs) p.breakEvenRows = Math.ceil(buildMs / (p.msPerRow - exMs));
+  // the alternative a user would pick: the cheapest prior point that is at least as faithful
+  const alternatives = points.filter((p) => p.meanRank <= explainerRow.meanRank).sort((a, b) => a.msPerRow - b.msPerRow);
+  const cheapest = alternatives[0];
+  const name = (p: FrontierPoint) => `${p.method} (${p.param} ${p.budget})`;
+  const verdict: Frontier['verdict'] = !cheapest ? { kind: 'no-alternative' } : cheapest.msPerRow <= exMs ? { kind: 'never', against: name(cheapest) } : { kind: 'after', rows: cheapest.breakEvenRows!, against: name(cheapest) };
+  return { points, explainer: { msPerRow: exMs, meanRank: explainerRow.meanRank, buildMs }, verdict, breakEvenRows: verdict.kind === 'after' ? verdict.rows : null };
 }
 

@@ -60,8 +60,16 @@ export function frontierMarkdown(f: Frontier): string {
   lines.push(`| **DeepFaith** | – | ${fmt(f.explainer.msPerRow)} | ${fmt(f.explainer.meanRank, 2)} | – |`, '');
   lines.push(
     `Building the explainer took about ${fmt(f.explainer.buildMs / 1000, 1)} s (priors on the training rows and training; scoring left out, so break-evens are lower bounds). ` +
-      (f.breakEvenRows === null ? 'No prior point as faithful as the explainer (mean rank ≤ its own) is slower per row, so there is no break-even.' : `It pays off after ${f.breakEvenRows} explained rows against the cheapest prior point at least as faithful.`),
+      frontierVerdict(f),
     '',
   );
   return lines.join('\n');
+}
+
+/** The frontier's verdict in one sentence. */
+export function frontierVerdict(f: Frontier): string {
+  const v = f.verdict;
+  if (v.kind === 'no-alternative') return 'No prior budget is as faithful as the explainer (mean rank ≤ its own): here only the explainer reaches its faithfulness.';
+  if (v.kind === 'never') return `It never pays off here: ${v.against} is at least as faithful and no slower per row.`;
+  return `It pays off after ${v.rows.toLocaleString('en')} explained rows, against ${v.against}, the cheapest prior budget at least as faithful.`;
 }

@@ -54,6 +54,7 @@ export const CLEARED_RESULTS: Partial<StudioState> = {
   supervision: null,
   ablation: null,
   report: null,
+  frontier: null,
   trainSteps: [],
   trainEvals: [],
   explainer: null,

@@ -9,7 +9,7 @@ import { toProblem, type SliceContext } from './context';
 
 type PipelineActions = Pick<
   StudioState,
-  'setMethod' | 'setRows' | 'setPriorBudget' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'explainRows' | 'job' | 'trace' | 'predict'
+  'setMethod' | 'setRows' | 'setPriorBudget' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'runFrontier' | 'explainRows' | 'job' | 'trace' | 'predict'
 >;
 
 export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice & SuperviseSlice & Omit<ReportSlice, 'report'> & PipelineActions {
@@ -39,6 +39,7 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
     // report (ablations; the final table comes with training)
     ablation: null,
     ablationError: null,
+    frontier: null,
 
     job: () => buildJob(get()),
 
@@ -166,6 +167,23 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
         if (!r) return false;
         set({ ablation: r, ablationError: null });
         await get().save();
+        return true;
+      } catch (e) {
+        set({ ablationError: toProblem(e) });
+        return false;
+      }
+    },
+
+    async runFrontier() {
+      const s = get();
+      if (!s.report) {
+        set({ ablationError: { what: 'There is no trained explainer to compare.', todo: 'Train the explainer first (step 5).' } });
+        return false;
+      }
+      try {
+        const r = await ctx.withProgress('Frontier', (cb) => client.call({ type: 'frontier', job: s.preparedJob ?? s.job() }, cb));
+        if (!r) return false;
+        set({ frontier: r, ablationError: null });
         return true;
       } catch (e) {
         set({ ablationError: toProblem(e) });

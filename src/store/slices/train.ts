@@ -97,6 +97,7 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
           trainEvals: get().trainEvals.length >= r.evals.length ? get().trainEvals : r.evals,
           trainedRows: s.attribution.rows.length,
           report: r.result,
+          frontier: null,
           prepared: r.prepared,
           preparedJob: job,
           checkpoint: null,

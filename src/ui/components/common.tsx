@@ -106,6 +106,7 @@ export function fmtNum(v: number, digits = 3): string {
 
 export function fmtMs(ms: number): string {
   if (!Number.isFinite(ms)) return '—';
+  if (ms < 10) return `${ms.toFixed(2)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;

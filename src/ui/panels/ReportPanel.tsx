@@ -2,7 +2,9 @@ import { useState } from 'react';
 import { useStudio, useStudioStore } from '../../store/hooks';
 import { jobToHash } from '../../store/job';
 import { reportTable } from '../../store/store';
-import { Empty, Help, ProblemBox, fmtMs, fmtNum } from '../components/common';
+import { frontierVerdict } from '../../core/job/markdown';
+import { Empty, Help, Plot, ProblemBox, fmtMs, fmtNum } from '../components/common';
+import { renderLines } from '../plots/lines';
 import { ResultsTable } from '../components/ResultsTable';
 import { downloadBlob } from '../plots/export';
 import { provenance } from '../provenance';
@@ -119,7 +121,6 @@ export function ReportPanel() {
               <tr>
                 <th>Method</th>
                 <th>explain time per row</th>
-                <th>model evaluations by the metrics</th>
               </tr>
             </thead>
             <tbody>
@@ -129,7 +130,6 @@ export function ReportPanel() {
                   <tr key={e.methodId}>
                     <th scope="row">{labelOf(e.methodId)}</th>
                     <td>{fmtMs(ms / Math.max(1, evaluation.rows.length))}</td>
-                    <td>{e.metrics.reduce((a, m) => a + m.modelCalls, 0)}</td>
                   </tr>
                 );
               })}
@@ -137,23 +137,25 @@ export function ReportPanel() {
                 <tr>
                   <th scope="row">DeepFaith explainer</th>
                   <td>{fmtMs(report.table.find((r) => r.isExplainer)?.msPerSample ?? NaN)}</td>
-                  <td>—</td>
                 </tr>
               )}
               <tr>
                 <th scope="row">scoring (all methods and metrics, shared batches)</th>
-                <td colSpan={2}>{fmtMs(evaluation.ms)}</td>
+                <td>
+                  {fmtMs(evaluation.ms)}, {evaluation.scores.reduce((a, e) => a + e.metrics.reduce((b, m) => b + m.modelCalls, 0), 0).toLocaleString('en')} model rows
+                </td>
               </tr>
               {trainSteps.length > 0 && (
                 <tr>
                   <th scope="row">training</th>
-                  <td colSpan={2}>
+                  <td>
                     {trainSteps.length} steps; last L_PC {fmtNum(trainSteps[trainSteps.length - 1].lPC, 4)}, L_LC {fmtNum(trainSteps[trainSteps.length - 1].lLC, 4)}
                   </td>
                 </tr>
               )}
             </tbody>
           </table>
+          <Frontier />
           <h3>Ablations (the paper’s Table 4)</h3>
           <div className="toolbar">
             <button type="button" className="primary" disabled={!!busy || !ts} onClick={() => runAblations()} data-testid="run-ablations">
@@ -205,5 +207,88 @@ export function ReportPanel() {
         </>
       )}
     </section>
+  );
+}
+
+/** "When does the explainer pay off?": the cost–faithfulness frontier (core/job/frontier.ts). */
+function Frontier() {
+  const report = useStudio((s) => s.report);
+  const frontier = useStudio((s) => s.frontier);
+  const runFrontier = useStudio((s) => s.runFrontier);
+  const busy = useStudio((s) => s.busy);
+  const labelOf = useLabelOf();
+  if (!report) return null;
+  const methods = frontier ? [...new Set(frontier.points.map((p) => p.method))] : [];
+  return (
+    <>
+      <h3>When does the explainer pay off?</h3>
+      <div className="toolbar">
+        <button type="button" disabled={!!busy} onClick={() => runFrontier()} data-testid="run-frontier">
+          {frontier ? 'Compute the frontier again' : 'Compute the cost–faithfulness frontier'}
+        </button>
+        <span className="hint">each budgeted prior (Kernel SHAP, LIME, IG, GradientSHAP, SmoothGrad) at four budgets on the test rows, ranked as if added to the table above (a budget that gives a method's own scores ties with its row)</span>
+      </div>
+      {frontier && (
+        <div>
+          <div>
+            <Plot
+              name="frontier"
+              testId="frontier-plot"
+              deps={[frontier]}
+              draw={(el) =>
+                renderLines(
+                  el,
+                  {
+                    title: 'Mean rank against time per explained row',
+                    series: [
+                      ...methods.map((m) => ({ key: labelOf(m), points: frontier.points.filter((p) => p.method === m).map((p) => ({ x: Math.log10(p.msPerRow), y: p.meanRank })) })),
+                      { key: 'DeepFaith explainer', points: [{ x: Math.log10(frontier.explainer.msPerRow), y: frontier.explainer.meanRank }], noLine: true },
+                    ],
+                  },
+                  { xLabel: 'log₁₀ ms per explained row (left is cheaper)', yLabel: 'mean rank if added (lower is better)', width: 560 },
+                )
+              }
+            />
+          </div>
+          <div>
+            <table className="runtime" data-testid="frontier-table">
+              <thead>
+                <tr>
+                  <th>Method</th>
+                  <th>budget</th>
+                  <th>ms / row</th>
+                  <th>mean rank if added</th>
+                  <th>break-even rows</th>
+                </tr>
+              </thead>
+              <tbody>
+                {frontier.points.map((p) => (
+                  <tr key={`${p.method}-${p.budget}`}>
+                    <th scope="row">{labelOf(p.method)}</th>
+                    <td>
+                      {p.param} {p.budget}
+                    </td>
+                    <td>{fmtNum(p.msPerRow, 3)}</td>
+                    <td>{fmtNum(p.meanRank, 2)}</td>
+                    <td>{p.breakEvenRows ?? '–'}</td>
+                  </tr>
+                ))}
+                <tr className="explainer-row">
+                  <th scope="row">DeepFaith explainer</th>
+                  <td>–</td>
+                  <td>{fmtNum(frontier.explainer.msPerRow, 3)}</td>
+                  <td>{fmtNum(frontier.explainer.meanRank, 2)}</td>
+                  <td>–</td>
+                </tr>
+              </tbody>
+            </table>
+            <p className="hint" data-testid="frontier-summary">
+              Building the explainer took about {fmtMs(frontier.explainer.buildMs)} (priors on the training rows and training).{' '}
+              {frontierVerdict(frontier)}
+            </p>
+          </div>
+        </div>
+      )}
+    </>
   );
 }
