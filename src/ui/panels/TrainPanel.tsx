@@ -24,6 +24,18 @@ export function TrainPanel() {
       {label} <input type="number" step={step} value={ts ? ts.explainer[k] : ''} disabled={running || !ts} onChange={(e) => s.setExplainerArch({ [k]: Number(e.target.value) })} data-testid={`train-${k}`} />
     </label>
   );
+  const choice = (k: 'lrSchedule' | 'lcSampling', label: string, options: [string, string][]) => (
+    <label>
+      {label}{' '}
+      <select value={ts ? String(ts.training[k]) : ''} disabled={running || !ts} onChange={(e) => s.setTraining({ [k]: e.target.value } as Partial<TrainSettings['training']>)} data-testid={`train-${k}`}>
+        {options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
   const evals = s.trainEvals;
   return (
     <section className="panel" aria-labelledby="train-h">
@@ -56,6 +68,32 @@ export function TrainPanel() {
               </select>
             </label>
           </div>
+          <details className="param-box" data-testid="train-more">
+            <summary>more training settings</summary>
+            <div className="form-grid">
+              {choice('lrSchedule', 'learning-rate schedule', [
+                ['constant', 'constant'],
+                ['cosine', 'cosine decay to 0'],
+              ])}
+              {num('patience', 'early stopping patience (epochs; 0 = off)')}
+              {choice('lcSampling', 'L_LC subsets', [
+                ['independent', 'independent draws'],
+                ['antithetic', 'antithetic pairs'],
+                ['exact', 'all 2ⁿ (n ≤ 12)'],
+              ])}
+              <label>
+                <input type="checkbox" checked={!!ts.training.lcNormalised} disabled={running} onChange={(e) => s.setTraining({ lcNormalised: e.target.checked })} data-testid="train-lcNormalised" /> L_LC on the normalised output
+              </label>
+              <label>
+                α updated every{' '}
+                <select value={ts.training.alpha.every} disabled={running} onChange={(e) => s.setTraining({ alpha: { ...ts.training.alpha, every: e.target.value as 'epoch' | 'step' } })} data-testid="train-alpha-every">
+                  <option value="epoch">epoch (mean L_PC)</option>
+                  <option value="step">step</option>
+                </select>
+              </label>
+              {arch('dropout', 'dropout', 0.01)}
+            </div>
+          </details>
           <p className="hint">Defaults are the engine’s job defaults (the same as <code>deepfaith run</code>). Z comes from the {sup.split.train.length} training rows of the job’s seeded 80/20 split; the {sup.split.test.length} held-out rows give the held-out losses.</p>
           <div className="toolbar">
             <button type="button" className="primary" disabled={running || !!s.busy} onClick={() => s.runTrain()} data-testid="train-start">
