@@ -8,5 +8,8 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // CLI tests that spawn bin/deepfaith.mjs run the TypeScript sources (through tsx), not the
+    // pre-built bundle; tests/cli-bundle.test.ts runs both and compares them.
+    env: { DEEPFAITH_CLI: 'source' },
   },
 });

@@ -1,16 +1,24 @@
 /**
  * A cost model of Explain and Evaluate, in model rows: how many inputs each method and metric sends
  * through the model per explained row, from its parameters and the feature count. With the model's
- * measured time per row (the worker times its first prediction on the task) this gives the studio's
+ * measured time per row (the worker times a 4,096-row prediction of the task's data after its accuracy pass) this gives the studio's
  * estimate before a run starts, so it can ask before work of more than a minute. tfjs-free.
  * Gradients count as GRADIENT_COST forward rows. Perturbation methods and the metrics are counted
  * exactly (NEG and POS as if every row were classified as its target; they skip the others), so the
  * estimate is an upper bound on model rows; batching overheads and training are not modelled.
+ * For the metrics the count is the rows the engine lays out (`MetricResult.rowsRequested`): the
+ * engine then sends each distinct input of a row once (metrics/engine.ts), which depends on the
+ * draws and the data (with the defaults on 8 features about 0.55 of the count), so the rows it
+ * sends — and the time — are at most this.
  */
 import type { Params } from './params';
 
-/** A gradient row costs about this many forward rows (backward pass + the forward it needs). */
-export const GRADIENT_COST = 3;
+/**
+ * Model rows one gradient row counts: its forward and its backward pass (`TargetModel.gradient`
+ * runs one `tf.valueAndGrad`, no second forward, and adds 2 per row to `rowsEvaluated`). A backward
+ * row is counted like a forward row; on wasm it costs more, so times of gradient methods are low.
+ */
+export const GRADIENT_COST = 2;
 
 const num = (p: Params, k: string, d: number) => (typeof p[k] === 'number' ? (p[k] as number) : d);
 
@@ -45,7 +53,7 @@ export function methodRows(id: string, params: Params, n: number): number {
   }
 }
 
-/** Model rows the metrics send per explained row and explanation (shared s-independent rows counted once per row). */
+/** Model rows the metrics lay out per explained row and explanation (shared s-independent rows counted once per row): an upper bound on the rows sent after the engine's memo. */
 export function metricRows(metrics: { id: string; params: Params }[], n: number, nExplanations: number): number {
   let shared = 2; // x and x° of the clean pass
   let perExplanation = 0;

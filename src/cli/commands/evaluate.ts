@@ -1,6 +1,9 @@
 /**
  * `deepfaith evaluate`: score an explanations file (from `deepfaith attribute`) with the
- * faithfulness metrics and write the metrics JSON.
+ * faithfulness metrics and write the metrics JSON. `--explanations a.json,b.json,…` scores several
+ * files of the same rows and targets in one process and one shared batch (one clean pass, each
+ * distinct perturbed input once) and writes `{ "results": [one metrics file per explanations
+ * file, in the order given], … }` (docs/cli.md).
  *
  * The target classes and rows come from the explanations file; `--rows` may pick a sub-range of
  * them. `--baseline` and `--output` default to the ones the explanations file records.
@@ -50,12 +53,33 @@ export interface MetricsFile {
       /** Rows left out of the mean because their value is undefined. */
       nUndefined: number;
       curves?: (Float32Array | number[])[];
+      /** Rows the model evaluated for this metric (each distinct input once, under the first metric that needed it). */
       modelCalls: number;
+      /** Rows the metric laid out before inputs were memoised (MetricResult.rowsRequested). */
+      rowsRequested: number;
     }
   >;
   modelCalls: number;
+  rowsRequested: number;
   ms: number;
   explanations: { file: string; method: string };
+  rows: [number, number];
+  baseline: string;
+  output: string;
+  normalise: boolean;
+  seed: number;
+  backend: string;
+}
+
+/** `evaluate --explanations a.json,b.json,…`: one metrics file per explanations file, scored in one shared batch. */
+export interface MetricsSetFile {
+  /** One entry per explanations file, in the order given; each in the single-file format (its `ms` is the shared call's). */
+  results: MetricsFile[];
+  /** Rows the model evaluated for all files together (the sum of the results' modelCalls). */
+  modelCalls: number;
+  /** Rows laid out before inputs were memoised, all files together. */
+  rowsRequested: number;
+  ms: number;
   rows: [number, number];
   baseline: string;
   output: string;
@@ -163,6 +187,31 @@ export function readExplanations(path: string): ReadExplanations {
   };
 }
 
+/** The checks of one explanations file against the loaded task (width, names, rows, classes). */
+function checkAgainstTask(path: string, exp: ReadExplanations, nFeatures: number, featureNames: string[], nClasses: number, source: string, dataRows: number): void {
+  if (exp.nFeatures !== nFeatures)
+    throw new UserError(
+      `Explanations file ${path} has ${exp.nFeatures} values per row, but the model and ${source} have ${nFeatures} features.`,
+      'Evaluate the explanations with the model and data they were computed on.',
+    );
+  if (exp.featureNames && exp.featureNames.join('\u0000') !== featureNames.join('\u0000'))
+    throw new UserError(
+      `Explanations file ${path} explains features ${exp.featureNames.join(', ')}, but ${source} has ${featureNames.join(', ')}.`,
+      'Evaluate the explanations with the data file (and --label/--drop) they were computed on.',
+    );
+  if (exp.rows[1] > dataRows)
+    throw new UserError(
+      `Explanations file ${path} covers rows ${exp.rows[0]}:${exp.rows[1]}, but ${source} has only ${dataRows} data rows.`,
+      'Evaluate the explanations with the data file they were computed on.',
+    );
+  const bad = Array.from(exp.target).findIndex((c) => c >= nClasses);
+  if (bad >= 0)
+    throw new UserError(
+      `Explanations file ${path}: target class ${exp.target[bad]} of row ${exp.rows[0] + bad} is not a class of the model (it has ${nClasses}).`,
+      'Evaluate the explanations with the model they were computed on.',
+    );
+}
+
 const OPTIONS = {
   ...TASK_OPTIONS,
   explanations: { type: 'string' as const },
@@ -173,20 +222,25 @@ const OPTIONS = {
 export const command: CliCommand = {
   help: () =>
     [
-      'Usage: deepfaith evaluate --model <model.json> --data <file.csv> --label <column> --explanations <file.json>',
+      'Usage: deepfaith evaluate --model <model.json> --data <file.csv> --label <column> --explanations <file.json>[,<file.json>…]',
       '                          [--rows A:B] [--metrics FC,DEL,…|all] [--set METRIC.key=value]… [--baseline zero|mean]',
       '                          [--normalise] [--seed N] [--backend cpu|wasm] --out <file.json>',
       '',
       'Scores the explanations of a file written by `deepfaith attribute` (its rows and target classes) and writes',
-      '  { "metrics": { "<ID>": { "direction", "params", "perSample": [float…], "mean", "nUndefined", "curves"?, "modelCalls" } },',
-      '    "modelCalls", "ms", "explanations", "rows", "baseline", "output", "normalise", "seed", "backend" }',
+      '  { "metrics": { "<ID>": { "direction", "params", "perSample": [float…], "mean", "nUndefined", "curves"?, "modelCalls", "rowsRequested" } },',
+      '    "modelCalls", "rowsRequested", "ms", "explanations", "rows", "baseline", "output", "normalise", "seed", "backend" }',
+      '"modelCalls": rows the model evaluated (each distinct input once); "rowsRequested": rows the metrics laid out.',
       'Undefined per-sample values (NaN) are written as null and left out of "mean".',
+      'Several explanations files (same rows and targets) are scored in one shared batch and written as',
+      '  { "results": [ <the above, one per file, in the order given> ], "modelCalls", "rowsRequested", "ms", "rows",',
+      '    "baseline", "output", "normalise", "seed", "backend" }',
       '',
       'Options:',
       TASK_HELP.replace(/--rows A:B {2}.*/, '--rows A:B               a sub-range of the explanations file\'s rows (default: all of them)')
         .replace(/--baseline zero\|mean .*/, '--baseline zero|mean     removal baseline (default: the one the explanations file records, else zero)')
         .replace(/--output probability\|logit\|raw .*/, '--output probability|logit|raw   model output the scores use (default: the explanations file\'s, else probability)'),
-      '  --explanations <file>    explanations JSON from deepfaith attribute (gives rows and target classes)',
+      '  --explanations <files>   explanations JSON from deepfaith attribute (gives rows and target classes);',
+      '                           several, comma-separated, of the same rows and targets: scored together',
       `  --metrics <ids>|all      metrics to compute, comma-separated (default ${defaults.metrics})`,
       `  --set METRIC.key=value   a metric parameter (repeatable), e.g. --set ${exampleSet()}`,
       `  --normalise              min–max normalise each explanation to [0, 1] first (default ${defaults.normalise ? 'on' : 'off'})`,
@@ -209,36 +263,32 @@ export const command: CliCommand = {
     const unitOf = (id: string) => METRICS.find((m) => m.id === id)!;
     for (const id of ids) resolveParams({ id, kind: 'Metric', defaults: unitOf(id).defaults, params: unitOf(id).params }, sets[id] ?? {});
     const normalise = (flags.normalise as boolean | undefined) ?? defaults.normalise;
-    const exp = readExplanations(expPath);
+    const expPaths = splitList(expPath);
+    if (expPaths.length === 0) throw new UserError('--explanations is empty.', 'Give the explanations with --explanations path/to/explanations.json (written by deepfaith attribute).');
+    if (new Set(expPaths).size !== expPaths.length) throw new UserError(`--explanations names a file twice (${expPath}).`, 'Give each explanations file once.');
+    const exps = expPaths.map((p) => readExplanations(p));
+    const exp = exps[0];
+    for (let i = 1; i < exps.length; i++) {
+      const [p, e] = [expPaths[i], exps[i]];
+      const todo = 'evaluate scores several files in one batch when they explain the same rows with the same targets; score the others in separate runs.';
+      if (e.rows[0] !== exp.rows[0] || e.rows[1] !== exp.rows[1])
+        throw new UserError(`Explanations files ${expPaths[0]} and ${p} cover different rows (${exp.rows.join(':')} and ${e.rows.join(':')}).`, todo);
+      const r = e.target.findIndex((c, k) => c !== exp.target[k]);
+      if (r >= 0) throw new UserError(`Explanations files ${expPaths[0]} and ${p} explain row ${exp.rows[0] + r} for different target classes (${exp.target[r]} and ${e.target[r]}).`, todo);
+      if (e.nFeatures !== exp.nFeatures) throw new UserError(`Explanations files ${expPaths[0]} and ${p} have ${exp.nFeatures} and ${e.nFeatures} values per row.`, 'Evaluate explanations of one task together.');
+      for (const key of ['baseline', 'output'] as const)
+        if (flags[key] === undefined && e[key] !== exp[key])
+          throw new UserError(`Explanations files ${expPaths[0]} and ${p} record different ${key}s (${exp[key] ?? 'none'} and ${e[key] ?? 'none'}).`, `Give --${key} to score them all with one ${key}, or score them in separate runs.`);
+    }
     const userRows = flags.rows as string | undefined;
     const taskFlags = { ...flags, rows: undefined, baseline: flags.baseline ?? exp.baseline, output: flags.output ?? exp.output };
     const spec = taskSpecFromFlags(taskFlags);
-    checkOutput(out, [...taskInputs(spec), expPath]);
+    checkOutput(out, [...taskInputs(spec), ...expPaths]);
     const loaded = await loadTaskFromFlags(taskFlags, spec);
     const { task, data, seed } = loaded;
     try {
       const requests = ids.map((id) => ({ unit: unitOf(id), params: resolveParams({ id, kind: 'Metric', defaults: unitOf(id).defaults, params: unitOf(id).params }, sets[id] ?? {}, task.nFeatures) }));
-      if (exp.nFeatures !== task.nFeatures)
-        throw new UserError(
-          `Explanations file ${expPath} has ${exp.nFeatures} values per row, but the model and ${data.source} have ${task.nFeatures} features.`,
-          'Evaluate the explanations with the model and data they were computed on.',
-        );
-      if (exp.featureNames && exp.featureNames.join('\u0000') !== task.featureNames.join('\u0000'))
-        throw new UserError(
-          `Explanations file ${expPath} explains features ${exp.featureNames.join(', ')}, but ${data.source} has ${task.featureNames.join(', ')}.`,
-          'Evaluate the explanations with the data file (and --label/--drop) they were computed on.',
-        );
-      if (exp.rows[1] > data.nRows)
-        throw new UserError(
-          `Explanations file ${expPath} covers rows ${exp.rows[0]}:${exp.rows[1]}, but ${data.source} has only ${data.nRows} data rows.`,
-          'Evaluate the explanations with the data file they were computed on.',
-        );
-      const bad = Array.from(exp.target).findIndex((c) => c >= task.nClasses);
-      if (bad >= 0)
-        throw new UserError(
-          `Explanations file ${expPath}: target class ${exp.target[bad]} of row ${exp.rows[0] + bad} is not a class of the model (it has ${task.nClasses}).`,
-          'Evaluate the explanations with the model they were computed on.',
-        );
+      exps.forEach((e, i) => checkAgainstTask(expPaths[i], e, task.nFeatures, task.featureNames, task.nClasses, data.source, data.nRows));
       let [a, b] = exp.rows;
       if (userRows !== undefined) {
         [a, b] = parseRows(userRows, data.nRows);
@@ -250,48 +300,52 @@ export const command: CliCommand = {
       const off = a - exp.rows[0];
       const batch = sliceBatch(data, a, b);
       const target = exp.target.slice(off, off + nRows);
-      const raw = exp.values.slice(off * n, (off + nRows) * n); // [nRows, n]
-      const s = normalise ? minMaxRows(raw, nRows, n) : raw; // [nRows, n]
-      const t0 = performance.now();
-      const results = await scoreExplanations(task, batch, target, [s], requests.map((r) => ({ id: r.unit.id, params: r.params })), new Seeder(seed));
-      const ms = performance.now() - t0;
-      const metrics: MetricsFile['metrics'] = {};
-      let modelCalls = 0;
-      requests.forEach(({ unit, params }, m) => {
-        const res = results[0][m];
-        let sum = 0;
-        let count = 0;
-        for (const v of res.perSample)
-          if (Number.isFinite(v)) {
-            sum += v;
-            count++;
-          }
-        metrics[unit.id] = {
-          direction: unit.direction,
-          params,
-          perSample: res.perSample,
-          mean: count ? sum / count : null,
-          nUndefined: nRows - count,
-          curves: res.curves,
-          modelCalls: res.modelCalls,
-        };
-        modelCalls += res.modelCalls;
+      const scored = exps.map((e) => {
+        const raw = e.values.slice(off * n, (off + nRows) * n); // [nRows, n]
+        return normalise ? minMaxRows(raw, nRows, n) : raw; // [nRows, n]
       });
-      const file: MetricsFile = {
-        metrics,
-        modelCalls,
-        ms: Math.round(ms * 10) / 10,
-        explanations: { file: expPath, method: exp.method },
-        rows: [a, b],
-        baseline: task.baseline,
-        output: task.output,
-        normalise,
-        seed,
-        backend: loaded.backend.chosen,
-      };
-      writeJson(out, file);
-      if (out !== '-')
-        console.error(`deepfaith evaluate: ${ids.join(',')} on rows ${a}:${b} of ${exp.method} → ${out} in ${file.ms} ms (${modelCalls} model rows)`);
+      const t0 = performance.now();
+      const results = await scoreExplanations(task, batch, target, scored, requests.map((r) => ({ id: r.unit.id, params: r.params })), new Seeder(seed));
+      const ms = Math.round((performance.now() - t0) * 10) / 10;
+      const common = { rows: [a, b] as [number, number], baseline: task.baseline, output: task.output, normalise, seed, backend: loaded.backend.chosen };
+      const files: MetricsFile[] = exps.map((e, i) => {
+        const metrics: MetricsFile['metrics'] = {};
+        let modelCalls = 0;
+        let rowsRequested = 0;
+        requests.forEach(({ unit, params }, m) => {
+          const res = results[i][m];
+          let sum = 0;
+          let count = 0;
+          for (const v of res.perSample)
+            if (Number.isFinite(v)) {
+              sum += v;
+              count++;
+            }
+          metrics[unit.id] = {
+            direction: unit.direction,
+            params,
+            perSample: res.perSample,
+            mean: count ? sum / count : null,
+            nUndefined: nRows - count,
+            curves: res.curves,
+            modelCalls: res.modelCalls,
+            rowsRequested: res.rowsRequested ?? res.modelCalls,
+          };
+          modelCalls += res.modelCalls;
+          rowsRequested += res.rowsRequested ?? res.modelCalls;
+        });
+        return { metrics, modelCalls, rowsRequested, ms, explanations: { file: expPaths[i], method: e.method }, ...common };
+      });
+      const modelCalls = files.reduce((acc, f) => acc + f.modelCalls, 0);
+      if (files.length === 1) writeJson(out, files[0]);
+      else {
+        const set: MetricsSetFile = { results: files, modelCalls, rowsRequested: files.reduce((acc, f) => acc + f.rowsRequested, 0), ms, ...common };
+        writeJson(out, set);
+      }
+      if (out !== '-') {
+        const what = files.length === 1 ? exp.method : `${files.length} explanations files (${exps.map((e) => e.method).join(', ')})`;
+        console.error(`deepfaith evaluate: ${ids.join(',')} on rows ${a}:${b} of ${what} → ${out} in ${ms} ms (${modelCalls} model rows)`);
+      }
       return 0;
     } finally {
       task.model.dispose();

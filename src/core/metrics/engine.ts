@@ -3,27 +3,41 @@
  * perturbations that do not depend on the explanation (FC's and INF's subsets, MC's noise
  * baselines), then, per explanation, the ones that do. The engine runs
  *
- *   1. one clean pass: x and x° of every row (2·nRows inputs) → p_c(x), p_c(x°), predicted classes;
+ *   1. one clean pass: x and x° of every row → p_c(x), p_c(x°), predicted classes (each distinct
+ *      input once: with a fixed baseline x° is one input for all rows);
  *   2. groups of whole rows: every perturbation of every metric and every explanation of those rows
  *      in one buffer, sent through the model in chunks of `task.model.maxBatchRows`.
  *
  * Rows are never split across groups, and all draws come from `seeder.rng(metricId, rowIndex)`,
  * so numbers do not depend on grouping, batching, the `--rows` slice or the order of metrics.
- * An s-independent perturbation is evaluated once per row however many explanations are scored;
- * the same cumulative curve (x \ top_t along π, used by RP, DEL, IROF and POS) is evaluated once
- * per (row, explanation, step size).
  *
- * modelCalls: each evaluated input is counted once, under the first (explanation, metric) that
- * needed it (the clean pass under explanation 0 × the first metric), so the counts add up to the
- * rows the model evaluated.
+ * Unique inputs: the buffer memoises by content per data row (effects.ts `Perturbations` with
+ * `memo`): a perturbed input equal, bit for bit, to one already laid out for the same row — by any
+ * metric, for any explanation — or to the row's clean x or x° (whose outputs the clean pass has),
+ * is not sent again; its requester reads the earlier output. So FC's single-feature subsets reuse
+ * FE's removals, INF's repeated masks and NEG's points that coincide with INS's are evaluated
+ * once, and an s-independent perturbation is evaluated once per row however many explanations are
+ * scored. Equal inputs give equal outputs, so the numbers are those of evaluating every request.
+ * Each (row, explanation) is sorted once (`ordersOf`: π and argsort_asc from one sort).
+ *
+ * Counts (MetricResult):
+ * - `modelCalls`: rows the model evaluated — each distinct input counted once, under the first
+ *   (explanation, metric) that needed it (the clean pass under explanation 0 × the first metric),
+ *   so the counts add up to the rows sent;
+ * - `rowsRequested`: rows the (explanation, metric) laid out before the memo: its own
+ *   perturbations, with an s-independent one counted once per row (under explanation 0), the
+ *   cumulative curve along an order counted once per (row, explanation, order, step size) under
+ *   the first metric asking for it (RP, DEL, IROF and POS share one), and the clean pass's 2 rows
+ *   per data row under the first slot. This is what the engine sent before it memoised inputs,
+ *   and what `estimate.ts` counts; rows sent ≤ rows requested.
  */
 import { UserError } from '../errors';
 import { resolveParams, type Params } from '../params';
 import { checkpoint } from '../yield';
 import type { Seeder } from '../rng';
 import type { Batch, Progress, Task } from '../task/task';
-import { Evaluated, Perturbations } from './effects';
-import { nSteps } from './curves';
+import { Evaluated, KNOWN_BASE, Perturbations, type KnownInput } from './effects';
+import { nSteps, sortOrders, type Orders } from './curves';
 import type { FaithfulnessMetric, MetricResult } from './types';
 
 /** What a kernel knows about one row when it lays out its perturbations. */
@@ -49,6 +63,15 @@ export interface RowContext {
   /** Predicted class on x°. */
   predBase: number;
   seeder: Seeder;
+  /** Orders of the row's explanations, by explanation index, filled by `ordersOf` (the engine gives one per row). */
+  orders?: (Orders | undefined)[];
+}
+
+/** π and argsort_asc of explanation e of this row: sorted once per (row, explanation) when the engine gives a cache. */
+export function ordersOf(ctx: RowContext, s: Float32Array, e: number): Orders {
+  const cache = ctx.orders;
+  if (!cache) return sortOrders(s);
+  return (cache[e] ??= sortOrders(s));
 }
 
 /** A row's value (and curve points, for metrics that have a curve) once its inputs are evaluated. */
@@ -82,6 +105,11 @@ export const GROUP_VALUE_BUDGET = 1 << 23;
 export interface EngineOptions {
   /** Cap on float32 values held in one group of perturbed inputs. */
   groupValueBudget?: number;
+  /**
+   * Send each distinct input of a row once (default true). false sends every requested row — the
+   * engine as it was before the memo: same numbers, more model rows (the benchmark's "before").
+   */
+  memo?: boolean;
 }
 
 /** A metric's params checked by the one resolver (core/params.ts), feature-count bounds included. */
@@ -90,7 +118,7 @@ export function checkMetricParams(metric: FaithfulnessMetric<any>, params: Param
 }
 
 /** Evaluate a group of inputs in chunks of maxBatchRows (one forward pass each). */
-async function evaluateInputs(task: Task, req: Perturbations, signal?: AbortSignal): Promise<Evaluated> {
+async function evaluateInputs(task: Task, req: Perturbations, signal?: AbortSignal, known?: Float32Array): Promise<Evaluated> {
   const n = task.inputSize;
   const c = task.nClasses;
   const m = req.nInputs;
@@ -102,7 +130,7 @@ async function evaluateInputs(task: Task, req: Perturbations, signal?: AbortSign
     const rows = Math.min(step, m - start);
     out.set(await task.model.predict(inputs.subarray(start * n, (start + rows) * n), rows, task.output), start * c);
   }
-  return new Evaluated(out, c);
+  return new Evaluated(out, c, known);
 }
 
 export interface KernelUnit {
@@ -144,30 +172,34 @@ export async function runKernels(
   units = units.map((u) => ({ metric: u.metric, params: checkMetricParams(u.metric, u.params, n) }));
 
   const owner = (e: number, u: number) => e * nUnits + u;
-  const req = new Perturbations(task.space, nExpl * nUnits, 2 * nRows);
+  const req = new Perturbations(task.space, nExpl * nUnits, 2 * nRows, { memo: opts.memo ?? true });
   const x0 = task.space.baseline(task.baseline); // [inputSize]
+  const rowOf = (r: number) => batch.x.subarray(r * d, (r + 1) * d); // [inputSize]
 
-  // 1. clean pass: inputs 0..nRows-1 = x, nRows..2nRows-1 = x°
+  // 1. clean pass: x of every row, then x° of every row (each distinct input once)
   const pClean = new Float64Array(nRows);
   const pBase = new Float64Array(nRows);
   const predClean = new Int32Array(nRows);
   const predBase = new Int32Array(nRows);
+  const cleanAt = new Int32Array(nRows);
+  const baseAt = new Int32Array(nRows);
+  let cleanOut: Float32Array = new Float32Array(0);
   if (nRows > 0) {
-    const start = req.reserve(2 * nRows, owner(0, 0));
     const none = new Int32Array(0);
-    for (let r = 0; r < nRows; r++) {
-      req.writeRemoval(start + r, batch.x.subarray(r * d, (r + 1) * d), x0, none);
-      req.writeInsertion(start + nRows + r, batch.x.subarray(r * d, (r + 1) * d), x0, none);
-    }
+    req.beginScope();
+    for (let r = 0; r < nRows; r++) cleanAt[r] = req.removal(rowOf(r), x0, none, owner(0, 0));
+    for (let r = 0; r < nRows; r++) baseAt[r] = req.insertion(rowOf(r), x0, none, owner(0, 0));
     const ev = await evaluateInputs(task, req, signal);
     for (let r = 0; r < nRows; r++) {
-      pClean[r] = ev.p(r, target[r]);
-      pBase[r] = ev.p(nRows + r, target[r]);
-      predClean[r] = ev.argmax(r);
-      predBase[r] = ev.argmax(nRows + r);
+      pClean[r] = ev.p(cleanAt[r], target[r]);
+      pBase[r] = ev.p(baseAt[r], target[r]);
+      predClean[r] = ev.argmax(cleanAt[r]);
+      predBase[r] = ev.argmax(baseAt[r]);
     }
+    cleanOut = ev.out;
     req.clear();
   }
+  const x0Hash = Perturbations.hashOf(x0);
 
   // 2. groups of whole rows
   const perSample = Array.from({ length: nExpl }, () => Array.from({ length: nUnits }, () => new Float32Array(nRows)));
@@ -175,7 +207,7 @@ export async function runKernels(
   const budgetRows = Math.max(1, Math.floor((opts.groupValueBudget ?? GROUP_VALUE_BUDGET) / Math.max(1, d)));
   let pending: { e: number; u: number; r: number; finish: RowFinisher }[] = [];
   const flush = async (rowsDone: number) => {
-    const ev = await evaluateInputs(task, req, signal);
+    const ev = await evaluateInputs(task, req, signal, cleanOut);
     for (const { e, u, r, finish } of pending) {
       const o = finish(ev);
       perSample[e][u][r] = o.value;
@@ -188,12 +220,19 @@ export async function runKernels(
   };
   for (let r = 0; r < nRows; r++) {
     await checkpoint(signal);
+    const x = rowOf(r);
+    // the row's memo scope knows its clean x and x° (outputs from the clean pass)
+    const known: KnownInput[] = [
+      { input: x, index: KNOWN_BASE + cleanAt[r], hash: Perturbations.hashOf(x) },
+      { input: x0, index: KNOWN_BASE + baseAt[r], hash: x0Hash },
+    ];
+    req.beginScope(known);
     const ctx: RowContext = {
       task,
       nFeatures: n,
       r,
       rowIndex: batch.rowIndex[r],
-      x: batch.x.subarray(r * d, (r + 1) * d),
+      x,
       x0,
       c: target[r],
       pClean: pClean[r],
@@ -201,6 +240,7 @@ export async function runKernels(
       predClean: predClean[r],
       predBase: predBase[r],
       seeder,
+      orders: new Array<Orders | undefined>(nExpl),
     };
     for (let u = 0; u < nUnits; u++) {
       const { metric, params } = units[u];
@@ -210,12 +250,14 @@ export async function runKernels(
         pending.push({ e, u, r, finish: metric.kernel.planRow(ctx, s, e, params, shared, req, owner(e, u)) });
       }
     }
+    // after the first row: room for a whole group of rows like it, so the buffer rarely grows
+    if (r === 0) req.ensureCapacity(Math.min(nRows * req.nInputs, budgetRows + 2 * req.nInputs) + 64);
     if (req.nInputs >= budgetRows || r === nRows - 1) await flush(r + 1);
   }
 
   return perSample.map((row, e) =>
     row.map((values, u) => {
-      const res: MetricResult = { perSample: values, modelCalls: req.rowsPerOwner[owner(e, u)] };
+      const res: MetricResult = { perSample: values, modelCalls: req.rowsPerOwner[owner(e, u)], rowsRequested: req.rowsRequested[owner(e, u)] };
       const cu = curves[e][u];
       if (cu) res.curves = cu;
       return res;
@@ -241,7 +283,9 @@ export interface CurvePoints {
  * Lay out a cumulative curve of one row: `removal` gives x \ prefix_t, `insertion` gives
  * x° ∪ prefix_t, for t = 0..T with prefix_t the first min(t·k, n) entries of `order`.
  * The end points come from the clean pass (removal: t = 0 is x, t = T is x°; insertion the
- * reverse); inputs t = 1..T−1 are shared under `key` by every metric asking for the same curve.
+ * reverse); inputs t = 1..T−1 are laid out once under `key` and shared by every metric asking for
+ * the same curve (requested once, under the first; a memoising buffer may answer some of them
+ * from inputs laid out before).
  */
 export function planCurve(
   ctx: RowContext,
@@ -254,14 +298,17 @@ export function planCurve(
 ): (ev: Evaluated) => CurvePoints {
   const n = ctx.nFeatures;
   const T = nSteps(n, k);
-  const inner = Math.max(0, T - 1);
-  const { start, fresh } = req.reserveShared(`${mode}|${key}|${k}|${ctx.r}`, inner, owner);
-  if (fresh)
+  const planKey = `${mode}|${key}|${k}|${ctx.r}`;
+  let at = req.sharedPlan(planKey);
+  if (!at) {
+    at = new Int32Array(Math.max(0, T - 1)); // input index of point t at [t − 1]
     for (let t = 1; t < T; t++) {
       const prefix = order.subarray(0, Math.min(t * k, n));
-      if (mode === 'removal') req.writeRemoval(start + t - 1, ctx.x, ctx.x0, prefix);
-      else req.writeInsertion(start + t - 1, ctx.x, ctx.x0, prefix);
+      at[t - 1] = mode === 'removal' ? req.removal(ctx.x, ctx.x0, prefix, owner) : req.insertion(ctx.x, ctx.x0, prefix, owner);
     }
+    req.setSharedPlan(planKey, at);
+  }
+  const idx = at;
   return (ev) => {
     const p = new Float64Array(T + 1);
     const pred = new Int32Array(T + 1);
@@ -269,8 +316,8 @@ export function planCurve(
     p[0] = p0;
     pred[0] = c0;
     for (let t = 1; t < T; t++) {
-      p[t] = ev.p(start + t - 1, ctx.c);
-      pred[t] = ev.argmax(start + t - 1);
+      p[t] = ev.p(idx[t - 1], ctx.c);
+      pred[t] = ev.argmax(idx[t - 1]);
     }
     p[T] = pT;
     pred[T] = cT;

@@ -5,7 +5,7 @@
  * every explanation of a row sees the same subsets, evaluated once.
  */
 import { pearson } from './correlation';
-import { delta, sumOver } from './effects';
+import { delta } from './effects';
 import { scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { ParamSchema } from '../params';
 
@@ -33,8 +33,8 @@ interface FcShared {
   /** [N, m] subset indices. */
   subsets: Int32Array;
   m: number;
-  /** First input of the row's N perturbations. */
-  start: number;
+  /** Input index of subset j's perturbation. */
+  at: Int32Array;
 }
 
 const kernel: MetricKernel<FcParams, FcShared> = {
@@ -44,19 +44,26 @@ const kernel: MetricKernel<FcParams, FcShared> = {
     const N = p.nSubsets;
     const rng = ctx.seeder.rng('FC', ctx.rowIndex);
     const subsets = new Int32Array(N * m); // [N, m]
-    for (let j = 0; j < N; j++) subsets.set(rng.sampleWithoutReplacement(n, m), j * m);
-    const start = req.reserve(N, owner);
-    for (let j = 0; j < N; j++) req.writeRemoval(start + j, ctx.x, ctx.x0, subsets.subarray(j * m, (j + 1) * m));
-    return { subsets, m, start };
+    const at = new Int32Array(N);
+    const draw = new Int32Array(m); // one subset, reused by every draw
+    for (let j = 0; j < N; j++) {
+      rng.sampleInto(n, m, draw, 0);
+      subsets.set(draw, j * m);
+      at[j] = req.removal(ctx.x, ctx.x0, draw, owner);
+    }
+    return { subsets, m, at };
   },
   planRow(ctx, s, _e, p, sh) {
     return (ev) => {
       const N = p.nSubsets;
+      const m = sh.m;
       const sums = new Float64Array(N);
       const effects = new Float64Array(N);
       for (let j = 0; j < N; j++) {
-        sums[j] = sumOver(s, sh.subsets.subarray(j * sh.m, (j + 1) * sh.m));
-        effects[j] = delta(ctx.pClean, ev.p(sh.start + j, ctx.c));
+        let acc = 0;
+        for (let k = j * m; k < (j + 1) * m; k++) acc += s[sh.subsets[k]];
+        sums[j] = acc;
+        effects[j] = delta(ctx.pClean, ev.p(sh.at[j], ctx.c));
       }
       return { value: pearson(sums, effects) };
     };

@@ -4,9 +4,9 @@
  * FE = τ_pearson[(Σ_{i∈G_t} s_i)_t, (Δ(G_t))_t].
  */
 import { pearson } from './correlation';
-import { argsortDesc, chunk, nSteps } from './curves';
+import { chunk, nSteps } from './curves';
 import { delta, sumOver } from './effects';
-import { scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { ordersOf, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { ParamSchema } from '../params';
 
 export interface FeParams {
@@ -23,20 +23,20 @@ export const params: ParamSchema<FeParams> = {
 
 const kernel: MetricKernel<FeParams, null> = {
   prepareRow: () => null,
-  planRow(ctx, s, _e, p, _sh, req, owner) {
+  planRow(ctx, s, e, p, _sh, req, owner) {
     const k = p.stepSize;
     const T = nSteps(ctx.nFeatures, k);
-    const order = argsortDesc(s);
-    const start = req.reserve(T, owner);
+    const order = ordersOf(ctx, s, e).desc;
+    const at = new Int32Array(T);
     const sums = new Float64Array(T);
     for (let t = 0; t < T; t++) {
       const g = chunk(order, t, k);
       sums[t] = sumOver(s, g);
-      req.writeRemoval(start + t, ctx.x, ctx.x0, g);
+      at[t] = req.removal(ctx.x, ctx.x0, g, owner);
     }
     return (ev) => {
       const effects = new Float64Array(T);
-      for (let t = 0; t < T; t++) effects[t] = delta(ctx.pClean, ev.p(start + t, ctx.c));
+      for (let t = 0; t < T; t++) effects[t] = delta(ctx.pClean, ev.p(at[t], ctx.c));
       return { value: pearson(sums, effects) };
     };
   },

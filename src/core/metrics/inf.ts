@@ -24,7 +24,8 @@ export const params: ParamSchema<InfParams> = {
 interface InfShared {
   /** [N, n] 1 = feature removed in subset j. */
   masks: Uint8Array;
-  start: number;
+  /** Input index of subset j's perturbation. */
+  at: Int32Array;
 }
 
 const kernel: MetricKernel<InfParams, InfShared> = {
@@ -33,10 +34,14 @@ const kernel: MetricKernel<InfParams, InfShared> = {
     const N = p.nSubsets;
     const rng = ctx.seeder.rng('INF', ctx.rowIndex);
     const masks = new Uint8Array(N * n); // [N, n]
-    for (let j = 0; j < N; j++) for (let i = 0; i < n; i++) masks[j * n + i] = rng.uniform() < 0.5 ? 1 : 0;
-    const start = req.reserve(N, owner);
-    for (let j = 0; j < N; j++) req.writeMasked(start + j, ctx.x, ctx.x0, masks.subarray(j * n, (j + 1) * n));
-    return { masks, start };
+    const at = new Int32Array(N);
+    const mask = new Uint8Array(n); // one mask, reused by every draw
+    for (let j = 0; j < N; j++) {
+      for (let i = 0; i < n; i++) mask[i] = rng.uniform() < 0.5 ? 1 : 0;
+      masks.set(mask, j * n);
+      at[j] = req.masked(ctx.x, ctx.x0, mask, owner);
+    }
+    return { masks, at };
   },
   planRow(ctx, s, _e, p, sh) {
     return (ev) => {
@@ -48,7 +53,7 @@ const kernel: MetricKernel<InfParams, InfShared> = {
         let acc = 0;
         for (let i = 0; i < n; i++) if (sh.masks[j * n + i]) acc += s[i];
         sums[j] = acc;
-        effects[j] = delta(ctx.pClean, ev.p(sh.start + j, ctx.c));
+        effects[j] = delta(ctx.pClean, ev.p(sh.at[j], ctx.c));
       }
       return { value: pearson(sums, effects) };
     };

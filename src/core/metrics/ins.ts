@@ -2,8 +2,8 @@
  * INS — insertion (↑). AUC (trapezoid at x = t/T) of p_c(x° ∪ top_t) for t = 0..T: start from the
  * all-baseline input and put back the top features of π, k at a time. Curve: p_c(x° ∪ top_t).
  */
-import { argsortDesc, trapezoidAuc } from './curves';
-import { planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { trapezoidAuc } from './curves';
+import { ordersOf, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { StepParams } from './rp';
 import type { ParamSchema } from '../params';
 
@@ -16,7 +16,7 @@ export const params: ParamSchema<StepParams> = {
 const kernel: MetricKernel<StepParams, null> = {
   prepareRow: () => null,
   planRow(ctx, s, e, p, _sh, req, owner) {
-    const read = planCurve(ctx, req, owner, 'insertion', argsortDesc(s), p.stepSize, `desc|${e}`);
+    const read = planCurve(ctx, req, owner, 'insertion', ordersOf(ctx, s, e).desc, p.stepSize, `desc|${e}`);
     return (ev) => {
       const { p: y } = read(ev);
       return { value: trapezoidAuc(y), curve: Float32Array.from(y) };

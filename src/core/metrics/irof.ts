@@ -3,9 +3,9 @@
  * t = 0..T. The ratio is not clipped, so IROF may go below 0; it is NaN when p_c(x) = 0.
  * Curve: the ratios.
  */
-import { argsortDesc, trapezoidAuc } from './curves';
+import { trapezoidAuc } from './curves';
 import { preservationRatio } from './effects';
-import { planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { ordersOf, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { StepParams } from './rp';
 import type { ParamSchema } from '../params';
 
@@ -18,7 +18,7 @@ export const params: ParamSchema<StepParams> = {
 const kernel: MetricKernel<StepParams, null> = {
   prepareRow: () => null,
   planRow(ctx, s, e, p, _sh, req, owner) {
-    const read = planCurve(ctx, req, owner, 'removal', argsortDesc(s), p.stepSize, `desc|${e}`);
+    const read = planCurve(ctx, req, owner, 'removal', ordersOf(ctx, s, e).desc, p.stepSize, `desc|${e}`);
     return (ev) => {
       const { p: y } = read(ev);
       const ratio = Float64Array.from(y, (v) => preservationRatio(ctx.pClean, v));
@@ -34,7 +34,7 @@ export const IROF: BatchedMetric<StepParams> = {
   direction: 'higher',
   defaults,
   params,
-  info: { kind: 'curve', curve: { mode: 'removal', order: 'descending', stopsAtFlip: false, point: 'ratio', value: 'one-minus-auc' }, canBeNaN: false },
+  info: { kind: 'curve', curve: { mode: 'removal', order: 'descending', stopsAtFlip: false, point: 'ratio', value: 'one-minus-auc' }, canBeNaN: true },
   paper: {},
   hasCurve: true,
   kernel,

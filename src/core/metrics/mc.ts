@@ -6,9 +6,9 @@
  * When p_c(x) = 0 the division is skipped (a common positive factor does not change Spearman).
  */
 import { spearman } from './correlation';
-import { argsortAsc, chunk, nSteps } from './curves';
+import { chunk, nSteps } from './curves';
 import { sumOver } from './effects';
-import { scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { ordersOf, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { ParamSchema } from '../params';
 
 export interface McParams {
@@ -31,17 +31,17 @@ const kernel: MetricKernel<McParams, Float32Array[]> = {
     const rng = ctx.seeder.rng('MC', ctx.rowIndex);
     return Array.from({ length: p.nBaselines }, () => ctx.task.space.noiseBaseline(rng)); // K × [n]
   },
-  planRow(ctx, s, _e, p, baselines, req, owner) {
+  planRow(ctx, s, e, p, baselines, req, owner) {
     const k = p.stepSize;
     const K = p.nBaselines;
     const T = nSteps(ctx.nFeatures, k);
-    const order = argsortAsc(s);
-    const start = req.reserve(T * K, owner);
+    const order = ordersOf(ctx, s, e).asc;
+    const at = new Int32Array(T * K); // [T, K] input indices
     const sums = new Float64Array(T);
     for (let t = 0; t < T; t++) {
       const g = chunk(order, t, k);
       sums[t] = sumOver(s, g);
-      for (let b = 0; b < K; b++) req.writeRemoval(start + t * K + b, ctx.x, baselines[b], g);
+      for (let b = 0; b < K; b++) at[t * K + b] = req.removal(ctx.x, baselines[b], g, owner);
     }
     return (ev) => {
       const p0 = ctx.pClean;
@@ -49,7 +49,7 @@ const kernel: MetricKernel<McParams, Float32Array[]> = {
       const v = new Float64Array(T);
       for (let t = 0; t < T; t++) {
         let acc = 0;
-        for (let b = 0; b < K; b++) acc += (ev.p(start + t * K + b, ctx.c) - p0) ** 2;
+        for (let b = 0; b < K; b++) acc += (ev.p(at[t * K + b], ctx.c) - p0) ** 2;
         v[t] = acc / K / scale;
       }
       return { value: spearman(sums, v) };

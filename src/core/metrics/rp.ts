@@ -2,9 +2,8 @@
  * RP — region perturbation, AOPC (↑). RP = 1/(T+1) · Σ_{t=0..T} Δ(top_t), top_t the first
  * min(t·k, n) features of π = argsort_desc(s), removed cumulatively. Curve: Δ(top_t), t = 0..T.
  */
-import { argsortDesc } from './curves';
 import { delta } from './effects';
-import { planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
+import { ordersOf, planCurve, scoreOne, type BatchedMetric, type MetricKernel } from './engine';
 import type { ParamSchema } from '../params';
 
 export interface StepParams {
@@ -22,7 +21,7 @@ export const params: ParamSchema<StepParams> = {
 const kernel: MetricKernel<StepParams, null> = {
   prepareRow: () => null,
   planRow(ctx, s, e, p, _sh, req, owner) {
-    const read = planCurve(ctx, req, owner, 'removal', argsortDesc(s), p.stepSize, `desc|${e}`);
+    const read = planCurve(ctx, req, owner, 'removal', ordersOf(ctx, s, e).desc, p.stepSize, `desc|${e}`);
     return (ev) => {
       const { p: y } = read(ev);
       const curve = Float32Array.from(y, (v) => delta(ctx.pClean, v));

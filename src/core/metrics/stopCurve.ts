@@ -5,8 +5,8 @@
  * x = t/t*. A row whose clean prediction is not its target c gives NaN and an empty curve, and
  * costs no model evaluations.
  */
-import { argsortAsc, argsortDesc, trapezoidAuc } from './curves';
-import { planCurve, type MetricKernel } from './engine';
+import { trapezoidAuc } from './curves';
+import { ordersOf, planCurve, type MetricKernel } from './engine';
 import type { StepParams } from './rp';
 
 export function stopCurveKernel(id: 'NEG' | 'POS'): MetricKernel<StepParams, null> {
@@ -15,7 +15,8 @@ export function stopCurveKernel(id: 'NEG' | 'POS'): MetricKernel<StepParams, nul
     prepareRow: () => null,
     planRow(ctx, s, e, p, _sh, req, owner) {
       if (ctx.predClean !== ctx.c) return () => ({ value: NaN, curve: new Float32Array(0) });
-      const order = ascending ? argsortAsc(s) : argsortDesc(s);
+      const orders = ordersOf(ctx, s, e);
+      const order = ascending ? orders.asc : orders.desc;
       const read = planCurve(ctx, req, owner, 'removal', order, p.stepSize, `${ascending ? 'asc' : 'desc'}|${e}`);
       return (ev) => {
         const { p: y, pred } = read(ev);

@@ -10,8 +10,18 @@ export interface MetricResult {
   perSample: Float32Array;
   /** One curve per sample, for metrics that have one (its points at x = t/T). */
   curves?: Float32Array[];
-  /** Rows evaluated by the model (each perturbed input counts one). */
+  /**
+   * Rows evaluated by the model for this result (each perturbed input counts one). In the batched
+   * engine each distinct input is counted once, under the first (explanation, metric) that needed
+   * it, so the counts of one `scoreExplanations` call add up to the rows it sent.
+   */
   modelCalls: number;
+  /**
+   * Batched engine: rows this (explanation, metric) laid out before inputs were memoised (shared
+   * rows counted once: see engine.ts). Their sum is what the engine would send without the memo
+   * (and what estimate.ts counts); `modelCalls` ≤ it. Absent for plug-in metrics.
+   */
+  rowsRequested?: number;
 }
 
 /**

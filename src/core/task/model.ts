@@ -199,6 +199,9 @@ export class TargetModel {
   /**
    * Gradient of the target output with respect to the input, batched.
    * x: [nRows, nFeatures], target: one class per row → { grad: [nRows, nFeatures], value: [nRows] }.
+   * One `tf.valueAndGrad` per chunk: the values are those of the forward pass the backward pass
+   * runs on (no second forward). Counts: `forwardPasses` +1 per chunk (its forward); `rowsEvaluated`
+   * +2 per row — one forward and one backward (estimate.ts GRADIENT_COST).
    * An op without a gradient in tfjs gives a UserError naming it.
    */
   async gradient(x: Float32Array, nRows: number, target: ArrayLike<number>, output: OutputMode): Promise<{ grad: Float32Array; value: Float32Array }> {
@@ -217,8 +220,8 @@ export class TargetModel {
           for (let r = 0; r < rows; r++) maskData[r * c + target[start + r]] = 1;
           const mask = tf.tensor2d(maskData, [rows, c]); // [rows, c] one-hot of the target
           const f = (inp: tf.Tensor) => tf.sum(tf.mul(this.apply(inp as tf.Tensor2D, output), mask), 1); // [rows]
-          const gr = tf.grad((inp: tf.Tensor) => tf.sum(f(inp)) as tf.Scalar)(xs); // [rows, n]
-          const perRow = f(xs); // [rows]
+          // d(Σ_r f_r)/dx: rows are independent, so row r of the gradient is ∂f_r/∂x_r; dy = ones
+          const { value: perRow, grad: gr } = tf.valueAndGrad(f)(xs); // [rows], [rows, n]
           return [gr, perRow];
         });
       } catch (e) {
@@ -232,9 +235,9 @@ export class TargetModel {
         g.dispose();
         v.dispose();
       }
-      this.forwardPasses += 2;
+      this.forwardPasses += 1;
     }
-    this.rowsEvaluated += 2 * nRows;
+    this.rowsEvaluated += 2 * nRows; // a forward and a backward per row
     return { grad, value };
   }
 
