@@ -53,6 +53,14 @@ export async function buildCli({ outdir = join(ROOT, 'build', 'cli'), quiet = fa
   const tmp = `${outdir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
+  try {
+    return await buildInto(esbuild, tmp, outdir, quiet, t0);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function buildInto(esbuild, tmp, outdir, quiet, t0) {
   const result = await esbuild.build({
     entryPoints: [join(ROOT, 'src/cli/main.ts')],
     outfile: join(tmp, 'deepfaith.mjs'),
@@ -97,7 +105,8 @@ if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.m
     await buildCli();
   } catch (e) {
     // an install must not fail for this: the command runs from the sources through tsx
-    console.warn(`deepfaith: the command-line bundle was not built (${e && e.message ? e.message.split('\n')[0] : e}); \`deepfaith\` will run the TypeScript sources through tsx.`);
+    const first = e && Array.isArray(e.errors) && e.errors[0] ? `${e.errors[0].location ? `${e.errors[0].location.file}:${e.errors[0].location.line}: ` : ''}${e.errors[0].text}` : e && e.message ? e.message.split('\n')[0] : String(e);
+    console.warn(`deepfaith: the command-line bundle was not built (${first}); \`deepfaith\` will run the TypeScript sources through tsx.`);
     rmSync(join(ROOT, 'build', 'cli', 'inputs.json'), { force: true });
   }
 }
