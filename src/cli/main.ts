@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   supervise: () => import('./commands/supervise'),
   run: () => import('./commands/run'),
   explain: () => import('./commands/explain'),
+  validate: () => import('./commands/validate'),
 };
 
 function usage(): string {
@@ -23,6 +24,7 @@ function usage(): string {
     '  supervise   run prior methods, dedup and filter them → supervision set Z + per-sample record',
     '  run         run a whole DeepFaith job file (supervise, train, evaluate, report)',
     '  explain     explain rows with a trained DeepFaith explainer → explanations JSON',
+    '  validate    which metric to trust: degrade an explanation, Spearman of each metric with the noise (F-Fidelity)',
     '',
     'Run `deepfaith <command> --help` for the options of one command.',
   ].join('\n');

@@ -11,7 +11,8 @@
  * zeros, METRICS.md "Prior explanations"); by default the values are scored as produced.
  */
 import { UserError } from '../../core/errors';
-import { METRICS } from '../../core/metrics/registry';
+import { METRICS, EXTRA_METRICS, getMetric } from '../../core/metrics/registry';
+import { releaseFfidelity } from '../../core/ffidelity/context';
 import { scoreExplanations } from '../../core/metrics/evaluate';
 import { parseRows } from '../../core/data/csv';
 import { Seeder } from '../../core/rng';
@@ -32,6 +33,7 @@ import {
   writeJson,
   type CliCommand,
 } from '../common';
+import { prepareFfidelity } from './validate';
 
 /** Every evaluate default, in one place. */
 export const defaults = {
@@ -105,10 +107,19 @@ export function metricsHelp(): string {
   }).join('\n');
 }
 
+/** The extras (F-Fidelity family, internal faithfulness) for --help. */
+export function extraMetricsHelp(): string {
+  const w = Math.max(...EXTRA_METRICS.map((m) => m.id.length));
+  return EXTRA_METRICS.map((m) => {
+    const params = describeParams({ id: m.id, defaults: m.defaults, params: m.params });
+    return `  ${m.id.padEnd(w)}  ${m.direction === 'higher' ? '↑' : '↓'} ${m.description}\n${params.map((p) => `  ${' '.repeat(w)}    ${p}`).join('\n')}`;
+  }).join('\n');
+}
+
 /** `--metrics FC,DEL,…|all` → the ids in registry order of `all`, else in the order given. */
 export function parseMetricList(spec: string): string[] {
-  const known = METRICS.map((m) => m.id as string);
-  if (spec.trim().toLowerCase() === 'all') return known;
+  const known = [...METRICS, ...EXTRA_METRICS].map((m) => m.id as string); // the ten, then the extras (docs/ffidelity.md)
+  if (spec.trim().toLowerCase() === 'all') return METRICS.map((m) => m.id as string);
   const ids = splitList(spec);
   if (ids.length === 0) throw new UserError('--metrics is empty.', `Give metric ids separated by commas, or all: ${known.join(', ')}.`);
   const unknown = ids.filter((id) => !known.includes(id));
@@ -217,6 +228,7 @@ const OPTIONS = {
   explanations: { type: 'string' as const },
   metrics: { type: 'string' as const },
   normalise: { type: 'boolean' as const },
+  surrogate: { type: 'string' as const },
 };
 
 export const command: CliCommand = {
@@ -244,10 +256,15 @@ export const command: CliCommand = {
       `  --metrics <ids>|all      metrics to compute, comma-separated (default ${defaults.metrics})`,
       `  --set METRIC.key=value   a metric parameter (repeatable), e.g. --set ${exampleSet()}`,
       `  --normalise              min–max normalise each explanation to [0, 1] first (default ${defaults.normalise ? 'on' : 'off'})`,
+      '  --surrogate <dir>        FFID+/FFID-: the fine-tuned surrogate, loaded from <dir>/model.json, or fine-tuned on every',
+      '                           data row of the file (with its labels) and saved there; without it, fine-tuned for this run',
       '  --out <file.json>        where to write the scores (- for standard output)',
       '',
       'Metrics (↑ higher is better, ↓ lower is better) and their defaults:',
       metricsHelp(),
+      '',
+      'Beyond the ten (not in "all"; docs/ffidelity.md): F-Fidelity and its baselines, FEI-inspired internal faithfulness:',
+      extraMetricsHelp(),
     ].join('\n'),
 
   async run(argv) {
@@ -257,10 +274,10 @@ export const command: CliCommand = {
     if (flags.target !== undefined)
       throw new UserError('evaluate takes the target classes from the explanations file, so --target does not apply.', 'Remove --target (choose it when running deepfaith attribute).');
     const ids = parseMetricList((flags.metrics as string | undefined) ?? defaults.metrics);
-    const sets = parseScopedSets(flags.set, METRICS.map((m) => m.id), exampleSet(), 'metric');
+    const sets = parseScopedSets(flags.set, [...METRICS, ...EXTRA_METRICS].map((m) => m.id), exampleSet(), 'metric');
     for (const scope of Object.keys(sets))
       if (!ids.includes(scope)) throw new UserError(`--set ${scope}.… is given, but ${scope} is not among --metrics (${ids.join(',')}).`, `Add ${scope} to --metrics or drop the --set.`);
-    const unitOf = (id: string) => METRICS.find((m) => m.id === id)!;
+    const unitOf = (id: string) => getMetric(id)!;
     for (const id of ids) resolveParams({ id, kind: 'Metric', defaults: unitOf(id).defaults, params: unitOf(id).params }, sets[id] ?? {});
     const normalise = (flags.normalise as boolean | undefined) ?? defaults.normalise;
     const expPaths = splitList(expPath);
@@ -304,6 +321,9 @@ export const command: CliCommand = {
         const raw = e.values.slice(off * n, (off + nRows) * n); // [nRows, n]
         return normalise ? minMaxRows(raw, nRows, n) : raw; // [nRows, n]
       });
+      // FFID+/FFID-: the surrogate, fine-tuned on every data row of the file or loaded (--surrogate); docs/ffidelity.md
+      const ffidParams = Object.fromEntries(requests.map((r) => [r.unit.id, r.params]));
+      await prepareFfidelity(ids, ffidParams, loaded, seed, flags.surrogate as string | undefined, taskInputs(spec), (line) => console.error(`deepfaith evaluate: ${line}`));
       const t0 = performance.now();
       const results = await scoreExplanations(task, batch, target, scored, requests.map((r) => ({ id: r.unit.id, params: r.params })), new Seeder(seed));
       const ms = Math.round((performance.now() - t0) * 10) / 10;
@@ -348,6 +368,7 @@ export const command: CliCommand = {
       }
       return 0;
     } finally {
+      releaseFfidelity(task);
       task.model.dispose();
     }
   },
