@@ -11,6 +11,7 @@ import { sliceBatch, type Batch, type TargetRule } from '../core/task/task';
 import { BASELINES, type BaselineKind } from '../core/task/featureSpace';
 import { OUTPUT_MODES, type OutputMode } from '../core/task/model';
 import { loadTask, type LoadedTask, type TaskSpec } from '../core/task/load';
+import { NORMALISE_RULES, type NormaliseRule } from '../core/data/images';
 import { nodeTaskIO, writeFileAtomic } from './files';
 
 export interface CliCommand {
@@ -29,6 +30,9 @@ export const TASK_OPTIONS: Options = {
   label: { type: 'string' },
   drop: { type: 'string' },
   rows: { type: 'string' },
+  'max-rows': { type: 'string' },
+  patch: { type: 'string' },
+  normalise: { type: 'string' },
   baseline: { type: 'string' },
   target: { type: 'string' },
   output: { type: 'string' },
@@ -41,10 +45,15 @@ export const TASK_OPTIONS: Options = {
 export const TASK_HELP = [
   `  --demo <id>              a built-in demo task (${DEMOS.map((d) => d.id).join(', ')}): sets --model, --data and --label`,
   '  --model <model.json>     TensorFlow.js model (LayersModel or GraphModel); shards are read beside it',
-  '  --data <file.csv>        CSV with a header row; every column but the label (and --drop) is a feature',
-  '  --label <column>         the label column',
+  '  --data <file.csv|dir|images.npy>  CSV with a header row (every column but the label and --drop is a feature);',
+  '                           or images: a folder with one sub-folder per class of PNG/JPEG files (rows in sorted',
+  '                           path order), or an NPY/IDX array (N, H, W[, C]) with its labels file',
+  '  --label <column|file>    the label column of a CSV, or the labels file of an NPY/IDX array (default: beside it)',
   '  --drop <a,b,…>           columns to ignore',
   '  --rows A:B               half-open range of data rows counted from 0 (header not counted); default all',
+  '  --max-rows N             the task is the first N data rows (images: needed above 10,000 images); default all',
+  '  --patch <pixels>         images: side of the square patches that are the features (default: ≤ 64 patches, e.g. 4 on 28×28)',
+  `  --normalise ${NORMALISE_RULES.join('|')}   images: pixel values (0–1 scale) as 0–1, −1–1 or per-channel (v − mean)/std (default 0-1)`,
   `  --baseline zero|mean     removal baseline (default zero; mean = per-feature mean over all data rows of the file)`,
   '  --target predicted|label class to explain: the model\'s prediction on the clean row (default) or the label',
   '  --output probability|logit|raw   model output the scores use (default probability)',
@@ -105,7 +114,32 @@ export interface CliTask extends LoadedTask {
   backend: BackendReport;
 }
 
-/** The task spec of the task flags (--demo, or --model --data [--label] [--drop]; --baseline, --output). */
+/** The image settings of the flags: --patch (a whole number of pixels) and --normalise. */
+export function imageFlags(flags: Record<string, unknown>): { patch?: number; normalise?: NormaliseRule } {
+  const out: { patch?: number; normalise?: NormaliseRule } = {};
+  const patch = flags.patch;
+  if (typeof patch === 'string' && patch !== '') {
+    const v = Number(patch);
+    if (!Number.isInteger(v) || v < 1) throw new UserError(`--patch "${patch}" is not a whole number of pixels ≥ 1.`, 'Give the patch side in pixels, e.g. --patch 4.');
+    out.patch = v;
+  }
+  const norm = flags.normalise;
+  if (typeof norm === 'string' && norm !== '') {
+    if (!(NORMALISE_RULES as readonly string[]).includes(norm)) throw new UserError(`--normalise "${norm}" is not known.`, `Use one of: ${NORMALISE_RULES.join(', ')}.`);
+    out.normalise = norm as NormaliseRule;
+  }
+  return out;
+}
+
+/** --max-rows N (0 or absent = all rows). */
+export function parseMaxRows(v: unknown): number {
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`--max-rows "${String(v)}" is not a whole number ≥ 0.`, 'Give how many data rows the task has, e.g. --max-rows 1000 (0 = all).');
+  return n;
+}
+
+/** The task spec of the task flags (--demo, or --model --data [--label] [--drop]; --baseline, --output; images: --patch, --normalise). */
 export function taskSpecFromFlags(flags: Record<string, unknown>): TaskSpec {
   const str = (k: string) => (typeof flags[k] === 'string' && flags[k] !== '' ? (flags[k] as string) : undefined);
   const baseline = str('baseline') ?? 'zero';
@@ -126,7 +160,8 @@ export function taskSpecFromFlags(flags: Record<string, unknown>): TaskSpec {
     drop: str('drop') ? splitList(str('drop')!) : undefined,
     baseline: baseline as BaselineKind,
     output: output as OutputMode,
-    maxRows: 0,
+    maxRows: parseMaxRows(flags['max-rows']),
+    ...imageFlags(flags),
   };
 }
 
@@ -142,6 +177,7 @@ export function taskInputs(spec: TaskSpec): string[] {
   const model = spec.model!;
   const modelJson = existsSync(model) && statSync(model).isDirectory() ? join(model, 'model.json') : model;
   const inputs = [spec.data!, modelJson];
+  if (spec.label && /[\\/.]/.test(spec.label) && existsSync(spec.label)) inputs.push(spec.label); // the labels file of an image array
   try {
     const json = JSON.parse(readFileSync(modelJson, 'utf8')) as { weightsManifest?: { paths: string[] }[] };
     for (const g of json.weightsManifest ?? []) for (const p of g.paths ?? []) inputs.push(join(dirname(modelJson), p));

@@ -8,11 +8,17 @@
  * model.json) is read whole as one string, so one longer than V8's longest string is refused by
  * name, and a weight shard larger than the model loader's weight budget cannot belong to a model
  * that fits it.
+ *
+ * Image folders: `listDir` lists a folder (links followed), `decodeImage` decodes PNG (pngjs) and
+ * JPEG (jpeg-js), both pure JavaScript, loaded on first use. PNG: 16-bit samples are scaled to 8
+ * bits by pngjs; the channel count is the file's (gray 1, gray + alpha 2, RGB 3, RGBA 4, palette 3
+ * or 4 with transparency). JPEG: a one-component (gray) file gives 1 channel, others 3 (RGB).
  */
 import { createReadStream, accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isUserError, UserError } from '../core/errors';
+import { probeImage, type DecodedImage, type DirEntry } from '../core/data/images';
 import { parseCsv, type CsvOptions, type Dataset } from '../core/data/csv';
 import { DEFAULT_MAX_WEIGHT_BYTES, loadModelFromFiles, type ModelJsonLike, type TargetModel, type TargetModelOptions } from '../core/task/model';
 import type { TaskIO } from '../core/task/load';
@@ -54,14 +60,16 @@ export function readText(path: string, what: string, shown = path, maxBytes = MA
 }
 
 /** The bytes of a weight shard, or null when there is none; a shard above the weight budget is refused before it is read. */
-export function readShard(path: string, shown = path, maxBytes = DEFAULT_MAX_WEIGHT_BYTES): ArrayBuffer | null {
+export function readShard(path: string, shown = path, maxBytes = DEFAULT_MAX_WEIGHT_BYTES, what: 'Weight' | 'Data' = 'Weight'): ArrayBuffer | null {
   if (!existsSync(path)) return null;
   const st = statSync(path);
   if (st.isDirectory()) return null;
   if (st.size > maxBytes)
     throw new UserError(
-      `Weight file ${shown} is ${fmtSize(st.size)}, more than the ${fmtSize(maxBytes)} memory budget for all of a model's weights.`,
-      'Check that the file belongs to this model.json (a copy interrupted or a wrong file), or use a smaller model.',
+      what === 'Weight'
+        ? `Weight file ${shown} is ${fmtSize(st.size)}, more than the ${fmtSize(maxBytes)} memory budget for all of a model's weights.`
+        : `Data file ${shown} is ${fmtSize(st.size)}, more than the ${fmtSize(maxBytes)} read as one file.`,
+      what === 'Weight' ? 'Check that the file belongs to this model.json (a copy interrupted or a wrong file), or use a smaller model.' : 'Use a smaller file (fewer images, or images shrunk to the model\'s input size).',
     );
   const b = readFileSync(path);
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
@@ -80,7 +88,7 @@ export function nodeTaskIO(baseDir = process.cwd()): TaskIO {
       return readText(full(p), what, p);
     },
     async readBinary(p) {
-      return readShard(full(p), p);
+      return readShard(full(p), p, DEFAULT_MAX_WEIGHT_BYTES, /\.bin$/i.test(p) ? 'Weight' : 'Data');
     },
     /** A data file as a stream (1 MiB chunks): parsed as it is read, and read only as far as maxRows needs. */
     async readTextChunks(p) {
@@ -94,7 +102,62 @@ export function nodeTaskIO(baseDir = process.cwd()): TaskIO {
       const f = full(p);
       return existsSync(f) && statSync(f).isDirectory();
     },
+    async listDir(p) {
+      return listDirEntries(full(p), p);
+    },
+    decodeImage: nodeDecodeImage,
   };
+}
+
+/** A folder's entries, links followed (a broken link is listed as a file, and refused when read). */
+export function listDirEntries(path: string, shown = path): DirEntry[] {
+  if (!existsSync(path)) throw new UserError(`Folder ${shown} does not exist.`, 'Check the path.');
+  return readdirSync(path, { withFileTypes: true }).map((e) => {
+    let isDirectory = e.isDirectory();
+    if (e.isSymbolicLink())
+      try {
+        isDirectory = statSync(join(path, e.name)).isDirectory();
+      } catch {
+        isDirectory = false;
+      }
+    return { name: e.name, isDirectory };
+  });
+}
+
+let pngjs: typeof import('pngjs') | undefined;
+let jpegjs: typeof import('jpeg-js') | undefined;
+
+/** Decode PNG (pngjs) or JPEG (jpeg-js) bytes to 8-bit interleaved pixels with the file's own channel count. */
+export async function nodeDecodeImage(bytes: ArrayBuffer, name: string): Promise<DecodedImage> {
+  const b = new Uint8Array(bytes);
+  const header = probeImage(b);
+  if (!header) throw new UserError(`${name} is not a PNG or JPEG image.`, 'Convert it to PNG, or remove it.');
+  if (header.format === 'png') {
+    pngjs ??= await import('pngjs');
+    const png = pngjs.PNG.sync.read(Buffer.from(b.buffer, b.byteOffset, b.byteLength)); // RGBA, 8-bit
+    const c = header.channels;
+    const n = png.width * png.height;
+    const data = new Uint8Array(n * c);
+    for (let p = 0; p < n; p++) {
+      const o = p * 4;
+      if (c === 1) data[p] = png.data[o];
+      else if (c === 2) {
+        data[2 * p] = png.data[o];
+        data[2 * p + 1] = png.data[o + 3];
+      } else for (let k = 0; k < c; k++) data[p * c + k] = png.data[o + k];
+    }
+    return { width: png.width, height: png.height, channels: c, data };
+  }
+  jpegjs ??= (await import('jpeg-js')) as typeof import('jpeg-js');
+  const decode = (jpegjs as unknown as { decode?: typeof import('jpeg-js').decode; default?: { decode: typeof import('jpeg-js').decode } }).decode ?? (jpegjs as unknown as { default: { decode: typeof import('jpeg-js').decode } }).default.decode;
+  const img = decode(b, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 1024 }); // RGB
+  const n = img.width * img.height;
+  if (header.channels === 1) {
+    const data = new Uint8Array(n);
+    for (let p = 0; p < n; p++) data[p] = img.data[3 * p];
+    return { width: img.width, height: img.height, channels: 1, data };
+  }
+  return { width: img.width, height: img.height, channels: 3, data: img.data };
 }
 
 /** Load a model from a model.json path (or a folder holding model.json); shards are read beside it. */

@@ -14,7 +14,8 @@ import type { OutputMode } from '../../core/task/model';
 import type { BaselineKind } from '../../core/task/featureSpace';
 import { DEMOS_DIR, checkOutput, nodeTaskIO } from '../files';
 import { getDemo } from '../../core/data/demos';
-import { initCliBackend, parseFlags, parseTargetRule, required, splitList, taskInputs, writeJson, type CliCommand } from '../common';
+import { imageFlags, initCliBackend, parseFlags, parseTargetRule, required, splitList, taskInputs, writeJson, type CliCommand } from '../common';
+import type { NormaliseRule } from '../../core/data/images';
 import type { ExplanationsFile } from './attribute';
 
 const OPTIONS = {
@@ -23,6 +24,8 @@ const OPTIONS = {
   data: { type: 'string' as const },
   label: { type: 'string' as const },
   drop: { type: 'string' as const },
+  patch: { type: 'string' as const },
+  normalise: { type: 'string' as const },
   rows: { type: 'string' as const },
   model: { type: 'string' as const },
   target: { type: 'string' as const },
@@ -39,12 +42,15 @@ interface TrainedFor {
   target?: string;
   output?: string;
   baseline?: string;
+  patch?: number;
+  normalise?: string;
 }
 
 export const command: CliCommand = {
   help: () =>
     [
       'Usage: deepfaith explain --explainer <dir> (--demo <id> | --data <file.csv> [--label <column>] [--drop a,b]) [--rows A:B]',
+      '                         [--patch <pixels>] [--normalise 0-1|-1-1|mean-std]   (image tasks)',
       '                         [--model <model.json>] [--target predicted|label] [--backend cpu|wasm] --out <file.json>',
       '',
       'Explains the chosen rows with a trained explainer (the explainer/ folder written by deepfaith run) and',
@@ -84,6 +90,11 @@ export const command: CliCommand = {
       output: (tf.output ?? 'probability') as OutputMode,
       maxRows: 0,
     };
+    const img = imageFlags(flags);
+    const patch = img.patch ?? (givenFiles || str('demo') ? undefined : tf.patch);
+    const normalise = img.normalise ?? (givenFiles || str('demo') ? undefined : (tf.normalise as NormaliseRule | undefined));
+    if (patch !== undefined) spec.patch = patch;
+    if (normalise !== undefined) spec.normalise = normalise;
     if (!spec.demo && !spec.data) throw new UserError('The rows to explain are not known.', 'Give --data path/to/file.csv (or --demo <id>).');
     if (!spec.demo && !spec.model) throw new UserError('The target class needs the target model.', 'Give --model path/to/model.json.');
     const targetRule = parseTargetRule(str('target') ?? tf.target);

@@ -134,6 +134,8 @@ export const command: CliCommand = {
           target: job.task.target,
           output: job.task.output,
           baseline: job.task.baseline,
+          patch: job.task.patch,
+          normalise: job.task.normalise,
           maxRows: job.task.maxRows,
         });
         writeFileSync(join(dir, 'results.json'), toJson({ ...result, backend: backend.chosen, ms: Math.round(performance.now() - t0) }) + '\n');

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { UserError } from '../../core/errors';
 import { prepareJob, resolveJob, type JobInput } from '../../core/job';
 import { buildSupervision, supervisionOptionsFor } from '../../core/supervision/supervision';
-import { initCliBackend, splitList, writeJson, type CliCommand } from '../common';
+import { imageFlags, initCliBackend, splitList, writeJson, type CliCommand } from '../common';
 import { jobInputs, nodeJobIO, progressPrinter, readJob } from './run';
 import { checkOutput } from '../files';
 
@@ -25,6 +25,8 @@ const OPTIONS = {
   mode: { type: 'string' as const },
   seed: { type: 'string' as const },
   'max-rows': { type: 'string' as const },
+  patch: { type: 'string' as const },
+  normalise: { type: 'string' as const },
   backend: { type: 'string' as const },
   out: { type: 'string' as const },
 };
@@ -42,7 +44,7 @@ export const command: CliCommand = {
       'Usage: deepfaith supervise [<job.json>] --out <z.json> [--delta 0.9] [--p 0.15] [--mode full|dedup-only|filter-only]',
       '       deepfaith supervise (--demo <id> | --model <model.json> --data <file.csv> --label <col> [--drop a,b])',
       '                           [--methods paper|all|id,id,…] [--baseline zero|mean] [--target predicted|label]',
-      '                           [--seed N] [--max-rows N] [--backend cpu|wasm] --out <z.json>',
+      '                           [--seed N] [--max-rows N] [--patch <pixels>] [--normalise 0-1|-1-1|mean-std] [--backend cpu|wasm] --out <z.json>',
       '',
       'Runs the prior methods on every sample, min–max normalises them, scores ALL of them on the metrics,',
       'splits the samples 80/20, and builds Z from the training samples by dedup (cosine ≥ δ, greedy in method',
@@ -79,6 +81,7 @@ export const command: CliCommand = {
           ...(f.baseline ? { baseline: f.baseline as 'zero' } : {}),
           ...(f.target ? { target: f.target as 'predicted' } : {}),
           ...(f['max-rows'] ? { maxRows: num(f['max-rows'], 'max-rows') } : {}),
+          ...imageFlags(f),
         },
         methods,
       };
@@ -93,8 +96,9 @@ export const command: CliCommand = {
     try {
       const { batch } = prep.loaded;
       const n = prep.loaded.task.nFeatures;
+      const d = prep.loaded.task.inputSize; // model-input values per row (images: pixels × channels)
       const opts = supervisionOptionsFor(job.mode, job.supervision.delta, job.supervision.p);
-      const z = buildSupervision({ x: batch.x, n, rowIndex: batch.rowIndex, use: prep.split.train, methodIds: prep.ranIds, explanations: prep.explanations, scores: prep.scores }, opts);
+      const z = buildSupervision({ x: batch.x, n, inputSize: d, rowIndex: batch.rowIndex, use: prep.split.train, methodIds: prep.ranIds, explanations: prep.explanations, scores: prep.scores }, opts);
       const scores: Record<string, Record<string, Float32Array>> = {};
       prep.ranIds.forEach((id, j) => {
         scores[id] = {};
@@ -108,7 +112,7 @@ export const command: CliCommand = {
         split: { trainRows: prep.split.train.map((p) => batch.rowIndex[p]), testRows: prep.split.test.map((p) => batch.rowIndex[p]) },
         options: opts,
         counts: z.counts,
-        z: { nPairs: z.nPairs, pairs: Array.from({ length: z.nPairs }, (_, i) => ({ row: z.pairRow[i], method: z.methodIds[z.pairMethod[i]], x: z.x.subarray(i * n, (i + 1) * n), s: z.s.subarray(i * n, (i + 1) * n) })) },
+        z: { nPairs: z.nPairs, pairs: Array.from({ length: z.nPairs }, (_, i) => ({ row: z.pairRow[i], method: z.methodIds[z.pairMethod[i]], x: z.x.subarray(i * d, (i + 1) * d), s: z.s.subarray(i * n, (i + 1) * n) })) },
         record: z.record,
         scores,
       });

@@ -43,6 +43,7 @@
  */
 import Papa from 'papaparse';
 import { UserError } from '../errors';
+import type { ImageInfo } from './images';
 
 export interface Dataset {
   source: string;
@@ -55,6 +56,8 @@ export interface Dataset {
   labels: Int32Array;
   nRows: number;
   nFeatures: number;
+  /** Image tasks: the images' shape, files, normalisation (core/data/images.ts); nFeatures is then the input values per row. */
+  image?: ImageInfo;
 }
 
 export interface CsvOptions {

@@ -1,6 +1,8 @@
 /**
- * Built-in demo tasks. Files live in public/demos/<id>/ (data.csv, model/model.json + weights.bin,
- * meta.json with the split, test accuracy and class names); LICENSES.md beside them.
+ * Built-in demo tasks. Files live in public/demos/<id>/: tabular demos (`kind: 'tabular'`) have
+ * data.csv; image demos (`kind: 'image'`) have images.npy.gz + labels.npy.gz (NPY arrays, gzipped;
+ * see core/data/images.ts); both have model/model.json + weights.bin and meta.json (split, test
+ * accuracy, class names); LICENSES.md beside them.
  * Paths are relative to the demos folder: Node reads them from public/demos, the studio fetches
  * them from the page's own origin (`/demos/...`).
  * Data: `node scripts/extract-demos.mjs`; models and meta: `npx tsx scripts/train-demos.ts`.
@@ -8,12 +10,14 @@
 import { makeRng } from '../rng';
 export interface DemoTask {
   id: string;
+  /** 'tabular' (a CSV) or 'image' (an NPY array of images + its labels file). */
+  kind: 'tabular' | 'image';
   name: string;
   /** One line for the task picker. */
   description: string;
-  /** data.csv, relative to the demos folder. */
+  /** data.csv (tabular) or images.npy.gz (image), relative to the demos folder. */
   data: string;
-  /** Label column of data.csv. */
+  /** Tabular: the label column of data.csv. Image: the labels file, relative to the demos folder. */
   label: string;
   /** model.json, relative to the demos folder (weights.bin beside it). */
   model: string;
@@ -34,13 +38,15 @@ export interface DemoMeta {
   splitSeed: number;
   trainRows: number;
   testRows: number;
-  /** Data rows (counted from 0 after the header) of the test split, ascending. */
+  /** Data rows (counted from 0 after the header; image demos: image index) of the test split, ascending. */
   testRowIndices: number[];
   /** Accuracy of the committed model on the test split. */
   testAccuracy: number;
   finalTrainLoss: number;
   /** How the model was trained (script, backend, architecture, optimizer, epochs, seeds). */
   trainedWith: Record<string, string | number>;
+  /** Image demos: the images' shape and the normalisation the model was trained with. */
+  image?: { height: number; width: number; channels: number; normalise: string };
 }
 
 const NAMES: Record<string, string> = {
@@ -57,8 +63,9 @@ const DESCRIPTIONS: Record<string, string> = {
   penguins: '342 penguins, 4 body measurements, 3 species',
 };
 
-export const DEMOS: DemoTask[] = ['iris', 'wine', 'breast-cancer', 'penguins'].map((id) => ({
+const TABULAR_DEMOS: DemoTask[] = ['iris', 'wine', 'breast-cancer', 'penguins'].map((id) => ({
   id,
+  kind: 'tabular' as const,
   name: NAMES[id],
   description: DESCRIPTIONS[id],
   data: `${id}/data.csv`,
@@ -66,6 +73,8 @@ export const DEMOS: DemoTask[] = ['iris', 'wine', 'breast-cancer', 'penguins'].m
   model: `${id}/model/model.json`,
   meta: `${id}/meta.json`,
 }));
+
+export const DEMOS: DemoTask[] = [...TABULAR_DEMOS];
 
 export function getDemo(id: string): DemoTask | undefined {
   return DEMOS.find((d) => d.id === id);

@@ -187,7 +187,7 @@ export interface SupervisionCounts {
 }
 
 export interface SupervisionSet {
-  /** [nPairs, n] inputs and [nPairs, n] normalised saliency targets. */
+  /** [nPairs, inputSize] inputs and [nPairs, n] normalised saliency targets. */
   x: Float32Array;
   s: Float32Array;
   nPairs: number;
@@ -209,9 +209,11 @@ export interface SupervisionOptions {
 }
 
 export interface SupervisionInput {
-  /** All rows the priors ran on: [nRows, n]. */
+  /** All rows the priors ran on: [nRows, inputSize]. */
   x: Float32Array;
   n: number;
+  /** Model-input values per row (default n: tabular; image tasks have more values than patches). */
+  inputSize?: number;
   rowIndex: Int32Array;
   /** Positions (into the rows above) of the samples Z is built from (the training split). */
   use: ArrayLike<number>;
@@ -269,13 +271,14 @@ export function buildSupervision(input: SupervisionInput, options: SupervisionOp
     if (nKept === 0) counts.samplesWithoutSurvivor++;
     record.push({ row: input.rowIndex[pos], fates, thresholds, nKept });
   }
-  const x = new Float32Array(pairs.length * n);
+  const d = input.inputSize ?? n; // model-input values per row
+  const x = new Float32Array(pairs.length * d);
   const s = new Float32Array(pairs.length * n);
   const pairRow = new Int32Array(pairs.length);
   const pairMethod = new Int32Array(pairs.length);
   pairs.forEach(({ u, j }, i) => {
     const pos = input.use[u];
-    x.set(input.x.subarray(pos * n, (pos + 1) * n), i * n);
+    x.set(input.x.subarray(pos * d, (pos + 1) * d), i * d);
     s.set(explanations[j].subarray(pos * n, (pos + 1) * n), i * n);
     pairRow[i] = input.rowIndex[pos];
     pairMethod[i] = j;

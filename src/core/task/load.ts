@@ -13,12 +13,21 @@
  * `taskRows` gives the same task for the first N rows of a task loaded with all rows, so the studio
  * (which loads every row to show the accuracy) and `deepfaith run` (which reads only maxRows) build
  * identical tasks.
+ *
+ * Image tasks (core/data/images.ts has every rule): `data` is a folder with one sub-folder per class
+ * (PNG/JPEG files; the IO lists folders and decodes images), or an NPY / IDX array of images with a
+ * labels file (`label`, or found beside it). The model's input shape is read from model.json
+ * before anything else, so the images are read, checked, resized to it and normalised by
+ * `normalise` before the model is loaded or called (when model.json does not state its input
+ * shape, the model is loaded first; still nothing is predicted before the images pass their
+ * checks). The feature space is ImageFeatureSpace with patches of `patch` pixels.
  */
 import { UserError } from '../errors';
 import { csvColumns, parseCsv, parseCsvStream, type Dataset } from '../data/csv';
 import { getDemo, DEMOS, type DemoMeta } from '../data/demos';
+import { imageElementNames, imageRows, looksLikeArrayFile, readImageArray, readImageFolder, type DirEntry, type ImageDecoder, type ImageRows, type NormaliseRule } from '../data/images';
 import { loadModelFromFiles, type ModelJsonLike, type OutputMode, type TargetModel, type TargetModelOptions } from './model';
-import { type BaselineKind } from './featureSpace';
+import { ImageFeatureSpace, type BaselineKind, type FeatureSpace } from './featureSpace';
 import { argmax, checkWidth, makeTask, type Batch, type Task, type TargetRule } from './task';
 
 /** Where a task comes from and how it is set up (the `task` part of a job). */
@@ -34,6 +43,10 @@ export interface TaskSpec {
   output: OutputMode;
   /** Use only the first maxRows data rows (0 = all). */
   maxRows: number;
+  /** Image tasks: patch side in pixels (absent = featureSpace.ts defaultPatchSize for the image size). */
+  patch?: number;
+  /** Image tasks: how pixel values are normalised (absent = '0-1'; core/data/images.ts). */
+  normalise?: NormaliseRule;
 }
 
 /** File access for the loader: Node paths, or dropped/fetched files in a browser. */
@@ -48,8 +61,12 @@ export interface TaskIO {
   readBinary(path: string): Promise<ArrayBuffer | null>;
   /** Where a demo file lives (Node: public/demos/<rel>; browser: demos/<rel> on the page's origin). */
   demoPath(rel: string): string;
-  /** Whether a path is a folder (a model folder holds model.json); absent = never. */
+  /** Whether a path is a folder (a model folder holds model.json; an image folder holds class folders); absent = never. */
   isDirectory?(path: string): Promise<boolean>;
+  /** The entries of a folder: needed for image folders (absent = this IO cannot read them). */
+  listDir?(path: string): Promise<DirEntry[]>;
+  /** PNG/JPEG decoding (Node: pngjs + jpeg-js; a browser its own): needed for image folders. */
+  decodeImage?: ImageDecoder;
 }
 
 export interface LoadedTask {
@@ -66,7 +83,7 @@ export interface LoadedTask {
   fingerprint: { model: string; data: string };
   /** The demo's meta.json, when the task is a demo. */
   meta?: Partial<DemoMeta>;
-  /** The CSV's header, for a label picker. */
+  /** The CSV's header, for a label picker (image tasks: none). */
   columns: string[];
 }
 
@@ -123,12 +140,16 @@ function parseModelJson(text: string, name: string): ModelJsonLike {
 }
 
 /** The paths a spec names, after demo lookup, checked for completeness. */
-export function taskPaths(spec: Pick<TaskSpec, 'demo' | 'model' | 'data' | 'label'>, io: Pick<TaskIO, 'demoPath'>): { model: string; data: string; label?: string; meta?: string; demo?: string } {
+export function taskPaths(spec: Pick<TaskSpec, 'demo' | 'model' | 'data' | 'label'>, io: Pick<TaskIO, 'demoPath'>): { model: string; data: string; label?: string; meta?: string; demo?: string; image?: boolean } {
   if (spec.demo !== undefined) {
     const demo = getDemo(spec.demo);
     if (!demo) throw new UserError(`"${spec.demo}" is not a demo.`, `Use one of: ${DEMOS.map((d) => d.id).join(', ')}.`);
     if (spec.model !== undefined || spec.data !== undefined)
       throw new UserError(`The task names both the demo "${spec.demo}" and files (${[spec.model, spec.data].filter(Boolean).join(', ')}).`, 'Give either a demo or model + data, not both.');
+    if (demo.kind === 'image') {
+      if (spec.label !== undefined) throw new UserError(`The image demo "${demo.id}" has its own labels; a label ("${spec.label}") cannot be chosen.`, 'Leave the label out.');
+      return { model: io.demoPath(demo.model), data: io.demoPath(demo.data), label: io.demoPath(demo.label), meta: io.demoPath(demo.meta), demo: demo.id, image: true };
+    }
     return { model: io.demoPath(demo.model), data: io.demoPath(demo.data), label: spec.label ?? demo.label, meta: io.demoPath(demo.meta), demo: demo.id };
   }
   if (!spec.model) throw new UserError('The task names no model.', 'Give the model (model.json of a TensorFlow.js model), or a demo.');
@@ -139,28 +160,20 @@ export function taskPaths(spec: Pick<TaskSpec, 'demo' | 'model' | 'data' | 'labe
 /** Load model + data and build the task. The caller disposes `task.model`. */
 export async function loadTask(spec: TaskSpec, io: TaskIO, modelOptions: TargetModelOptions = {}): Promise<LoadedTask> {
   const paths = taskPaths(spec, io);
+  const kind = await dataKind(paths, io);
+  if (kind !== 'csv') return loadImageTask(spec, io, paths, kind, modelOptions);
+  if (spec.patch !== undefined || spec.normalise !== undefined)
+    throw new UserError(
+      `${paths.data} is a table; ${spec.patch !== undefined ? 'a patch size' : 'a normalisation rule'} applies to image tasks only.`,
+      'Leave out --patch / --normalise (job: task.patch, task.normalise), or give a folder of images or an NPY/IDX array as the data.',
+    );
   // data first: a bad CSV is the commonest mistake and costs nothing to find
   const { data: parsed, columns } = await readData(paths.data, paths.label, spec, io);
   let data = parsed;
 
-  let modelPath = paths.model;
-  if (io.isDirectory && (await io.isDirectory(modelPath))) modelPath = modelPath.replace(/\/?$/, '/') + 'model.json';
-  const modelText = await io.readText(modelPath);
-  const modelJson = parseModelJson(modelText, modelPath);
-  const shards = new Map<string, ArrayBuffer>();
-  for (const g of modelJson.weightsManifest ?? [])
-    for (const p of g.paths ?? []) {
-      const bytes = await io.readBinary(dirOf(modelPath) + p);
-      if (bytes) shards.set(p, bytes);
-    }
-  let meta: Partial<DemoMeta> | undefined;
-  if (paths.meta) {
-    try {
-      meta = JSON.parse(await io.readText(paths.meta)) as Partial<DemoMeta>;
-    } catch {
-      meta = undefined; // meta.json only names the classes
-    }
-  }
+  const { modelPath, modelText, modelJson } = await readModelJson(paths.model, io);
+  const shards = await readShards(modelJson, modelPath, io);
+  const meta = await readMeta(paths.meta, io);
   const model = await loadModelFromFiles(modelJson, shards, modelPath, modelOptions);
   try {
     checkWidth(model, data);
@@ -173,6 +186,129 @@ export async function loadTask(spec: TaskSpec, io: TaskIO, modelOptions: TargetM
     const task = makeTask(model, data, { output: spec.output, baseline: spec.baseline });
     await checkOutputs(task, data, paths.data);
     return { task, data, batch: allRows(data), labels: data.labels, source: { model: modelPath, data: paths.data, demo: paths.demo }, fingerprint, meta, columns };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** What the data path holds: a CSV, a folder of class folders of images, or an NPY/IDX array of images. */
+async function dataKind(paths: { data: string; image?: boolean }, io: TaskIO): Promise<'csv' | 'folder' | 'array'> {
+  if (io.isDirectory && (await io.isDirectory(paths.data))) return 'folder';
+  if (paths.image || looksLikeArrayFile(paths.data)) return 'array';
+  return 'csv';
+}
+
+async function readModelJson(path: string, io: TaskIO): Promise<{ modelPath: string; modelText: string; modelJson: ModelJsonLike }> {
+  let modelPath = path;
+  if (io.isDirectory && (await io.isDirectory(modelPath))) modelPath = modelPath.replace(/\/?$/, '/') + 'model.json';
+  const modelText = await io.readText(modelPath);
+  return { modelPath, modelText, modelJson: parseModelJson(modelText, modelPath) };
+}
+
+async function readShards(modelJson: ModelJsonLike, modelPath: string, io: TaskIO): Promise<Map<string, ArrayBuffer>> {
+  const shards = new Map<string, ArrayBuffer>();
+  for (const g of modelJson.weightsManifest ?? [])
+    for (const p of g.paths ?? []) {
+      const bytes = await io.readBinary(dirOf(modelPath) + p);
+      if (bytes) shards.set(p, bytes);
+    }
+  return shards;
+}
+
+async function readMeta(path: string | undefined, io: TaskIO): Promise<Partial<DemoMeta> | undefined> {
+  if (!path) return undefined;
+  try {
+    return JSON.parse(await io.readText(path)) as Partial<DemoMeta>;
+  } catch {
+    return undefined; // meta.json only names the classes
+  }
+}
+
+/**
+ * The input shape of one row as model.json declares it, without loading the model: a layers
+ * model's first layer's batch_input_shape (Sequential) or its input layer's (functional), a graph's
+ * Placeholder shape or signature. Undefined when it is not stated (the model is then loaded first).
+ */
+export function declaredInputShape(modelJson: ModelJsonLike): number[] | undefined {
+  const fixed = (shape: unknown): number[] | undefined => {
+    if (!Array.isArray(shape) || shape.length < 2) return undefined;
+    const rest = shape.slice(1).map((d) => (typeof d === 'number' ? d : typeof d === 'string' ? Number(d) : NaN));
+    return rest.every((d) => Number.isInteger(d) && d > 0) ? rest : undefined;
+  };
+  type LayerJson = { class_name?: string; name?: string; config?: { name?: string; batch_input_shape?: unknown; batch_shape?: unknown; batchInputShape?: unknown } };
+  const topo = modelJson.modelTopology as { model_config?: unknown; config?: unknown; node?: { op?: string; attr?: { shape?: { shape?: { dim?: { size?: string | number }[] } } } }[] } | undefined;
+  if (!topo || typeof topo !== 'object') return undefined;
+  if (Array.isArray(topo.node)) {
+    const placeholders = topo.node.filter((n) => n.op === 'Placeholder');
+    if (placeholders.length !== 1) return undefined;
+    const dims = placeholders[0].attr?.shape?.shape?.dim;
+    return dims ? fixed(dims.map((d) => (d.size == null ? -1 : d.size))) : undefined;
+  }
+  const cfg = ((topo.model_config as { config?: unknown } | undefined)?.config ?? topo.config) as { layers?: LayerJson[]; input_layers?: unknown[] } | undefined;
+  const layers = cfg?.layers;
+  if (!Array.isArray(layers) || layers.length === 0) return undefined;
+  const shapeOf = (l: LayerJson | undefined) => fixed(l?.config?.batch_input_shape ?? l?.config?.batch_shape ?? l?.config?.batchInputShape);
+  const inputs = cfg?.input_layers;
+  if (Array.isArray(inputs) && inputs.length === 1 && Array.isArray(inputs[0])) {
+    const name = (inputs[0] as unknown[])[0];
+    return shapeOf(layers.find((l) => (l.name ?? l.config?.name) === name));
+  }
+  return shapeOf(layers[0]);
+}
+
+/** Read the images of an image task into a Dataset (model-input rows). */
+async function readImages(spec: TaskSpec, io: TaskIO, paths: ReturnType<typeof taskPaths>, kind: 'folder' | 'array', inputShape: number[]): Promise<ImageRows> {
+  const opts = { normalise: spec.normalise, maxRows: spec.maxRows, labels: kind === 'array' ? paths.label : undefined };
+  return kind === 'folder' ? readImageFolder(io, paths.data, { inputShape }, opts) : readImageArray(io, paths.data, { inputShape }, opts);
+}
+
+/** The Dataset of image rows: nFeatures = input values per row, columns named by pixel. */
+function imageDataset(rows: ImageRows, source: string): Dataset {
+  return {
+    source,
+    featureNames: imageElementNames(rows.info),
+    labelName: rows.labelName,
+    classNames: rows.classNames,
+    x: rows.x,
+    labels: rows.labels,
+    nRows: rows.nRows,
+    nFeatures: rows.info.height * rows.info.width * rows.info.channels,
+    image: rows.info,
+  };
+}
+
+/** The patch feature space of an image dataset over its own rows. */
+export function imageSpace(data: Dataset, settings: { patch?: number; blurSigma?: number } = {}): ImageFeatureSpace {
+  const info = data.image;
+  if (!info) throw new Error('imageSpace: the data are not images');
+  return new ImageFeatureSpace({ height: info.height, width: info.width, channels: info.channels, inputShape: info.inputShape }, data.x, data.nRows, { patch: settings.patch, blurSigma: settings.blurSigma });
+}
+
+async function loadImageTask(spec: TaskSpec, io: TaskIO, paths: ReturnType<typeof taskPaths>, kind: 'folder' | 'array', modelOptions: TargetModelOptions): Promise<LoadedTask> {
+  if (spec.drop?.length) throw new UserError(`--drop (${spec.drop.join(', ')}) names CSV columns; ${paths.data} holds images.`, 'Leave out --drop (job: task.drop) for image data.');
+  if (kind === 'folder' && spec.label !== undefined)
+    throw new UserError(`${paths.data} is a folder of images, whose classes are its sub-folders; a label ("${spec.label}") cannot be chosen.`, 'Leave out --label (job: task.label); it names the labels file of an NPY/IDX array or a CSV column.');
+  const { modelPath, modelText, modelJson } = await readModelJson(paths.model, io);
+  const declared = declaredInputShape(modelJson);
+  // images before the model when model.json states its input shape: bad files cost no model load
+  let rows = declared ? await readImages(spec, io, paths, kind, declared) : undefined;
+  const shards = await readShards(modelJson, modelPath, io);
+  const meta = await readMeta(paths.meta, io);
+  const model = await loadModelFromFiles(modelJson, shards, modelPath, modelOptions);
+  try {
+    if (declared && declared.join(',') !== model.inputShape.join(',')) rows = undefined; // model.json was read wrongly: read again for the real shape
+    rows ??= await readImages(spec, io, paths, kind, model.inputShape);
+    let data = alignIntegerLabels(imageDataset(rows, paths.data), model.nClasses(spec.output));
+    if (meta?.classNames && meta.classNames.length === data.classNames.length) data = { ...data, classNames: meta.classNames.map(String) };
+    const fingerprint = {
+      model: await sha256Hex([modelText, ...shards.values()]),
+      data: await tableFingerprint(data),
+    };
+    const space = imageSpace(data, { patch: spec.patch });
+    const task = makeTask(model, data, { output: spec.output, baseline: spec.baseline, space });
+    await checkOutputs(task, data, paths.data);
+    return { task, data, batch: allRows(data), labels: data.labels, source: { model: modelPath, data: paths.data, demo: paths.demo }, fingerprint, meta, columns: [] };
   } catch (e) {
     model.dispose();
     throw e;
@@ -201,7 +337,7 @@ async function checkOutputs(task: Task, data: Dataset, source: string): Promise<
     if (!Number.isFinite(y[i])) {
       const r = Math.floor(i / c);
       throw new UserError(
-        r < nRows ? `The model's output for ${source}, row ${r}, class ${i % c}, is ${y[i]}.` : `The model's output for the ${task.baseline} baseline row is ${y[i]} (class ${i % c}).`,
+        r < nRows ? `The model's output for ${source}, row ${r}${data.image ? ` (${data.image.files[r]})` : ''}, class ${i % c}, is ${y[i]}.` : `The model's output for the ${task.baseline} baseline row is ${y[i]} (class ${i % c}).`,
         'Check the model export (weights and operations) and that the data has the scale the model was trained on.',
       );
     }
@@ -258,11 +394,16 @@ async function readData(path: string, givenLabel: string | undefined, spec: Task
 
 /** SHA-256 of the table the task uses (column names, class names, values, labels): what its results depend on. */
 export async function tableFingerprint(data: Dataset): Promise<string> {
-  const names = JSON.stringify([data.featureNames, data.labelName, data.classNames, data.nRows]);
+  const img = data.image ? [data.image.normalise, data.image.files] : [];
+  const names = JSON.stringify([data.featureNames, data.labelName, data.classNames, data.nRows, ...img]);
   return sha256Hex([names, data.x.buffer.slice(data.x.byteOffset, data.x.byteOffset + data.x.byteLength) as ArrayBuffer, data.labels.buffer.slice(data.labels.byteOffset, data.labels.byteOffset + data.labels.byteLength) as ArrayBuffer]);
 }
 
 function firstRows(data: Dataset, nRows: number): Dataset {
+  if (data.image) {
+    const part = imageRows(data.x, data.image, nRows);
+    return { ...data, x: part.x, image: part.info, labels: data.labels.slice(0, nRows), nRows };
+  }
   return { ...data, x: data.x.slice(0, nRows * data.nFeatures), labels: data.labels.slice(0, nRows), nRows };
 }
 
@@ -275,13 +416,18 @@ function allRows(data: Dataset): Batch {
  * (mean and noise baselines over those rows) and, when given, another baseline or output — the same
  * task `loadTask` builds with that maxRows. Shares the model (dispose only the original's).
  */
-export function taskRows(loaded: LoadedTask, maxRows: number, settings: { baseline?: BaselineKind; output?: OutputMode } = {}): LoadedTask {
+export function taskRows(loaded: LoadedTask, maxRows: number, settings: { baseline?: BaselineKind; output?: OutputMode; patch?: number } = {}): LoadedTask {
   const n = maxRows > 0 ? Math.min(maxRows, loaded.data.nRows) : loaded.data.nRows;
   const data = n === loaded.data.nRows ? loaded.data : firstRows(loaded.data, n);
   const baseline = settings.baseline ?? loaded.task.baseline;
   const output = settings.output ?? loaded.task.output;
-  const same = data === loaded.data && baseline === loaded.task.baseline && output === loaded.task.output;
-  const task = same ? loaded.task : makeTask(loaded.task.model, data, { baseline, output });
+  const oldSpace = loaded.task.space;
+  const patch = settings.patch ?? (oldSpace instanceof ImageFeatureSpace ? oldSpace.patch : undefined);
+  const samePatch = !(oldSpace instanceof ImageFeatureSpace) || patch === oldSpace.patch;
+  const same = data === loaded.data && baseline === loaded.task.baseline && output === loaded.task.output && samePatch;
+  let space: FeatureSpace | undefined;
+  if (!same && data.image) space = imageSpace(data, { patch, blurSigma: oldSpace instanceof ImageFeatureSpace ? oldSpace.blurSigma : undefined });
+  const task = same ? loaded.task : makeTask(loaded.task.model, data, { baseline, output, space });
   return { ...loaded, task, data, batch: allRows(data), labels: data.labels };
 }
 
@@ -318,7 +464,7 @@ export function findProblems(data: Dataset, nClasses: number, predicted: Int32Ar
   const problems: string[] = [];
   if (data.classNames.length !== nClasses)
     problems.push(`The data has ${data.classNames.length} classes (${data.classNames.join(', ')}) but the model outputs ${nClasses}: the accuracy compares class indices.`);
-  const n = data.nFeatures;
+  const n = data.image ? 0 : data.nFeatures; // images: constant pixels (a border) are normal
   for (let j = 0; j < n; j++) {
     let lo = Infinity;
     let hi = -Infinity;

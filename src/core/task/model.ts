@@ -1,5 +1,11 @@
 /**
- * The target model: a tfjs LayersModel or GraphModel with a flat feature input [batch, nFeatures].
+ * The target model: a tfjs LayersModel or GraphModel with one float32 input: a flat feature row
+ * [batch, nFeatures] (tabular), or an image [batch, H, W] / [batch, H, W, C] (channels last), every
+ * dimension but the batch fixed. `inputShape` is the shape of one row ([n], [H, W] or [H, W, C]);
+ * `inputSize` its product, the number of values per row (`nFeatures` is the same number, kept under
+ * its old name). Methods, metrics and the loader hand the model flat rows [nRows, inputSize]
+ * (row-major, i.e. H, then W, then C for images); `toModelInput` / `apply` reshape them to the
+ * model's own input shape, so gradients come back flat in the same layout.
  *
  * Output modes (METRICS.md "Objects"): `probability` (default; softmax of logits, a softmax head
  * as is, a single sigmoid unit q read as [1−q, q]), `logit` (the model's logits; for a model that
@@ -66,6 +72,11 @@ const NO_GRADIENT_TODO =
   'Choose a method that needs no gradients (feature-ablation, occlusion, lime, kernel-shap, shapley-exact), or re-export the model without that op.';
 
 export class TargetModel {
+  /** Shape of one row of the model's input, batch dimension left out: [n], [H, W] or [H, W, C]. */
+  readonly inputShape: number[];
+  /** Input values per row: the product of inputShape. */
+  readonly inputSize: number;
+  /** = inputSize (input values per row; the old name, from when every model was tabular). */
   readonly nFeatures: number;
   /** Width of the model's own output. */
   readonly nOutputs: number;
@@ -86,7 +97,9 @@ export class TargetModel {
     opts: TargetModelOptions = {},
   ) {
     this.source = opts.source ?? 'The model';
-    this.nFeatures = inputWidth(model, this.source);
+    this.inputShape = inputRowShape(model, this.source);
+    this.inputSize = this.inputShape.reduce((a, b) => a * b, 1);
+    this.nFeatures = this.inputSize;
     checkSingleOutput(model, this.source);
     const outShape = outputShapeOf(model);
     if (opts.nOutputs != null) this.nOutputs = opts.nOutputs;
@@ -113,11 +126,11 @@ export class TargetModel {
       const unknown = unsupportedGraphOps(model);
       if (unknown.length) throw unsupportedOpsError(source, unknown);
     }
-    const n = inputWidth(model, source);
+    const rowShape = inputRowShape(model, source);
     checkSingleOutput(model, source);
     let y: tf.Tensor;
     try {
-      y = tf.tidy(() => forward(model, tf.zeros([1, n])));
+      y = tf.tidy(() => forward(model, tf.zeros([1, ...rowShape])));
     } catch (e) {
       throw runError(source, model, e);
     }
@@ -142,10 +155,23 @@ export class TargetModel {
     return this.nOutputs === 1 ? 2 : this.nOutputs;
   }
 
-  /** Differentiable forward pass in the given output mode. x: [b, nFeatures] → [b, nClasses(output)]. */
-  apply(x: tf.Tensor2D, output: OutputMode): tf.Tensor2D {
+  /**
+   * Flat rows as the model's input tensor: x [rows, inputSize] row-major → [rows, ...inputShape].
+   * Call inside tf.tidy.
+   */
+  toModelInput(x: Float32Array, rows: number): tf.Tensor {
+    return tf.tensor(x, [rows, ...this.inputShape]); // [rows, ...inputShape]
+  }
+
+  /**
+   * Differentiable forward pass in the given output mode. x: flat rows [b, inputSize] (reshaped
+   * here to [b, ...inputShape], so a gradient with respect to x is flat too) or already
+   * [b, ...inputShape] → [b, nClasses(output)].
+   */
+  apply(x: tf.Tensor, output: OutputMode): tf.Tensor2D {
     return tf.tidy(() => {
-      const y = forward(this.model, x) as tf.Tensor2D; // [b, nOutputs]
+      const xin = x.rank === this.inputShape.length + 1 ? x : tf.reshape(x, [x.shape[0], ...this.inputShape]); // [b, ...inputShape]
+      const y = forward(this.model, xin) as tf.Tensor2D; // [b, nOutputs]
       if (output === 'raw') return y;
       if (this.nOutputs === 1) {
         const q = this.head === 'sigmoid' ? y : tf.sigmoid(y); // [b, 1]
@@ -163,7 +189,7 @@ export class TargetModel {
   }
 
   /**
-   * Batched inference. x: [nRows, nFeatures] row-major → [nRows, nClasses(output)] row-major.
+   * Batched inference. x: [nRows, inputSize] row-major → [nRows, nClasses(output)] row-major.
    * Chunked to `maxBatchRows` rows per forward pass.
    */
   async predict(x: Float32Array, nRows: number, output: OutputMode): Promise<Float32Array> {
@@ -173,7 +199,7 @@ export class TargetModel {
     const out = new Float32Array(nRows * c);
     for (let start = 0; start < nRows; start += this.maxBatchRows) {
       const rows = Math.min(this.maxBatchRows, nRows - start);
-      const y = tf.tidy(() => this.apply(tf.tensor2d(x.subarray(start * n, (start + rows) * n), [rows, n]), output));
+      const y = tf.tidy(() => this.apply(this.toModelInput(x.subarray(start * n, (start + rows) * n), rows), output));
       try {
         out.set(await y.data(), start * c);
       } finally {
@@ -329,7 +355,7 @@ function signatureShape(e: SignatureEntry | undefined): (number | null)[] | unde
 function inputShapeOf(model: tf.LayersModel | tf.GraphModel): (number | null)[] | undefined {
   const own = normShape(model.inputs[0]?.shape);
   if (model instanceof tf.LayersModel) return own;
-  if (own && own.length === 2 && own[1] != null) return own;
+  if (own && own.length >= 2 && own.slice(1).every((d) => d != null)) return own;
   return signatureShape(signatureEntry(model, 'inputs', model.inputs[0]?.name ?? '')) ?? own;
 }
 
@@ -340,20 +366,25 @@ function outputShapeOf(model: tf.LayersModel | tf.GraphModel): (number | null)[]
   return signatureShape(signatureEntry(model, 'outputs', model.outputs[0]?.name ?? '')) ?? own;
 }
 
-/** nFeatures from the model's single 2-D input, or a UserError. */
-function inputWidth(model: tf.LayersModel | tf.GraphModel, source: string): number {
+/**
+ * The shape of one input row (batch dimension left out) of the model's single input, or a
+ * UserError: [n] for a flat input [batch, n], [H, W] or [H, W, C] for an image input (channels
+ * last), with every dimension but the batch fixed.
+ */
+function inputRowShape(model: tf.LayersModel | tf.GraphModel, source: string): number[] {
   const inShape = inputShapeOf(model);
-  if (model.inputs.length !== 1 || !inShape || inShape.length !== 2 || inShape[1] == null)
+  const fixed = !!inShape && inShape.length >= 2 && inShape.length <= 4 && inShape.slice(1).every((d) => d != null && d > 0);
+  if (model.inputs.length !== 1 || !fixed)
     throw new UserError(
       model.inputs.length !== 1
-        ? `${source} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); a single flat tabular input [batch, nFeatures] is needed.`
-        : `${source}'s input${model instanceof tf.GraphModel ? ` "${model.inputs[0].name}"` : ''} has shape ${fmtShape(inShape)}; a flat tabular input [batch, nFeatures] with a fixed nFeatures is needed.`,
-      'Export a model whose single input is a 2-D tensor of feature values (batch dimension free, feature dimension fixed).',
+        ? `${source} has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); a single input is needed: flat features [batch, nFeatures] or an image [batch, H, W, C].`
+        : `${source}'s input${model instanceof tf.GraphModel ? ` "${model.inputs[0].name}"` : ''} has shape ${fmtShape(inShape)}; flat features [batch, nFeatures] or an image [batch, H, W] / [batch, H, W, C], with every dimension but the batch fixed, is needed.`,
+      'Export a model whose single input is a float32 tensor of feature values or pixels (batch dimension free, the others fixed).',
     );
   const dtype = model.inputs[0].dtype;
   if (dtype != null && dtype !== 'float32')
     throw new UserError(`${source}'s input "${model.inputs[0].name}" has dtype ${dtype}; float32 feature values are needed.`, 'Export the model with a float32 input.');
-  return inShape[1];
+  return inShape!.slice(1) as number[];
 }
 
 interface GraphNodeLike {
@@ -419,7 +450,7 @@ function runError(source: string, model: tf.LayersModel | tf.GraphModel, e: unkn
       `${source} uses the op ${dynamic[1]}, which TensorFlow.js runs only asynchronously (control flow or dynamic shapes); attribution needs a model that runs synchronously.`,
       'Re-export the model without control flow (a plain feed-forward graph).',
     );
-  return new UserError(`${source} failed on a test prediction (one all-zero row): ${msg}`, 'Check that the model takes a 2-D float32 input [batch, nFeatures] and that model.json and its weights come from the same export.');
+  return new UserError(`${source} failed on a test prediction (one all-zero row): ${msg}`, 'Check that the model takes a float32 input [batch, nFeatures] (or an image [batch, H, W, C]) and that model.json and its weights come from the same export.');
 }
 
 /** tfjs's "Kernel 'X' not registered for backend 'Y'" as a UserError, or undefined. */
