@@ -111,6 +111,15 @@ export type FinetuneEvent =
   | { type: 'epoch'; epoch: number; epochs: number; loss: number; ms: number }
   | { type: 'done'; surrogate: Surrogate };
 
+/**
+ * Flat rows [rows, inputSize] as the model's input tensor [rows, ...inputShape] (a tabular model:
+ * [rows, n]). Call inside tf.tidy.
+ */
+export function modelInput(model: TargetModel, x: Float32Array, rows: number): tf.Tensor {
+  const shape = (model as { inputShape?: number[] }).inputShape ?? [model.nFeatures];
+  return tf.tensor(x, [rows, ...shape]);
+}
+
 /** A GraphModel cannot be fine-tuned: the UserError every F-Fidelity entry point gives. */
 export function graphModelError(): UserError {
   return new UserError(
@@ -259,7 +268,7 @@ export async function* fineTuneSurrogate(input: FinetuneInput): AsyncGenerator<F
           yb[i * c + labels[r]] = 1;
         }
         const lossT = tf.tidy(() => {
-          const xt = model.toModelInput(xb.subarray(0, b * d), b); // [b, ...inputShape]
+          const xt = modelInput(model, xb.subarray(0, b * d), b) as tf.Tensor2D; // [b, ...inputShape]
           const yt = tf.tensor2d(yb.subarray(0, b * c), [b, c]); // [b, c] one-hot labels
           return optimizer.minimize(() => {
             const p = model.apply(xt, 'probability'); // [b, c]

@@ -29,6 +29,7 @@ import type { Batch, Progress, Task } from '../task/task';
 import { nSteps, prefix, sortOrders, trapezoidAuc } from '../metrics/curves';
 import type { MetricResult } from '../metrics/types';
 import type { ExtraMetric } from './types';
+import { modelInput } from './finetune';
 
 export const LAYER_CHOICES = ['hidden', 'all'] as const;
 export type LayerChoice = (typeof LAYER_CHOICES)[number];
@@ -122,7 +123,7 @@ export async function activationDeviation(task: Task, layers: tf.layers.Layer[],
   const asList = (y: tf.Tensor | tf.Tensor[]) => (Array.isArray(y) ? y : [y]);
   // clean activations [G, d_l] and their norms [G], kept for the whole call
   const refs: { a: tf.Tensor2D; norm: tf.Tensor1D }[] = tf.tidy(() =>
-    asList(multi.predict(task.model.toModelInput(clean.subarray(0, nClean * d), nClean)) as tf.Tensor | tf.Tensor[]).map((y) => {
+    asList(multi.predict(modelInput(task.model, clean.subarray(0, nClean * d), nClean)) as tf.Tensor | tf.Tensor[]).map((y) => {
       const a = tf.reshape(y, [nClean, -1]) as tf.Tensor2D; // [G, d_l]
       return { a, norm: tf.norm(a, 'euclidean', 1) as tf.Tensor1D }; // [G]
     }),
@@ -134,7 +135,7 @@ export async function activationDeviation(task: Task, layers: tf.layers.Layer[],
       const b = Math.min(chunk, m - start);
       const dev = tf.tidy(() => {
         const idx = tf.tensor1d(owner.subarray(start, start + b), 'int32'); // [b]
-        const ys = asList(multi.predict(task.model.toModelInput(perturbed.subarray(start * d, (start + b) * d), b)) as tf.Tensor | tf.Tensor[]);
+        const ys = asList(multi.predict(modelInput(task.model, perturbed.subarray(start * d, (start + b) * d), b)) as tf.Tensor | tf.Tensor[]);
         let acc: tf.Tensor = tf.zeros([b]);
         ys.forEach((y, l) => {
           const a = tf.reshape(y, [b, -1]); // [b, d_l]
