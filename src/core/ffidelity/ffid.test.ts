@@ -4,6 +4,7 @@
  * informative features removed, so every pinned count is checked draw by draw.
  */
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Seeder, makeRng } from '../rng';
@@ -20,6 +21,7 @@ import { drawRemoval, minusCount, plusCount, removalCap } from './sampler';
 import { FFID_MINUS, FFID_PLUS, FID_MINUS, FID_PLUS, RFID_MINUS, RFID_PLUS, fidelityScores, gridSizes, type FidelityPlan } from './ffid';
 import { releaseFfidelity } from './context';
 import type { ExtraMetric } from './types';
+import { AD_INS } from './internal';
 
 beforeAll(() => useBackend('wasm'));
 
@@ -230,6 +232,31 @@ describe('F-Fidelity: determinism, batching, registration', () => {
       const expl = rankingExplanation(nn, rows, [1]);
       const res = await scoreExplanations(task, batchOf(new Float32Array(rows * nn).fill(1), rows), new Int32Array(rows), [expl], [{ id: 'FFID+', params: { score: 'probability', beta: 0.2 } }, { id: 'RP' }], new Seeder(0));
       expect(Array.from(res[0][0].curves![0])).toEqual(Array.from(gridSizes(nn, '5%'), (sz) => plusCount(sz, 0.5, 2)));
+    } finally {
+      releaseFfidelity(task);
+      task.model.dispose();
+    }
+  });
+
+  it('no tensor left behind: FFID± fine-tuning on the fly (cached per task, shared by both sides), AD-INS, then releaseFfidelity', async () => {
+    const nn = 10;
+    const rows = 5;
+    const x = randomRows(rows, nn, 'leak-x');
+    const task = mlpTask(nn, 2, x, rows, 4);
+    const expl = randomRows(rows, nn, 'leak-s');
+    const p = { beta: 0.2, draws: 3, finetuneEpochs: 1 };
+    try {
+      await FFID_PLUS.score(task, batchOf(x, rows), expl, new Int32Array(rows), { ...FFID_PLUS.defaults, ...p }, new Seeder(0)); // warm-up
+      releaseFfidelity(task);
+      const before = tf.memory().numTensors;
+      await FFID_PLUS.score(task, batchOf(x, rows), expl, new Int32Array(rows), { ...FFID_PLUS.defaults, ...p }, new Seeder(0));
+      const afterOne = tf.memory().numTensors;
+      await FFID_MINUS.score(task, batchOf(x, rows), expl, new Int32Array(rows), { ...FFID_MINUS.defaults, ...p }, new Seeder(0));
+      expect(tf.memory().numTensors).toBe(afterOne); // FFID- reused FFID+'s surrogate
+      expect(afterOne).toBeGreaterThan(before); // the cached surrogate's weights
+      await AD_INS.score(task, batchOf(x, rows), expl, new Int32Array(rows), AD_INS.defaults, new Seeder(0));
+      releaseFfidelity(task);
+      expect(tf.memory().numTensors).toBe(before);
     } finally {
       releaseFfidelity(task);
       task.model.dispose();
