@@ -13,6 +13,8 @@
  * mini-batches from a seeded shuffle per epoch (`shuffle|<id>|<seed>`, row = epoch), on the wasm backend.
  * Writes public/demos/<id>/model/{model.json, weights.bin} through a custom tf.io save handler and
  * public/demos/<id>/meta.json with the test accuracy. Running it twice writes the same bytes.
+ *
+ * Image demos (digits, fashion): a small CNN each, trained by scripts/train-image-demos.ts (see there).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { initBackend } from '../src/core/backend';
 import { parseCsv, type Dataset } from '../src/core/data/csv';
 import { DEMOS, seededSplit, type DemoMeta, type DemoTask } from '../src/core/data/demos';
 import { Seeder } from '../src/core/rng';
+import { trainImageDemo } from './train-image-demos';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demosDir = join(root, 'public', 'demos');
@@ -195,7 +198,13 @@ async function main(): Promise<void> {
   if (unknown.length || !outDir) throw new Error(`usage: train-demos.ts [${DEMOS.map((d) => d.id).join('|')}…] [--out-dir DIR]`);
   for (const demo of DEMOS.filter((d) => wanted.length === 0 || wanted.includes(d.id))) {
     const t0 = performance.now();
-    const meta = await trainDemo(demo, classNamesBySource, outDir);
+    const meta =
+      demo.kind === 'image'
+        ? await trainImageDemo(demo, demosDir, classNamesBySource[demo.id], async (model, id) => {
+            await model.save(fileSaver(join(outDir, id, 'model')));
+          })
+        : await trainDemo(demo, classNamesBySource, outDir);
+    if (demo.kind === 'image') writeFileSync(join(outDir, demo.id, 'meta.json'), JSON.stringify(meta, null, 2).replace(/\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]/g, (_, nums: string) => `[${nums.split(/,\s*/).join(', ')}]`) + '\n');
     console.log(`${demo.id}: test accuracy ${meta.testAccuracy} (${meta.testRows} rows), train loss ${meta.finalTrainLoss}, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 }

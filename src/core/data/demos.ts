@@ -74,7 +74,13 @@ const TABULAR_DEMOS: DemoTask[] = ['iris', 'wine', 'breast-cancer', 'penguins'].
   meta: `${id}/meta.json`,
 }));
 
-export const DEMOS: DemoTask[] = [...TABULAR_DEMOS];
+/** Image demos: written by scripts/extract-demos.mjs (data) and scripts/train-demos.ts (CNN, meta). */
+const IMAGE_DEMOS: DemoTask[] = [
+  { id: 'digits', name: 'Digits (8×8)', description: '1,797 handwritten digits, 8×8 gray, 10 classes; small CNN' },
+  { id: 'fashion', name: 'Fashion-MNIST (subset)', description: '2,000 clothing images, 28×28 gray, 10 classes (balanced test-set subset); small CNN' },
+].map((d) => ({ ...d, kind: 'image' as const, data: `${d.id}/images.npy.gz`, label: `${d.id}/labels.npy.gz`, model: `${d.id}/model/model.json`, meta: `${d.id}/meta.json` }));
+
+export const DEMOS: DemoTask[] = [...TABULAR_DEMOS, ...IMAGE_DEMOS];
 
 export function getDemo(id: string): DemoTask | undefined {
   return DEMOS.find((d) => d.id === id);
