@@ -5,7 +5,10 @@
  * the mean baseline, a label target).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { vi } from 'vitest';
+import { main } from '../src/cli/main';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Handler } from '../src/worker/handler';
@@ -86,6 +89,43 @@ describe('the studio worker and runJob give the same table for one job', () => {
     await w.call({ type: 'explainer', rows: [0] }).catch(() => undefined);
     w.handler['trainer']?.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('metric validation (F-Fidelity included) in the studio equals deepfaith validate on the same normalised explanation, metric by metric', async () => {
+    const small: JobInput = { ...job, task: { ...job.task, maxRows: 60 }, metrics: [{ id: 'FE' }, { id: 'DEL' }, { id: 'RP' }, { id: 'INF' }] };
+    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
+    const attribution = await w.call({ type: 'attribute', job: small });
+    const studio = await w.call({ type: 'validate', job: small, methodId: 'occlusion', fidelity: true });
+    const e = attribution.explanations.find((x) => x.methodId === 'occlusion')!;
+    const n = e.normalised.length / attribution.rows.length;
+    expect(attribution.rows).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    const dir = mkdtempSync(join(tmpdir(), 'deepfaith-validate-'));
+    try {
+      const file = join(dir, 'occlusion.json');
+      const values = attribution.rows.map((_, r) => Array.from(e.normalised.subarray(r * n, (r + 1) * n)));
+      writeFileSync(file, JSON.stringify({ method: 'occlusion', rows: [0, 60], target: Array.from(attribution.target), values, baseline: 'mean', output: 'probability' }));
+      const out = join(dir, 'validation.json');
+      const quiet = [vi.spyOn(console, 'log').mockImplementation(() => undefined), vi.spyOn(console, 'error').mockImplementation(() => undefined)];
+      let code: number;
+      try {
+        code = await main(['validate', '--demo', 'iris', '--max-rows', '60', '--explanations', file, '--metrics', 'FE,DEL,RP,INF,FFID+,FFID-', '--set', 'FFID+.beta=0.25', '--set', 'FFID-.beta=0.25', '--seed', '5', '--out', out]);
+      } finally {
+        quiet.forEach((q) => q.mockRestore());
+      }
+      expect(code).toBe(0);
+      const cli = JSON.parse(readFileSync(out, 'utf8')).validation;
+      expect(studio.metrics.map((m) => m.id)).toEqual(['FE', 'DEL', 'RP', 'INF', 'FFID+', 'FFID-']);
+      // iris has 4 features: the studio raises F-Fidelity's beta from 0.1 to 0.25, the smallest that removes a feature
+      expect(studio.metrics[4].params.beta).toBe(0.25);
+      expect(new Set(studio.metrics[4].values.flat()).size).toBeGreaterThan(1);
+      for (let i = 0; i < studio.metrics.length; i++) {
+        expect(studio.metrics[i].values, studio.metrics[i].id).toEqual(cli.metrics[i].values);
+        expect(studio.metrics[i].trust, studio.metrics[i].id).toEqual(cli.metrics[i].trust);
+        expect(studio.metrics[i].macro.perSeed).toEqual(cli.metrics[i].macro.perSeed);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a job for another task, and scores from other settings', async () => {

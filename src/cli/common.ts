@@ -55,7 +55,6 @@ export const TASK_HELP = [
   '  --patch <pixels>         images: side of the square patches that are the features (default: ≤ 64 patches, e.g. 4 on 28×28)',
   `  --normalise ${NORMALISE_RULES.join('|')}   images: pixel values (0–1 scale) as 0–1, −1–1 or per-channel (v − mean)/std (default 0-1)`,
   `  --baseline zero|mean     removal baseline (default zero; mean = per-feature mean over all data rows of the file)`,
-  '  --target predicted|label class to explain: the model\'s prediction on the clean row (default) or the label',
   '  --output probability|logit|raw   model output the scores use (default probability)',
   '  --seed N                 job seed (default 0)',
   '  --backend cpu|wasm       tfjs backend (default wasm)',

@@ -8,6 +8,7 @@ import type { BackendReport } from '../core/backend';
 import type { BackendRequest } from '../core/backendNames';
 import type { Frontier, Job, JobInput, JobResult, PreparedCache } from '../core/job';
 import type { TrainMode } from '../core/explainer/train';
+import type { ValidationResult } from '../core/ffidelity/validate';
 import type { Params } from '../core/params';
 import type { WorkerClient } from '../worker/client';
 import type {
@@ -101,6 +102,12 @@ export interface EvaluateSlice {
   evaluationCleared: { rows: number } | null;
 }
 
+export interface ValidateSlice {
+  /** Which metric can be trusted on this model (the last metric validation), and for which prior. */
+  validation: (ValidationResult & { methodId: string; key: string }) | null;
+  validationError: Problem | null;
+}
+
 export interface SuperviseSlice {
   delta: number;
   p: number;
@@ -165,6 +172,8 @@ export interface Actions {
   refreshSupervision(): Promise<void>;
   runAblations(): Promise<boolean>;
   runFrontier(): Promise<boolean>;
+  /** Metric validation on one prior's explanations; `fidelity` adds F-Fidelity (fine-tunes a copy of the model first). */
+  runValidate(methodId: string, fidelity: boolean): Promise<boolean>;
   explainRows(rows: number[]): Promise<Float32Array>;
   /** Train the explainer; with `resume`, continue the interrupted training from its checkpoint. */
   runTrain(opts?: { resume?: boolean }): Promise<boolean>;
@@ -190,7 +199,7 @@ export interface Actions {
   trace(row: number, target: number, s: Float32Array, metricId: string, params: Params): Promise<TraceResult>;
 }
 
-export type StudioState = AppSlice & TaskSlice & ExplainSlice & EvaluateSlice & SuperviseSlice & TrainSlice & ReportSlice & Actions;
+export type StudioState = AppSlice & TaskSlice & ExplainSlice & EvaluateSlice & ValidateSlice & SuperviseSlice & TrainSlice & ReportSlice & Actions;
 export type StudioStore = StoreApi<StudioState>;
 
 export interface StoreDeps {

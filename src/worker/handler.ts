@@ -86,6 +86,9 @@ export class Handler {
         case 'evaluate':
           result = await this.session.evaluate(req.job, progress, abort.signal);
           break;
+        case 'validate':
+          result = await this.session.validate(req.job, req.methodId, req.fidelity, progress, abort.signal);
+          break;
         case 'frontier':
           result = await this.session.frontier(req.job, progress, abort.signal);
           break;

@@ -10,6 +10,7 @@ import type { BaselineKind } from '../core/task/featureSpace';
 import type { OutputMode } from '../core/task/model';
 import type { TargetRule } from '../core/task/task';
 import type { Frontier, Job, JobInput, JobResult, PreparedCache } from '../core/job';
+import type { ValidationResult } from '../core/ffidelity/validate';
 import type { TrainCheckpoint, TrainMode } from '../core/explainer/train';
 import type { MetricInfo } from '../core/metrics/types';
 import type { ParamSpec } from '../core/params';
@@ -181,6 +182,8 @@ export type Request =
   | { type: 'resolveJob'; id: number; job: JobInput }
   /** The cost–faithfulness frontier of the last training's table (core/job/frontier.ts). */
   | { type: 'frontier'; id: number; job: JobInput }
+  /** Which metric can be trusted: degrade one prior's explanation and score every level (core/ffidelity/validate.ts). */
+  | { type: 'validate'; id: number; job: JobInput; methodId: string; fidelity: boolean }
   | { type: 'trace'; id: number; row: number; target: number; s: Float32Array; metricId: string; params: Params; seed: number }
   | { type: 'pause'; id: number; target: number }
   | { type: 'resume'; id: number; target: number }
@@ -242,6 +245,7 @@ export interface ResultMap {
   restore: { attribution: AttributeResult; evaluation: EvaluateResult };
   resolveJob: Job;
   frontier: Frontier;
+  validate: ValidationResult;
   trace: TraceResult;
   pause: { ok: boolean };
   resume: { ok: boolean };

@@ -13,7 +13,10 @@ import { initBackend, type BackendOptions, type BackendReport, type BackendReque
 import { UserError } from '../core/errors';
 import { ATTRIBUTION_METHODS } from '../core/attribution/registry';
 import { DEMOS } from '../core/data/demos';
-import { METRICS } from '../core/metrics/registry';
+import { Seeder } from '../core/rng';
+import { attachFinetuneRows, releaseFfidelity } from '../core/ffidelity/context';
+import { validateMetrics, type ValidationResult } from '../core/ffidelity/validate';
+import { METRICS, getMetric } from '../core/metrics/registry';
 import { minMaxNormalize, buildSupervision, supervisionOptionsFor, type StoredScores } from '../core/supervision/supervision';
 import { findProblems, loadTask, taskRows, type LoadedTask, type TaskIO } from '../core/task/load';
 import { argmax, type Batch, type Task } from '../core/task/task';
@@ -408,6 +411,30 @@ export class Session {
     return { key: preparedKey(prep.job), metrics, rows: rows.map((r, i) => ({ ...r, ranks: ranks[i], meanRank: meanRank[i] })), testRows };
   }
 
+  /**
+   * Metric validation: one prior's normalised explanation of the job's rows degraded at noise
+   * levels 0, 0.2, …, 1 (five copies each) and scored by the job's metrics (with F-Fidelity, after
+   * fine-tuning a copy of the model on the job's rows with their labels, as `deepfaith validate`).
+   */
+  async validate(input: JobInput, methodId: string, fidelity: boolean, progress: ProgressFn, signal: AbortSignal): Promise<ValidationResult> {
+    const job = this.resolve(input);
+    const p = this.preparedFor(job, false);
+    const j = p.priors.ranIds.indexOf(methodId);
+    if (j < 0) throw new UserError(`${methodId} is not among the explained methods.`, 'Pick one of the methods of the Explain step.');
+    const { task, batch, labels } = p.rows.loaded;
+    const metrics = [...(job.metrics === 'all' ? METRICS.map((m) => ({ id: m.id })) : job.metrics)];
+    if (fidelity) {
+      // as deepfaith validate: the surrogate is fine-tuned on every row of the job's data with its label
+      attachFinetuneRows(task, batch, labels, { onEvent: (e) => e.type === 'epoch' && progress('fine-tuning the F-Fidelity surrogate', e.epoch + 1, e.epochs) });
+      // F-Fidelity's β = 0.1 removes nothing on fewer than ten features; then the smallest β (on a
+      // 1 % grid) with ⌊β·n⌋ ≥ 1, shown with the result (MetricValidation.params)
+      const beta0 = Number(getMetric('FFID+')!.defaults.beta);
+      const beta = Math.floor(beta0 * task.nFeatures) >= 1 ? beta0 : Math.min(1, Math.ceil(100 / task.nFeatures) / 100);
+      metrics.push({ id: 'FFID+', params: { beta } }, { id: 'FFID-', params: { beta } });
+    }
+    return validateMetrics({ task, batch, target: p.rows.target, explanation: p.priors.explanations[j], metrics, seeder: new Seeder(job.seed), onProgress: (done, total) => progress('validating the metrics', done, total), signal });
+  }
+
   /** The frontier of the last training: each budgeted prior at four budgets against the explainer. */
   async frontier(input: JobInput, progress: ProgressFn, signal: AbortSignal): Promise<Frontier> {
     const job = this.resolve(input);
@@ -428,6 +455,9 @@ export class Session {
   }
 
   dispose(): void {
+    // surrogates fine-tuned for F-Fidelity hold their own weights
+    if (this.prepared) releaseFfidelity(this.prepared.rows.loaded.task);
+    if (this.full) releaseFfidelity(this.full.task);
     this.full?.task.model.dispose();
     this.full = null;
     this.info = null;

@@ -67,6 +67,7 @@ export const command: CliCommand = {
       TASK_HELP,
       '  --method <id>            attribution method (below)',
       `  --set key=value          a method parameter (repeatable), e.g. --set ${exampleSet()}`,
+      '  --target predicted|label class to explain: the model\'s prediction on the clean row (default) or the label',
       '  --out <file.json>        where to write the explanations (- for standard output)',
       '',
       'Methods and their defaults:',

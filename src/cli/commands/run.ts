@@ -25,6 +25,12 @@ export function jobInputs(job: Job, baseDir: string): string[] {
   return taskInputs({ ...job.task, model: resolve(baseDir, job.task.model!), data: resolve(baseDir, job.task.data!) });
 }
 
+/** Whether a job argument is a studio link (…#job=…) rather than a file path. */
+export const isJobLink = (arg: string) => /[#&]job=/.test(arg);
+
+/** The folder a job's relative paths are read from: the job file's folder, or the working folder for a link. */
+export const jobBaseDir = (arg: string) => (isJobLink(arg) ? process.cwd() : dirname(resolve(arg)));
+
 /** A job file, or a studio link (…#job=…, "Copy link" in the Report panel) holding the job. */
 export function readJob(path: string): JobInput {
   if (/[#&]job=/.test(path)) {
@@ -32,7 +38,7 @@ export function readJob(path: string): JobInput {
       const j = jobFromHash(path.slice(path.indexOf('#')));
       if (j) return j.job;
     } catch (e) {
-      throw new UserError(`The link's job could not be read: ${(e as Error).message}`, 'Copy the link again from the studio (Report → Copy link).');
+      throw new UserError((e as Error).message, 'Copy the link again from the studio (Report → Copy link).');
     }
   }
   return readJsonFile(path, 'Job file', 'Give a job JSON file (see docs/jobs.md and the examples in jobs/), or a studio link with #job=….') as JobInput;
@@ -116,8 +122,8 @@ export const command: CliCommand = {
       input.seed = s;
     }
     const job = resolveJob(input);
-    const baseDir = /[#&]job=/.test(jobPath) ? process.cwd() : dirname(resolve(jobPath));
-    checkOutput(out, [/[#&]job=/.test(jobPath) ? undefined : jobPath, ...jobInputs(job, baseDir)], 'folder');
+    const baseDir = jobBaseDir(jobPath);
+    checkOutput(out, [isJobLink(jobPath) ? undefined : jobPath, ...jobInputs(job, baseDir)], 'folder');
     const backend = await initCliBackend(values.backend);
     const io = nodeJobIO(baseDir);
     const t0 = performance.now();

@@ -3,12 +3,11 @@
  * write the supervision set Z (training split) with the per-sample record of every explanation's fate.
  */
 import { parseArgs } from 'node:util';
-import { dirname, resolve } from 'node:path';
 import { UserError } from '../../core/errors';
 import { prepareJob, resolveJob, type JobInput } from '../../core/job';
 import { buildSupervision, supervisionOptionsFor } from '../../core/supervision/supervision';
 import { imageFlags, initCliBackend, splitList, writeJson, type CliCommand } from '../common';
-import { jobInputs, nodeJobIO, progressPrinter, readJob } from './run';
+import { isJobLink, jobBaseDir, jobInputs, nodeJobIO, progressPrinter, readJob } from './run';
 import { checkOutput } from '../files';
 
 const OPTIONS = {
@@ -41,7 +40,7 @@ function num(v: string | undefined, name: string): number | undefined {
 export const command: CliCommand = {
   help: () =>
     [
-      'Usage: deepfaith supervise [<job.json>] --out <z.json> [--delta 0.9] [--p 0.15] [--mode full|dedup-only|filter-only]',
+      'Usage: deepfaith supervise [<job.json> | "<studio link>"] --out <z.json> [--delta 0.9] [--p 0.15] [--mode full|dedup-only|filter-only] [--seed N] [--backend cpu|wasm]',
       '       deepfaith supervise (--demo <id> | --model <model.json> --data <file.csv> --label <col> [--drop a,b])',
       '                           [--methods paper|all|id,id,…] [--baseline zero|mean] [--target predicted|label]',
       '                           [--seed N] [--max-rows N] [--patch <pixels>] [--normalise 0-1|-1-1|mean-std] [--backend cpu|wasm] --out <z.json>',
@@ -49,7 +48,7 @@ export const command: CliCommand = {
       'Runs the prior methods on every sample, min–max normalises them, scores ALL of them on the metrics,',
       'splits the samples 80/20, and builds Z from the training samples by dedup (cosine ≥ δ, greedy in method',
       'order) and filter (per-sample p-quantile on every metric). Writes',
-      '  { methods, metrics, split, options, counts, z: { pairs: [{row, method, x, s}] }, record: [{row, fates, thresholds, nKept}],',
+      '  { task, featureNames, methods, metrics, split, options, counts, z: { nPairs, pairs: [{row, method, x, s}] }, record: [{row, fates, thresholds, nKept}],',
       '    scores: { [method]: { [metric]: [per training sample] } } }',
       'The stored scores let δ and p change without re-scoring (see docs/deepfaith.md).',
     ].join('\n'),
@@ -67,7 +66,7 @@ export const command: CliCommand = {
     let baseDir = process.cwd();
     if (positionals.length === 1) {
       input = readJob(positionals[0]);
-      baseDir = dirname(resolve(positionals[0]));
+      baseDir = jobBaseDir(positionals[0]);
     } else if (positionals.length > 1) throw new UserError('Give at most one job file.', 'Write deepfaith supervise job.json --out z.json.');
     else {
       const methods = f.methods === undefined || f.methods === 'paper' || f.methods === 'all' ? ((f.methods ?? 'paper') as 'paper' | 'all') : splitList(f.methods).map((id) => ({ id }));
@@ -90,7 +89,7 @@ export const command: CliCommand = {
     input.supervision = { ...(input.supervision ?? {}), ...(f.delta !== undefined ? { delta: num(f.delta, 'delta') } : {}), ...(f.p !== undefined ? { p: num(f.p, 'p') } : {}) };
     if (f.mode) input.mode = f.mode as 'full';
     const job = resolveJob(input);
-    checkOutput(f.out, [positionals[0], ...jobInputs(job, baseDir)]);
+    checkOutput(f.out, [positionals[0] && !isJobLink(positionals[0]) ? positionals[0] : undefined, ...jobInputs(job, baseDir)]);
     await initCliBackend(f.backend);
     const prep = await prepareJob(job, nodeJobIO(baseDir), progressPrinter('deepfaith supervise:'));
     try {

@@ -302,11 +302,11 @@ export async function validateMetrics(input: ValidateInput): Promise<ValidationR
   return { levels, copies, nRows, nFeatures: n, metrics, ms: performance.now() - t0 };
 }
 
-function fmtStat(v: Stat, digits = 2): string {
+export function fmtStat(v: Stat, digits = 2): string {
   return v === 'undefined' ? 'undefined' : v.toFixed(digits);
 }
 
-function fmtSpread(s: Spread | 'n/a'): string {
+export function fmtSpread(s: Spread | 'n/a'): string {
   if (s === 'n/a') return 'n/a';
   if (s.mean === 'undefined') return 'undefined';
   return `${fmtStat(s.mean)} ± ${fmtStat(s.sd)}${s.nDefined < s.perSeed.length ? ` (${s.nDefined}/${s.perSeed.length} defined)` : ''}`;

@@ -55,6 +55,8 @@ export const CLEARED_RESULTS: Partial<StudioState> = {
   ablation: null,
   report: null,
   frontier: null,
+  validation: null,
+  validationError: null,
   trainSteps: [],
   trainEvals: [],
   explainer: null,

@@ -4,15 +4,15 @@
  * the job's key; a result whose key is not the current job's is shown as stale, never mixed in.
  */
 import { ASK_ABOVE_MS, buildJob, workEstimate } from '../selectors';
-import type { EvaluateSlice, ExplainSlice, ReportSlice, StudioState, SuperviseSlice } from '../types';
+import type { EvaluateSlice, ExplainSlice, ReportSlice, StudioState, SuperviseSlice, ValidateSlice } from '../types';
 import { toProblem, type SliceContext } from './context';
 
 type PipelineActions = Pick<
   StudioState,
-  'setMethod' | 'setRows' | 'setPriorBudget' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'runFrontier' | 'explainRows' | 'job' | 'trace' | 'predict'
+  'setMethod' | 'setRows' | 'setPriorBudget' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'runFrontier' | 'runValidate' | 'explainRows' | 'job' | 'trace' | 'predict'
 >;
 
-export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice & SuperviseSlice & Omit<ReportSlice, 'report'> & PipelineActions {
+export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice & ValidateSlice & SuperviseSlice & Omit<ReportSlice, 'report'> & PipelineActions {
   const { set, get, deps } = ctx;
   const { client } = deps;
   let supervisionTicket = 0;
@@ -40,6 +40,8 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
     ablation: null,
     ablationError: null,
     frontier: null,
+    validation: null,
+    validationError: null,
 
     job: () => buildJob(get()),
 
@@ -187,6 +189,24 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
         return true;
       } catch (e) {
         set({ ablationError: toProblem(e) });
+        return false;
+      }
+    },
+
+    async runValidate(methodId, fidelity) {
+      const s = get();
+      if (!s.attribution) {
+        set({ validationError: { what: 'There are no explanations to degrade yet.', todo: 'Run the Explain step first.' } });
+        return false;
+      }
+      try {
+        const job = s.job();
+        const r = await ctx.withProgress('Validating metrics', (cb) => client.call({ type: 'validate', job, methodId, fidelity }, cb));
+        if (!r) return false;
+        set({ validation: { ...r, methodId, key: s.attribution.key }, validationError: null });
+        return true;
+      } catch (e) {
+        set({ validationError: toProblem(e) });
         return false;
       }
     },

@@ -7,6 +7,7 @@ import { renderLines } from '../plots/lines';
 import { METRIC_HELP, PANEL_HELP } from '../teaching';
 import { Inspector } from './Inspector';
 import { SamplePicker } from './SamplePicker';
+import { ValidationView } from './ValidationView';
 
 export function useLabelOf() {
   const methods = useStudio((s) => s.methods);
@@ -122,6 +123,7 @@ export function EvaluatePanel() {
                 )}
               </div>
               <Inspector />
+              <ValidationView />
             </>
           )}
         </>
