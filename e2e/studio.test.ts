@@ -174,15 +174,19 @@ describe('studio end to end (iris)', () => {
     await page.locator('[data-testid=validation] > summary').click();
     await page.selectOption('[data-testid=validate-method]', 'occlusion');
     await page.check('[data-testid=validate-fidelity]');
+    // a metric chosen beyond the ten is validated too
+    await page.locator('[data-testid=beyond-ten] > summary').click();
+    await page.check('[data-testid=metric-AD-DEL]');
     await page.click('[data-testid=run-validate]');
     await page.locator('[data-testid=validation-table], [data-testid=validate-error]').first().waitFor({ timeout: 60_000 }).catch(async (e) => { await page.screenshot({ path: `${ARTIFACTS}/e2e-validation-fail.png`, fullPage: true }); throw e; });
     expect(await page.getByTestId('validate-error').count(), (await page.getByTestId('validate-error').allTextContents()).join(' ')).toBe(0);
     const ids = await page.locator('[data-testid=validation-table] tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-metric')));
-    expect(ids).toEqual(['FC', 'FE', 'MC', 'INF', 'RP', 'INS', 'DEL', 'NEG', 'POS', 'IROF', 'FFID+', 'FFID-']);
+    expect(ids).toEqual(['FC', 'FE', 'MC', 'INF', 'RP', 'INS', 'DEL', 'NEG', 'POS', 'IROF', 'AD-DEL', 'FFID+', 'FFID-']);
     for (const cell of await page.locator('[data-testid=validation-table] tbody tr td:first-of-type').allTextContents()) expect(cell).toMatch(/^(-?[01]\.\d\d (good|weak|bad)|undefined)$/);
     expect(await page.locator('[data-testid=validation-plot] svg path').count()).toBeGreaterThan(0);
     await page.getByTestId('validation').scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${ARTIFACTS}/e2e-validation.png`, fullPage: true });
+    await page.uncheck('[data-testid=metric-AD-DEL]');
   });
 
   it('(c) a bad file shows its message while the earlier results remain', async () => {

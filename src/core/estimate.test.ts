@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Seeder } from './rng';
 import { estimateWork, methodRows, metricRows } from './estimate';
 import { getMethod } from './attribution/registry';
-import { METRICS } from './metrics/registry';
+import { METRICS, getMetric } from './metrics/registry';
 import { scoreExplanations } from './metrics/evaluate';
 import { chooseTargets } from './task/task';
 import type { Params } from './params';
@@ -29,6 +29,27 @@ describe('the cost model counts the model rows the engine sends', () => {
         expect(nRows * metricRows(metrics, n, expl.length)).toBe(requested);
         expect(sent).toBe(task.model.rowsEvaluated - before);
         expect(sent).toBeLessThan(requested);
+      }
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('metrics beyond the ten (RFID±, FID±, AD-INS/DEL; n = 6 leaves sizes with nothing to remove): exactly the rows they send (modelCalls), all explanations in one call', async () => {
+    const task = mlpTask(n, 3, x, nRows, 3);
+    try {
+      const target = await chooseTargets(task, batchOf(x, nRows), 'predicted');
+      const expl = [randomRows(nRows, n, 'e1'), randomRows(nRows, n, 'e2')];
+      for (const [id, params] of [['RFID+', { draws: 3 }], ['RFID-', { draws: 4, alpha: 0.3 }], ['FID+', {}], ['FID-', { grid: '1%' }], ['AD-INS', {}], ['AD-DEL', { stepSize: 2 }]] as const) {
+        const unit = getMetric(id)!;
+        const metrics = [{ id, params: { ...unit.defaults, ...params } as Params }];
+        const before = task.model.rowsEvaluated;
+        const res = await scoreExplanations(task, batchOf(x, nRows), target, expl, metrics, new Seeder(1));
+        const sent = res.flat().reduce((a, r) => a + r.modelCalls, 0);
+        expect(nRows * metricRows(metrics, n, expl.length), id).toBe(sent);
+        if (!id.startsWith('AD')) expect(task.model.rowsEvaluated - before, id).toBe(sent);
+        // one call for every explanation gives the numbers of one call per explanation
+        for (let e = 0; e < expl.length; e++) expect(Array.from(res[e][0].perSample), `${id} e${e}`).toEqual(Array.from((await unit.score(task, batchOf(x, nRows), expl[e], target, metrics[0].params, new Seeder(1))).perSample));
       }
     } finally {
       task.model.dispose();

@@ -12,6 +12,9 @@
  * sends — and the time — are at most this.
  */
 import type { Params } from './params';
+import { fidelityInputsPerUnit } from './ffidelity/ffid';
+import { METRICS } from './metrics/registry';
+import { finetuneDefaults } from './ffidelity/finetune';
 
 /**
  * Model rows one gradient row counts: its forward and its backward pass (`TargetModel.gradient`
@@ -55,7 +58,7 @@ export function methodRows(id: string, params: Params, n: number): number {
 
 /** Model rows the metrics lay out per explained row and explanation (shared s-independent rows counted once per row): an upper bound on the rows sent after the engine's memo. */
 export function metricRows(metrics: { id: string; params: Params }[], n: number, nExplanations: number): number {
-  let shared = 2; // x and x° of the clean pass
+  let shared = metrics.some((m) => METRICS.some((u) => u.id === m.id)) ? 2 : 0; // x and x° of the ten's clean pass
   let perExplanation = 0;
   const curves = new Set<string>();
   for (const m of metrics) {
@@ -84,9 +87,31 @@ export function metricRows(metrics: { id: string; params: Params }[], n: number,
       case 'NEG':
         curves.add(`removal-asc|${k}`);
         break;
+      // beyond the ten (src/core/ffidelity): fidelityScores' inputs per explanation and its clean
+      // pass; FFID also fine-tunes one surrogate (shared by FFID+ and FFID-), counted per row as its
+      // epochs of forward and backward passes plus the masked-accuracy check before and after
+      case 'FFID+':
+      case 'FFID-':
+      case 'RFID+':
+      case 'RFID-':
+      case 'FID+':
+      case 'FID-':
+        perExplanation += fidelityInputsPerUnit(m.id, m.params, n);
+        shared += 1;
+        if (m.id.startsWith('FFID') && !curves.has('finetune')) {
+          curves.add('finetune');
+          shared += num(m.params, 'finetuneEpochs', finetuneDefaults.epochs) * GRADIENT_COST + 2 * (1 + finetuneDefaults.maskedDraws);
+        }
+        break;
+      case 'AD-INS':
+      case 'AD-DEL':
+        // the curve's T + 1 points through the activation model, and the clean row's activations
+        perExplanation += T + 1;
+        shared += 1;
+        break;
     }
   }
-  for (const c of curves) perExplanation += Math.max(0, Math.ceil(n / Number(c.split('|')[1])) - 1);
+  for (const c of curves) if (c !== 'finetune') perExplanation += Math.max(0, Math.ceil(n / Number(c.split('|')[1])) - 1);
   return shared + perExplanation * nExplanations;
 }
 

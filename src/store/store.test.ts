@@ -13,6 +13,7 @@ import { memoryPersistence, type Persistence, type SavedRun } from './persist';
 import { inProcessWorker } from '../../tests/helpers/inProcessWorker';
 import { useBackend } from '../../tests/helpers/models';
 import { GRADIENT_COST } from '../core/estimate';
+import { EXTRA_METRICS, METRICS } from '../core/metrics/registry';
 
 const stores: StudioStore[] = [];
 async function newStore(persistence: Persistence = memoryPersistence()): Promise<StudioStore> {
@@ -52,6 +53,16 @@ describe('defaults come from the engine', () => {
     expect(STUDIO_CHOICES.rows).toBe('all');
     expect(await s.loadDemo('wine')).toBe(true);
     expect(store.getState().exportJob().task).toEqual({ demo: 'wine', baseline: 'mean', output: 'probability', target: 'predicted', maxRows: 178 });
+    // the ten are on; the metrics beyond the ten are offered but off until chosen, then written in the job
+    const st = store.getState();
+    expect(st.metrics.filter((m) => !m.beyond).map((m) => m.id)).toEqual(METRICS.map((m) => m.id));
+    expect(st.metrics.filter((m) => m.beyond).map((m) => [m.id, st.metricChoice[m.id].enabled])).toEqual(EXTRA_METRICS.map((m) => [m.id, false]));
+    expect(st.exportJob().metrics).toEqual(METRICS.map((m) => ({ id: m.id })));
+    st.setMetric('FID+', { enabled: true });
+    st.setMetric('FID+', { params: { score: 'probability' } });
+    const job = store.getState().exportJob();
+    expect(job.metrics).toEqual([...METRICS.map((m) => ({ id: m.id })), { id: 'FID+', params: { score: 'probability' } }]);
+    expect(resolveJob(job).metrics).toEqual(job.metrics);
   });
 });
 

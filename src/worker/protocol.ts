@@ -7,6 +7,7 @@
 import type { BackendReport, BackendRequest } from '../core/backend';
 import type { Params } from '../core/attribution/types';
 import type { BaselineKind } from '../core/task/featureSpace';
+import type { NormaliseRule } from '../core/data/images';
 import type { OutputMode } from '../core/task/model';
 import type { TargetRule } from '../core/task/task';
 import type { Frontier, Job, JobInput, JobResult, PreparedCache } from '../core/job';
@@ -26,12 +27,50 @@ export type TaskSource =
       csv: { name: string; text: string };
       /** Label column; when absent a column named label/target/class/species/y/outcome/diagnosis is used. */
       label?: string;
+    }
+  | {
+      /** Dropped image data: PNG/JPEG files with their paths (class folders), zips of such folders, or NPY/IDX arrays (src/worker/imageFiles.ts). */
+      kind: 'images';
+      modelJson: { name: string; text: string };
+      shards: { name: string; data: ArrayBuffer }[];
+      /** Every data file with its path relative to the drop (`photos/cat/1.png`, `images.npy`, `photos.zip`). */
+      files: { path: string; data: ArrayBuffer }[];
     };
 
 export interface TaskSettings {
   output: OutputMode;
   baseline: BaselineKind;
   target: TargetRule;
+  /** Image tasks: patch side in pixels (absent = the engine's default for the image size); job task.patch. */
+  patch?: number;
+  /** Image tasks: how pixel values reach the model (absent = 0-1); job task.normalise. */
+  normalise?: NormaliseRule;
+}
+
+/** What the studio knows about an image task's images (TaskInfo.image). */
+export interface TaskImageInfo {
+  /** The data as the job names it (task.data): the image folder or the array file; and an array's labels file when not found beside it. */
+  data: string;
+  label?: string;
+  format: 'folder' | 'npy' | 'idx';
+  height: number;
+  width: number;
+  channels: number;
+  normalise: NormaliseRule;
+  /** Per-channel mean and std on the 0–1 scale (to show the model's rows as pictures again). */
+  channelMean: number[];
+  channelStd: number[];
+  /** The task's patch side and grid (features = gridRows × gridCols patches). */
+  patch: number;
+  gridRows: number;
+  gridCols: number;
+  /** Per row: the file (or array element) it came from. */
+  files: string[];
+  /** Images resized / changed in channels on the way in. */
+  resized: number;
+  grayToRgb: number;
+  colourToGray: number;
+  alphaDropped: number;
 }
 
 /** What the studio shows about a loaded task. */
@@ -69,6 +108,8 @@ export interface TaskInfo {
   metaAccuracy?: number;
   /** Measured time of one model row on this backend (ms), for the studio's estimates before a run. */
   msPerModelRow: number;
+  /** Image tasks: the images' shape, normalisation and patch grid; x holds [nRows, H·W·C] model-input values. */
+  image?: TaskImageInfo;
 }
 
 export interface MetricRequestSpec {
@@ -164,6 +205,26 @@ export interface TraceResult {
   curve?: Float32Array;
 }
 
+/** A method's attribution per pixel (channels summed) of some rows: [rows, H·W], signed as the method gives it. */
+export interface PixelMapResult {
+  methodId: string;
+  rows: number[];
+  /** explainKey of the job whose priors it belongs to. */
+  key: string;
+  height: number;
+  width: number;
+  values: Float32Array;
+}
+
+/** Per column and metric (INS, DEL), one score per requested row. */
+export interface FigureScoresResult {
+  rows: number[];
+  /** preparedKey of the job. */
+  key: string;
+  metricIds: string[];
+  scores: { id: string; perSample: Float32Array[] /* [metric][row] */ }[];
+}
+
 /** Training settings of the job (DEFAULTS from the engine, edited in the Train panel). */
 export type TrainSettings = Pick<Job, 'explainer' | 'training' | 'mode'>;
 
@@ -185,6 +246,10 @@ export type Request =
   /** Which metric can be trusted: degrade one prior's explanation and score every level (core/ffidelity/validate.ts). */
   | { type: 'validate'; id: number; job: JobInput; methodId: string; fidelity: boolean }
   | { type: 'trace'; id: number; row: number; target: number; s: Float32Array; metricId: string; params: Params; seed: number }
+  /** Image tasks: a gradient method's map per pixel (the method on a space of 1-pixel patches) for some of the job's rows. */
+  | { type: 'pixelMap'; id: number; job: JobInput; methodId: string; rows: number[] }
+  /** INS and DEL of given (normalised) explanations of some of the job's rows, as the engine scores them (the Figure 5 grid). */
+  | { type: 'figureScores'; id: number; job: JobInput; rows: number[]; columns: { id: string; values: Float32Array }[] }
   | { type: 'pause'; id: number; target: number }
   | { type: 'resume'; id: number; target: number }
   | { type: 'cancel'; id: number; target: number }
@@ -247,6 +312,8 @@ export interface ResultMap {
   frontier: Frontier;
   validate: ValidationResult;
   trace: TraceResult;
+  pixelMap: PixelMapResult;
+  figureScores: FigureScoresResult;
   pause: { ok: boolean };
   resume: { ok: boolean };
   cancel: { ok: boolean };
@@ -272,6 +339,8 @@ export interface MetricMeta {
   defaults: Params;
   params: Record<string, ParamSpec>;
   info: MetricInfo;
+  /** Beyond the ten (F-Fidelity, R-Fidelity, Fidelity, internal deviation; docs/ffidelity.md): scored only when chosen. */
+  beyond?: boolean;
 }
 
 /** Distributes Omit over a union (plain Omit collapses it). */

@@ -16,11 +16,19 @@ import { DEMOS } from '../core/data/demos';
 import { Seeder } from '../core/rng';
 import { attachFinetuneRows, releaseFfidelity } from '../core/ffidelity/context';
 import { validateMetrics, type ValidationResult } from '../core/ffidelity/validate';
-import { METRICS, getMetric } from '../core/metrics/registry';
+import { EXTRA_METRICS, METRICS, getMetric } from '../core/metrics/registry';
 import { minMaxNormalize, buildSupervision, supervisionOptionsFor, type StoredScores } from '../core/supervision/supervision';
 import { findProblems, loadTask, taskRows, type LoadedTask, type TaskIO } from '../core/task/load';
 import { argmax, type Batch, type Task } from '../core/task/task';
 import { type PriorRun } from '../core/supervision/supervision';
+import type { TaskSpec } from '../core/task/load';
+import { makeTask } from '../core/task/task';
+import { ImageFeatureSpace } from '../core/task/featureSpace';
+import { DEFAULT_NORMALISE, type ImageDecoder } from '../core/data/images';
+import { dataLayout, droppedImageIO, expandZips } from './imageFiles';
+import { getMethod } from '../core/attribution/registry';
+import { runPriors, scoreAll } from '../core/supervision/supervision';
+import { jobMethodRequests } from '../core/job/schema';
 import {
   ABLATION_MODES,
   PAPER_METHODS,
@@ -44,7 +52,7 @@ import {
   type JobResult,
 } from '../core/job';
 import type { TrainMode } from '../core/explainer/train';
-import type { AblationResult, AttributeResult, EvaluateResult, MethodMeta, MetricMeta, SuperviseResult, TaskInfo, TaskSettings, TaskSource } from './protocol';
+import type { AblationResult, AttributeResult, EvaluateResult, FigureScoresResult, MethodMeta, MetricMeta, PixelMapResult, SuperviseResult, TaskInfo, TaskSettings, TaskSource } from './protocol';
 
 export type ProgressFn = (stage: string, done: number, total: number) => void;
 
@@ -56,7 +64,10 @@ export function methodMetas(): MethodMeta[] {
 }
 
 export function metricMetas(): MetricMeta[] {
-  return METRICS.map((m) => ({ id: m.id, label: m.label, description: m.description, direction: m.direction, defaults: { ...m.defaults }, params: { ...m.params }, info: m.info }));
+  return [
+    ...METRICS.map((m) => ({ id: m.id, label: m.label, description: m.description, direction: m.direction, defaults: { ...m.defaults }, params: { ...m.params }, info: m.info })),
+    ...EXTRA_METRICS.map((m) => ({ id: m.id, label: m.label, description: m.description, direction: m.direction, defaults: { ...m.defaults }, params: { ...m.params }, info: m.info, beyond: true })),
+  ];
 }
 
 export { ABLATION_MODES, PAPER_METHODS };
@@ -82,6 +93,8 @@ export class Session {
   constructor(
     private readonly fetchFn: FetchFn,
     private readonly backendOpts: BackendOptions = {},
+    /** PNG/JPEG decoding for dropped images (the worker: createImageBitmap + OffscreenCanvas, imageFiles.ts). */
+    private readonly decodeImage?: ImageDecoder,
   ) {}
 
   /** Demo files fetched once at start (path → bytes), so a demo can be picked with the network off. */
@@ -130,7 +143,8 @@ export class Session {
     await Promise.all(
       DEMOS.map(async (d) => {
         const dir = d.model.slice(0, d.model.lastIndexOf('/') + 1);
-        const [model] = await Promise.all([get(`demos/${d.model}`), get(`demos/${d.data}`), get(`demos/${d.meta}`)]);
+        // an image demo's labels file sits beside its images (for tabular demos `label` is a column)
+        const [model] = await Promise.all([get(`demos/${d.model}`), get(`demos/${d.data}`), get(`demos/${d.meta}`), d.kind === 'image' ? get(`demos/${d.label}`) : null]);
         if (!model) return;
         try {
           const json = JSON.parse(new TextDecoder().decode(model)) as { weightsManifest?: { paths: string[] }[] };
@@ -169,6 +183,24 @@ export class Session {
         },
       };
     const shards = new Map(source.shards.map((s) => [baseName(s.name), s.data]));
+    if (source.kind === 'images') {
+      // dropped image data: the engine's loader reads it from memory (imageFiles.ts adapts, never loads)
+      const files = expandZips(source.files);
+      const data = droppedImageIO(files, dataLayout(files));
+      return {
+        demoPath: (rel) => rel,
+        async readText(path) {
+          if (path === source.modelJson.name) return source.modelJson.text;
+          throw new UserError(`${path} was not dropped.`, 'Drop the model folder (model.json and its .bin files) with the images.');
+        },
+        async readBinary(path) {
+          return (await data.readBinary(path)) ?? shards.get(baseName(path)) ?? null;
+        },
+        isDirectory: data.isDirectory,
+        listDir: data.listDir,
+        decodeImage: this.decodeImage,
+      };
+    }
     return {
       demoPath: (rel) => rel,
       async readText(path) {
@@ -184,10 +216,15 @@ export class Session {
 
   async loadTask(source: TaskSource, settings: TaskSettings, progress?: ProgressFn): Promise<TaskInfo> {
     progress?.('loading task', 0, 3);
-    const spec =
-      source.kind === 'demo'
-        ? { demo: source.demoId, baseline: settings.baseline, output: settings.output, maxRows: 0 }
-        : { model: source.modelJson.name, data: source.csv.name, label: source.label, baseline: settings.baseline, output: settings.output, maxRows: 0 };
+    const common = { baseline: settings.baseline, output: settings.output, maxRows: 0 };
+    const image = { ...(settings.patch !== undefined ? { patch: settings.patch } : {}), ...(settings.normalise !== undefined ? { normalise: settings.normalise } : {}) };
+    let spec: TaskSpec;
+    if (source.kind === 'demo') spec = { demo: source.demoId, ...common, ...(DEMOS.find((d) => d.id === source.demoId)?.kind === 'image' ? image : {}) };
+    else if (source.kind === 'files') spec = { model: source.modelJson.name, data: source.csv.name, label: source.label, ...common };
+    else {
+      const layout = dataLayout(expandZips(source.files));
+      spec = { model: source.modelJson.name, data: layout.kind === 'folder' ? layout.root : layout.data, label: layout.kind === 'array' ? layout.label : undefined, ...common, ...image };
+    }
     const loaded = await loadTask(spec, this.io(source));
     try {
       progress?.('loading task', 2, 3);
@@ -198,8 +235,10 @@ export class Session {
       let correct = 0;
       for (let r = 0; r < data.nRows; r++) if (predicted[r] === loaded.labels[r]) correct++;
       const msPerModelRow = await timeModelRow(task, data.x, data.nRows);
+      const space = task.space instanceof ImageFeatureSpace ? task.space : null;
+      const img = data.image;
       const info: TaskInfo = {
-        sourceLabel: source.kind === 'demo' ? `demo: ${loaded.meta?.name ?? source.demoId}` : `${source.modelJson.name} + ${source.csv.name}`,
+        sourceLabel: source.kind === 'demo' ? `demo: ${loaded.meta?.name ?? source.demoId}` : source.kind === 'files' ? `${source.modelJson.name} + ${source.csv.name}` : `${source.modelJson.name} + ${spec.data}${img?.format === 'folder' ? '/' : ''}`,
         demoId: source.kind === 'demo' ? source.demoId : undefined,
         featureNames: task.featureNames,
         classNames: task.classNames,
@@ -221,6 +260,28 @@ export class Session {
         dataSha256: loaded.fingerprint.data,
         metaAccuracy: typeof loaded.meta?.testAccuracy === 'number' ? loaded.meta.testAccuracy : undefined,
         msPerModelRow,
+        image:
+          img && space
+            ? {
+                data: spec.data ?? loaded.source.data,
+                label: spec.label,
+                format: img.format,
+                height: img.height,
+                width: img.width,
+                channels: img.channels,
+                normalise: img.normalise,
+                channelMean: img.channelMean,
+                channelStd: img.channelStd,
+                patch: space.patch,
+                gridRows: space.gridRows,
+                gridCols: space.gridCols,
+                files: img.files,
+                resized: img.resized,
+                grayToRgb: img.grayToRgb,
+                colourToGray: img.colourToGray,
+                alphaDropped: img.alphaDropped,
+              }
+            : undefined,
       };
       // The new task replaces the old one only once everything loaded: a bad drop keeps the old task.
       this.dispose();
@@ -265,6 +326,9 @@ export class Session {
     const t = job.task;
     const same = t.demo !== undefined ? full.source.demo === t.demo : baseName(full.source.model) === baseName(t.model ?? '') && full.source.data === t.data;
     if (!same) throw new UserError(`The job is for another task (${t.demo ?? `${t.model} + ${t.data}`}) than the one loaded (${full.source.demo ?? `${full.source.model} + ${full.source.data}`}).`, 'Load the job\'s task first.');
+    const rule = full.data.image?.normalise;
+    if (rule && (t.normalise ?? DEFAULT_NORMALISE) !== rule)
+      throw new UserError(`The job normalises the pixels by ${t.normalise ?? DEFAULT_NORMALISE}, but the task was loaded with ${rule}.`, 'Choose the normalisation in the Task panel (it reloads the images), then run again.');
     return job;
   }
 
@@ -287,13 +351,20 @@ export class Session {
     return { ...p.rows, job, priors: p.priors.methods, ranIds: p.priors.ranIds, explanations: p.priors.explanations, raw: p.priors.raw, scores: p.scores! };
   }
 
+  /** F-Fidelity surrogates fine-tuned for the prepared job's task hold weights: free them when that task is replaced. */
+  private releasePrepared(next: Task): void {
+    const old = this.prepared?.rows.loaded.task;
+    if (old && old !== next) releaseFfidelity(old);
+  }
+
   /** Explain: the job's rows, targets and split, and its priors on them (startJob + runJobPriors). */
   async attribute(input: JobInput, progress?: ProgressFn, signal?: AbortSignal): Promise<AttributeResult> {
     const job = this.resolve(input);
     const { full } = this.requireTask();
-    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output });
+    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output, patch: job.task.patch });
     const rows = await startJob(job, loaded, signal);
     const priors = await runJobPriors(rows, (e) => progress?.(`explain: ${e.message ?? ''}`, Math.round(e.done * loaded.batch.nRows), e.total * loaded.batch.nRows), signal);
+    this.releasePrepared(rows.loaded.task);
     this.prepared = { rows, priors, scores: null };
     return this.attributeResult();
   }
@@ -355,9 +426,10 @@ export class Session {
   restore(input: JobInput, cache: PreparedCache, raw?: Float32Array[]): { attribution: AttributeResult; evaluation: EvaluateResult } {
     const job = this.resolve(input);
     const { full } = this.requireTask();
-    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output });
+    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output, patch: job.task.patch });
     const prep = importPrepared(job, loaded, cache);
     if (raw && (raw.length !== prep.ranIds.length || raw.some((r) => r.length !== loaded.batch.nRows * loaded.task.nFeatures))) raw = undefined;
+    this.releasePrepared(prep.loaded.task);
     this.prepared = { rows: prep, priors: { methods: prep.priors, ranIds: prep.ranIds, explanations: prep.explanations, raw }, scores: prep.scores };
     return { attribution: this.attributeResult(), evaluation: this.evaluateResult() };
   }
@@ -430,7 +502,7 @@ export class Session {
       // 1 % grid) with ⌊β·n⌋ ≥ 1, shown with the result (MetricValidation.params)
       const beta0 = Number(getMetric('FFID+')!.defaults.beta);
       const beta = Math.floor(beta0 * task.nFeatures) >= 1 ? beta0 : Math.min(1, Math.ceil(100 / task.nFeatures) / 100);
-      metrics.push({ id: 'FFID+', params: { beta } }, { id: 'FFID-', params: { beta } });
+      for (const id of ['FFID+', 'FFID-']) if (!metrics.some((m) => m.id === id)) metrics.push({ id, params: { beta } });
     }
     return validateMetrics({ task, batch, target: p.rows.target, explanation: p.priors.explanations[j], metrics, seeder: new Seeder(job.seed), onProgress: (done, total) => progress('validating the metrics', done, total), signal });
   }
@@ -442,6 +514,66 @@ export class Session {
     const report = this.lastReport;
     if (!report || preparedKey(report.job) !== preparedKey(job)) throw new UserError('The frontier compares the priors with a trained explainer of these explanations.', 'Train the explainer first (step 5).');
     return costFrontier(prep, report, { signal, onProgress: (done, total) => progress('frontier', done, total) });
+  }
+
+  /** Positions of global rows among the prepared job's rows (a UserError for a row it does not hold). */
+  private positionsOf(rows: number[]): number[] {
+    const rowIndex = Array.from(this.prepared!.rows.loaded.batch.rowIndex);
+    return rows.map((r) => {
+      const i = rowIndex.indexOf(r);
+      if (i < 0) throw new UserError(`Row ${r} is not among the explained rows.`, 'Pick one of the rows the Explain step ran on.');
+      return i;
+    });
+  }
+
+  /**
+   * Image tasks: a gradient method's attribution per pixel (channels summed) for some of the job's
+   * rows — the engine's own method (with the job's parameters, seed and targets) on the same rows
+   * with 1-pixel patches, so its patch map is this map summed over each patch.
+   */
+  async pixelMap(input: JobInput, methodId: string, rows: number[], signal?: AbortSignal): Promise<PixelMapResult> {
+    const job = this.resolve(input);
+    const p = this.preparedFor(job, false);
+    const { loaded } = p.rows;
+    const space = loaded.task.space;
+    if (!(space instanceof ImageFeatureSpace)) throw new UserError('Pixel maps exist for image tasks only.', 'Load an image task.');
+    const unit = getMethod(methodId);
+    const req = jobMethodRequests(job).find((m) => m.id === methodId);
+    if (!unit || !req || !p.priors.ranIds.includes(methodId)) throw new UserError(`${methodId} is not among the explained methods.`, 'Pick one of the methods of the Explain step.');
+    if (!unit.needs.gradients) throw new UserError(`${unit.label} scores whole patches, so it has no map per pixel.`, 'Show its patch map.');
+    const pos = this.positionsOf(rows);
+    const d = loaded.task.inputSize;
+    const pixels = new ImageFeatureSpace({ height: space.height, width: space.width, channels: space.channels, inputShape: space.inputShape }, loaded.data.x, loaded.data.nRows, { patch: 1, blurSigma: space.blurSigma });
+    const task = makeTask(loaded.task.model, loaded.data, { output: loaded.task.output, baseline: loaded.task.baseline, space: pixels });
+    const x = new Float32Array(rows.length * d);
+    pos.forEach((q, i) => x.set(loaded.batch.x.subarray(q * d, (q + 1) * d), i * d));
+    const batch: Batch = { x, nRows: rows.length, rowIndex: Int32Array.from(pos, (q) => loaded.batch.rowIndex[q]) };
+    const run = await runPriors(task, batch, Int32Array.from(pos, (q) => p.rows.target[q]), [req], new Seeder(job.seed), undefined, signal);
+    if (!run.ranIds.length) throw new UserError(`${unit.label} could not make a map per pixel: ${run.methods[0]?.reason ?? 'it did not run'}.`, 'Show its patch map.');
+    return { methodId, rows, key: explainKey(job), height: space.height, width: space.width, values: run.raw[0] };
+  }
+
+  /**
+   * INS and DEL (with the job's parameters when it scores them) of given explanations of some of
+   * the job's rows, min–max normalised and scored by the engine as Evaluate scores the priors (the
+   * Report's Figure 5 grid: the priors' values equal their stored scores).
+   */
+  async figureScores(input: JobInput, rows: number[], columns: { id: string; values: Float32Array }[], signal?: AbortSignal): Promise<FigureScoresResult> {
+    const job = this.resolve(input);
+    const p = this.preparedFor(job, true);
+    const { task, batch } = p.rows.loaded;
+    const pos = this.positionsOf(rows);
+    const n = task.nFeatures;
+    const d = task.inputSize;
+    for (const c of columns) if (c.values.length !== rows.length * n) throw new UserError(`The ${c.id} explanation has ${c.values.length} values for ${rows.length} rows of ${n} features.`, 'Explain the rows again.');
+    const listed = job.metrics === 'all' ? [] : job.metrics;
+    const metrics = ['INS', 'DEL'].map((id) => listed.find((m) => m.id === id) ?? { id });
+    const x = new Float32Array(rows.length * d);
+    pos.forEach((q, i) => x.set(batch.x.subarray(q * d, (q + 1) * d), i * d));
+    const sub: Batch = { x, nRows: rows.length, rowIndex: Int32Array.from(pos, (q) => batch.rowIndex[q]) };
+    const explanations = columns.map((c) => minMaxNormalize(c.values, rows.length, n));
+    const scores = await scoreAll(task, sub, Int32Array.from(pos, (q) => p.rows.target[q]), explanations, metrics, new Seeder(job.seed), undefined, signal);
+    return { rows, key: preparedKey(job), metricIds: scores.metricIds, scores: columns.map((c, j) => ({ id: c.id, perSample: scores.perSample[j] })) };
   }
 
   async predict(x: Float32Array, nRows: number): Promise<{ proba: Float32Array; nClasses: number }> {

@@ -82,6 +82,21 @@ export function planCounts(n: number, plan: Pick<FidelityPlan, 'side' | 'removal
   return { sizes, pool, count };
 }
 
+/**
+ * Model inputs per (row, explanation) of a fidelity metric (id FFID±, RFID±, FID±) with these
+ * params on n features: N per size whose count is not 0 (one per size for FID). The cost model
+ * (core/estimate.ts) counts with it, so it is the number fidelityScores sends.
+ */
+export function fidelityInputsPerUnit(id: string, params: Params, n: number): number {
+  const family = id.slice(0, id.length - 1);
+  const side = id.endsWith('+') ? '+' : '-';
+  const random = family !== 'FID';
+  const cap = family === 'FFID' ? removalCap(n, Number(params.beta ?? ffidDefaults.beta)) : n;
+  const { count } = planCounts(n, { side, removal: random ? 'random' : 'all', alpha: Number(params.alpha ?? rfidDefaults.alpha), cap, grid: (params.grid ?? fidDefaults.grid) as Grid });
+  const N = random ? Number(params.draws ?? rfidDefaults.draws) : 1;
+  return count.reduce((a, m) => a + (m > 0 ? N : 0), 0);
+}
+
 /** Float32 values held in one group of perturbed inputs (32 MiB), rounded to whole (row, explanation) units. */
 export const FIDELITY_GROUP_BUDGET = 1 << 23;
 

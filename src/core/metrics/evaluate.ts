@@ -18,6 +18,8 @@ import type { Batch, Progress, Task } from '../task/task';
 import { isBatched, runKernels, type KernelUnit } from './engine';
 import { getMetric } from './registry';
 import type { FaithfulnessMetric, MetricResult } from './types';
+import { hasScoreMany } from '../ffidelity/metrics';
+import type { ExtraMetric } from '../ffidelity/types';
 
 export interface MetricRequest {
   id: string;
@@ -65,8 +67,19 @@ export async function scoreExplanations(
     res.forEach((row, e) => row.forEach((r, j) => (out[e][batchedIdx[j]] = r)));
   }
   let done = batchedShare;
+  // metrics beyond the ten score every explanation in one call (one clean pass, inputs batched
+  // across explanations; their draws do not depend on the explanation, so the numbers are those
+  // of one call per explanation)
+  for (const i of otherIdx.filter((i) => hasScoreMany(units[i].unit))) {
+    signal?.throwIfAborted();
+    const { unit, params } = units[i] as unknown as { unit: ExtraMetric<any>; params: Params };
+    const res = await unit.scoreMany(task, batch, target, explanations, params, seeder, undefined, signal);
+    res.forEach((r, e) => (out[e][i] = r));
+    done += explanations.length;
+    onProgress?.(done, total);
+  }
   for (let e = 0; e < explanations.length; e++)
-    for (const i of otherIdx) {
+    for (const i of otherIdx.filter((i) => !hasScoreMany(units[i].unit))) {
       signal?.throwIfAborted();
       const { unit, params } = units[i] as { unit: FaithfulnessMetric<any>; params: Params };
       out[e][i] = await unit.score(task, batch, explanations[e], target, params, seeder, undefined, signal);

@@ -43,7 +43,7 @@ export function appSlice(ctx: SliceContext, reloadTask: () => Promise<unknown>):
             p: Number.isNaN(get().p) ? d.supervision.p : get().p,
             trainSettings: get().trainSettings ?? { explainer: { ...d.explainer }, training: { ...d.training, alpha: { ...d.training.alpha } }, mode: d.mode },
             methodChoice: { ...fresh(r.methods as never, (id) => r.paperMethods.includes(id)), ...get().methodChoice },
-            metricChoice: { ...fresh(r.metrics as never, () => true), ...get().metricChoice },
+            metricChoice: { ...fresh(r.metrics as never, (id) => !r.metrics.find((m) => m.id === id)?.beyond), ...get().metricChoice },
           } as Partial<StudioState>);
         } else if (get().source) await reloadTask(); // the model lives in the tfjs engine of the old backend
       } catch (e) {

@@ -22,7 +22,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
     const methodChoice = Object.fromEntries(s.methods.map((m) => [m.id, { enabled: false, params: { ...m.defaults } }]));
     const list: { id: string; params?: Params }[] = Array.isArray(job.methods) ? job.methods : job.methods === 'all' ? s.methods.filter((m) => m.id !== 'random').map((m) => ({ id: m.id })) : s.paperMethods.map((id) => ({ id }));
     for (const m of list) methodChoice[m.id] = { enabled: true, params: { ...(methodChoice[m.id]?.params ?? {}), ...(m.params ?? {}) } };
-    const metricChoice = Object.fromEntries(s.metrics.map((m) => [m.id, { enabled: job.metrics === 'all', params: { ...m.defaults } }]));
+    const metricChoice = Object.fromEntries(s.metrics.map((m) => [m.id, { enabled: job.metrics === 'all' && !m.beyond, params: { ...m.defaults } }]));
     if (Array.isArray(job.metrics)) for (const m of job.metrics) metricChoice[m.id] = { enabled: true, params: { ...(metricChoice[m.id]?.params ?? {}), ...((m.params ?? {}) as Params) } };
     const t = job.task;
     set({

@@ -1,4 +1,5 @@
 import { useStudio } from '../../store/hooks';
+import type { MetricMeta } from '../../worker/protocol';
 import { EXPLAINER_ID, evaluationTable, rowsWanted } from '../../store/store';
 import { ConfirmRun, Empty, Help, Plot, ProblemBox } from '../components/common';
 import { ParamsEditor } from '../components/Params';
@@ -17,7 +18,6 @@ export function useLabelOf() {
 export function EvaluatePanel() {
   const metrics = useStudio((s) => s.metrics);
   const choice = useStudio((s) => s.metricChoice);
-  const setMetric = useStudio((s) => s.setMetric);
   const attribution = useStudio((s) => s.attribution);
   const evaluation = useStudio((s) => s.evaluation);
   const runEvaluate = useStudio((s) => s.runEvaluate);
@@ -52,23 +52,20 @@ export function EvaluatePanel() {
       ) : (
         <>
           <div className="metric-grid">
-            {metrics.map((m) => (
-              <div key={m.id} className="metric-card">
-                <label className="check">
-                  <input type="checkbox" checked={choice[m.id]?.enabled ?? false} onChange={(e) => setMetric(m.id, { enabled: e.target.checked })} />
-                  <strong>
-                    {m.id} {m.direction === 'lower' ? '↓' : '↑'}
-                  </strong>{' '}
-                  {m.label}
-                </label>
-                <Help topic={METRIC_HELP[m.id] ?? { title: m.label, plain: m.description }} label="what is this" />
-                <details className="param-box">
-                  <summary>parameters</summary>
-                  <ParamsEditor idPrefix={`e-${m.id}`} defaults={m.defaults} value={choice[m.id]?.params ?? {}} onChange={(p) => setMetric(m.id, { params: p })} />
-                </details>
-              </div>
+            {metrics.filter((m) => !m.beyond).map((m) => (
+              <MetricCard key={m.id} m={m} />
             ))}
           </div>
+          <details className="beyond" data-testid="beyond-ten" open={metrics.some((m) => m.beyond && choice[m.id]?.enabled)}>
+            <summary>
+              <strong>Beyond the ten</strong> — F-Fidelity (FFID±, scored on a copy of the model fine-tuned on randomly masked rows), R-Fidelity, plain Fidelity and the activation deviation along insertion/deletion (AD-INS/AD-DEL). Chosen ones are scored, ranked and used by the supervision filter like the ten, as in <code>deepfaith run</code>.
+            </summary>
+            <div className="metric-grid">
+              {metrics.filter((m) => m.beyond).map((m) => (
+                <MetricCard key={m.id} m={m} />
+              ))}
+            </div>
+          </details>
           <div className="toolbar">
             <span className="hint">every explanation is min–max normalised to [0,1] per row before scoring, as in the DeepFaith pipeline and <code>deepfaith run</code></span>
             <button type="button" className="primary" disabled={!!busy} onClick={() => runEvaluate()} data-testid="run-evaluate">
@@ -129,5 +126,27 @@ export function EvaluatePanel() {
         </>
       )}
     </section>
+  );
+}
+
+/** One metric's choice: on/off, its help and its parameters. */
+function MetricCard({ m }: { m: MetricMeta }) {
+  const choice = useStudio((s) => s.metricChoice[m.id]);
+  const setMetric = useStudio((s) => s.setMetric);
+  return (
+    <div className="metric-card">
+      <label className="check">
+        <input type="checkbox" checked={choice?.enabled ?? false} onChange={(e) => setMetric(m.id, { enabled: e.target.checked })} data-testid={`metric-${m.id}`} />
+        <strong>
+          {m.id} {m.direction === 'lower' ? '↓' : '↑'}
+        </strong>{' '}
+        {m.label}
+      </label>
+      <Help topic={METRIC_HELP[m.id] ?? { title: m.label, plain: m.description }} label="what is this" />
+      <details className="param-box">
+        <summary>parameters</summary>
+        <ParamsEditor idPrefix={`e-${m.id}`} defaults={m.defaults} value={choice?.params ?? {}} onChange={(p) => setMetric(m.id, { params: p })} />
+      </details>
+    </div>
   );
 }
