@@ -11,13 +11,16 @@ import * as tf from '@tensorflow/tfjs';
 import { Handler, requestQueue } from './handler';
 import type { Request, Response } from './protocol';
 import { Session } from './session';
+import { decodeWithCanvas } from './imageFiles';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 let baseUrl = self.location.origin + '/';
-const session = new Session((path) => fetch(new URL(path, baseUrl)), {
-  wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd },
-});
+const session = new Session(
+  (path) => fetch(new URL(path, baseUrl)),
+  { wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd } },
+  decodeWithCanvas, // dropped PNG/JPEG files are decoded here, off the main thread
+);
 
 function transferables(msg: Response): Transferable[] {
   // Results are copied (structured clone); they are small next to the work that made them.

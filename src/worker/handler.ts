@@ -128,6 +128,12 @@ export class Handler {
         case 'trace':
           result = await traceMetric(this.session, req.row, req.target, req.s, req.metricId, req.params, req.seed);
           break;
+        case 'pixelMap':
+          result = await this.session.pixelMap(req.job, req.methodId, req.rows, abort.signal);
+          break;
+        case 'figureScores':
+          result = await this.session.figureScores(req.job, req.rows, req.columns, abort.signal);
+          break;
         default:
           throw new Error(`unknown request ${(req as { type: string }).type}`);
       }
