@@ -22,6 +22,7 @@
  *   and report in `userDefinedMetadata.ffidelity`) and reloaded by `loadSurrogate`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ensureConvFilterGradient } from '../task/convGradient';
 import { UserError } from '../errors';
 import type { ParamSchema } from '../params';
 import { Seeder } from '../rng';
@@ -231,6 +232,7 @@ export async function* fineTuneSurrogate(input: FinetuneInput): AsyncGenerator<F
   const t0 = performance.now();
   const copy = await copyLayersModel(task.model.model);
   const model = new TargetModel(copy, { head: task.model.head, nOutputs: task.model.nOutputs, maxBatchRows: task.model.maxBatchRows, source: 'The F-Fidelity surrogate' });
+  ensureConvFilterGradient(); // convolutional models train on wasm too
   const optimizer = tf.train.adam(cfg.learningRate, 0.9, 0.999, cfg.adamEpsilon);
   let completed = false;
   try {
@@ -267,14 +269,16 @@ export async function* fineTuneSurrogate(input: FinetuneInput): AsyncGenerator<F
           xb.set(masked.subarray(r * d, (r + 1) * d), i * d);
           yb[i * c + labels[r]] = 1;
         }
-        const lossT = tf.tidy(() => {
-          const xt = modelInput(model, xb.subarray(0, b * d), b) as tf.Tensor2D; // [b, ...inputShape]
-          const yt = tf.tensor2d(yb.subarray(0, b * c), [b, c]); // [b, c] one-hot labels
-          return optimizer.minimize(() => {
-            const p = model.apply(xt, 'probability'); // [b, c]
-            return tf.neg(tf.mean(tf.sum(tf.mul(yt, tf.log(tf.add(p, 1e-7))), 1))) as tf.Scalar;
-          }, true, vars)!;
-        });
+        const lossT = withKernelMessage(() =>
+          tf.tidy(() => {
+            const xt = modelInput(model, xb.subarray(0, b * d), b) as tf.Tensor2D; // [b, ...inputShape]
+            const yt = tf.tensor2d(yb.subarray(0, b * c), [b, c]); // [b, c] one-hot labels
+            return optimizer.minimize(() => {
+              const p = model.apply(xt, 'probability'); // [b, c]
+              return tf.neg(tf.mean(tf.sum(tf.mul(yt, tf.log(tf.add(p, 1e-7))), 1))) as tf.Scalar;
+            }, true, vars)!;
+          }),
+        );
         try {
           lossSum += (await lossT.data())[0] * b;
         } finally {
@@ -304,6 +308,20 @@ export async function* fineTuneSurrogate(input: FinetuneInput): AsyncGenerator<F
   } finally {
     optimizer.dispose();
     if (!completed) model.dispose();
+  }
+}
+
+/** A training step whose backend lacks a gradient kernel (a layer wasm cannot train) stops with a message naming it. */
+function withKernelMessage<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    const m = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(String((e as Error)?.message ?? e));
+    if (!m) throw e;
+    throw new UserError(
+      `Fine-tuning the F-Fidelity surrogate needs the ${m[1]} kernel, which the ${m[2]} backend does not have (a layer of this model cannot be trained there).`,
+      'Run it on another backend: --backend cpu on the command line (slower), or webgl/webgpu in the studio; or give a surrogate fine-tuned elsewhere (--surrogate).',
+    );
   }
 }
 
