@@ -29,8 +29,15 @@ export function buildJob(s: JobState): Job {
   const task: Job['task'] =
     src?.kind === 'files'
       ? { model: src.modelJson.name, data: src.csv.name, label: s.info?.labelName ?? src.label, baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 }
-      : { demo: src?.kind === 'demo' ? src.demoId : 'iris', baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 };
+      : src?.kind === 'images'
+        ? { model: src.modelJson.name, data: s.info?.image?.data ?? '', ...(s.info?.image?.label ? { label: s.info.image.label } : {}), baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 }
+        : { demo: src?.kind === 'demo' ? src.demoId : 'iris', baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 };
   task.maxRows = rowsWanted(s);
+  // image tasks: the patch size and normalisation chosen in the Task panel (absent = the engine's defaults)
+  if (s.info?.image) {
+    if (s.settings.patch !== undefined) task.patch = s.settings.patch;
+    if (s.settings.normalise !== undefined) task.normalise = s.settings.normalise;
+  }
   const ts = s.trainSettings ?? { explainer: d.explainer, training: d.training, mode: d.mode };
   return {
     task,

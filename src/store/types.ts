@@ -149,6 +149,10 @@ export interface Actions {
   setStep(step: StepId): void;
   initBackend(request?: BackendRequest): Promise<void>;
   setSettings(s: Partial<TaskSettings>): void;
+  /** Image tasks: the patch size and normalisation (job task.patch / task.normalise); the loaded images are read again with them. */
+  setImageSettings(s: Pick<TaskSettings, 'patch' | 'normalise'>): Promise<boolean>;
+  /** Dropped image data (class folders, a zip, NPY/IDX arrays) with a model. */
+  loadImages(source: Extract<TaskSource, { kind: 'images' }>): Promise<boolean>;
   loadDemo(demoId: string): Promise<boolean>;
   loadFiles(files: Extract<TaskSource, { kind: 'files' }>): Promise<boolean>;
   pickLabel(column: string): Promise<boolean>;

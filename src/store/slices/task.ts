@@ -17,7 +17,7 @@ export interface LoadOptions {
   keepRows?: boolean;
 }
 
-export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'setSettings' | 'loadDemo' | 'loadFiles' | 'pickLabel'> & { loadSource(source: TaskSource, opts?: LoadOptions): Promise<boolean> } {
+export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'setSettings' | 'setImageSettings' | 'loadDemo' | 'loadFiles' | 'loadImages' | 'pickLabel'> & { loadSource(source: TaskSource, opts?: LoadOptions): Promise<boolean> } {
   const { set, get, deps } = ctx;
 
   async function loadSource(source: TaskSource, opts: LoadOptions = {}): Promise<boolean> {
@@ -30,7 +30,8 @@ export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'set
       const info = await ctx.withProgress('Loading task', (cb) => deps.client.call({ type: 'loadTask', source, settings: get().settings }, cb));
       if (!info) return false;
       const prev = get().info;
-      const changed = prev?.modelSha256 !== info.modelSha256 || prev?.dataSha256 !== info.dataSha256;
+      // (an image task's patch size changes its features, so it is another task too)
+      const changed = prev?.modelSha256 !== info.modelSha256 || prev?.dataSha256 !== info.dataSha256 || prev?.image?.patch !== info.image?.patch;
       set({ info, source, taskError: null, labelChoices: null, pendingFiles: null });
       // results belong to the task they were computed on: another task clears them (same files keep them)
       if (changed) set({ ...CLEARED_RESULTS, rows: { start: 0, count: opts.keepRows && get().rows.count > 0 ? Math.min(get().rows.count, info.nRows) : info.nRows } });
@@ -56,6 +57,16 @@ export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'set
     setSettings: (s) => set({ settings: { ...get().settings, ...s } }),
     loadDemo: (demoId) => loadSource({ kind: 'demo', demoId }),
     loadFiles: (files) => loadSource(files),
+    loadImages: (images) => loadSource(images),
+    async setImageSettings(s) {
+      const before = get().settings;
+      set({ settings: { ...before, ...s } });
+      const src = get().source;
+      if (!src || !get().info?.image) return true;
+      const ok = await loadSource(src, { keepRows: true });
+      if (!ok) set({ settings: before }); // the images stay as they were loaded; so do the settings
+      return ok;
+    },
     async pickLabel(column) {
       const src = get().source;
       const pending = get().pendingFiles ?? (src?.kind === 'files' ? src : null);
