@@ -221,6 +221,15 @@ describe('job', () => {
       ex.dispose();
     }
     expect(await main(['explain', '--explainer', join(dir, 'nothing'), '--data', data, '--label', 'target', '--out', ef])).toBe(2);
+    expect(results.frontier).toBeUndefined();
+    // --frontier adds the cost–faithfulness frontier of the job's budgeted priors (here LIME's samples) to both files
+    const job2 = join(dir, 'job2.json');
+    writeFileSync(job2, JSON.stringify({ ...tinyJob, methods: [...tinyJob.methods, { id: 'lime' }] }));
+    const out2 = join(dir, 'out2');
+    expect(await main(['run', job2, '--out', out2, '--frontier'])).toBe(0);
+    const withFrontier = JSON.parse(readFileSync(join(out2, 'results.json'), 'utf8'));
+    expect(withFrontier.frontier.points.map((p: { method: string; budget: number }) => `${p.method} ${p.budget}`)).toEqual(['lime 25', 'lime 100', 'lime 500', 'lime 2000']);
+    expect(readFileSync(join(out2, 'report.md'), 'utf8')).toMatch(/## When does the explainer pay off\?/);
   });
 
   it('validation rows are carved from the training rows (never the test rows); cached priors give the same table', async () => {

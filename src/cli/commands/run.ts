@@ -82,7 +82,7 @@ export async function saveExplainer(explainer: Explainer, dir: string, trainedFo
 export const command: CliCommand = {
   help: () =>
     [
-      'Usage: deepfaith run <job.json> --out <dir> [--mode full|pc-only|lc-only|dedup-only|filter-only] [--seed N] [--backend cpu|wasm]',
+      'Usage: deepfaith run <job.json> --out <dir> [--mode full|pc-only|lc-only|dedup-only|filter-only] [--seed N] [--frontier] [--backend cpu|wasm]',
       '',
       'Runs a whole DeepFaith job: prior methods on every sample, min–max normalisation, all metrics on',
       'all priors, dedup (δ) and filter (p) into the supervision set Z (training split), training of the',
@@ -96,13 +96,15 @@ export const command: CliCommand = {
       '  --out <dir>       output folder (created)',
       `  --mode <mode>     override the job's mode (${TRAIN_MODES.join(', ')})`,
       "  --seed N          override the job's seed",
+      '  --frontier        also measure the cost–faithfulness frontier: every budgeted prior at four budgets on the',
+      '                    test rows against the explainer, with the break-even row count (results.json "frontier", report.md)',
       '  --backend cpu|wasm  tfjs backend (default wasm)',
     ].join('\n'),
 
   async run(argv) {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' } }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, frontier: { type: 'boolean' } }, allowPositionals: true, strict: true });
     } catch (e) {
       throw new UserError(`${(e as Error).message}.`, 'Run deepfaith run --help to see the accepted options.');
     }
@@ -127,7 +129,7 @@ export const command: CliCommand = {
     const backend = await initCliBackend(values.backend);
     const io = nodeJobIO(baseDir);
     const t0 = performance.now();
-    const { result, explainer } = await runJob(job, io, progressPrinter('deepfaith run:'));
+    const { result, explainer } = await runJob(job, io, progressPrinter('deepfaith run:'), undefined, { frontier: values.frontier === true });
     try {
       // the whole folder appears at once: an interrupted run leaves an earlier one as it was
       await writeFolderAtomic(out, async (dir) => {
