@@ -11,6 +11,7 @@ import { additiveTask, randomRows, useBackend } from './helpers/models';
 import { lcTargets } from '../src/core/explainer/losses';
 import { lcOptimum } from '../src/core/job/report';
 import { Seeder } from '../src/core/rng';
+import { minMaxNormalize, scoreAll } from '../src/core/supervision/supervision';
 
 const tinyJob: JobInput = {
   task: { demo: 'iris', maxRows: 40 },
@@ -133,6 +134,33 @@ describe('job', () => {
     // Kernel SHAP with 1,024 samples enumerates all 14 coalitions of 4 features, as with 16: the same scores
     expect(f.points[3].scores).toEqual(f.points[0].scores);
     expect(reportMarkdown(result)).toMatch(/## When does the explainer pay off\?/);
+  });
+
+  it('the train-vs-test gap: the explainer ranked with the priors\' stored scores on as many of its training rows as test rows', async () => {
+    const prep = await prepareJob(resolveJob(tinyJob), nodeJobIO(process.cwd()));
+    const { result, explainer } = await trainAndReport(prep, { training: { epochs: 2 } });
+    try {
+      const gap = result.ceilings!.rankGap!;
+      const nTest = result.split.testRows.length;
+      expect(gap.rows).toBe(Math.min(nTest, result.split.trainRows.length));
+      expect(gap.test).toBe(result.table.find((r) => r.isExplainer)!.meanRank);
+      // by hand: the first gap.rows training rows, explained, normalised, scored with the job's seed, ranked with the stored prior scores
+      const n = prep.loaded.task.nFeatures;
+      const pos = result.split.trainRows.slice(0, gap.rows).map((r) => Array.from(prep.loaded.batch.rowIndex).indexOf(r));
+      const x = Float32Array.from(pos.flatMap((p) => Array.from(prep.loaded.batch.x.subarray(p * n, (p + 1) * n))));
+      const batch = { x, nRows: pos.length, rowIndex: Int32Array.from(pos, (p) => prep.loaded.batch.rowIndex[p]) };
+      const ours = minMaxNormalize(await explainer.explain(x, pos.length), pos.length, n);
+      const scored = await scoreAll(prep.loaded.task, batch, Int32Array.from(pos, (p) => prep.target[p]), [ours], prep.metrics, new Seeder(prep.job.seed));
+      const mean = (a: Float32Array, at: number[]) => at.reduce((acc, i) => acc + a[i], 0) / at.length;
+      const rows = [
+        { scores: Object.fromEntries(result.metrics.map((m, i) => [m.id, mean(scored.perSample[0][i], pos.map((_, k) => k))])) },
+        ...prep.ranIds.map((_, j) => ({ scores: Object.fromEntries(result.metrics.map((m, i) => [m.id, mean(prep.scores.perSample[j][i], pos)])) })),
+      ];
+      expect(gap.train).toBeCloseTo(rankTable(rows, result.metrics).meanRank[0], 10);
+      expect(reportMarkdown(result)).toContain(`Train-vs-test gap: the explainer's mean rank is ${gap.train.toFixed(2)} on ${gap.rows} of its own training rows`);
+    } finally {
+      explainer.dispose();
+    }
   });
 
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {

@@ -62,6 +62,11 @@ export interface JobResult {
     lossLC: { explainer: number; optimum: number };
     /** Mean per-row Pearson of the explainer's (normalised) explanation with each prior's and with the Z mean. */
     agreement: Record<string, number>;
+    /**
+     * The train-vs-test gap: the explainer's mean rank among the priors on `rows` of its own training
+     * rows (the first of them, as many as the evaluation rows) beside its rank on the evaluation rows.
+     */
+    rankGap?: { rows: number; train: number; test: number };
   };
   /** The cost–faithfulness frontier, when asked for (runJob's `frontier`). */
   frontier?: Frontier;
@@ -115,6 +120,8 @@ export interface TrainingPlan {
   input: TrainInput;
   /** Steps the run will take. */
   totalSteps: number;
+  /** Positions (into the job's rows) the explainer is fitted on: split.train less any early-stopping rows; trainBatch's rows. */
+  fit: number[];
 }
 
 export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}): TrainingPlan {
@@ -168,7 +175,7 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
     resume: opts.resume,
   };
   const stepsPerEpoch = Math.max(1, Math.ceil((mode === 'lc-only' && zTrain.nPairs === 0 ? trainBatch.nRows : zTrain.nPairs) / job.training.batchSize));
-  return { prep, job, mode, trainSeed, evaluateOn, split, zTrain, zTest, trainBatch, testBatch, trainTarget, testTarget, input, totalSteps: job.training.epochs * stepsPerEpoch };
+  return { prep, job, mode, trainSeed, evaluateOn, split, zTrain, zTest, trainBatch, testBatch, trainTarget, testTarget, input, totalSteps: job.training.epochs * stepsPerEpoch, fit };
 }
 
 /** The trained explainer on the plan's test rows, scored and ranked with the priors' stored scores on the same rows. */
@@ -241,7 +248,16 @@ export async function reportTraining(
     };
     prep.ranIds.forEach((id, j) => (agreement[id] = meanPearson(ours, Float32Array.from(split.test.flatMap((p) => Array.from(prep.explanations[j].subarray(p * n, (p + 1) * n)))))));
     agreement['z-mean'] = meanPearson(ours, zMean);
-    ceilings = { lossLC: { explainer: (await lossEx.data())[0], optimum: (await lossOpt.data())[0] }, agreement };
+    // the train-vs-test gap: ranked with the priors' stored scores on as many of its own training rows
+    const m = Math.min(nTest, plan.fit.length);
+    const width = plan.trainBatch.x.length / Math.max(1, plan.trainBatch.nRows);
+    const trainPos = plan.fit.slice(0, m);
+    const trainRows: Batch = { x: plan.trainBatch.x.subarray(0, m * width), nRows: m, rowIndex: plan.trainBatch.rowIndex.subarray(0, m) };
+    const trainOurs = minMaxNormalize(await trained.explainer.explain(trainRows.x, m), m, n);
+    const trainScores = await scoreAll(task, trainRows, plan.trainTarget.subarray(0, m), [trainOurs], prep.metrics, new Seeder(job.seed), undefined, signal);
+    const trainTable = [summarise(trainScores.perSample[0], Array.from({ length: m }, (_, i) => i)), ...prep.ranIds.map((_, j) => summarise(scores.perSample[j], trainPos))];
+    const rankGap = m > 0 ? { rows: m, train: rankTable(trainTable, metricsInfo).meanRank[0], test: table[0].meanRank } : undefined;
+    ceilings = { lossLC: { explainer: (await lossEx.data())[0], optimum: (await lossOpt.data())[0] }, agreement, rankGap };
     lossEx.dispose();
     lossOpt.dispose();
   }

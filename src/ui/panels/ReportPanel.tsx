@@ -91,6 +91,22 @@ export function ReportPanel() {
                 testId="report-table"
                 caption={`Mean over the ${report.split.testRows.length} test rows of the job’s seeded split (rows ${report.split.testRows.slice(0, 12).join(', ')}${report.split.testRows.length > 12 ? ', …' : ''}), every explanation min–max normalised — the table deepfaith run writes for this job`}
               />
+              {report.ceilings && (
+                <p className="hint ceilings" data-testid="ceilings">
+                  How far the explainer is from what it can reach: held-out L_LC <strong>{fmtNum(report.ceilings.lossLC.explainer, 4)}</strong> against the L_LC optimum’s <strong>{fmtNum(report.ceilings.lossLC.optimum, 4)}</strong>
+                  {report.ceilings.lossLC.optimum > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.optimum)) / report.ceilings.lossLC.optimum, 1)} % above)`}; mean per-row Pearson with{' '}
+                  {Object.entries(report.ceilings.agreement)
+                    .map(([k, v]) => `${k === 'z-mean' ? 'the Z mean' : labelOf(k)} ${fmtNum(v, 2)}`)
+                    .join(', ')}
+                  {report.ceilings.rankGap && (
+                    <>
+                      . Mean rank on {report.ceilings.rankGap.rows} of its own training rows <strong data-testid="rank-train">{fmtNum(report.ceilings.rankGap.train, 2)}</strong>, on the test rows <strong>{fmtNum(report.ceilings.rankGap.test, 2)}</strong>
+                      {report.ceilings.rankGap.train + 0.5 < report.ceilings.rankGap.test ? ' — it ranks better on rows it was trained on: it generalises poorly from these rows' : ''}
+                    </>
+                  )}
+                  .
+                </p>
+              )}
               <div className="toolbar">
                 <button type="button" onClick={() => json('results.json', { provenance: prov(), ...report })}>
                   Download results JSON
