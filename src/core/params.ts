@@ -19,7 +19,9 @@ export type ParamSpec =
   | { type: 'int'; min: number; max: number | 'nFeatures'; meaning: string; /** Says what 0 (or another special value) means, for help texts. */ note?: string }
   | { type: 'number'; min: number; max: number; minExclusive?: boolean; meaning: string; note?: string }
   | { type: 'boolean'; meaning: string; note?: string }
-  | { type: 'choice'; choices: readonly string[]; meaning: string; note?: string };
+  | { type: 'choice'; choices: readonly string[]; meaning: string; note?: string }
+  /** Free text (e.g. a layer name), at most maxLength characters; what it must name is checked by the unit against the task. */
+  | { type: 'string'; maxLength: number; meaning: string; note?: string };
 
 /** One spec per key of P. */
 export type ParamSchema<P> = { [K in keyof P]-?: ParamSpec };
@@ -46,6 +48,8 @@ export function allowedValues(spec: ParamSpec, nFeatures?: number): string {
       return 'true or false';
     case 'choice':
       return `one of ${spec.choices.join(', ')}`;
+    case 'string':
+      return `a text of at most ${spec.maxLength} characters`;
   }
 }
 
@@ -83,6 +87,8 @@ export function checkValue(spec: ParamSpec, v: unknown, nFeatures?: number): boo
       return typeof v === 'boolean';
     case 'choice':
       return typeof v === 'string' && spec.choices.includes(v);
+    case 'string':
+      return typeof v === 'string' && v.length <= spec.maxLength;
   }
 }
 

@@ -12,6 +12,11 @@ import { lime } from './lime';
 import { kernelShap } from './kernelShap';
 import { shapleyExact } from './shapleyExact';
 import { deeplift } from './deeplift';
+import { guidedBackprop } from './guidedBackprop';
+import { gradCam } from './gradCam';
+import { gradCamPlusPlus } from './gradCamPlusPlus';
+import { scoreCam } from './scoreCam';
+import { guidedGradCam } from './guidedGradCam';
 import { random } from './random';
 
 /** Every attribution method, in the order the UI and `--help` list them. */
@@ -27,6 +32,11 @@ export const ATTRIBUTION_METHODS: AttributionMethod<any>[] = [
   kernelShap,
   shapleyExact,
   deeplift,
+  guidedBackprop,
+  gradCam,
+  gradCamPlusPlus,
+  scoreCam,
+  guidedGradCam,
   random,
 ];
 

@@ -18,6 +18,12 @@ export interface AttributionMethod<P extends Params = Params> {
   /** null when the method can run on the task, else a sentence saying why not and what to do. */
   applicable(task: Task): string | null;
   /**
+   * Checks of resolved parameters that need the task (e.g. a layer name against the model's
+   * layers): throws a UserError naming the problem and the allowed values. Optional; called by the
+   * job checks before any model call (and by `explain` itself).
+   */
+  validate?(task: Task, params: P): void;
+  /**
    * Explain every row of `batch` for its target class. Returns [nRows, nFeatures] row-major.
    * All model evaluations are batched. Randomness only from `seeder.rng(id, rowIndex)`.
    */

@@ -56,7 +56,7 @@ export async function loadJobTask(job: Job, io: JobIO): Promise<LoadedTask> {
 
 /** Check the job against the loaded task, choose the targets and split the samples. No prior runs yet. */
 export async function startJob(job: Job, loaded: LoadedTask, signal?: AbortSignal): Promise<JobRows> {
-  checkJobForTask(job, loaded.task.nFeatures);
+  checkJobForTask(job, loaded.task.nFeatures, loaded.task);
   const target = await targetsFor(loaded, job.task.target);
   const split = await splitSamplesAsync(loaded.batch.rowIndex, job.supervision.testFraction, new Seeder(job.seed), signal);
   return { job, loaded, target, split, metrics: jobMetrics(job) };
@@ -65,7 +65,7 @@ export async function startJob(job: Job, loaded: LoadedTask, signal?: AbortSigna
 /** The K prior methods on every row of the job (skipped ones with the reason). */
 export async function runJobPriors(rows: JobRows, onEvent?: (e: JobEvent) => void, signal?: AbortSignal) {
   const { task, batch } = rows.loaded;
-  const priors = await runPriors(task, batch, rows.target, jobMethodRequests(rows.job), new Seeder(rows.job.seed), (done, total, id) => onEvent?.({ stage: 'priors', done, total, message: id }), signal);
+  const priors = await runPriors(task, batch, rows.target, jobMethodRequests(rows.job, task.space.kind), new Seeder(rows.job.seed), (done, total, id) => onEvent?.({ stage: 'priors', done, total, message: id }), signal);
   if (priors.ranIds.length === 0) throw new UserError('None of the prior methods could run on this task.', `Skipped: ${priors.methods.map((m) => `${m.id} (${m.reason})`).join('; ')}.`);
   return priors;
 }

@@ -14,12 +14,12 @@ import { DEMOS } from '../data/demos';
 import { OUTPUT_MODES, type OutputMode } from '../task/model';
 import { BASELINES, type BaselineKind } from '../task/featureSpace';
 import { DEFAULT_NORMALISE, NORMALISE_RULES, type NormaliseRule } from '../data/images';
-import type { TargetRule } from '../task/task';
+import type { Task, TargetRule } from '../task/task';
 import type { TaskSpec } from '../task/load';
 import { ATTRIBUTION_METHODS, getMethod, resolveMethodParams } from '../attribution/registry';
 import { METRICS, getMetric } from '../metrics/registry';
 import type { MetricRequest } from '../metrics/evaluate';
-import { PAPER_METHODS, methodRequests, defaults as supervisionDefaults, params as supervisionParams, type MethodSelection } from '../supervision/supervision';
+import { PAPER_IMAGE_METHODS, PAPER_METHODS, methodRequests, defaults as supervisionDefaults, params as supervisionParams, type MethodSelection } from '../supervision/supervision';
 import { defaults as explainerDefaults, params as explainerParams, type ExplainerArchitecture } from '../explainer/model';
 import { TRAIN_MODES, defaults as trainDefaults, params as trainParams, type TrainConfig, type TrainMode } from '../explainer/train';
 import { params as alphaParams } from '../explainer/alpha';
@@ -65,11 +65,26 @@ export const PAPER_BUDGET: Record<string, Params> = {
   occlusion: { window: 1 },
 };
 
-/** The method requests of a job, with the prior budget applied under the job's own parameters. */
-export function jobMethodRequests(job: Pick<Job, 'methods' | 'priorBudget'>): { id: string; params?: Params }[] {
-  const list = methodRequests(job.methods);
+/**
+ * The paper's Table 7 budgets for image tasks (`"priorBudget": "paper"` on an image task): Kernel
+ * SHAP and LIME 1000 samples, IG 30 steps. Its occlusion window (50 pixels, stride 25, on 224×224)
+ * has no patch-space counterpart here, so occlusion keeps its defaults.
+ */
+export const PAPER_IMAGE_BUDGET: Record<string, Params> = {
+  'kernel-shap': { samples: 1000 },
+  lime: { samples: 1000 },
+  'integrated-gradients': { steps: 30 },
+};
+
+/**
+ * The method requests of a job, with the prior budget applied under the job's own parameters.
+ * `spaceKind` (the task's `space.kind`, once loaded) picks the paper's lists and budgets for images.
+ */
+export function jobMethodRequests(job: Pick<Job, 'methods' | 'priorBudget'>, spaceKind?: string): { id: string; params?: Params }[] {
+  const list = methodRequests(job.methods, spaceKind);
   if (job.priorBudget !== 'paper') return list;
-  return list.map((m) => (PAPER_BUDGET[m.id] ? { id: m.id, params: { ...PAPER_BUDGET[m.id], ...(m.params ?? {}) } } : m));
+  const budget = spaceKind === 'image' ? PAPER_IMAGE_BUDGET : PAPER_BUDGET;
+  return list.map((m) => (budget[m.id] ? { id: m.id, params: { ...budget[m.id], ...(m.params ?? {}) } } : m));
 }
 
 /** A job as written by people: every field optional. */
@@ -108,7 +123,7 @@ export const ABLATION_MODES: readonly TrainMode[] = ['full', 'pc-only', 'lc-only
 /** Validation rows carved from the training rows when settings are tuned (trainAndReport evaluateOn 'validation'). */
 export const VALIDATION_FRACTION = 0.2;
 
-export { PAPER_METHODS };
+export { PAPER_METHODS, PAPER_IMAGE_METHODS };
 
 /**
  * The paper's settings for its tabular tasks, offered as `"preset": "paper"`: Table 13 (NAP column:
@@ -290,12 +305,15 @@ export function jobMetrics(job: Job): MetricRequest[] {
 
 /**
  * Checks that need the loaded task, before any model call: every method and metric parameter
- * against the task's feature count (e.g. occlusion.window ≤ n, FC.subsetSize ≤ n).
+ * against the task's feature count (e.g. occlusion.window ≤ n, FC.subsetSize ≤ n) and, given the
+ * task, the methods' own task checks (e.g. a CAM method's layer name) for the methods that apply.
  */
-export function checkJobForTask(job: Job, nFeatures: number): void {
-  for (const m of jobMethodRequests(job)) {
+export function checkJobForTask(job: Job, nFeatures: number, task?: Task): void {
+  for (const m of jobMethodRequests(job, task?.space.kind)) {
     const unit = getMethod(m.id);
-    if (unit) resolveMethodParams(unit, m.params ?? {}, nFeatures);
+    if (!unit) continue;
+    const params = resolveMethodParams(unit, m.params ?? {}, nFeatures);
+    if (task && unit.validate && unit.applicable(task) === null) unit.validate(task, params);
   }
   for (const m of jobMetrics(job)) {
     const unit = getMetric(m.id)!;

@@ -20,6 +20,31 @@ import { filterSample, defaults as filterDefaults, type Direction } from './filt
 /** The paper's eight prior methods for tabular and text tasks, in the paper's order. */
 export const PAPER_METHODS = ['integrated-gradients', 'gradient-shap', 'deeplift', 'saliency', 'occlusion', 'feature-ablation', 'lime', 'kernel-shap'];
 
+/**
+ * The paper's prior methods for image tasks (§5 and Table 7) that this project registers, in the
+ * order of its Table 2. Expected Grads, DeepLIFT SHAP and LRP are in the paper's list but not
+ * registered here. On a task a method does not apply to (e.g. deeplift on a CNN, the CAM methods
+ * on a GraphModel) it is skipped with the reason recorded, like every prior.
+ */
+export const PAPER_IMAGE_METHODS = [
+  'integrated-gradients',
+  'deeplift',
+  'saliency',
+  'occlusion',
+  'lime',
+  'kernel-shap',
+  'input-x-gradient',
+  'guided-backprop',
+  'grad-cam',
+  'score-cam',
+  'grad-cam-plus-plus',
+];
+
+/** The "paper" prior list for a task's feature-space kind ('image', or anything else: the eight). */
+export function paperMethodsFor(spaceKind?: string): string[] {
+  return spaceKind === 'image' ? PAPER_IMAGE_METHODS : PAPER_METHODS;
+}
+
 export const defaults = { delta: dedupDefaults.delta, p: filterDefaults.p, testFraction: 0.2 };
 
 export const params: ParamSchema<typeof defaults> = {
@@ -33,7 +58,7 @@ export interface MethodRequest {
   params?: Params;
 }
 
-/** `paper` = the eight above; `all` = every applicable registered method except `random`; or an explicit list. */
+/** `paper` = the paper's list for the task's modality (above); `all` = every applicable registered method except `random`; or an explicit list. */
 export type MethodSelection = 'paper' | 'all' | MethodRequest[];
 
 export interface PriorMethodInfo {
@@ -48,8 +73,9 @@ export interface PriorMethodInfo {
   msPerSample: number;
 }
 
-export function methodRequests(selection: MethodSelection): MethodRequest[] {
-  if (selection === 'paper') return PAPER_METHODS.map((id) => ({ id }));
+/** The requests of a selection; `spaceKind` (the task's `space.kind`) picks the paper's list for images. */
+export function methodRequests(selection: MethodSelection, spaceKind?: string): MethodRequest[] {
+  if (selection === 'paper') return paperMethodsFor(spaceKind).map((id) => ({ id }));
   if (selection === 'all') return ATTRIBUTION_METHODS.filter((m) => m.id !== 'random').map((m) => ({ id: m.id }));
   return selection;
 }
