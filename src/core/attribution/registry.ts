@@ -18,8 +18,13 @@ import { gradCamPlusPlus } from './gradCamPlusPlus';
 import { scoreCam } from './scoreCam';
 import { guidedGradCam } from './guidedGradCam';
 import { random } from './random';
+import { perRowFeatures } from './perRow';
 
-/** Every attribution method, in the order the UI and `--help` list them. */
+/**
+ * Every attribution method, in the order the UI and `--help` list them; each wrapped by
+ * `perRowFeatures` (perRow.ts), which only acts on tasks whose rows have their own feature counts
+ * (text) and otherwise calls the method as it is.
+ */
 export const ATTRIBUTION_METHODS: AttributionMethod<any>[] = [
   saliency,
   inputXGradient,
@@ -38,7 +43,7 @@ export const ATTRIBUTION_METHODS: AttributionMethod<any>[] = [
   scoreCam,
   guidedGradCam,
   random,
-];
+].map((m: AttributionMethod<any>) => perRowFeatures(m));
 
 export function getMethod(id: string): AttributionMethod<any> | undefined {
   return ATTRIBUTION_METHODS.find((m) => m.id === id);

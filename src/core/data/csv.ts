@@ -44,6 +44,7 @@
 import Papa from 'papaparse';
 import { UserError } from '../errors';
 import type { ImageInfo } from './images';
+import type { TextInfo } from './text';
 
 export interface Dataset {
   source: string;
@@ -58,6 +59,8 @@ export interface Dataset {
   nFeatures: number;
   /** Image tasks: the images' shape, files, normalisation (core/data/images.ts); nFeatures is then the input values per row. */
   image?: ImageInfo;
+  /** Text tasks: the tokens per row, real lengths and vocabulary facts (core/data/text.ts); x holds token ids, nFeatures = L. */
+  text?: TextInfo;
 }
 
 export interface CsvOptions {
@@ -482,7 +485,7 @@ function fmtCount(n: number): string {
  * Class indices from the distinct raw labels (in first-seen order) and each row's index into them.
  * Same rules as the header comment; `opts.classNames` fixes the order.
  */
-function encodeLabels(distinct: string[], ids: Int32Array, source: string, opts: CsvOptions): { labels: Int32Array; classNames: string[] } {
+export function encodeLabels(distinct: string[], ids: Int32Array, source: string, opts: CsvOptions): { labels: Int32Array; classNames: string[] } {
   let classNames: string[];
   let classOf: number[];
   if (opts.classNames) {

@@ -1,7 +1,8 @@
 /**
  * Built-in demo tasks. Files live in public/demos/<id>/: tabular demos (`kind: 'tabular'`) have
  * data.csv; image demos (`kind: 'image'`) have images.npy.gz + labels.npy.gz (NPY arrays, gzipped;
- * see core/data/images.ts); both have model/model.json + weights.bin and meta.json (split, test
+ * see core/data/images.ts); text demos (`kind: 'text'`) have data.csv with a text column and
+ * vocab.json (core/data/text.ts); all have model/model.json + weights.bin and meta.json (split, test
  * accuracy, class names); LICENSES.md beside them.
  * Paths are relative to the demos folder: Node reads them from public/demos, the studio fetches
  * them from the page's own origin (`/demos/...`).
@@ -10,8 +11,8 @@
 import { makeRng } from '../rng';
 export interface DemoTask {
   id: string;
-  /** 'tabular' (a CSV) or 'image' (an NPY array of images + its labels file). */
-  kind: 'tabular' | 'image';
+  /** 'tabular' (a CSV), 'image' (an NPY array of images + its labels file) or 'text' (a CSV with a text column + vocab.json). */
+  kind: 'tabular' | 'image' | 'text';
   name: string;
   /** One line for the task picker. */
   description: string;
@@ -23,6 +24,9 @@ export interface DemoTask {
   model: string;
   /** meta.json, relative to the demos folder. */
   meta: string;
+  /** Text demos: vocab.json, relative to the demos folder, and the text column of the CSV. */
+  vocab?: string;
+  text?: string;
 }
 
 /** The contents of public/demos/<id>/meta.json, written by scripts/train-demos.ts. */
@@ -47,6 +51,8 @@ export interface DemoMeta {
   trainedWith: Record<string, string | number>;
   /** Image demos: the images' shape and the normalisation the model was trained with. */
   image?: { height: number; width: number; channels: number; normalise: string };
+  /** Text demos: the text column, vocabulary size and sequence length. */
+  text?: { column: string; vocabSize: number; maxLength: number };
 }
 
 const NAMES: Record<string, string> = {

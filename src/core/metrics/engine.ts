@@ -32,13 +32,14 @@
  *   and what `estimate.ts` counts; rows sent ≤ rows requested.
  */
 import { UserError } from '../errors';
-import { resolveParams, type Params } from '../params';
+import { resolveParams, type ParamSpec, type Params } from '../params';
 import { checkpoint } from '../yield';
 import type { Seeder } from '../rng';
 import type { Batch, Progress, Task } from '../task/task';
 import { Evaluated, KNOWN_BASE, Perturbations, type KnownInput } from './effects';
 import { nSteps, sortOrders, type Orders } from './curves';
 import type { FaithfulnessMetric, MetricResult } from './types';
+import { capParams, rowFeatureCounts } from '../task/ragged';
 
 /** What a kernel knows about one row when it lays out its perturbations. */
 export interface RowContext {
@@ -170,6 +171,17 @@ export async function runKernels(
     if (!(target[r] >= 0 && target[r] < task.nClasses))
       throw new UserError(`Target class ${target[r]} of row ${batch.rowIndex[r]} is not a class of the model (it has ${task.nClasses}).`, 'Use targets from the model or the data labels.');
   units = units.map((u) => ({ metric: u.metric, params: checkMetricParams(u.metric, u.params, n) }));
+  // rows with their own feature counts (text): row r is scored on its first counts[r] features only,
+  // with parameters bounded by the feature count capped at that count (core/task/ragged.ts)
+  const counts = rowFeatureCounts(task, batch);
+  const cappedParams = new Map<string, Params>();
+  const paramsFor = (u: number, k: number): Params => {
+    if (k >= n) return units[u].params;
+    const key = `${u}|${k}`;
+    let p = cappedParams.get(key);
+    if (!p) cappedParams.set(key, (p = capParams(units[u].params, units[u].metric.params as unknown as Record<string, ParamSpec>, k)));
+    return p;
+  };
 
   const owner = (e: number, u: number) => e * nUnits + u;
   const req = new Perturbations(task.space, nExpl * nUnits, 2 * nRows, { memo: opts.memo ?? true });
@@ -227,9 +239,10 @@ export async function runKernels(
       { input: x0, index: KNOWN_BASE + baseAt[r], hash: x0Hash },
     ];
     req.beginScope(known);
+    const nr = counts ? counts[r] : n; // the row's features: its first nr
     const ctx: RowContext = {
       task,
-      nFeatures: n,
+      nFeatures: nr,
       r,
       rowIndex: batch.rowIndex[r],
       x,
@@ -243,10 +256,11 @@ export async function runKernels(
       orders: new Array<Orders | undefined>(nExpl),
     };
     for (let u = 0; u < nUnits; u++) {
-      const { metric, params } = units[u];
+      const { metric } = units[u];
+      const params = paramsFor(u, nr);
       const shared = metric.kernel.prepareRow(ctx, params, req, owner(0, u));
       for (let e = 0; e < nExpl; e++) {
-        const s = explanations[e].subarray(r * n, (r + 1) * n);
+        const s = explanations[e].subarray(r * n, r * n + nr);
         pending.push({ e, u, r, finish: metric.kernel.planRow(ctx, s, e, params, shared, req, owner(e, u)) });
       }
     }

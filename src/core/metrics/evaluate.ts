@@ -49,6 +49,11 @@ export async function scoreExplanations(
   });
   const batchedIdx = units.map((u, i) => (isBatched(u.unit) ? i : -1)).filter((i) => i >= 0);
   const otherIdx = units.map((_, i) => i).filter((i) => !batchedIdx.includes(i));
+  if (task.space.rowFeatures && otherIdx.length)
+    throw new UserError(
+      `${otherIdx.map((i) => units[i].unit.id).join(', ')} cannot score a task whose rows have their own number of features (text: each sentence its own tokens) yet.`,
+      'Use the ten metrics (FC, FE, MC, INF, RP, INS, DEL, NEG, POS, IROF) on text tasks.',
+    );
   const out: MetricResult[][] = explanations.map(() => new Array<MetricResult>(units.length));
   const total = explanations.length * units.length;
   const batchedShare = explanations.length * batchedIdx.length;

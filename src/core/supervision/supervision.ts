@@ -11,6 +11,7 @@ import { UserError } from '../errors';
 import type { ParamSchema, Params } from '../params';
 import { ATTRIBUTION_METHODS, getMethod, resolveMethodParams } from '../attribution/registry';
 import { checkpoint } from '../yield';
+import { minMaxNormalizeRows, rowFeatureCounts } from '../task/ragged';
 import { requireMetric, scoreExplanations, type MetricRequest } from '../metrics/evaluate';
 import type { Seeder } from '../rng';
 import type { Batch, Task } from '../task/task';
@@ -144,7 +145,9 @@ export async function runPriors(
     const ms = performance.now() - t0;
     methods.push({ id: unit.id, label: unit.label, params, ran: true, ms, msPerSample: ms / Math.max(1, batch.nRows) });
     raw.push(values);
-    explanations.push(minMaxNormalize(values, batch.nRows, task.nFeatures));
+    // text: each row normalised over its real tokens only, padded positions stay 0 (core/task/ragged.ts)
+    const counts = rowFeatureCounts(task, batch);
+    explanations.push(counts ? minMaxNormalizeRows(values, batch.nRows, task.nFeatures, counts) : minMaxNormalize(values, batch.nRows, task.nFeatures));
     ranIds.push(unit.id);
     onProgress?.(++done, requests.length, req.id);
   }

@@ -69,6 +69,12 @@ export interface FeatureSpace {
    * spaces without row-dependent baselines leave it out (see `rowBaseline`).
    */
   baselineFor?(x: ArrayLike<number>, kind: RowBaselineKind): Float32Array;
+  /**
+   * Spaces whose rows have their own feature counts (text: T tokens of L positions): the features
+   * of row x are its first `rowFeatures(x)`; the rest are not features of that row (core/task/ragged.ts).
+   * Absent = every row has all nFeatures.
+   */
+  rowFeatures?(x: ArrayLike<number>): number;
 }
 
 /** x° for row x: `space.baselineFor(x, kind)` where the space has it, else the task-wide `space.baseline(kind)`. */

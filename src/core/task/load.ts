@@ -28,6 +28,9 @@ import { getDemo, DEMOS, type DemoMeta } from '../data/demos';
 import { imageElementNames, imageRows, looksLikeArrayFile, readImageArray, readImageFolder, type DirEntry, type ImageDecoder, type ImageRows, type NormaliseRule } from '../data/images';
 import { loadModelFromFiles, type ModelJsonLike, type OutputMode, type TargetModel, type TargetModelOptions } from './model';
 import { ImageFeatureSpace, type BaselineKind, type FeatureSpace } from './featureSpace';
+import { decodeUtf8, encodeTable, maskTokenId, parseVocab, positionNames, readTextTable, textNotices } from '../data/text';
+import { TextFeatureSpace } from './textSpace';
+import { firstEmbedding } from './embedding';
 import { argmax, checkWidth, makeTask, type Batch, type Task, type TargetRule } from './task';
 
 /** Where a task comes from and how it is set up (the `task` part of a job). */
@@ -47,6 +50,11 @@ export interface TaskSpec {
   patch?: number;
   /** Image tasks: how pixel values are normalised (absent = '0-1'; core/data/images.ts). */
   normalise?: NormaliseRule;
+  /** Text tasks: the vocab.json path and the CSV's text column (docs/text.md). */
+  vocab?: string;
+  text?: string;
+  /** Text tasks: a token of the vocabulary that removal writes instead of the pad token. */
+  maskToken?: string;
 }
 
 /** File access for the loader: Node paths, or dropped/fetched files in a browser. */
@@ -85,6 +93,8 @@ export interface LoadedTask {
   meta?: Partial<DemoMeta>;
   /** The CSV's header, for a label picker (image tasks: none). */
   columns: string[];
+  /** Things a user should know that do not stop the task (text: truncated texts, unknown words). */
+  notices?: string[];
 }
 
 /** Column names taken as the label when none is given, in this order (case-insensitive). */
@@ -140,7 +150,10 @@ function parseModelJson(text: string, name: string): ModelJsonLike {
 }
 
 /** The paths a spec names, after demo lookup, checked for completeness. */
-export function taskPaths(spec: Pick<TaskSpec, 'demo' | 'model' | 'data' | 'label'>, io: Pick<TaskIO, 'demoPath'>): { model: string; data: string; label?: string; meta?: string; demo?: string; image?: boolean } {
+export function taskPaths(
+  spec: Pick<TaskSpec, 'demo' | 'model' | 'data' | 'label' | 'vocab' | 'text'>,
+  io: Pick<TaskIO, 'demoPath'>,
+): { model: string; data: string; label?: string; meta?: string; demo?: string; image?: boolean; vocab?: string; text?: string } {
   if (spec.demo !== undefined) {
     const demo = getDemo(spec.demo);
     if (!demo) throw new UserError(`"${spec.demo}" is not a demo.`, `Use one of: ${DEMOS.map((d) => d.id).join(', ')}.`);
@@ -150,16 +163,22 @@ export function taskPaths(spec: Pick<TaskSpec, 'demo' | 'model' | 'data' | 'labe
       if (spec.label !== undefined) throw new UserError(`The image demo "${demo.id}" has its own labels; a label ("${spec.label}") cannot be chosen.`, 'Leave the label out.');
       return { model: io.demoPath(demo.model), data: io.demoPath(demo.data), label: io.demoPath(demo.label), meta: io.demoPath(demo.meta), demo: demo.id, image: true };
     }
+    if (demo.kind === 'text') {
+      if (spec.vocab !== undefined || spec.text !== undefined) throw new UserError(`The text demo "${demo.id}" has its own vocabulary and text column.`, 'Leave out --vocab and --text (job: task.vocab, task.text).');
+      return { model: io.demoPath(demo.model), data: io.demoPath(demo.data), label: spec.label ?? demo.label, meta: io.demoPath(demo.meta), demo: demo.id, vocab: io.demoPath(demo.vocab!), text: demo.text };
+    }
     return { model: io.demoPath(demo.model), data: io.demoPath(demo.data), label: spec.label ?? demo.label, meta: io.demoPath(demo.meta), demo: demo.id };
   }
   if (!spec.model) throw new UserError('The task names no model.', 'Give the model (model.json of a TensorFlow.js model), or a demo.');
   if (!spec.data) throw new UserError('The task names no data.', 'Give the data (a CSV file with a header row), or a demo.');
-  return { model: spec.model, data: spec.data, label: spec.label };
+  return { model: spec.model, data: spec.data, label: spec.label, vocab: spec.vocab, text: spec.text };
 }
 
 /** Load model + data and build the task. The caller disposes `task.model`. */
 export async function loadTask(spec: TaskSpec, io: TaskIO, modelOptions: TargetModelOptions = {}): Promise<LoadedTask> {
   const paths = taskPaths(spec, io);
+  if (paths.vocab !== undefined || paths.text !== undefined) return loadTextTask(spec, io, paths, modelOptions);
+  if (spec.maskToken !== undefined) throw new UserError('A mask token applies to text tasks only.', 'Leave out --mask-token (job: task.maskToken), or give a text task (--vocab and --text).');
   const kind = await dataKind(paths, io);
   if (kind !== 'csv') return loadImageTask(spec, io, paths, kind, modelOptions);
   if (spec.patch !== undefined || spec.normalise !== undefined)
@@ -315,6 +334,108 @@ async function loadImageTask(spec: TaskSpec, io: TaskIO, paths: ReturnType<typeo
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Text tasks (docs/text.md; core/data/text.ts has the rules)
+
+/** The token feature space of a text dataset over its own rows. */
+export function textSpace(data: Dataset): TextFeatureSpace {
+  const t = data.text;
+  if (!t) throw new Error('textSpace: the data are not texts');
+  return new TextFeatureSpace({ length: t.maxLength, vocabSize: t.vocabSize, pad: t.pad, unk: t.unk, removal: t.removal, featureNames: data.featureNames }, data.x, data.nRows);
+}
+
+/** The Embedding's input_dim model.json states for its first layer (undefined when it does not say). */
+export function declaredEmbeddingSize(modelJson: ModelJsonLike): number | undefined {
+  type LayerJson = { class_name?: string; config?: { input_dim?: unknown; inputDim?: unknown } };
+  const topo = modelJson.modelTopology as { model_config?: { config?: { layers?: LayerJson[] } }; config?: { layers?: LayerJson[] } } | undefined;
+  const layers = topo?.model_config?.config?.layers ?? topo?.config?.layers;
+  if (!Array.isArray(layers)) return undefined;
+  const first = layers.find((l) => l.class_name !== 'InputLayer');
+  if (first?.class_name !== 'Embedding') return undefined;
+  const v = Number(first.config?.input_dim ?? first.config?.inputDim);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+function vocabMismatch(vocabPath: string, V: number, modelPath: string, inputDim: number): UserError {
+  return new UserError(
+    `${vocabPath} has ${V} tokens but the model's Embedding (${modelPath}) takes ${inputDim} token ids.`,
+    'Give the vocabulary the model was trained with (its token count must equal the Embedding\'s input_dim).',
+  );
+}
+
+async function loadTextTask(spec: TaskSpec, io: TaskIO, paths: ReturnType<typeof taskPaths>, modelOptions: TargetModelOptions): Promise<LoadedTask> {
+  if (paths.vocab === undefined) throw new UserError(`A text column ("${paths.text}") needs the vocabulary the model reads its tokens with.`, 'Give it with --vocab vocab.json (job: task.vocab); docs/text.md has the format.');
+  if (paths.text === undefined) throw new UserError(`A vocabulary (${paths.vocab}) is given but not the column holding the texts.`, 'Name the text column with --text <column> (job: task.text).');
+  if (spec.patch !== undefined || spec.normalise !== undefined)
+    throw new UserError(`${paths.data} holds texts; ${spec.patch !== undefined ? 'a patch size' : 'a normalisation rule'} applies to image tasks only.`, 'Leave out --patch / --normalise (job: task.patch, task.normalise).');
+  if (spec.drop?.length) throw new UserError(`--drop (${spec.drop.join(', ')}) names feature columns; a text task reads only its text and label columns.`, 'Leave out --drop (job: task.drop); other columns are ignored.');
+  if (spec.baseline !== 'zero') throw new UserError(`A text task has no ${spec.baseline} baseline: a mean of token ids is not a token.`, 'Use the zero baseline (removal writes the pad token, or the mask token given with --mask-token).');
+  // vocabulary and texts first: a bad file costs no model load
+  const vocabText = await io.readText(paths.vocab);
+  const vocab = parseVocab(vocabText, paths.vocab);
+  const removal = spec.maskToken !== undefined ? maskTokenId(vocab, spec.maskToken, paths.vocab) : vocab.pad;
+  const bytes = await io.readBinary(paths.data);
+  if (!bytes) throw new UserError(`Data file ${paths.data} does not exist.`, 'Check the path.');
+  const csvText = decodeUtf8(bytes, paths.data);
+  const header = csvText.replace(/^\uFEFF/, '').trim() === '' ? [] : csvColumns(csvText.replace(/^\uFEFF/, ''), paths.data);
+  const label = paths.label ?? guessLabel(header);
+  if (!label) throw new UserError(`${paths.data} has no column named like a label (${LABEL_GUESSES.join(', ')}).`, `Name the label column with --label: one of ${header.join(', ')}.`);
+  const table = readTextTable(csvText, paths.data, { text: paths.text, label, maxRows: spec.maxRows });
+  const { modelPath, modelText, modelJson } = await readModelJson(paths.model, io);
+  const declared = declaredInputShape(modelJson);
+  const L = vocab.maxLength;
+  const lengthMismatch = (shape: number[]) =>
+    new UserError(
+      `${paths.vocab} says maxLength ${L}, but the model (${modelPath}) takes ${shape.length === 1 ? `sequences of ${shape[0]} token ids` : `an input of shape [${shape.join(', ')}]`}.`,
+      shape.length === 1 ? `Set "maxLength" to ${shape[0]}, the sequence length the model was trained with (or give the vocabulary of this model).` : 'A text model takes token ids [batch, L]: give such a model.',
+    );
+  if (declared && (declared.length !== 1 || declared[0] !== L)) throw lengthMismatch(declared);
+  const declaredV = declaredEmbeddingSize(modelJson);
+  if (declaredV !== undefined && declaredV !== vocab.tokens.length) throw vocabMismatch(paths.vocab, vocab.tokens.length, modelPath, declaredV);
+  const { x, info } = encodeTable(table, vocab, paths.data, paths.text, removal);
+  const shards = await readShards(modelJson, modelPath, io);
+  const meta = await readMeta(paths.meta, io);
+  const model = await loadModelFromFiles(modelJson, shards, modelPath, modelOptions);
+  try {
+    if (model.inputShape.length !== 1 || model.inputShape[0] !== L) throw lengthMismatch(model.inputShape);
+    const emb = firstEmbedding(model);
+    if (typeof emb !== 'string' && emb.inputDim !== vocab.tokens.length) throw vocabMismatch(paths.vocab, vocab.tokens.length, modelPath, emb.inputDim);
+    let data: Dataset = {
+      source: paths.data,
+      featureNames: positionNames(L),
+      labelName: label,
+      classNames: table.classNames,
+      x,
+      labels: table.labels,
+      nRows: table.texts.length,
+      nFeatures: L,
+      text: info,
+    };
+    data = alignIntegerLabels(data, model.nClasses(spec.output));
+    if (meta?.classNames && meta.classNames.length === data.classNames.length) data = { ...data, classNames: meta.classNames.map(String) };
+    const fingerprint = {
+      model: await sha256Hex([modelText, ...shards.values()]),
+      data: await sha256Hex([await tableFingerprint(data), vocabText, String(removal)]),
+    };
+    const task = makeTask(model, data, { output: spec.output, baseline: spec.baseline, space: textSpace(data) });
+    await checkOutputs(task, data, paths.data);
+    return {
+      task,
+      data,
+      batch: allRows(data),
+      labels: data.labels,
+      source: { model: modelPath, data: paths.data, demo: paths.demo },
+      fingerprint,
+      meta,
+      columns: table.columns,
+      notices: textNotices(info, paths.data),
+    };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
 /** Rows whose model outputs are checked at load. */
 export const OUTPUT_CHECK_ROWS = 256;
 
@@ -404,7 +525,8 @@ function firstRows(data: Dataset, nRows: number): Dataset {
     const part = imageRows(data.x, data.image, nRows);
     return { ...data, x: part.x, image: part.info, labels: data.labels.slice(0, nRows), nRows };
   }
-  return { ...data, x: data.x.slice(0, nRows * data.nFeatures), labels: data.labels.slice(0, nRows), nRows };
+  const text = data.text && { ...data.text, tokens: data.text.tokens.slice(0, nRows), lengths: data.text.lengths.slice(0, nRows), truncatedRows: data.text.truncatedRows.filter((r) => r < nRows) };
+  return { ...data, x: data.x.slice(0, nRows * data.nFeatures), labels: data.labels.slice(0, nRows), nRows, ...(text ? { text } : {}) };
 }
 
 function allRows(data: Dataset): Batch {
@@ -427,6 +549,7 @@ export function taskRows(loaded: LoadedTask, maxRows: number, settings: { baseli
   const same = data === loaded.data && baseline === loaded.task.baseline && output === loaded.task.output && samePatch;
   let space: FeatureSpace | undefined;
   if (!same && data.image) space = imageSpace(data, { patch, blurSigma: oldSpace instanceof ImageFeatureSpace ? oldSpace.blurSigma : undefined });
+  if (!same && data.text) space = textSpace(data);
   const task = same ? loaded.task : makeTask(loaded.task.model, data, { baseline, output, space });
   return { ...loaded, task, data, batch: allRows(data), labels: data.labels };
 }
@@ -464,7 +587,7 @@ export function findProblems(data: Dataset, nClasses: number, predicted: Int32Ar
   const problems: string[] = [];
   if (data.classNames.length !== nClasses)
     problems.push(`The data has ${data.classNames.length} classes (${data.classNames.join(', ')}) but the model outputs ${nClasses}: the accuracy compares class indices.`);
-  const n = data.image ? 0 : data.nFeatures; // images: constant pixels (a border) are normal
+  const n = data.image || data.text ? 0 : data.nFeatures; // images: constant pixels (a border) are normal; text: padding
   for (let j = 0; j < n; j++) {
     let lo = Infinity;
     let hi = -Infinity;
