@@ -20,3 +20,55 @@ export async function dropFiles(page: Page, files: { url?: string; name: string;
     zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
   }, files);
 }
+
+/**
+ * Drop a folder tree through a real drop event. The DataTransfer a page can build holds files
+ * only, so its items' `webkitGetAsEntry` is given the tree as the browser's entries API shapes it
+ * (FileSystemDirectoryEntry-like readers that hand out at most 100 entries per `readEntries`
+ * call, as Chromium's do): the drop zone must call it until it returns an empty batch.
+ * files: paths relative to the drop (`digits-png/3/row1.png`) and their bytes (base64).
+ */
+export async function dropTree(page: Page, files: { path: string; base64: string }[], selector = '[data-testid=dropzone]'): Promise<void> {
+  await page.evaluate(
+    ({ list, selector }) => {
+      type Node = { name: string; fullPath: string; isFile: boolean; isDirectory: boolean; file?: File; children?: Map<string, Node> };
+      const root: Node = { name: '', fullPath: '', isFile: false, isDirectory: true, children: new Map() };
+      const dt = new DataTransfer();
+      for (const f of list) {
+        const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+        const parts = f.path.split('/');
+        const file = new File([bytes], parts[parts.length - 1]);
+        dt.items.add(file);
+        let node = root;
+        parts.forEach((name, i) => {
+          const leaf = i === parts.length - 1;
+          if (!node.children!.has(name)) node.children!.set(name, { name, fullPath: `${node.fullPath}/${name}`, isFile: leaf, isDirectory: !leaf, ...(leaf ? { file } : { children: new Map() }) });
+          node = node.children!.get(name)!;
+        });
+      }
+      const entry = (n: Node): unknown =>
+        n.isFile
+          ? { name: n.name, fullPath: n.fullPath, isFile: true, isDirectory: false, file: (ok: (f: File) => void) => ok(n.file!) }
+          : {
+              name: n.name,
+              fullPath: n.fullPath,
+              isFile: false,
+              isDirectory: true,
+              createReader: () => {
+                const all = [...n.children!.values()];
+                let at = 0;
+                return { readEntries: (ok: (b: unknown[]) => void) => setTimeout(() => ok(all.slice(at, (at = Math.min(all.length, at + 100))).map(entry)), 0) };
+              },
+            };
+      const tops = [...root.children!.values()];
+      const items = tops.map((n) => ({ kind: 'file', type: '', webkitGetAsEntry: () => entry(n), getAsFile: () => n.file ?? null }));
+      const zone = document.querySelector(selector)!;
+      for (const type of ['dragover', 'drop']) {
+        const ev = new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true });
+        Object.defineProperty(ev, 'dataTransfer', { value: { items, files: dt.files, types: ['Files'] } });
+        zone.dispatchEvent(ev);
+      }
+    },
+    { list: files, selector },
+  );
+}

@@ -15,7 +15,9 @@ import type {
   AblationResult,
   AttributeResult,
   EvaluateResult,
+  FigureScoresResult,
   MethodMeta,
+  PixelMapResult,
   MetricMeta,
   SuperviseResult,
   TaskInfo,
@@ -201,6 +203,10 @@ export interface Actions {
   notify(text: string | null, ms?: number): void;
   predict(x: Float32Array, nRows: number): Promise<{ proba: Float32Array; nClasses: number }>;
   trace(row: number, target: number, s: Float32Array, metricId: string, params: Params): Promise<TraceResult>;
+  /** Image tasks: a gradient method's map per pixel for some explained rows (checked against the explanations on screen). */
+  pixelMap(methodId: string, rows: number[]): Promise<PixelMapResult>;
+  /** INS and DEL of given explanations of some explained rows, scored as Evaluate scores (the Figure 5 grid). */
+  figureScores(rows: number[], columns: { id: string; values: Float32Array }[]): Promise<FigureScoresResult>;
 }
 
 export type StudioState = AppSlice & TaskSlice & ExplainSlice & EvaluateSlice & ValidateSlice & SuperviseSlice & TrainSlice & ReportSlice & Actions;

@@ -9,7 +9,7 @@ import { toProblem, type SliceContext } from './context';
 
 type PipelineActions = Pick<
   StudioState,
-  'setMethod' | 'setRows' | 'setPriorBudget' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'runFrontier' | 'runValidate' | 'explainRows' | 'job' | 'trace' | 'predict'
+  'setMethod' | 'setRows' | 'setPriorBudget' | 'setSample' | 'setSort' | 'runExplain' | 'rerunExplainAndEvaluate' | 'setMetric' | 'runEvaluate' | 'dismissConfirm' | 'setDelta' | 'setP' | 'refreshSupervision' | 'runAblations' | 'runFrontier' | 'runValidate' | 'explainRows' | 'job' | 'trace' | 'predict' | 'pixelMap' | 'figureScores'
 >;
 
 export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice & ValidateSlice & SuperviseSlice & Omit<ReportSlice, 'report'> & PipelineActions {
@@ -219,6 +219,13 @@ export function pipelineSlice(ctx: SliceContext): ExplainSlice & EvaluateSlice &
     },
     async predict(x, nRows) {
       return client.call({ type: 'predict', x, nRows }).promise;
+    },
+    // image views: the job of the explanations (scores) on screen, so an answer always belongs to them
+    async pixelMap(methodId, rows) {
+      return client.call({ type: 'pixelMap', job: get().preparedJob ?? get().job(), methodId, rows }).promise;
+    },
+    async figureScores(rows, columns) {
+      return client.call({ type: 'figureScores', job: get().preparedJob ?? get().job(), rows, columns }).promise;
     },
   };
 }

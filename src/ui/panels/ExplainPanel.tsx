@@ -6,6 +6,7 @@ import { ParamsEditor } from '../components/Params';
 import { renderBars } from '../plots/bars';
 import { PANEL_HELP } from '../teaching';
 import { SamplePicker } from './SamplePicker';
+import { ImageExplainView } from '../image/ImageExplainView';
 
 export function ExplainPanel() {
   const info = useStudio((s) => s.info);
@@ -91,13 +92,13 @@ export function ExplainPanel() {
               <>
                 <div className="toolbar">
                   <SamplePicker />
-                  <label>
+                  {!info.image && <label>
                     Sort bars{' '}
                     <select value={sortBy} onChange={(e) => setSort(e.target.value as 'feature' | 'magnitude')}>
                       <option value="feature">by feature</option>
                       <option value="magnitude">by |attribution|</option>
                     </select>
-                  </label>
+                  </label>}
                 </div>
                 {attribution.skipped.length > 0 && (
                   <ul className="skipped">
@@ -108,7 +109,7 @@ export function ExplainPanel() {
                     ))}
                   </ul>
                 )}
-                <div className="bars-grid" data-testid="bars-grid">
+                {info.image ? <ImageExplainView /> : <div className="bars-grid" data-testid="bars-grid">
                   {shown.map((s) => (
                     <Plot
                       key={s.id}
@@ -117,7 +118,7 @@ export function ExplainPanel() {
                       draw={(el) => renderBars(el, { title: s.label, features: info.featureNames, values: s.values }, { domain: [lo, hi], sort: sortBy, showNames: true, width: 290 })}
                     />
                   ))}
-                </div>
+                </div>}
               </>
             )}
           </div>

@@ -14,6 +14,7 @@ import type { TraceResult } from '../../worker/protocol';
 import { Plot, fmtNum } from '../components/common';
 import { renderLines } from '../plots/lines';
 import { useLabelOf } from './EvaluatePanel';
+import { PerturbedImage } from '../image/PerturbedImage';
 
 export function Inspector() {
   const evaluation = useStudio((s) => s.evaluation)!;
@@ -143,7 +144,7 @@ function CorrelationInspector({ methodId, metricId, pickers }: { methodId: strin
       {err && <p className="problem">{err}</p>}
       <div className="cols">
         <div className="col">
-          <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={removed} />
+          {info.image ? <PerturbedImage row={row} input={cur?.input} marked={removed} /> : <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={removed} />}
           <p className="legend-note">
             <span className="swatch baselined" /> cell replaced by the {meta?.info.baseline === 'noise' ? 'noise baseline' : attribution.baseline === 'mean' ? 'baseline (column mean of the explained rows)' : 'baseline (zero)'}
           </p>
@@ -251,7 +252,7 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
       {noCurve && <p className="hint">The model does not predict this row’s target class, so {metricId} has no curve here (its value for this row is NaN).</p>}
       <div className="cols">
         <div className="col">
-          <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={changed} />
+          {info.image ? <PerturbedImage row={row} input={cur?.input} marked={changed} /> : <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={changed} />}
           <p className="legend-note">
             <span className="swatch baselined" /> cell set to the baseline ({attribution.baseline === 'mean' ? 'column mean of the explained rows' : 'zero'})
           </p>

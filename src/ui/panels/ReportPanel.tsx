@@ -10,6 +10,7 @@ import { downloadBlob } from '../plots/export';
 import { provenance } from '../provenance';
 import { PANEL_HELP } from '../teaching';
 import { useLabelOf } from './EvaluatePanel';
+import { Figure5Grid } from '../image/Figure5Grid';
 
 export function ReportPanel() {
   const store = useStudioStore();
@@ -131,6 +132,7 @@ export function ReportPanel() {
               </div>
             </>
           )}
+          <Figure5Grid />
           <h3>Runtime</h3>
           <table className="runtime">
             <thead>

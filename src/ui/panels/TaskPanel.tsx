@@ -5,7 +5,9 @@ import { useStudio, useStudioStore } from '../../store/hooks';
 import { canLoadTask, type Problem } from '../../store/store';
 import { Empty, Help, ProblemBox, fmtNum } from '../components/common';
 import { PANEL_HELP } from '../teaching';
-import { filesFromDrop, missingShards, sourceOf, stageFiles, type Staged } from './files';
+import { missingShards, sourceOf, type Staged } from './files';
+import { droppedItems, imageSourceOf, pickedItems, stageDrop, type DroppedItem, type ImageStaged } from '../image/drop';
+import { ImageTaskFacts, ImageTaskSettings } from '../image/ImageTask';
 
 export function TaskPanel() {
   const store = useStudioStore();
@@ -15,29 +17,32 @@ export function TaskPanel() {
   const settings = useStudio((s) => s.settings);
   const loadDemo = useStudio((s) => s.loadDemo);
   const loadFiles = useStudio((s) => s.loadFiles);
+  const loadImages = useStudio((s) => s.loadImages);
   const pickLabel = useStudio((s) => s.pickLabel);
   const setSettings = useStudio((s) => s.setSettings);
   const source = useStudio((s) => s.source);
   const busy = useStudio((s) => s.busy);
   const trainStatus = useStudio((s) => s.trainStatus);
   const gate = canLoadTask({ busy, trainStatus });
-  const [staged, setStaged] = useState<Staged>({ shards: [] });
+  const [staged, setStaged] = useState<ImageStaged>({ shards: [] });
+  const [looseClass, setLooseClass] = useState('0');
   const [dropError, setDropError] = useState<Problem | null>(null);
   const [over, setOver] = useState(false);
   const [loadState, setLoadState] = useState<LoadState>('idle');
 
-  async function take(files: File[]) {
+  async function take(items: DroppedItem[]) {
     setDropError(null);
     setLoadState('idle');
     store.setState({ taskError: null, labelChoices: null }); // a new drop replaces the last drop's message
     try {
-      const { ignored, ...next } = await stageFiles(files, staged);
+      const { ignored, ...next } = await stageDrop(items, staged, looseClass.trim() || '0');
       setStaged(next);
-      if (ignored.length) setDropError({ what: `Ignored ${ignored.join(', ')}: neither a model file nor a CSV.`, todo: 'Nothing to do; the other files were taken.' });
-      const src = sourceOf(next);
+      if (ignored.length) setDropError({ what: `Ignored ${ignored.join(', ')}: neither a model file, a CSV nor image data.`, todo: 'Nothing to do; the other files were taken.' });
+      const images = imageSourceOf(next);
+      const src = images ?? sourceOf(next);
       if (src) {
         setLoadState('loading');
-        const ok = await loadFiles(src);
+        const ok = src.kind === 'images' ? await loadImages(src) : await loadFiles(src);
         setLoadState(ok ? 'idle' : 'failed');
         if (ok) setStaged({ shards: [] });
       }
@@ -84,19 +89,32 @@ export function TaskPanel() {
               e.preventDefault();
               setOver(false);
               if (!gate.ok) return setDropError({ what: 'Another task cannot be loaded now.', todo: gate.why! });
-              await take(await filesFromDrop(e.dataTransfer));
+              await take(await droppedItems(e.dataTransfer));
             }}
           >
             <p>
-              Drop a TensorFlow.js model folder (<code>model.json</code> + <code>.bin</code> shards) and a <code>.csv</code> here
+              Drop a TensorFlow.js model folder (<code>model.json</code> + <code>.bin</code> shards) and a <code>.csv</code> here — or, for an image model, a folder with one sub-folder per class of PNG/JPEG images, a <code>.zip</code> of it, or an NPY/IDX array with its labels file
             </p>
             <label className="file-btn">
               Choose files…
-              <input type="file" multiple accept=".json,.bin,.csv" disabled={!gate.ok} onChange={(e) => e.target.files && take([...e.target.files])} />
+              <input type="file" multiple disabled={!gate.ok} onChange={(e) => e.target.files && take(pickedItems([...e.target.files]))} data-testid="pick-files" />
+            </label>{' '}
+            <label className="file-btn">
+              Choose an image folder…
+              <input type="file" multiple {...{ webkitdirectory: '' }} disabled={!gate.ok} onChange={(e) => e.target.files && take(pickedItems([...e.target.files]))} data-testid="pick-folder" />
             </label>
-            {(staged.modelJson || staged.csv || staged.shards.length > 0) && (
+            <p className="hint">
+              <label>
+                Images dropped loose (not in a class folder) are class{' '}
+                <input className="short" value={looseClass} onChange={(e) => setLooseClass(e.target.value.replace(/[/\\]/g, ''))} data-testid="loose-class" />
+              </label>
+            </p>
+            {(staged.modelJson || staged.csv || staged.shards.length > 0 || (staged.images?.length ?? 0) > 0) && (
               <p className="staged" data-testid="staged">
-                {stillNeeded(staged, loadState)} <span className="hint">(have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.csv?.name].filter(Boolean).join(', ')})</span>
+                {stillNeeded(staged, loadState)}{' '}
+                <span className="hint">
+                  (have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.csv?.name, staged.images?.length ? `${staged.images.length} image data file${staged.images.length > 1 ? 's' : ''}` : null].filter(Boolean).join(', ')})
+                </span>
               </p>
             )}
           </div>
@@ -121,6 +139,7 @@ export function TaskPanel() {
             </div>
           )}
           <h3>Settings</h3>
+          <ImageTaskSettings />
           <div className="form-row">
             <label>
               Baseline (removed features become){' '}
@@ -167,6 +186,7 @@ export function TaskPanel() {
                 <dt>Baseline of the next Explain</dt>
                 <dd>{settings.baseline === 'mean' ? 'column mean (of the explained rows)' : 'zero'}</dd>
               </dl>
+              <ImageTaskFacts />
               <h4>Features</h4>
               <ol className="feature-list">
                 {info.featureNames.map((f) => (
@@ -201,9 +221,9 @@ type LoadState = 'idle' | 'loading' | 'failed';
  * is loading (after a successful load the staged files are cleared); after a failed load it points
  * at the problem shown below instead.
  */
-export function stillNeeded(staged: Staged, loadState: LoadState = 'idle'): string {
+export function stillNeeded(staged: Staged & Pick<ImageStaged, 'images'>, loadState: LoadState = 'idle'): string {
   const shards = missingShards(staged);
-  const missing = [staged.modelJson ? null : 'the model’s model.json', shards.length ? `its weight file${shards.length > 1 ? 's' : ''} ${shards.join(', ')}` : null, staged.csv ? null : 'a .csv data file'].filter(Boolean);
+  const missing = [staged.modelJson ? null : 'the model’s model.json', shards.length ? `its weight file${shards.length > 1 ? 's' : ''} ${shards.join(', ')}` : null, staged.csv || staged.images?.length ? null : 'a .csv data file'].filter(Boolean);
   if (missing.length) return `Still needed: ${missing.join(' and ')}.`;
   return loadState === 'failed' ? 'These files could not be loaded (see the problem below).' : 'All files present.';
 }

@@ -1,4 +1,4 @@
-/** Dropped or picked files → a task source: model.json + .bin shards and a CSV, or a message. */
+/** Dropped or picked files → a task source: model.json + .bin shards and a CSV, or a message (image data: ../image/drop.ts, which walks dropped folders). */
 import { UserError } from '../../core/errors';
 import type { TaskSource } from '../../worker/protocol';
 
@@ -8,28 +8,6 @@ export interface Staged {
   modelJson?: { name: string; text: string };
   shards: { name: string; data: ArrayBuffer }[];
   csv?: { name: string; text: string };
-}
-
-/** Every file of a drop, walking into dropped folders. */
-export async function filesFromDrop(dt: DataTransfer): Promise<File[]> {
-  const entries = [...dt.items].map((it) => (it.kind === 'file' ? it.webkitGetAsEntry?.() : null));
-  if (entries.some((e) => e?.isDirectory)) {
-    const out: File[] = [];
-    const walk = async (entry: FileSystemEntry): Promise<void> => {
-      if (entry.isFile) out.push(await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)));
-      else if (entry.isDirectory) {
-        const reader = (entry as FileSystemDirectoryEntry).createReader();
-        for (;;) {
-          const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
-          if (!batch.length) break;
-          for (const e of batch) await walk(e);
-        }
-      }
-    };
-    for (const e of entries) if (e) await walk(e);
-    return out;
-  }
-  return [...dt.files];
 }
 
 /**
