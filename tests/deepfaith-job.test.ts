@@ -252,7 +252,7 @@ describe('job', () => {
     expect(results.frontier).toBeUndefined();
     // --frontier adds the cost–faithfulness frontier of the job's budgeted priors (here LIME's samples) to both files
     const job2 = join(dir, 'job2.json');
-    writeFileSync(job2, JSON.stringify({ ...tinyJob, methods: [...tinyJob.methods, { id: 'lime' }] }));
+    writeFileSync(job2, JSON.stringify({ ...tinyJob, methods: [...(tinyJob.methods as { id: string }[]), { id: 'lime' }] }));
     const out2 = join(dir, 'out2');
     expect(await main(['run', job2, '--out', out2, '--frontier'])).toBe(0);
     const withFrontier = JSON.parse(readFileSync(join(out2, 'results.json'), 'utf8'));

@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   evaluate: () => import('./commands/evaluate'),
   supervise: () => import('./commands/supervise'),
   run: () => import('./commands/run'),
+  merge: () => import('./commands/merge'),
   explain: () => import('./commands/explain'),
   validate: () => import('./commands/validate'),
 };
@@ -23,6 +24,7 @@ function usage(): string {
     '  evaluate    score explanations with the ten faithfulness metrics → metrics JSON',
     '  supervise   run prior methods, dedup and filter them → supervision set Z + per-sample record',
     '  run         run a whole DeepFaith job file (supervise, train, evaluate, report)',
+    '  merge       combine the shards of supervise --shard i/N into the prepared cache run --prepared reads',
     '  explain     explain rows with a trained DeepFaith explainer → explanations JSON',
     '  validate    which metric to trust: degrade an explanation, Spearman of each metric with the noise (F-Fidelity)',
     '',

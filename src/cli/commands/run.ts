@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { UserError } from '../../core/errors';
-import { reportMarkdown, resolveJob, runJob, type Job, type JobEvent, type JobIO, type JobInput } from '../../core/job';
+import { preparedKey, reportMarkdown, resolveJob, runJob, type Job, type JobEvent, type JobIO, type JobInput, type PreparedCache } from '../../core/job';
 import { TRAIN_MODES, type TrainMode } from '../../core/explainer/train';
 import type { Explainer } from '../../core/explainer/model';
 import { jobFromHash } from '../../store/job';
@@ -68,6 +68,15 @@ export function progressPrinter(prefix: string): (e: JobEvent) => void {
   };
 }
 
+/** A prepared-job cache file (deepfaith merge) for this job, checked before anything is loaded. */
+export function readPrepared(path: string, job: Job): PreparedCache {
+  const todo = 'Give the file deepfaith merge wrote for this job (docs/scale.md), or run without --prepared.';
+  const c = readJsonFile(path, 'Prepared file', todo) as PreparedCache;
+  if (!c || typeof c !== 'object' || c.format !== 'deepfaith-prepared' || c.version !== 1) throw new UserError(`${path} is not a prepared-job file (format deepfaith-prepared, version 1).`, todo);
+  if (c.key !== preparedKey(job)) throw new UserError(`${path} was computed for another job (other settings, seed, methods, metrics or rows).`, 'Merge the shards of this job, or run the job the file was made for.');
+  return c;
+}
+
 /** Write model.json (+ what it was trained for) and weights.bin into `dir`. */
 export async function saveExplainer(explainer: Explainer, dir: string, trainedFor: Record<string, unknown>): Promise<void> {
   mkdirSync(dir, { recursive: true });
@@ -82,7 +91,7 @@ export async function saveExplainer(explainer: Explainer, dir: string, trainedFo
 export const command: CliCommand = {
   help: () =>
     [
-      'Usage: deepfaith run <job.json> --out <dir> [--mode full|pc-only|lc-only|dedup-only|filter-only] [--seed N] [--frontier] [--backend cpu|wasm]',
+      'Usage: deepfaith run <job.json> --out <dir> [--mode full|pc-only|lc-only|dedup-only|filter-only] [--seed N] [--frontier] [--prepared <prepared.json>] [--backend cpu|wasm]',
       '',
       'Runs a whole DeepFaith job: prior methods on every sample, min–max normalisation, all metrics on',
       'all priors, dedup (δ) and filter (p) into the supervision set Z (training split), training of the',
@@ -98,13 +107,15 @@ export const command: CliCommand = {
       "  --seed N          override the job's seed",
       '  --frontier        also measure the cost–faithfulness frontier: every budgeted prior at four budgets on the',
       '                    test rows against the explainer, with the break-even row count (results.json "frontier", report.md)',
+      '  --prepared <file>  the priors and their scores from deepfaith merge (sharded supervise, docs/scale.md) instead of',
+      '                    computing them; refused when it was computed for another job or other rows',
       '  --backend cpu|wasm  tfjs backend (default wasm)',
     ].join('\n'),
 
   async run(argv) {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, frontier: { type: 'boolean' } }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, frontier: { type: 'boolean' }, prepared: { type: 'string' } }, allowPositionals: true, strict: true });
     } catch (e) {
       throw new UserError(`${(e as Error).message}.`, 'Run deepfaith run --help to see the accepted options.');
     }
@@ -125,11 +136,12 @@ export const command: CliCommand = {
     }
     const job = resolveJob(input);
     const baseDir = jobBaseDir(jobPath);
-    checkOutput(out, [isJobLink(jobPath) ? undefined : jobPath, ...jobInputs(job, baseDir)], 'folder');
+    checkOutput(out, [isJobLink(jobPath) ? undefined : jobPath, ...jobInputs(job, baseDir), values.prepared], 'folder');
+    const prepared = values.prepared === undefined ? undefined : readPrepared(values.prepared, job);
     const backend = await initCliBackend(values.backend);
     const io = nodeJobIO(baseDir);
     const t0 = performance.now();
-    const { result, explainer } = await runJob(job, io, progressPrinter('deepfaith run:'), undefined, { frontier: values.frontier === true });
+    const { result, explainer } = await runJob(job, io, progressPrinter('deepfaith run:'), undefined, { frontier: values.frontier === true, prepared });
     try {
       // the whole folder appears at once: an interrupted run leaves an earlier one as it was
       await writeFolderAtomic(out, async (dir) => {

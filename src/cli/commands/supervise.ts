@@ -3,8 +3,11 @@
  * write the supervision set Z (training split) with the per-sample record of every explanation's fate.
  */
 import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { shardFileName } from './merge';
 import { UserError } from '../../core/errors';
-import { prepareJob, resolveJob, type JobInput } from '../../core/job';
+import { loadJobTask, parseShard, prepareJob, prepareShard, resolveJob, type JobInput } from '../../core/job';
 import { buildSupervision, supervisionOptionsFor } from '../../core/supervision/supervision';
 import { imageFlags, initCliBackend, splitList, writeJson, type CliCommand } from '../common';
 import { isJobLink, jobBaseDir, jobInputs, nodeJobIO, progressPrinter, readJob } from './run';
@@ -28,6 +31,7 @@ const OPTIONS = {
   normalise: { type: 'string' as const },
   backend: { type: 'string' as const },
   out: { type: 'string' as const },
+  shard: { type: 'string' as const },
 };
 
 function num(v: string | undefined, name: string): number | undefined {
@@ -51,6 +55,12 @@ export const command: CliCommand = {
       '  { task, featureNames, methods, metrics, split, options, counts, z: { nPairs, pairs: [{row, method, x, s}] }, record: [{row, fates, thresholds, nKept}],',
       '    scores: { [method]: { [metric]: [per training sample] } } }',
       'The stored scores let δ and p change without re-scoring (see docs/deepfaith.md).',
+      '',
+      'Sharded (docs/scale.md): deepfaith supervise <job> --shard i/N --out <file.json | folder/>',
+      '  computes only rows [⌊i·R/N⌋, ⌊(i+1)·R/N⌋) of the job\'s R rows (priors and their scores) into a shard file',
+      '  (in a folder: shard-<i>-of-<N>.json). Without --shard, JOB_COMPLETION_INDEX and JOB_COMPLETION_COUNT',
+      '  (a Kubernetes Indexed Job) are read when set. deepfaith merge <shards…> --out prepared.json combines',
+      '  them; deepfaith run <job> --prepared prepared.json trains from it (the numbers of one process, bit for bit).',
     ].join('\n'),
 
   async run(argv) {
@@ -89,8 +99,23 @@ export const command: CliCommand = {
     input.supervision = { ...(input.supervision ?? {}), ...(f.delta !== undefined ? { delta: num(f.delta, 'delta') } : {}), ...(f.p !== undefined ? { p: num(f.p, 'p') } : {}) };
     if (f.mode) input.mode = f.mode as 'full';
     const job = resolveJob(input);
-    checkOutput(f.out, [positionals[0] && !isJobLink(positionals[0]) ? positionals[0] : undefined, ...jobInputs(job, baseDir)]);
+    const shard = parseShard(f.shard, process.env);
+    // a shard goes into --out, or into <folder>/shard-<i>-of-<N>.json when --out is a folder (ends with / or exists as one)
+    const out = shard && (f.out.endsWith('/') || (existsSync(f.out) && statSync(f.out).isDirectory())) ? join(f.out, shardFileName(shard)) : f.out;
+    if (shard && f.out.endsWith('/')) mkdirSync(f.out, { recursive: true });
+    checkOutput(out, [positionals[0] && !isJobLink(positionals[0]) ? positionals[0] : undefined, ...jobInputs(job, baseDir)]);
     await initCliBackend(f.backend);
+    if (shard) {
+      const loaded = await loadJobTask(job, nodeJobIO(baseDir));
+      try {
+        const file = await prepareShard(job, loaded, shard, progressPrinter('deepfaith supervise:'));
+        writeJson(out, file);
+        console.error(`deepfaith supervise: shard ${shard.index}/${shard.count} (rows ${file.positions.join(':')} of ${file.nRows}) → ${out} in ${(file.ms / 1000).toFixed(1)} s; merge all ${shard.count} with deepfaith merge`);
+        return 0;
+      } finally {
+        loaded.task.model.dispose();
+      }
+    }
     const prep = await prepareJob(job, nodeJobIO(baseDir), progressPrinter('deepfaith supervise:'));
     try {
       const { batch } = prep.loaded;

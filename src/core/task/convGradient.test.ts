@@ -24,7 +24,7 @@ async function filterGrad(c: Case, i: number): Promise<Float32Array> {
   const w = tf.tensor4d(randomRows(1, size(c.filter), `w${i}`), c.filter);
   const y = tf.conv2d(x, w, c.strides, c.pad);
   const r = tf.tensor(randomRows(1, y.size, `r${i}`), y.shape);
-  const g = tf.grad((ww: tf.Tensor4D) => tf.sum(tf.mul(tf.conv2d(x, ww, c.strides, c.pad), r)))(w);
+  const g = tf.grad((ww: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, ww as tf.Tensor4D, c.strides, c.pad), r)))(w);
   const out = (await g.data()) as Float32Array;
   tf.dispose([x, w, y, r, g]);
   return out;
