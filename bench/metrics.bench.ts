@@ -22,6 +22,7 @@ import { loadCsvFromPath, loadModelFromPath } from '../src/cli/files';
 import { Seeder } from '../src/core/rng';
 import { TargetModel } from '../src/core/task/model';
 import { chooseTargets, makeTask, sliceBatch, type Task } from '../src/core/task/task';
+import { rowBaselines } from '../src/core/task/featureSpace';
 import type { Dataset } from '../src/core/data/csv';
 import { METRICS } from '../src/core/metrics/registry';
 import { scoreExplanations, scoreUnbatched } from '../src/core/metrics/evaluate';
@@ -97,7 +98,7 @@ async function main() {
     const target = await chooseTargets(task, batch, 'predicted');
     // input × gradient against the baseline: s = ∇p_c(x) ⊙ (x − x°), [nRows, n]
     const { grad } = await task.model.gradient(batch.x, batch.nRows, target, task.output);
-    const x0 = task.space.baseline(task.baseline);
+    const x0 = rowBaselines(task.space, task.baseline)(batch.x.subarray(0, task.inputSize)); // one x° for every row (mean)
     const n = task.nFeatures;
     const s = Float32Array.from(grad, (g, i) => g * (batch.x[i] - x0[i % n]));
     const seeder = new Seeder(seed);

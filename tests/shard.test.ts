@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportPrepared, loadJobTask, mergeShards, parseShard, prepareJob, prepareShard, resolveJob, shardRange, type JobInput, type PreparedCache } from '../src/core/job';
+import { exportPrepared, loadJobTask, mergeShards, parseShard, prepareJob, prepareShard, resolveJob, shardRange, type JobInput, type PreparedCache, type ShardFile } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { useBackend } from './helpers/models';
@@ -85,7 +85,7 @@ describe('sharded supervision', () => {
     const j = resolveJob(job);
     const loaded = await loadJobTask(j, nodeJobIO(process.cwd()));
     try {
-      const shards = [];
+      const shards: ShardFile[] = [];
       for (const index of [2, 0, 1]) shards.push(JSON.parse(JSON.stringify(await prepareShard(j, loaded, { index, count: 3 }))));
       const merged = mergeShards(shards);
       expect(numbers(merged)).toEqual(numbers(whole));

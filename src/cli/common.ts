@@ -8,7 +8,7 @@ import { initBackend, isBackendRequest, type BackendReport } from '../core/backe
 import { parseRows } from '../core/data/csv';
 import { DEMOS, getDemo } from '../core/data/demos';
 import { sliceBatch, type Batch, type TargetRule } from '../core/task/task';
-import { BASELINES, type BaselineKind } from '../core/task/featureSpace';
+import { BASELINES, type RowBaselineKind } from '../core/task/featureSpace';
 import { OUTPUT_MODES, type OutputMode } from '../core/task/model';
 import { loadTask, type LoadedTask, type TaskSpec } from '../core/task/load';
 import { NORMALISE_RULES, type NormaliseRule } from '../core/data/images';
@@ -33,6 +33,7 @@ export const TASK_OPTIONS: Options = {
   'max-rows': { type: 'string' },
   patch: { type: 'string' },
   normalise: { type: 'string' },
+  'blur-sigma': { type: 'string' },
   baseline: { type: 'string' },
   target: { type: 'string' },
   output: { type: 'string' },
@@ -54,7 +55,9 @@ export const TASK_HELP = [
   '  --max-rows N             the task is the first N data rows (images: needed above 10,000 images); default all',
   '  --patch <pixels>         images: side of the square patches that are the features (default: ≤ 64 patches, e.g. 4 on 28×28)',
   `  --normalise ${NORMALISE_RULES.join('|')}   images: pixel values (0–1 scale) as 0–1, −1–1 or per-channel (v − mean)/std (default 0-1)`,
-  `  --baseline zero|mean     removal baseline (default zero; mean = per-feature mean over all data rows of the file)`,
+  '  --blur-sigma <pixels>    images: σ of the blur baseline\'s Gaussian (default: half the patch side)',
+  `  --baseline zero|mean|blur  removal baseline (default zero; mean = per-feature mean over all data rows of the file;`,
+  '                           blur, images only: a Gaussian blur of each image, σ = --blur-sigma)',
   '  --output probability|logit|raw   model output the scores use (default probability)',
   '  --seed N                 job seed (default 0)',
   '  --backend cpu|wasm       tfjs backend (default wasm)',
@@ -113,9 +116,15 @@ export interface CliTask extends LoadedTask {
   backend: BackendReport;
 }
 
-/** The image settings of the flags: --patch (a whole number of pixels) and --normalise. */
-export function imageFlags(flags: Record<string, unknown>): { patch?: number; normalise?: NormaliseRule } {
-  const out: { patch?: number; normalise?: NormaliseRule } = {};
+/** The image settings of the flags: --patch (a whole number of pixels), --normalise and --blur-sigma (pixels ≥ 0). */
+export function imageFlags(flags: Record<string, unknown>): { patch?: number; normalise?: NormaliseRule; blurSigma?: number } {
+  const out: { patch?: number; normalise?: NormaliseRule; blurSigma?: number } = {};
+  const sigma = flags['blur-sigma'];
+  if (typeof sigma === 'string' && sigma !== '') {
+    const v = Number(sigma);
+    if (!Number.isFinite(v) || v < 0 || v > 4096) throw new UserError(`--blur-sigma "${sigma}" is not a number of pixels from 0 to 4096.`, 'Give the blur baseline\'s σ in pixels, e.g. --blur-sigma 2 (0 = no blur).');
+    out.blurSigma = v;
+  }
   const patch = flags.patch;
   if (typeof patch === 'string' && patch !== '') {
     const v = Number(patch);
@@ -157,7 +166,7 @@ export function taskSpecFromFlags(flags: Record<string, unknown>): TaskSpec {
     data: str('data'),
     label: str('label'),
     drop: str('drop') ? splitList(str('drop')!) : undefined,
-    baseline: baseline as BaselineKind,
+    baseline: baseline as RowBaselineKind,
     output: output as OutputMode,
     maxRows: parseMaxRows(flags['max-rows']),
     ...imageFlags(flags),

@@ -193,6 +193,8 @@ export interface Actions {
   /** The job as the studio writes it (download, link): every setting that differs from the engine's defaults. */
   exportJob(): JobInput;
   applyJob(job: JobInput): Promise<void>;
+  /** Import a merged prepared-job file (deepfaith merge of sharded supervision): its job's settings, explanations and scores. */
+  importPrepared(text: string, name: string): Promise<boolean>;
   save(): Promise<void>;
   restore(): Promise<boolean>;
   /** After the worker was replaced: backend, task, prepared job and explainer loaded into the new one. */

@@ -6,7 +6,7 @@
  */
 import type { BackendReport, BackendRequest } from '../core/backend';
 import type { Params } from '../core/attribution/types';
-import type { BaselineKind } from '../core/task/featureSpace';
+import type { RowBaselineKind as BaselineKind } from '../core/task/featureSpace';
 import type { NormaliseRule } from '../core/data/images';
 import type { OutputMode } from '../core/task/model';
 import type { TargetRule } from '../core/task/task';

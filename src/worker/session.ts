@@ -23,7 +23,7 @@ import { argmax, type Batch, type Task } from '../core/task/task';
 import { type PriorRun } from '../core/supervision/supervision';
 import type { TaskSpec } from '../core/task/load';
 import { makeTask } from '../core/task/task';
-import { ImageFeatureSpace } from '../core/task/featureSpace';
+import { ImageFeatureSpace, rowBaselines } from '../core/task/featureSpace';
 import { DEFAULT_NORMALISE, type ImageDecoder } from '../core/data/images';
 import { dataLayout, droppedImageIO, expandZips } from './imageFiles';
 import { getMethod } from '../core/attribution/registry';
@@ -252,7 +252,7 @@ export class Session {
         proba,
         nClasses,
         accuracy: correct / data.nRows,
-        baselineVector: task.space.baseline(task.baseline),
+        baselineVector: rowBaselines(task.space, task.baseline)(loaded.batch.x.subarray(0, task.inputSize)), // blur: the first row's
         baseline: task.baseline,
         output: task.output,
         problems: findProblems(data, nClasses, predicted),
@@ -361,7 +361,7 @@ export class Session {
   async attribute(input: JobInput, progress?: ProgressFn, signal?: AbortSignal): Promise<AttributeResult> {
     const job = this.resolve(input);
     const { full } = this.requireTask();
-    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output, patch: job.task.patch });
+    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output, patch: job.task.patch, blurSigma: job.task.blurSigma });
     const rows = await startJob(job, loaded, signal);
     const priors = await runJobPriors(rows, (e) => progress?.(`explain: ${e.message ?? ''}`, Math.round(e.done * loaded.batch.nRows), e.total * loaded.batch.nRows), signal);
     this.releasePrepared(rows.loaded.task);
@@ -381,7 +381,7 @@ export class Session {
       split: { train: rows.split.train.map((p) => rowIndex[p]), test: rows.split.test.map((p) => rowIndex[p]) },
       key: explainKey(rows.job),
       baseline: rows.loaded.task.baseline,
-      baselineVector: rows.loaded.task.space.baseline(rows.loaded.task.baseline),
+      baselineVector: rowBaselines(rows.loaded.task.space, rows.loaded.task.baseline)(rows.loaded.batch.x.subarray(0, rows.loaded.task.inputSize)), // blur: the first row's
     };
   }
 
@@ -426,7 +426,7 @@ export class Session {
   restore(input: JobInput, cache: PreparedCache, raw?: Float32Array[]): { attribution: AttributeResult; evaluation: EvaluateResult } {
     const job = this.resolve(input);
     const { full } = this.requireTask();
-    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output, patch: job.task.patch });
+    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output, patch: job.task.patch, blurSigma: job.task.blurSigma });
     const prep = importPrepared(job, loaded, cache);
     if (raw && (raw.length !== prep.ranIds.length || raw.some((r) => r.length !== loaded.batch.nRows * loaded.task.nFeatures))) raw = undefined;
     this.releasePrepared(prep.loaded.task);

@@ -13,6 +13,7 @@ import { checkMetricParams, isBatched, type RowContext } from '../core/metrics/e
 import { METRICS, getMetric } from '../core/metrics/registry';
 import type { Params } from '../core/params';
 import { argmax } from '../core/task/task';
+import { rowBaselines } from '../core/task/featureSpace';
 import { Seeder } from '../core/rng';
 import type { TraceResult } from './protocol';
 import type { Session } from './session';
@@ -50,7 +51,7 @@ export async function traceMetric(session: Session, row: number, target: number,
   const d = task.inputSize; // model-input values per row
   const merged = checkMetricParams(unit, params as Params, n);
   const x = session.batchOf([row]).x; // [inputSize]
-  const x0 = task.space.baseline(task.baseline); // [inputSize]
+  const x0 = rowBaselines(task.space, task.baseline)(x); // [inputSize] the row's x°
   const clean = await task.model.predict(Float32Array.from([...x, ...x0]), 2, task.output); // [2, nClasses]
   const nc = task.nClasses;
   const ctx: RowContext = {

@@ -22,6 +22,7 @@ export function jobDiff(job: Job, DEFAULTS: Job, extra: { description?: string }
     maxRows: t.maxRows,
     ...(t.patch !== undefined ? { patch: t.patch } : {}),
     ...(t.normalise !== undefined ? { normalise: t.normalise } : {}),
+    ...(t.blurSigma !== undefined ? { blurSigma: t.blurSigma } : {}),
   };
   if (job.preset) out.preset = job.preset;
   out.methods = job.methods;

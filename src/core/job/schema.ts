@@ -12,7 +12,7 @@ import { UserError } from '../errors';
 import { resolveParams, type Params, type ParamSpec } from '../params';
 import { DEMOS } from '../data/demos';
 import { OUTPUT_MODES, type OutputMode } from '../task/model';
-import { BASELINES, type BaselineKind } from '../task/featureSpace';
+import { BASELINES, type RowBaselineKind } from '../task/featureSpace';
 import { DEFAULT_NORMALISE, NORMALISE_RULES, type NormaliseRule } from '../data/images';
 import type { Task, TargetRule } from '../task/task';
 import type { TaskSpec } from '../task/load';
@@ -146,7 +146,7 @@ const TOP_KEYS = ['task', 'methods', 'metrics', 'supervision', 'explainer', 'tra
 
 /** The task part of a job, declared like a unit's parameters (model/data/label/drop/demo are checked by hand). */
 const TASK_SCALARS: Record<string, ParamSpec> = {
-  baseline: { type: 'choice', choices: BASELINES, meaning: 'Removal baseline: zero, or the per-feature mean over the task\'s rows.' },
+  baseline: { type: 'choice', choices: BASELINES, meaning: 'Removal baseline: zero, the per-feature mean over the task\'s rows, or (image tasks) blur: a Gaussian blur of each image (σ = task.blurSigma).' },
   output: { type: 'choice', choices: OUTPUT_MODES, meaning: 'Model output the scores use.' },
   target: { type: 'choice', choices: ['predicted', 'label'], meaning: 'Class explained: the model\'s prediction on the clean row, or the label.' },
   maxRows: { type: 'int', min: 0, max: 100_000_000, meaning: 'Use only the first maxRows data rows (0 = all).' },
@@ -160,6 +160,7 @@ const TASK_SCALARS: Record<string, ParamSpec> = {
 const IMAGE_TASK_FIELDS: Record<string, ParamSpec> = {
   patch: { type: 'int', min: 1, max: 4096, meaning: 'Image tasks: side of the square patches (pixels) that are the features; absent = at most 64 patches (8×8 → 1, 28×28 → 4).' },
   normalise: { type: 'choice', choices: NORMALISE_RULES, meaning: 'Image tasks: pixel values on the 0–1 scale as 0-1 (v), -1-1 (2v − 1) or mean-std ((v − mean)/std per channel over the task\'s images).' },
+  blurSigma: { type: 'number', min: 0, max: 4096, meaning: 'Image tasks: σ in pixels of the blur baseline\'s Gaussian (0 = no blur); absent = half the patch side.' },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -186,13 +187,15 @@ function resolveTask(given: Record<string, unknown> | undefined, base: JobTask):
   for (const k of Object.keys(g))
     if (!known.includes(k)) throw new UserError(`Job field task.${k} is not known.`, `Known fields of task: ${known.join(', ')}.`);
   const scalars = resolveParams({ id: 'task', kind: 'Job section', defaults: { baseline: base.baseline, output: base.output, target: base.target, maxRows: base.maxRows }, params: TASK_SCALARS }, Object.fromEntries(Object.entries(g).filter(([k]) => k in TASK_SCALARS)));
-  const task: JobTask = { baseline: scalars.baseline as BaselineKind, output: scalars.output as OutputMode, target: scalars.target as TargetRule, maxRows: scalars.maxRows as number };
+  const task: JobTask = { baseline: scalars.baseline as RowBaselineKind, output: scalars.output as OutputMode, target: scalars.target as TargetRule, maxRows: scalars.maxRows as number };
   const imageGiven = Object.fromEntries(Object.entries(g).filter(([k, v]) => k in IMAGE_TASK_FIELDS && v !== undefined && v !== null));
-  const image = resolveParams({ id: 'task', kind: 'Job section', defaults: { patch: 1, normalise: base.normalise ?? DEFAULT_NORMALISE }, params: IMAGE_TASK_FIELDS }, imageGiven);
+  const image = resolveParams({ id: 'task', kind: 'Job section', defaults: { patch: 1, normalise: base.normalise ?? DEFAULT_NORMALISE, blurSigma: 0 }, params: IMAGE_TASK_FIELDS }, imageGiven);
   if ('patch' in imageGiven) task.patch = image.patch as number;
   else if (base.patch !== undefined) task.patch = base.patch;
   if ('normalise' in imageGiven) task.normalise = image.normalise as NormaliseRule;
   else if (base.normalise !== undefined) task.normalise = base.normalise;
+  if ('blurSigma' in imageGiven) task.blurSigma = image.blurSigma as number;
+  else if (base.blurSigma !== undefined) task.blurSigma = base.blurSigma;
   if (g.demo !== undefined) {
     const demo = str(g.demo, 'task.demo', `Use one of: ${DEMOS.map((d) => d.id).join(', ')}.`);
     if (!DEMOS.some((d) => d.id === demo)) throw new UserError(`Job task.demo "${demo}" is not a demo.`, `Use one of: ${DEMOS.map((d) => d.id).join(', ')}, or give task.model and task.data.`);

@@ -36,6 +36,7 @@ import { resolveParams, type ParamSpec, type Params } from '../params';
 import { checkpoint } from '../yield';
 import type { Seeder } from '../rng';
 import type { Batch, Progress, Task } from '../task/task';
+import { rowBaselines } from '../task/featureSpace';
 import { Evaluated, KNOWN_BASE, Perturbations, type KnownInput } from './effects';
 import { nSteps, sortOrders, type Orders } from './curves';
 import type { FaithfulnessMetric, MetricResult } from './types';
@@ -51,7 +52,7 @@ export interface RowContext {
   rowIndex: number;
   /** [inputSize] the clean input. */
   x: Float32Array;
-  /** [inputSize] the all-baseline input x° (task.baseline). */
+  /** [inputSize] the row's all-baseline input x° (task.baseline; for blur, the row's own blur). */
   x0: Float32Array;
   /** Target class c. */
   c: number;
@@ -185,8 +186,9 @@ export async function runKernels(
 
   const owner = (e: number, u: number) => e * nUnits + u;
   const req = new Perturbations(task.space, nExpl * nUnits, 2 * nRows, { memo: opts.memo ?? true });
-  const x0 = task.space.baseline(task.baseline); // [inputSize]
   const rowOf = (r: number) => batch.x.subarray(r * d, (r + 1) * d); // [inputSize]
+  const baselineOf = rowBaselines(task.space, task.baseline); // row → its x° [inputSize]
+  const x0s = Array.from({ length: nRows }, (_, r) => baselineOf(rowOf(r))); // x° of each row: one shared vector for zero and mean
 
   // 1. clean pass: x of every row, then x° of every row (each distinct input once)
   const pClean = new Float64Array(nRows);
@@ -199,8 +201,8 @@ export async function runKernels(
   if (nRows > 0) {
     const none = new Int32Array(0);
     req.beginScope();
-    for (let r = 0; r < nRows; r++) cleanAt[r] = req.removal(rowOf(r), x0, none, owner(0, 0));
-    for (let r = 0; r < nRows; r++) baseAt[r] = req.insertion(rowOf(r), x0, none, owner(0, 0));
+    for (let r = 0; r < nRows; r++) cleanAt[r] = req.removal(rowOf(r), x0s[r], none, owner(0, 0));
+    for (let r = 0; r < nRows; r++) baseAt[r] = req.insertion(rowOf(r), x0s[r], none, owner(0, 0));
     const ev = await evaluateInputs(task, req, signal);
     for (let r = 0; r < nRows; r++) {
       pClean[r] = ev.p(cleanAt[r], target[r]);
@@ -211,7 +213,8 @@ export async function runKernels(
     cleanOut = ev.out;
     req.clear();
   }
-  const x0Hash = Perturbations.hashOf(x0);
+  const sharedHash = nRows > 0 && task.baseline !== 'blur' ? Perturbations.hashOf(x0s[0]) : 0;
+  const x0Hash = (r: number) => (task.baseline === 'blur' ? Perturbations.hashOf(x0s[r]) : sharedHash);
 
   // 2. groups of whole rows
   const perSample = Array.from({ length: nExpl }, () => Array.from({ length: nUnits }, () => new Float32Array(nRows)));
@@ -236,7 +239,7 @@ export async function runKernels(
     // the row's memo scope knows its clean x and x° (outputs from the clean pass)
     const known: KnownInput[] = [
       { input: x, index: KNOWN_BASE + cleanAt[r], hash: Perturbations.hashOf(x) },
-      { input: x0, index: KNOWN_BASE + baseAt[r], hash: x0Hash },
+      { input: x0s[r], index: KNOWN_BASE + baseAt[r], hash: x0Hash(r) },
     ];
     req.beginScope(known);
     const nr = counts ? counts[r] : n; // the row's features: its first nr
@@ -246,7 +249,7 @@ export async function runKernels(
       r,
       rowIndex: batch.rowIndex[r],
       x,
-      x0,
+      x0: x0s[r],
       c: target[r],
       pClean: pClean[r],
       pBase: pBase[r],

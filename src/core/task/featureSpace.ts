@@ -26,18 +26,21 @@
  * by summing over the patch's pixels and channels.
  *
  * Row-dependent baselines: `baselineFor(x, kind)` (optional in the interface; `rowBaseline` falls
- * back to `baseline(kind)`) gives x° for one row. Today the methods, the metric engine and L_LC
- * read one task-wide `baseline(task.baseline)`, so a task's baseline is `zero` or `mean`
- * (BASELINES); `blur` becomes a task setting once those call sites read `rowBaseline(space, x, kind)`.
+ * back to `baseline(kind)`) gives x° for one row. A task's baseline setting (BASELINES) is `zero`,
+ * `mean` or — on image tasks — `blur`; the methods, the metric engine, L_LC and the loader's checks
+ * read each row's x° through `rowBaselines(space, task.baseline)`, which for `zero` and `mean`
+ * gives one vector for every row (the numbers are those of `baseline(kind)`).
  */
 import { UserError } from '../errors';
 import type { Rng } from '../rng';
 
-/** The task-wide baselines (one x° for every row): what a task's `baseline` setting may be. */
+/** The task-wide baselines (one x° for every row): what `space.baseline(kind)` gives. */
 export type BaselineKind = 'zero' | 'mean';
-export const BASELINES: readonly BaselineKind[] = ['zero', 'mean'];
-/** Every baseline a space may offer, including those that depend on the row (image `blur`). */
+export const TASK_WIDE_BASELINES: readonly BaselineKind[] = ['zero', 'mean'];
+/** Every baseline a space may offer, including those that depend on the row (image `blur`): what a task's `baseline` setting may be. */
 export type RowBaselineKind = BaselineKind | 'blur';
+/** A task's baseline settings; `blur` applies to image tasks only (other tasks refuse it with a message). */
+export const BASELINES: readonly RowBaselineKind[] = ['zero', 'mean', 'blur'];
 
 export interface FeatureSpace {
   /** 'tabular' (and later 'image', 'text'): the UI chooses its views by it. */
@@ -80,8 +83,27 @@ export interface FeatureSpace {
 /** x° for row x: `space.baselineFor(x, kind)` where the space has it, else the task-wide `space.baseline(kind)`. */
 export function rowBaseline(space: FeatureSpace, x: ArrayLike<number>, kind: RowBaselineKind): Float32Array {
   if (space.baselineFor) return space.baselineFor(x, kind);
-  if (kind === 'blur') throw new UserError(`The blur baseline applies to image tasks; this task's features are ${space.kind}.`, `Use one of: ${BASELINES.join(', ')}.`);
+  if (kind === 'blur') throw blurRefusal(space);
   return space.baseline(kind);
+}
+
+function blurRefusal(space: FeatureSpace): UserError {
+  return new UserError(`The blur baseline (a Gaussian blur of each image) applies to image tasks; this task's features are ${space.kind}.`, `Use one of: ${TASK_WIDE_BASELINES.join(', ')}.`);
+}
+
+/**
+ * x° of each row for a task's baseline setting, as a function of the row x ([inputSize] →
+ * [inputSize]): for `zero` and `mean` the same vector for every row (`baseline(kind)`, computed
+ * once); for `blur` the row's own blur (`baselineFor`). A space without row baselines refuses
+ * `blur` here, before any row is read.
+ */
+export function rowBaselines(space: FeatureSpace, kind: RowBaselineKind): (x: ArrayLike<number>) => Float32Array {
+  if (kind !== 'blur') {
+    const b = space.baseline(kind);
+    return () => b;
+  }
+  if (!space.baselineFor) throw blurRefusal(space);
+  return (x) => space.baselineFor!(x, 'blur');
 }
 
 export class TabularFeatureSpace implements FeatureSpace {

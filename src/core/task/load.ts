@@ -27,7 +27,7 @@ import { csvColumns, parseCsv, parseCsvStream, type Dataset } from '../data/csv'
 import { getDemo, DEMOS, type DemoMeta } from '../data/demos';
 import { imageElementNames, imageRows, looksLikeArrayFile, readImageArray, readImageFolder, type DirEntry, type ImageDecoder, type ImageRows, type NormaliseRule } from '../data/images';
 import { loadModelFromFiles, type ModelJsonLike, type OutputMode, type TargetModel, type TargetModelOptions } from './model';
-import { ImageFeatureSpace, type BaselineKind, type FeatureSpace } from './featureSpace';
+import { ImageFeatureSpace, rowBaselines, type FeatureSpace, type RowBaselineKind } from './featureSpace';
 import { decodeUtf8, encodeTable, maskTokenId, parseVocab, positionNames, readTextTable, textNotices } from '../data/text';
 import { TextFeatureSpace } from './textSpace';
 import { firstEmbedding } from './embedding';
@@ -42,7 +42,8 @@ export interface TaskSpec {
   /** Label column; guessed from its name (label, target, class, …) when absent. */
   label?: string;
   drop?: string[];
-  baseline: BaselineKind;
+  /** zero, mean, or (image tasks) blur: a Gaussian blur of each image with σ = blurSigma. */
+  baseline: RowBaselineKind;
   output: OutputMode;
   /** Use only the first maxRows data rows (0 = all). */
   maxRows: number;
@@ -50,6 +51,8 @@ export interface TaskSpec {
   patch?: number;
   /** Image tasks: how pixel values are normalised (absent = '0-1'; core/data/images.ts). */
   normalise?: NormaliseRule;
+  /** Image tasks: σ in pixels of the blur baseline (absent = patch / 2). */
+  blurSigma?: number;
   /** Text tasks: the vocab.json path and the CSV's text column (docs/text.md). */
   vocab?: string;
   text?: string;
@@ -185,6 +188,11 @@ export async function loadTask(spec: TaskSpec, io: TaskIO, modelOptions: TargetM
     throw new UserError(
       `${paths.data} is a table; ${spec.patch !== undefined ? 'a patch size' : 'a normalisation rule'} applies to image tasks only.`,
       'Leave out --patch / --normalise (job: task.patch, task.normalise), or give a folder of images or an NPY/IDX array as the data.',
+    );
+  if (spec.baseline === 'blur' || spec.blurSigma !== undefined)
+    throw new UserError(
+      `${paths.data} is a table; ${spec.baseline === 'blur' ? 'the blur baseline (a Gaussian blur of each image)' : 'a blur σ'} applies to image tasks only.`,
+      'Use --baseline zero or mean (job: task.baseline) and leave out --blur-sigma (task.blurSigma), or give a folder of images or an NPY/IDX array as the data.',
     );
   // data first: a bad CSV is the commonest mistake and costs nothing to find
   const { data: parsed, columns } = await readData(paths.data, paths.label, spec, io);
@@ -324,7 +332,7 @@ async function loadImageTask(spec: TaskSpec, io: TaskIO, paths: ReturnType<typeo
       model: await sha256Hex([modelText, ...shards.values()]),
       data: await tableFingerprint(data),
     };
-    const space = imageSpace(data, { patch: spec.patch });
+    const space = imageSpace(data, { patch: spec.patch, blurSigma: spec.blurSigma });
     const task = makeTask(model, data, { output: spec.output, baseline: spec.baseline, space });
     await checkOutputs(task, data, paths.data);
     return { task, data, batch: allRows(data), labels: data.labels, source: { model: modelPath, data: paths.data, demo: paths.demo }, fingerprint, meta, columns: [] };
@@ -449,7 +457,7 @@ async function checkOutputs(task: Task, data: Dataset, source: string): Promise<
   const d = task.inputSize;
   const x = new Float32Array((nRows + 1) * d);
   x.set(data.x.subarray(0, nRows * d));
-  x.set(task.space.baseline(task.baseline), nRows * d);
+  x.set(rowBaselines(task.space, task.baseline)(data.x.subarray(0, d)), nRows * d); // x° (for blur: of the first row)
   const before = task.model.rowsEvaluated;
   const y = await task.model.predict(x, nRows + 1, task.output);
   task.model.rowsEvaluated = before; // a load check, not work of any method or metric
@@ -538,17 +546,18 @@ function allRows(data: Dataset): Batch {
  * (mean and noise baselines over those rows) and, when given, another baseline or output — the same
  * task `loadTask` builds with that maxRows. Shares the model (dispose only the original's).
  */
-export function taskRows(loaded: LoadedTask, maxRows: number, settings: { baseline?: BaselineKind; output?: OutputMode; patch?: number } = {}): LoadedTask {
+export function taskRows(loaded: LoadedTask, maxRows: number, settings: { baseline?: RowBaselineKind; output?: OutputMode; patch?: number; blurSigma?: number } = {}): LoadedTask {
   const n = maxRows > 0 ? Math.min(maxRows, loaded.data.nRows) : loaded.data.nRows;
   const data = n === loaded.data.nRows ? loaded.data : firstRows(loaded.data, n);
   const baseline = settings.baseline ?? loaded.task.baseline;
   const output = settings.output ?? loaded.task.output;
   const oldSpace = loaded.task.space;
   const patch = settings.patch ?? (oldSpace instanceof ImageFeatureSpace ? oldSpace.patch : undefined);
-  const samePatch = !(oldSpace instanceof ImageFeatureSpace) || patch === oldSpace.patch;
+  const blurSigma = settings.blurSigma ?? (oldSpace instanceof ImageFeatureSpace && settings.patch === undefined ? oldSpace.blurSigma : undefined);
+  const samePatch = !(oldSpace instanceof ImageFeatureSpace) || (patch === oldSpace.patch && (blurSigma ?? patch / 2) === oldSpace.blurSigma);
   const same = data === loaded.data && baseline === loaded.task.baseline && output === loaded.task.output && samePatch;
   let space: FeatureSpace | undefined;
-  if (!same && data.image) space = imageSpace(data, { patch, blurSigma: oldSpace instanceof ImageFeatureSpace ? oldSpace.blurSigma : undefined });
+  if (!same && data.image) space = imageSpace(data, { patch, blurSigma });
   if (!same && data.text) space = textSpace(data);
   const task = same ? loaded.task : makeTask(loaded.task.model, data, { baseline, output, space });
   return { ...loaded, task, data, batch: allRows(data), labels: data.labels };

@@ -4,7 +4,7 @@
  */
 import { UserError } from '../errors';
 import type { Dataset } from '../data/csv';
-import { TabularFeatureSpace, type BaselineKind, type FeatureSpace } from './featureSpace';
+import { TabularFeatureSpace, rowBaselines, type FeatureSpace, type RowBaselineKind } from './featureSpace';
 import type { OutputMode, TargetModel } from './model';
 
 export interface Task {
@@ -20,7 +20,8 @@ export interface Task {
   featureNames: string[];
   classNames: string[];
   output: OutputMode;
-  baseline: BaselineKind;
+  /** The removal baseline: zero, mean or (image tasks) blur; each row's x° is `rowBaselines(space, baseline)(x)`. */
+  baseline: RowBaselineKind;
 }
 
 /** Rows handed to a method or metric. */
@@ -38,7 +39,7 @@ export type Progress = (done: number, total: number) => void;
 
 export interface TaskOptions {
   output?: OutputMode;
-  baseline?: BaselineKind;
+  baseline?: RowBaselineKind;
   /** Rows the mean/noise baselines come from; default all rows of the dataset. */
   reference?: { x: Float32Array; nRows: number };
   /** A feature space other than one feature per column (e.g. feature groups); default tabular over the data's columns. */
@@ -53,6 +54,7 @@ export function makeTask(model: TargetModel, data: Dataset, opts: TaskOptions = 
   const classNames = data.classNames.length === nClasses ? data.classNames : Array.from({ length: nClasses }, (_, i) => data.classNames[i] ?? `class ${i}`);
   const space = opts.space ?? new TabularFeatureSpace(data.featureNames, ref.x, ref.nRows);
   if (space.inputSize !== model.nFeatures) throw new Error(`makeTask: the feature space has ${space.inputSize} input values per row, the model ${model.nFeatures}`);
+  rowBaselines(space, opts.baseline ?? 'zero'); // refuses blur on a space without row baselines (tables), with a message
   return {
     model,
     space,

@@ -2,7 +2,7 @@
  * Jobs in and out (the job the settings describe, the job written to files and links, a job
  * applied from a link or file) and saved results (save with read-back, restore with checks).
  */
-import type { Job, JobInput } from '../../core/job';
+import type { Job, JobInput, PreparedCache } from '../../core/job';
 import type { Params } from '../../core/params';
 import { exportedJob, paramsDiff } from '../selectors';
 import { SAVED_RUN_VERSION, validSavedRun, type SavedRun } from '../persist';
@@ -10,7 +10,7 @@ import type { StudioState } from '../types';
 import { toProblem, type SliceContext } from './context';
 import type { LoadOptions } from './task';
 
-type SavedActions = Pick<StudioState, 'exportJob' | 'applyJob' | 'save' | 'restore' | 'clearSaved' | 'reattachWorker'>;
+type SavedActions = Pick<StudioState, 'exportJob' | 'applyJob' | 'importPrepared' | 'save' | 'restore' | 'clearSaved' | 'reattachWorker'>;
 
 export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source'], opts?: LoadOptions) => Promise<boolean>): SavedActions {
   const { set, get, deps } = ctx;
@@ -55,6 +55,45 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
         set({
           taskError: { what: `The job uses your own files (${job.task.model}, ${job.task.data}), which a link cannot carry.`, todo: 'Drop the same model and CSV in the Task panel; the settings from the job are already applied.' },
         });
+    },
+
+    async importPrepared(text, name) {
+      const bad = (what: string) => set({ taskError: { what: `${name}: ${what}`, todo: 'Choose the file deepfaith merge wrote (docs/scale.md): it holds the job and its priors\' explanations and scores.' } });
+      let c: (PreparedCache & { job?: JobInput }) | undefined;
+      try {
+        c = JSON.parse(text);
+      } catch (e) {
+        return bad(`it is not JSON (${(e as Error).message}).`), false;
+      }
+      if (!c || typeof c !== 'object' || c.format !== 'deepfaith-prepared' || !c.job) return bad('it is not a merged prepared-job file (format deepfaith-prepared with its job).'), false;
+      let job: Job;
+      try {
+        job = await client.call({ type: 'resolveJob', job: c.job }).promise;
+      } catch (e) {
+        set({ taskError: toProblem(e) });
+        return false;
+      }
+      if (job.task.demo) {
+        applyResolved(job);
+        const src = get().source;
+        const same = src?.kind === 'demo' && src.demoId === job.task.demo;
+        if (!same && !(await loadSource({ kind: 'demo', demoId: job.task.demo }, { keepRows: true }))) return false;
+      } else {
+        // the user's own files cannot travel in the file: they must be loaded already
+        const src = get().source;
+        if (!src || src.kind === 'demo') return bad(`its job uses your own files (${job.task.model}, ${job.task.data}); load that model and data in the Task panel first, then import it again.`), false;
+        applyResolved(job);
+      }
+      try {
+        const r = await client.call({ type: 'restore', job: c.job, prepared: c }).promise;
+        set({ attribution: r.attribution, evaluation: r.evaluation, prepared: c, preparedJob: c.job, report: null, ablation: null, explainer: null, explainerLoaded: false, trainSteps: [], trainEvals: [], trainStatus: 'idle', evaluationCleared: null, taskError: null });
+      } catch (e) {
+        set({ taskError: toProblem(e) });
+        return false;
+      }
+      get().notify(`Imported ${name}: ${c.target.length} rows, ${c.ranIds.length} methods scored on ${c.scores.metricIds.length} metrics — Supervise and Train start from them.`);
+      await get().refreshSupervision();
+      return true;
     },
 
     async save() {

@@ -4,6 +4,7 @@ import { isUserError } from '../../core/errors';
 import { useStudio, useStudioStore } from '../../store/hooks';
 import { canLoadTask, type Problem } from '../../store/store';
 import { Empty, Help, ProblemBox, fmtNum } from '../components/common';
+import { PreparedImport } from './PreparedImport';
 import { PANEL_HELP } from '../teaching';
 import { missingShards, sourceOf, type Staged } from './files';
 import { droppedItems, imageSourceOf, pickedItems, stageDrop, type DroppedItem, type ImageStaged } from '../image/drop';
@@ -120,6 +121,7 @@ export function TaskPanel() {
           </div>
           <ProblemBox problem={dropError} testId="drop-error" />
           <ProblemBox problem={taskError} testId="task-error" />
+          <PreparedImport />
           {(labelChoices || (source?.kind === 'files' && info)) && (
             <div className="label-pick">
               <label>
