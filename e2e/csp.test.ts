@@ -216,6 +216,21 @@ describe('built studio (vite preview) under its Content-Security-Policy', () => 
       expect(await pageViolations(page)).toEqual([]);
       expect(w.foreign).toEqual([]);
     });
+
+    it('an image demo too: with the network off, digits (images and labels fetched when the page loaded) loads, explains and draws its heatmaps without a request', async () => {
+      const from = w.requests.length;
+      await page.click('[data-step=task]');
+      await page.click('[data-demo=digits]');
+      await expect.poll(() => page.getByTestId('n-rows').textContent(), { timeout: 60_000 }).toBe('1797');
+      await page.click('[data-step=explain]');
+      for (const box of await page.locator('[data-method-check]').all()) if ((await box.isChecked()) !== ((await box.getAttribute('data-method-check')) === 'saliency')) await box.click();
+      await page.fill('[data-testid=rows-count]', '3');
+      await page.click('[data-testid=run-explain]');
+      await page.locator('[data-testid=heatmap-saliency] canvas[data-role=overlay]').waitFor({ timeout: 60_000 });
+      expect(w.requests.slice(from).filter(isNetwork)).toEqual([]);
+      expect(w.violations).toEqual([]);
+      expect(await pageViolations(page)).toEqual([]);
+    });
   });
 });
 

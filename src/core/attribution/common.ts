@@ -5,6 +5,7 @@
 import { checkpoint } from '../yield';
 import { resolveParams, type ParamSpec, type Params } from '../params';
 import type { Batch, Progress, Task } from '../task/task';
+import { rowBaselines } from '../task/featureSpace';
 import type { AttributionMethod } from './types';
 
 /**
@@ -47,9 +48,13 @@ export function targetsOf(target: Int32Array, start: number, end: number): Int32
   return target.subarray(start, end);
 }
 
-/** The removal/reference baseline x° of the task: [nFeatures]. */
-export function taskBaseline(task: Task): Float32Array {
-  return task.space.baseline(task.baseline);
+/**
+ * The removal/reference baseline x° of each row (the task's `baseline`), as a function of the row
+ * [inputSize] → [inputSize]: one vector for every row for zero and mean, the row's own blur for
+ * image `blur` (featureSpace.ts `rowBaselines`).
+ */
+export function taskBaselines(task: Task): (x: ArrayLike<number>) => Float32Array {
+  return rowBaselines(task.space, task.baseline);
 }
 
 /** Repeat each of the targets `times` times: [nRows · times]. */

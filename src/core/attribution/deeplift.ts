@@ -26,7 +26,7 @@ import type { OutputMode } from '../task/model';
 import type { Task } from '../task/task';
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { forRowChunks, gaussLegendre, taskBaseline } from './common';
+import { forRowChunks, gaussLegendre, taskBaselines } from './common';
 
 export type DeepLiftParams = Record<string, never>;
 
@@ -205,7 +205,8 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
     if (p instanceof UserError) throw p;
     const { steps, last } = p;
     const n = task.inputSize; // model-input elements per row (= nFeatures for a tabular space)
-    const x0 = taskBaseline(task); // [n]
+    const baselineOf = taskBaselines(task); // row → its x° [n]
+    const perRow = task.baseline === 'blur'; // one reference per row (blur), else one for all rows
     const { nodes, weights } = gaussLegendre(HEAD_NODES);
     const out = new Float32Array(batch.nRows * n); // [nRows, inputSize] element scores
     await forRowChunks(
@@ -214,15 +215,18 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
       async (start, end) => {
         const rows = end - start;
         const x = batch.x.subarray(start * n, end * n); // [rows, n]
+        const refs = perRow ? rows : 1; // reference rows: one per row (blur) or one for all
+        const x0 = new Float32Array(refs * n); // [refs, n]
+        for (let r = 0; r < refs; r++) x0.set(baselineOf(x.subarray(r * n, (r + 1) * n)), r * n);
         // forward pass of the input rows and the reference, keeping every ReLU's Rescale ratio
         const fwd = tf.tidy(() => {
           let a: tf.Tensor2D = tf.tensor2d(x, [rows, n]); // [rows, width]
-          let a0: tf.Tensor2D = tf.tensor2d(x0, [1, n]); // [1, width]
+          let a0: tf.Tensor2D = tf.tensor2d(x0, [refs, n]); // [refs, width]
           const ratios: tf.Tensor2D[] = []; // one [rows, width] per ReLU step
           for (const step of steps) {
             const [kernel, bias] = step.layer.getWeights() as [tf.Tensor2D, tf.Tensor1D?]; // [in, out], [out]
             let z = tf.matMul(a, kernel); // [rows, out]
-            let z0 = tf.matMul(a0, kernel); // [1, out]
+            let z0 = tf.matMul(a0, kernel); // [refs, out]
             if (bias) {
               z = tf.add(z, bias);
               z0 = tf.add(z0, bias);
@@ -230,7 +234,7 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
             if (step.relu) {
               const dz = tf.sub(z, z0); // [rows, out]
               const az = tf.relu(z); // [rows, out]
-              const az0 = tf.relu(z0); // [1, out]
+              const az0 = tf.relu(z0); // [refs, out]
               const big = tf.greater(tf.abs(dz), RESCALE_EPS); // [rows, out]
               const safe = tf.where(big, dz, tf.onesLike(dz)); // [rows, out]
               const local = tf.cast(tf.greater(z, 0), 'float32'); // [rows, out] relu'(z)
@@ -248,15 +252,16 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
         try {
           const c = fwd.y.shape[1];
           const y = await fwd.y.data(); // [rows, c]
-          const y0 = await fwd.y0.data(); // [1, c]
+          const y0 = await fwd.y0.data(); // [refs, c]
           const headMult = new Float32Array(rows * c); // [rows, c] ∂h multipliers
           const point = new Float64Array(c);
           const g = new Float64Array(c);
           const acc = new Float64Array(c);
           for (let r = 0; r < rows; r++) {
             acc.fill(0);
+            const o0 = perRow ? r * c : 0; // this row's reference output
             for (let k = 0; k < nodes.length; k++) {
-              for (let j = 0; j < c; j++) point[j] = y0[j] + nodes[k] * (y[r * c + j] - y0[j]);
+              for (let j = 0; j < c; j++) point[j] = y0[o0 + j] + nodes[k] * (y[r * c + j] - y0[o0 + j]);
               headGradient(point, target[start + r], task.output, last, g);
               for (let j = 0; j < c; j++) acc[j] += weights[k] * g[j];
             }
@@ -270,7 +275,7 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
               const kernel = steps[s].layer.getWeights()[0] as tf.Tensor2D; // [in, out]
               m = tf.matMul(m, kernel, false, true); // [rows, in]
             }
-            return tf.mul(m, tf.sub(tf.tensor2d(x, [rows, n]), tf.tensor2d(x0, [1, n]))) as tf.Tensor2D; // [rows, n]
+            return tf.mul(m, tf.sub(tf.tensor2d(x, [rows, n]), tf.tensor2d(x0, [refs, n]))) as tf.Tensor2D; // [rows, n]
           });
           out.set(await scores.data(), start * n);
         } finally {
@@ -280,7 +285,7 @@ export const deeplift: AttributionMethod<DeepLiftParams> = {
           scores?.dispose();
         }
         task.model.forwardPasses += 1;
-        task.model.rowsEvaluated += rows + 1;
+        task.model.rowsEvaluated += rows + refs;
       },
       onProgress,
       signal,

@@ -4,7 +4,7 @@
  */
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { forRowChunks, repeatTargets, taskBaseline } from './common';
+import { forRowChunks, repeatTargets, taskBaselines } from './common';
 
 export type FeatureAblationParams = Record<string, never>;
 
@@ -24,7 +24,7 @@ export const featureAblation: AttributionMethod<FeatureAblationParams> = {
     const n = task.nFeatures;
     const inSize = task.inputSize; // model-input values per row
     const per = n + 1; // the clean input, then one input per ablated feature
-    const x0 = taskBaseline(task); // [inputSize]
+    const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     const one = new Int32Array(1);
     await forRowChunks(
@@ -35,6 +35,7 @@ export const featureAblation: AttributionMethod<FeatureAblationParams> = {
         const inputs = new Float32Array(rows * per * inSize); // [rows · (n + 1), inputSize]
         for (let r = 0; r < rows; r++) {
           const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
+          const x0 = baselineOf(x); // [inputSize]
           task.space.writeRemoval(inputs, r * per, x, x0, []);
           for (let i = 0; i < n; i++) {
             one[0] = i;

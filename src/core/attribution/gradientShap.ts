@@ -9,7 +9,7 @@
  */
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { checkParams, forRowChunks, repeatTargets, taskBaseline } from './common';
+import { checkParams, forRowChunks, repeatTargets, taskBaselines } from './common';
 
 export type GradientShapBaselines = 'uniform' | 'task';
 export const GRADIENT_SHAP_BASELINES: readonly GradientShapBaselines[] = ['uniform', 'task'];
@@ -42,7 +42,7 @@ export const gradientShap: AttributionMethod<GradientShapParams> = {
   async explain(task, batch, target, params, seeder, onProgress, signal) {
     const { samples, baselines, noiseLevel } = checkParams(gradientShap, params, task);
     const n = task.inputSize; // gradients, baselines and noise per model-input element
-    const x0 = taskBaseline(task); // [inputSize]
+    const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     const range = task.space.inputRange(); // [inputSize]
     const sigma = Float64Array.from({ length: n }, (_, j) => noiseLevel * range[j]); // [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, inputSize]
@@ -56,8 +56,9 @@ export const gradientShap: AttributionMethod<GradientShapParams> = {
         for (let r = 0; r < rows; r++) {
           const rng = seeder.rng('gradient-shap', batch.rowIndex[start + r]);
           const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          const x0 = baselines === 'task' ? baselineOf(x) : undefined; // [inputSize]
           for (let k = 0; k < samples; k++) {
-            const b = baselines === 'uniform' ? task.space.noiseBaseline(rng) : x0; // [n]
+            const b = x0 ?? task.space.noiseBaseline(rng); // [n]
             const alpha = rng.uniform();
             const o = (r * samples + k) * n;
             for (let j = 0; j < n; j++) {

@@ -1,12 +1,12 @@
 /**
  * Integrated Gradients (Sundararajan et al. 2017):
  *   φ_i = (x_i − x°_i) · ∫₀¹ ∂f_c/∂x_i (x° + α (x − x°)) dα,
- * with x° the task's baseline, the integral taken by a quadrature rule (common.ts `quadrature`).
+ * with x° the row's baseline (the task's baseline setting), the integral taken by a quadrature rule (common.ts `quadrature`).
  * All rows × all nodes go through one batched gradient call per chunk.
  */
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { QUADRATURE_RULES, checkParams, forRowChunks, quadrature, repeatTargets, taskBaseline, type QuadratureRule } from './common';
+import { QUADRATURE_RULES, checkParams, forRowChunks, quadrature, repeatTargets, taskBaselines, type QuadratureRule } from './common';
 
 export type IntegratedGradientsParams = {
   /** Number of nodes (gausslegendre, riemann-right) or of intervals (trapezoid: steps + 1 nodes). */
@@ -35,7 +35,7 @@ export const integratedGradients: AttributionMethod<IntegratedGradientsParams> =
     const { nodes, weights } = quadrature(rule, steps);
     const m = nodes.length;
     const n = task.inputSize; // gradients and inputs per model-input element
-    const x0 = taskBaseline(task); // [inputSize]
+    const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, inputSize]
     await forRowChunks(
       batch,
@@ -43,8 +43,11 @@ export const integratedGradients: AttributionMethod<IntegratedGradientsParams> =
       async (start, end) => {
         const rows = end - start;
         const path = new Float32Array(rows * m * n); // [rows · m, n]: row r, node k at (r·m + k)
+        const x0s: Float32Array[] = []; // each row's x° [inputSize]
         for (let r = 0; r < rows; r++) {
           const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          const x0 = baselineOf(x);
+          x0s.push(x0);
           for (let k = 0; k < m; k++) {
             const o = (r * m + k) * n;
             for (let j = 0; j < n; j++) path[o + j] = x0[j] + nodes[k] * (x[j] - x0[j]);
@@ -59,6 +62,7 @@ export const integratedGradients: AttributionMethod<IntegratedGradientsParams> =
             for (let j = 0; j < n; j++) avg[j] += weights[k] * grad[o + j];
           }
           const x = batch.x.subarray((start + r) * n, (start + r + 1) * n);
+          const x0 = x0s[r];
           for (let j = 0; j < n; j++) out[(start + r) * n + j] = (x[j] - x0[j]) * avg[j];
         }
       },

@@ -13,7 +13,7 @@
  */
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { checkParams, forRowChunks, repeatTargets, taskBaseline, weightedLeastSquares } from './common';
+import { checkParams, forRowChunks, repeatTargets, taskBaselines, weightedLeastSquares } from './common';
 
 export type KernelShapParams = {
   /** Sampled coalitions per row (rounded up to an even number: pairs of complements). */
@@ -54,7 +54,7 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
         weight[c] = (n - 1) / (binom * k * (n - k));
       }
     const per = 2 + nCoalitions; // the clean input, the all-baseline input, then the coalitions
-    const x0 = taskBaseline(task); // [inputSize]
+    const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     // size distribution of the Shapley kernel, as a cumulative table over k = 1..n−1
     const cdf = new Float64Array(Math.max(0, n - 1));
     let total = 0;
@@ -73,6 +73,7 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
         for (let r = 0; r < rows; r++) {
           const rng = seeder.rng('kernel-shap', batch.rowIndex[start + r]);
           const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
+          const x0 = baselineOf(x); // [inputSize]
           task.space.writeRemoval(inputs, r * per, x, x0, []);
           task.space.writeRemoval(inputs, r * per + 1, x, x0, all);
           if (exhaustive) {

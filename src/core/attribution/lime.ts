@@ -10,7 +10,7 @@
  */
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { checkParams, forRowChunks, repeatTargets, taskBaseline, weightedLeastSquares } from './common';
+import { checkParams, forRowChunks, repeatTargets, taskBaselines, weightedLeastSquares } from './common';
 
 export type LimeParams = {
   /** Perturbed inputs per row, the unperturbed one included. */
@@ -42,7 +42,7 @@ export const lime: AttributionMethod<LimeParams> = {
     const n = task.nFeatures;
     const inSize = task.inputSize; // model-input values per row
     const d = n + 1; // intercept + one coefficient per feature
-    const x0 = taskBaseline(task); // [inputSize]
+    const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     await forRowChunks(
       batch,
@@ -55,6 +55,7 @@ export const lime: AttributionMethod<LimeParams> = {
         for (let r = 0; r < rows; r++) {
           const rng = seeder.rng('lime', batch.rowIndex[start + r]);
           const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
+          const x0 = baselineOf(x); // [inputSize]
           for (let k = 0; k < samples; k++) {
             const o = (r * samples + k) * n;
             for (let j = 0; j < n; j++) {

@@ -8,7 +8,7 @@
  */
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { checkParams, forRowChunks, repeatTargets, taskBaseline } from './common';
+import { checkParams, forRowChunks, repeatTargets, taskBaselines } from './common';
 
 export type OcclusionParams = {
   /** Features per occluding window. */
@@ -48,7 +48,7 @@ export const occlusion: AttributionMethod<OcclusionParams> = {
     const cover = new Int32Array(n); // [n] windows covering each feature
     for (const [a, b] of windows) for (let j = a; j < b; j++) cover[j]++;
     const per = nWindows + 1; // the clean input, then one input per window
-    const x0 = taskBaseline(task); // [inputSize]
+    const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     await forRowChunks(
       batch,
@@ -58,6 +58,7 @@ export const occlusion: AttributionMethod<OcclusionParams> = {
         const inputs = new Float32Array(rows * per * inSize); // [rows · (nWindows + 1), inputSize]
         for (let r = 0; r < rows; r++) {
           const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
+          const x0 = baselineOf(x); // [inputSize]
           task.space.writeRemoval(inputs, r * per, x, x0, []);
           for (let w = 0; w < nWindows; w++) task.space.writeRemoval(inputs, r * per + 1 + w, x, x0, members[w]);
         }

@@ -12,7 +12,7 @@
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
 import { resizeBilinear } from '../data/images';
-import { checkParams, forRowChunks, repeatTargets, taskBaseline } from './common';
+import { checkParams, forRowChunks, repeatTargets, taskBaselines } from './common';
 import { LAYER_PARAM, camRefusal, imageSpaceOf, layerActivations, mapsToFeatures, resolveCamLayer, spatialShape, validateCamLayer } from './cam';
 
 export type ScoreCamParams = {
@@ -82,7 +82,7 @@ export const scoreCam: AttributionMethod<ScoreCamParams> = {
     const W = space.width;
     const C = space.channels;
     const d = task.inputSize;
-    const x0 = taskBaseline(task); // [inputSize]
+    const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     const maps = new Float32Array(batch.nRows * hw); // [nRows, h·w]
     await forRowChunks(
       batch,
@@ -96,6 +96,7 @@ export const scoreCam: AttributionMethod<ScoreCamParams> = {
           const m = scoreCamMasks(acts, r * hw * k, h, w, k, H, W);
           usable.push(m.usable);
           const x = batch.x.subarray((start + r) * d, (start + r + 1) * d);
+          const x0 = baselineOf(x); // [inputSize]
           for (let c = 0; c < k; c++) {
             const o = (r * k + c) * d;
             for (let p = 0; p < H * W; p++) {

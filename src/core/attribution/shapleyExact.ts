@@ -7,7 +7,7 @@
 import { UserError } from '../errors';
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { forRowChunks, repeatTargets, taskBaseline } from './common';
+import { forRowChunks, repeatTargets, taskBaselines } from './common';
 
 export type ShapleyExactParams = Record<string, never>;
 
@@ -57,7 +57,7 @@ export const shapleyExact: AttributionMethod<ShapleyExactParams> = {
     const weight = shapleyWeights(n); // [n] by coalition size
     const size = new Uint8Array(nCoalitions); // [2^n] popcount of each coalition
     for (let m = 1; m < nCoalitions; m++) size[m] = size[m >> 1] + (m & 1);
-    const x0 = taskBaseline(task); // [inputSize]
+    const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     const removed = new Uint8Array(n); // [n]
     await forRowChunks(
@@ -68,6 +68,7 @@ export const shapleyExact: AttributionMethod<ShapleyExactParams> = {
         const inputs = new Float32Array(rows * nCoalitions * inSize); // [rows · 2^n, inputSize]: bit i of the coalition index = feature i present
         for (let r = 0; r < rows; r++) {
           const x = batch.x.subarray((start + r) * inSize, (start + r + 1) * inSize);
+          const x0 = baselineOf(x); // [inputSize]
           for (let m = 0; m < nCoalitions; m++) {
             for (let j = 0; j < n; j++) removed[j] = (m >> j) & 1 ? 0 : 1;
             task.space.writeMasked(inputs, r * nCoalitions + m, x, x0, removed);

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import type { Seeder } from '../rng';
 import type { Task } from '../task/task';
+import { rowBaselines } from '../task/featureSpace';
 
 /** Row-wise differentiable Pearson. a, b: [B, m] → [B]. */
 export function pearsonRows(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
@@ -103,13 +104,14 @@ export async function lcTargets(
   const n = task.nFeatures;
   const k = lcSubsetCount(sampling, kRequested, n);
   const d = task.inputSize; // model-input values per row (x is [nRows, inputSize])
-  const baseline = task.space.baseline(task.baseline); // [inputSize]
+  const baselineOf = rowBaselines(task.space, task.baseline); // row → its x° [inputSize]
   const masks = new Float32Array(nRows * k * n); // [nRows, k, n]
   const inputs = new Float32Array(nRows * (k + 1) * d); // [nRows·(k+1), inputSize]: clean row, then its k perturbations
   const targets = new Int32Array(nRows * (k + 1));
   for (let r = 0; r < nRows; r++) {
     const rng = seeder.rng(unitId, rowIndex[r]);
     const xr = x.subarray(r * d, (r + 1) * d);
+    const baseline = baselineOf(xr); // [inputSize]
     const base = r * (k + 1);
     task.space.writeMasked(inputs, base, xr, baseline, new Float32Array(n));
     for (let j = 0; j < k; j++) {

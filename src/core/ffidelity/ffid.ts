@@ -31,6 +31,7 @@ import { resolveParams, type ParamSchema, type Params } from '../params';
 import type { Seeder } from '../rng';
 import { checkpoint } from '../yield';
 import { argmax, type Batch, type Progress, type Task } from '../task/task';
+import { rowBaselines } from '../task/featureSpace';
 import type { TargetModel } from '../task/model';
 import { sortOrders, trapezoidAuc } from '../metrics/curves';
 import type { MetricResult } from '../metrics/types';
@@ -139,7 +140,7 @@ export async function fidelityScores(
   // clean pass on the scoring model
   const clean = await model.predict(batch.x, nRows, task.output); // [nRows, C]
   results[0].modelCalls += nRows;
-  const x0 = task.space.baseline(task.baseline);
+  const baselineOf = rowBaselines(task.space, task.baseline); // row → its x° [inputSize]
   const mask = new Uint8Array(n);
 
   // rank positions of every (level, draw) of a row: explanation-independent, drawn once per row
@@ -169,6 +170,7 @@ export async function fidelityScores(
       const e = u % nExpl;
       drawRow(r);
       const x = batch.x.subarray(r * d, (r + 1) * d);
+      const x0 = baselineOf(x); // [inputSize]
       const pi = sortOrders(explanations[e].subarray(r * n, (r + 1) * n)).desc;
       for (let j = 0; j < L; j++) {
         if (count[j] === 0) continue;

@@ -28,6 +28,7 @@ import type { ParamSchema } from '../params';
 import { Seeder } from '../rng';
 import { checkpoint } from '../yield';
 import { argmax, type Batch, type Task } from '../task/task';
+import { rowBaselines } from '../task/featureSpace';
 import { loadModelFromFiles, TargetModel, type ModelJsonLike } from '../task/model';
 import { drawRemoval, finetuneCount, removalCap, writeRemoved } from './sampler';
 
@@ -169,13 +170,14 @@ export async function surrogateAccuracy(task: Task, model: TargetModel, rows: Ba
   const n = task.nFeatures;
   const nRows = rows.nRows;
   if (nRows === 0) return { clean: NaN, masked: NaN };
-  const x0 = task.space.baseline(task.baseline);
+  const baselineOf = rowBaselines(task.space, task.baseline); // row → its x° [inputSize]
   const inputs = new Float32Array(nRows * draws * d); // [nRows·draws, inputSize]
   const pick = new Int32Array(Math.max(1, cap));
   const mask = new Uint8Array(n);
   for (let r = 0; r < nRows; r++) {
     const rng = seeder.rng('ffid-masked-eval', rows.rowIndex[r]);
     const x = rows.x.subarray(r * d, (r + 1) * d);
+    const x0 = baselineOf(x); // [inputSize]
     for (let k = 0; k < draws; k++) {
       drawRemoval(rng, n, cap, pick, 0);
       writeRemoved(task.space, inputs, r * draws + k, x, x0, pick, cap, mask);
@@ -242,7 +244,7 @@ export async function* fineTuneSurrogate(input: FinetuneInput): AsyncGenerator<F
     yield { type: 'start', before, cap, steps: stepsPerEpoch * cfg.epochs };
     const vars = copy.trainableWeights.map((w) => w.read() as tf.Variable);
     if (cfg.epochs > 0 && vars.length === 0) throw new UserError('The model has no trainable weights, so F-Fidelity cannot fine-tune it.', 'Unfreeze its layers (trainable: true) or give a surrogate.');
-    const x0 = task.space.baseline(task.baseline);
+    const baselineOf = rowBaselines(task.space, task.baseline); // row → its x° [inputSize]
     const masked = new Float32Array(nRows * d); // [nRows, inputSize] this epoch's inputs
     const pick = new Int32Array(n);
     const mask = new Uint8Array(n);
@@ -256,7 +258,8 @@ export async function* fineTuneSurrogate(input: FinetuneInput): AsyncGenerator<F
         const rng = seeder.rng(`ffid-finetune|${epoch}`, rows.rowIndex[r]);
         const k = finetuneCount(rng, cap);
         drawRemoval(rng, n, k, pick, 0);
-        writeRemoved(task.space, masked, r, rows.x.subarray(r * d, (r + 1) * d), x0, pick, k, mask);
+        const x = rows.x.subarray(r * d, (r + 1) * d);
+        writeRemoved(task.space, masked, r, x, baselineOf(x), pick, k, mask);
       }
       const order = shuffled(nRows, seeder.rng('ffid-finetune-order', epoch));
       let lossSum = 0;

@@ -26,6 +26,7 @@ import { UserError } from '../errors';
 import { resolveParams, type ParamSchema, type Params } from '../params';
 import { checkpoint } from '../yield';
 import type { Batch, Progress, Task } from '../task/task';
+import { rowBaselines } from '../task/featureSpace';
 import { nSteps, prefix, sortOrders, trapezoidAuc } from '../metrics/curves';
 import type { MetricResult } from '../metrics/types';
 import type { ExtraMetric } from './types';
@@ -189,7 +190,7 @@ async function scoreInternal(mode: 'insertion' | 'removal', task: Task, batch: B
   const k = p.stepSize;
   const T = nSteps(n, k);
   const results: MetricResult[] = explanations.map(() => ({ perSample: new Float32Array(nRows), curves: new Array<Float32Array>(nRows), modelCalls: 0 }));
-  const x0 = task.space.baseline(task.baseline);
+  const baselineOf = rowBaselines(task.space, task.baseline); // row → its x° [inputSize]
   const rowsPerGroup = Math.max(1, Math.floor(INTERNAL_GROUP_BUDGET / Math.max(1, nExpl * (T + 1) * d)));
   for (let r0 = 0; r0 < nRows; r0 += rowsPerGroup) {
     await checkpoint(signal);
@@ -201,6 +202,7 @@ async function scoreInternal(mode: 'insertion' | 'removal', task: Task, batch: B
     let w = 0;
     for (let r = r0; r < r1; r++) {
       const x = batch.x.subarray(r * d, (r + 1) * d);
+      const x0 = baselineOf(x); // [inputSize]
       for (let e = 0; e < nExpl; e++) {
         const pi = sortOrders(explanations[e].subarray(r * n, (r + 1) * n)).desc;
         for (let t = 0; t <= T; t++) {

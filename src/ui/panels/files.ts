@@ -35,8 +35,8 @@ export async function stageFiles(files: File[], staged: Staged): Promise<Staged 
   }
   if (unknown.length === files.length)
     throw new UserError(
-      `${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} neither a TensorFlow.js model file (model.json, .bin) nor a CSV.`,
-      'Drop the model folder (model.json with its .bin weight files) and a .csv data file.',
+      `${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} neither a TensorFlow.js model file (model.json, .bin) nor a CSV, nor image data (PNG/JPEG, zip, NPY/IDX).`,
+      'Drop the model folder (model.json with its .bin weight files) and a .csv data file, or a folder with one sub-folder per class of images.',
     );
   return { ...next, ignored: unknown };
 }
