@@ -65,7 +65,8 @@ describe('methods and metrics on a space with inputSize ≠ nFeatures', () => {
 
   for (const m of ATTRIBUTION_METHODS)
     it(`${m.id} returns one value per feature (group) per row`, async () => {
-      if (m.applicable(task)) return expect(m.id).toBe('shapley-exact'); // nothing else may refuse this task
+      // nothing else may refuse this task: the CNN methods need a conv layer (and guided backprop a ReLU) this linear model lacks
+      if (m.applicable(task)) return expect(['shapley-exact', 'guided-backprop', 'grad-cam', 'grad-cam-plus-plus', 'score-cam', 'guided-grad-cam']).toContain(m.id);
       const s = await m.explain(task, batchOf(x, nRows), new Int32Array(nRows), m.defaults, new Seeder(0));
       expect(s.length).toBe(nRows * nGroups);
       expect(s.every(Number.isFinite)).toBe(true);
