@@ -229,6 +229,10 @@ describe('job', () => {
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     expect(results.table[0].method).toBe('deepfaith');
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| \*\*DeepFaith\*\* \|/);
+    // the cost model: the iris MLP's forward counted layer by layer, the explainer against it
+    expect(results.cost.breakEvenForwards).toBeCloseTo(results.cost.explainerFlops / results.cost.targetFlops, 10);
+    expect(results.cost.priors.map((p: { id: string; forwardsPerRow: number }) => [p.id, p.forwardsPerRow])).toEqual([['saliency', 2], ['occlusion', 4], ['feature-ablation', 5]]);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(`so the explainer costs as much as ${results.cost.breakEvenForwards.toFixed(1)} target forwards per row`);
     expect(existsSync(join(out, 'explainer', 'weights.bin'))).toBe(true);
     const data = resolve('public/demos/iris/data.csv');
     const ef = join(dir, 'e.json');

@@ -10,6 +10,7 @@ import { UserError } from '../../core/errors';
 import { preparedKey, reportMarkdown, resolveJob, runJob, type Job, type JobEvent, type JobIO, type JobInput, type PreparedCache } from '../../core/job';
 import { TRAIN_MODES, type TrainMode } from '../../core/explainer/train';
 import type { Explainer } from '../../core/explainer/model';
+import { costSentence } from '../../core/explainer/cost';
 import { jobFromHash } from '../../store/job';
 import { initCliBackend, readJsonFile, taskInputs, toJson, type CliCommand } from '../common';
 import { checkOutput, nodeTaskIO, writeFolderAtomic } from '../files';
@@ -164,6 +165,7 @@ export const command: CliCommand = {
     } finally {
       explainer.dispose();
     }
+    if (result.cost) console.error(`deepfaith run: ${costSentence(result.cost)}`);
     const best = [...result.table].sort((a, b) => a.meanRank - b.meanRank);
     console.error(`deepfaith run: wrote ${join(out, 'results.json')}, report.md and explainer/ (${((performance.now() - t0) / 1000).toFixed(1)} s). Mean ranks: ${best.map((r) => `${r.method} ${r.meanRank.toFixed(2)}`).join(', ')}`);
     return 0;

@@ -4,6 +4,7 @@
  */
 import type { JobResult } from './report';
 import type { Frontier } from './frontier';
+import { costSentence } from '../explainer/cost';
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 
@@ -27,6 +28,7 @@ export function reportMarkdown(r: JobResult): string {
   if (r.ceilings) {
     const c0 = r.ceilings;
     lines.push(`Held-out L_LC: explainer ${fmt(c0.lossLC.explainer, 4)}, L_LC optimum ${fmt(c0.lossLC.optimum, 4)} (${fmt((100 * (c0.lossLC.explainer - c0.lossLC.optimum)) / Math.max(1e-12, c0.lossLC.optimum), 1)} % above). Mean per-row Pearson of the explainer with: ${Object.entries(c0.agreement).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}.`, '');
+    if (r.cost) lines.push(costSentence(r.cost), '');
     if (c0.rankGap) lines.push(`Train-vs-test gap: the explainer's mean rank is ${fmt(c0.rankGap.train, 2)} on ${c0.rankGap.rows} of its own training rows and ${fmt(c0.rankGap.test, 2)} on the ${r.split.evaluatedOn === 'validation' ? 'validation' : 'test'} rows.`, '');
   }
   const nan = r.table.filter((row) => Object.values(row.nNaN).some((v) => v > 0));

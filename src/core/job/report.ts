@@ -20,6 +20,9 @@ import { Explainer, inputStatistics, type ExplainerArchitecture, type ExplainerC
 import { runTraining, trainExplainer, type EvalEvent, type StepEvent, type TrainConfig, type TrainInput, type TrainMode, type TrainResult } from '../explainer/train';
 import type { AlphaState } from '../explainer/alpha';
 import type { Batch } from '../task/task';
+import { costModel, type CostModel } from '../explainer/cost';
+import { modelFlops } from '../task/modelFlops';
+import { methodRows } from '../estimate';
 import { VALIDATION_FRACTION, type Job } from './schema';
 import { subBatch, type JobEvent, type PreparedJob } from './prepare';
 import type { Frontier } from './frontier';
@@ -70,6 +73,8 @@ export interface JobResult {
   };
   /** The cost–faithfulness frontier, when asked for (runJob's `frontier`). */
   frontier?: Frontier;
+  /** FLOPs of one explainer row against one target forward, and each prior's forwards per row (explainer/cost.ts). */
+  cost?: CostModel;
 }
 
 /** Build Z for the mode, train the explainer, score it with the priors on the test rows. */
@@ -272,6 +277,11 @@ export async function reportTraining(
     metrics: metricsInfo,
     table,
     ceilings,
+    cost: costModel(
+      { tokens: n, valuesPerToken: task.inputSize / n, dModel: job.explainer.dModel, nHeads: job.explainer.nHeads, nLayers: job.explainer.nLayers, dFF: job.explainer.dFF },
+      task.model.model instanceof tf.LayersModel ? modelFlops(task.model.model) : null,
+      ran.map((p) => ({ id: p.id, forwardsPerRow: methodRows(p.id, p.params, n) })),
+    ),
   };
 }
 

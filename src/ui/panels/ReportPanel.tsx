@@ -3,6 +3,7 @@ import { useStudio, useStudioStore } from '../../store/hooks';
 import { jobToHash } from '../../store/job';
 import { reportTable } from '../../store/store';
 import { frontierVerdict } from '../../core/job/markdown';
+import { costSentence } from '../../core/explainer/cost';
 import { Empty, Help, Plot, ProblemBox, fmtMs, fmtNum } from '../components/common';
 import { renderLines } from '../plots/lines';
 import { ResultsTable } from '../components/ResultsTable';
@@ -92,6 +93,11 @@ export function ReportPanel() {
                 testId="report-table"
                 caption={`Mean over the ${report.split.testRows.length} test rows of the job’s seeded split (rows ${report.split.testRows.slice(0, 12).join(', ')}${report.split.testRows.length > 12 ? ', …' : ''}), every explanation min–max normalised — the table deepfaith run writes for this job`}
               />
+              {report.cost && (
+                <p className="hint" data-testid="cost-model">
+                  {costSentence(report.cost)}
+                </p>
+              )}
               {report.ceilings && (
                 <p className="hint ceilings" data-testid="ceilings">
                   How far the explainer is from what it can reach: held-out L_LC <strong>{fmtNum(report.ceilings.lossLC.explainer, 4)}</strong> against the L_LC optimum’s <strong>{fmtNum(report.ceilings.lossLC.optimum, 4)}</strong>
