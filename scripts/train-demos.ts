@@ -15,6 +15,7 @@
  * public/demos/<id>/meta.json with the test accuracy. Running it twice writes the same bytes.
  *
  * Image demos (digits, fashion): a small CNN each, trained by scripts/train-image-demos.ts (see there).
+ * The text demo (sentiment) has its own script, scripts/train-text-demo.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -196,7 +197,8 @@ async function main(): Promise<void> {
   const wanted = at >= 0 ? args.filter((_, i) => i !== at && i !== at + 1) : args;
   const unknown = wanted.filter((id) => !DEMOS.some((d) => d.id === id));
   if (unknown.length || !outDir) throw new Error(`usage: train-demos.ts [${DEMOS.map((d) => d.id).join('|')}…] [--out-dir DIR]`);
-  for (const demo of DEMOS.filter((d) => wanted.length === 0 || wanted.includes(d.id))) {
+  // text demos: scripts/train-text-demo.ts
+  for (const demo of DEMOS.filter((d) => d.kind !== 'text' && (wanted.length === 0 || wanted.includes(d.id)))) {
     const t0 = performance.now();
     const meta =
       demo.kind === 'image'

@@ -34,6 +34,9 @@ export const TASK_OPTIONS: Options = {
   patch: { type: 'string' },
   normalise: { type: 'string' },
   'blur-sigma': { type: 'string' },
+  vocab: { type: 'string' },
+  text: { type: 'string' },
+  'mask-token': { type: 'string' },
   baseline: { type: 'string' },
   target: { type: 'string' },
   output: { type: 'string' },
@@ -56,6 +59,9 @@ export const TASK_HELP = [
   '  --patch <pixels>         images: side of the square patches that are the features (default: ≤ 64 patches, e.g. 4 on 28×28)',
   `  --normalise ${NORMALISE_RULES.join('|')}   images: pixel values (0–1 scale) as 0–1, −1–1 or per-channel (v − mean)/std (default 0-1)`,
   '  --blur-sigma <pixels>    images: σ of the blur baseline\'s Gaussian (default: half the patch side)',
+  '  --vocab <vocab.json>     text: the vocabulary (docs/text.md); with --text, --data is a CSV of texts and the model takes token ids',
+  '  --text <column>          text: the CSV column holding the texts (--label names the label column)',
+  '  --mask-token <token>     text: removal writes this token of the vocabulary instead of the pad token',
   `  --baseline zero|mean|blur  removal baseline (default zero; mean = per-feature mean over all data rows of the file;`,
   '                           blur, images only: a Gaussian blur of each image, σ = --blur-sigma)',
   '  --output probability|logit|raw   model output the scores use (default probability)',
@@ -170,6 +176,9 @@ export function taskSpecFromFlags(flags: Record<string, unknown>): TaskSpec {
     output: output as OutputMode,
     maxRows: parseMaxRows(flags['max-rows']),
     ...imageFlags(flags),
+    ...(str('vocab') !== undefined ? { vocab: str('vocab') } : {}),
+    ...(str('text') !== undefined ? { text: str('text') } : {}),
+    ...(str('mask-token') !== undefined ? { maskToken: str('mask-token') } : {}),
   };
 }
 
@@ -185,6 +194,7 @@ export function taskInputs(spec: TaskSpec): string[] {
   const model = spec.model!;
   const modelJson = existsSync(model) && statSync(model).isDirectory() ? join(model, 'model.json') : model;
   const inputs = [spec.data!, modelJson];
+  if (spec.vocab) inputs.push(spec.vocab);
   if (spec.label && /[\\/.]/.test(spec.label) && existsSync(spec.label)) inputs.push(spec.label); // the labels file of an image array
   try {
     const json = JSON.parse(readFileSync(modelJson, 'utf8')) as { weightsManifest?: { paths: string[] }[] };
@@ -201,6 +211,7 @@ export async function loadTaskFromFlags(flags: Record<string, unknown>, spec: Ta
   const seed = parseSeed(flags.seed);
   const backend = await initCliBackend(flags.backend);
   const loaded = await loadTask(spec, nodeTaskIO());
+  for (const n of loaded.notices ?? []) console.error(`deepfaith: ${n}`);
   try {
     const rows = parseRows(flags.rows as string | undefined, loaded.data.nRows);
     return { ...loaded, rows, rowBatch: sliceBatch(loaded.data, rows[0], rows[1]), targetRule, seed, backend };

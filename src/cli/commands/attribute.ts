@@ -31,6 +31,11 @@ export interface ExplanationsFile {
   featureNames?: string[];
   classNames?: string[];
   backend?: string;
+  /**
+   * Text tasks: the tokens of each row, one per real position (values beyond them are 0), as the
+   * tokenizer read them (lower-cased when the vocabulary says so; unknown words as written).
+   */
+  tokens?: string[][];
 }
 
 /** An example `--set` taken from the registry, so the help names a real parameter. */
@@ -62,6 +67,7 @@ export const command: CliCommand = {
       'Explains every chosen row for its target class and writes',
       '  { "method", "params", "baseline", "rows": [A,B], "target": [int…], "values": [[float × nFeatures] × nRows],',
       '    "modelCalls", "ms", "seed", "output", "targetRule", "featureNames", "classNames", "backend" }',
+      '  (text tasks: one value per sequence position, 0 after the last token, and "tokens": [[token…] × nRows])',
       '',
       'Options:',
       TASK_HELP,
@@ -113,6 +119,7 @@ export const command: CliCommand = {
         featureNames: task.featureNames,
         classNames: task.classNames,
         backend: loaded.backend.chosen,
+        ...(loaded.data.text ? { tokens: loaded.data.text.tokens.slice(rows[0], rows[1]) } : {}),
       };
       writeJson(out, file);
       if (out !== '-') console.error(`deepfaith attribute: ${method.id} on rows ${rows[0]}:${rows[1]} (${batch.nRows} × ${n}) → ${out} in ${file.ms} ms`);

@@ -17,6 +17,7 @@ import { scoreExplanations } from '../../core/metrics/evaluate';
 import { parseRows } from '../../core/data/csv';
 import { Seeder } from '../../core/rng';
 import { sliceBatch } from '../../core/task/task';
+import { minMaxNormalizeRows, rowFeatureCounts } from '../../core/task/ragged';
 import { resolveParams, describeParams } from '../../core/params';
 import { checkOutput } from '../files';
 import {
@@ -319,7 +320,9 @@ export const command: CliCommand = {
       const target = exp.target.slice(off, off + nRows);
       const scored = exps.map((e) => {
         const raw = e.values.slice(off * n, (off + nRows) * n); // [nRows, n]
-        return normalise ? minMaxRows(raw, nRows, n) : raw; // [nRows, n]
+        if (!normalise) return raw; // [nRows, n]
+        const counts = rowFeatureCounts(task, batch); // text: each row over its real tokens only
+        return counts ? minMaxNormalizeRows(raw, nRows, n, counts) : minMaxRows(raw, nRows, n);
       });
       // FFID+/FFID-: the surrogate, fine-tuned on every data row of the file or loaded (--surrogate); docs/ffidelity.md
       const ffidParams = Object.fromEntries(requests.map((r) => [r.unit.id, r.params]));

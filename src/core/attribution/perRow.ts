@@ -6,7 +6,8 @@
  * On a text task: the rows are grouped by their number of tokens T; each group is explained on the
  * task seen through its first T features (`prefixTask`), with parameters bounded by the feature
  * count capped at T; the scores go back to their rows with 0 at every padded position. Gradient
- * methods run on the embedded sequence v = e − e° (the model split at its Embedding), so a method's
+ * methods and DeepLIFT run on the embedded sequence v = e − e° (the model split at its Embedding;
+ * DeepLIFT's reference is then e° = the pad embedding at every position), so a method's
  * element scores are per (position, embedding dimension) and sum to one score per token. Model rows
  * evaluated on the split model are added to the task model's counts.
  * `applicable` is judged on the longest row of the task (`maxRowFeatures`), and for gradient methods
@@ -19,9 +20,12 @@ import { EmbeddedSpace, embedRows, embeddedStructure, embeddedView } from '../ta
 import type { AttributionMethod } from './types';
 import type { ParamSpec, Params } from '../params';
 
-/** Whether the method runs on the embedded tokens of this task. */
+/** Methods that read the model's layers on a differentiable input without taking gradients (DeepLIFT's multipliers). */
+const READS_LAYERS = new Set(['deeplift']);
+
+/** Whether the method runs on the embedded tokens of this task (gradient methods and DeepLIFT on text). */
 function onEmbeddings(method: AttributionMethod<any>, task: Task): task is Task & { space: TextFeatureSpace } {
-  return method.needs.gradients && task.space instanceof TextFeatureSpace;
+  return (method.needs.gradients || READS_LAYERS.has(method.id)) && task.space instanceof TextFeatureSpace;
 }
 
 export function perRowFeatures<P extends Params>(method: AttributionMethod<P>): AttributionMethod<P> {
@@ -48,10 +52,12 @@ export function perRowFeatures<P extends Params>(method: AttributionMethod<P>): 
       let split: Task['model'] | undefined;
       if (onEmbeddings(method, task)) {
         const view = await embeddedView(task.model, task.space.nFeatures, task.space.pad);
-        const space = new EmbeddedSpace(view, task.featureNames);
-        base = { ...task, model: view.model, space, inputSize: space.inputSize };
-        embed = (ids, rows) => embedRows(view, ids, rows);
-        split = view.model;
+        // DeepLIFT computes its own forward pass through the layers: it reads e itself, with reference e°
+        const absolute = READS_LAYERS.has(method.id);
+        const space = new EmbeddedSpace(view, task.featureNames, absolute);
+        split = absolute ? view.absoluteModel : view.model;
+        base = { ...task, model: split, space, inputSize: space.inputSize };
+        embed = (ids, rows) => embedRows(view, ids, rows, absolute);
       }
       const rows0 = split?.rowsEvaluated ?? 0;
       const passes0 = split?.forwardPasses ?? 0;

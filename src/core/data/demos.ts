@@ -86,7 +86,23 @@ const IMAGE_DEMOS: DemoTask[] = [
   { id: 'fashion', name: 'Fashion-MNIST (subset)', description: '2,000 clothing images, 28×28 gray, 10 classes (balanced test-set subset); small CNN' },
 ].map((d) => ({ ...d, kind: 'image' as const, data: `${d.id}/images.npy.gz`, label: `${d.id}/labels.npy.gz`, model: `${d.id}/model/model.json`, meta: `${d.id}/meta.json` }));
 
-export const DEMOS: DemoTask[] = [...TABULAR_DEMOS, ...IMAGE_DEMOS];
+/** Text demos: data.csv (text, label, source), vocab.json and the classifier written by scripts/train-text-demo.ts. */
+const TEXT_DEMOS: DemoTask[] = [
+  {
+    id: 'sentiment',
+    kind: 'text',
+    name: 'Sentiment (IMDb, Amazon, Yelp sentences)',
+    description: '3,000 labelled review sentences, negative vs positive; embedding + convolution classifier',
+    data: 'sentiment/data.csv',
+    label: 'label',
+    text: 'text',
+    vocab: 'sentiment/vocab.json',
+    model: 'sentiment/model/model.json',
+    meta: 'sentiment/meta.json',
+  },
+];
+
+export const DEMOS: DemoTask[] = [...TABULAR_DEMOS, ...IMAGE_DEMOS, ...TEXT_DEMOS];
 
 export function getDemo(id: string): DemoTask | undefined {
   return DEMOS.find((d) => d.id === id);

@@ -23,6 +23,9 @@ export function jobDiff(job: Job, DEFAULTS: Job, extra: { description?: string }
     ...(t.patch !== undefined ? { patch: t.patch } : {}),
     ...(t.normalise !== undefined ? { normalise: t.normalise } : {}),
     ...(t.blurSigma !== undefined ? { blurSigma: t.blurSigma } : {}),
+    ...(t.vocab !== undefined ? { vocab: t.vocab } : {}),
+    ...(t.text !== undefined ? { text: t.text } : {}),
+    ...(t.maskToken !== undefined ? { maskToken: t.maskToken } : {}),
   };
   if (job.preset) out.preset = job.preset;
   out.methods = job.methods;

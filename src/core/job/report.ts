@@ -143,6 +143,8 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
   const { task, batch } = loaded;
   const n = task.nFeatures;
   if (task.inputSize !== n) throw new UserError(`The explainer reads one token per feature; this task's model takes ${task.inputSize} input values for ${n} features.`, 'Train the explainer on a tabular task (image and text tokens come with those modalities).');
+  if (task.space.kind === 'text')
+    throw new UserError('The explainer has no text tokens yet: it would read token ids as numbers.', 'Use deepfaith supervise for the priors, their scores and Z on a text task; train the explainer on a tabular task (docs/text.md).');
   const mode = opts.mode ?? job.mode;
   const trainSeed = opts.trainSeed ?? job.trainSeed ?? job.seed;
   const supOpts = supervisionOptionsFor(mode, job.supervision.delta, job.supervision.p);

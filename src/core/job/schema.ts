@@ -157,6 +157,8 @@ const TASK_SCALARS: Record<string, ParamSpec> = {
  * defaults here are what an absent field means: patch 0 stands for "the default for the image size"
  * (featureSpace.ts defaultPatchSize) and is written as absent.
  */
+const TEXT_TASK_FIELDS = ['vocab', 'text', 'maskToken'] as const;
+
 const IMAGE_TASK_FIELDS: Record<string, ParamSpec> = {
   patch: { type: 'int', min: 1, max: 4096, meaning: 'Image tasks: side of the square patches (pixels) that are the features; absent = at most 64 patches (8×8 → 1, 28×28 → 4).' },
   normalise: { type: 'choice', choices: NORMALISE_RULES, meaning: 'Image tasks: pixel values on the 0–1 scale as 0-1 (v), -1-1 (2v − 1) or mean-std ((v − mean)/std per channel over the task\'s images).' },
@@ -183,7 +185,7 @@ function intField(v: unknown, where: string, example: string): number {
 
 function resolveTask(given: Record<string, unknown> | undefined, base: JobTask): JobTask {
   const g = given ?? {};
-  const known = ['demo', 'model', 'data', 'label', 'drop', ...Object.keys(TASK_SCALARS), ...Object.keys(IMAGE_TASK_FIELDS)];
+  const known = ['demo', 'model', 'data', 'label', 'drop', ...Object.keys(TASK_SCALARS), ...Object.keys(IMAGE_TASK_FIELDS), ...TEXT_TASK_FIELDS];
   for (const k of Object.keys(g))
     if (!known.includes(k)) throw new UserError(`Job field task.${k} is not known.`, `Known fields of task: ${known.join(', ')}.`);
   const scalars = resolveParams({ id: 'task', kind: 'Job section', defaults: { baseline: base.baseline, output: base.output, target: base.target, maxRows: base.maxRows }, params: TASK_SCALARS }, Object.fromEntries(Object.entries(g).filter(([k]) => k in TASK_SCALARS)));
@@ -208,6 +210,10 @@ function resolveTask(given: Record<string, unknown> | undefined, base: JobTask):
     task.data = str(g.data, 'task.data', 'Give the path of the CSV file.');
   }
   if (g.label !== undefined) task.label = str(g.label, 'task.label', 'Name the label column.');
+  // text tasks (docs/text.md): the vocabulary (a path, relative to the job file), the text column, a mask token
+  if (g.vocab !== undefined) task.vocab = str(g.vocab, 'task.vocab', 'Give the path of the vocab.json (relative paths are read from the job file\'s folder).');
+  if (g.text !== undefined) task.text = str(g.text, 'task.text', 'Name the CSV column that holds the texts.');
+  if (g.maskToken !== undefined) task.maskToken = str(g.maskToken, 'task.maskToken', 'Give a token of the vocabulary, e.g. "<unk>".');
   if (g.drop !== undefined) {
     if (!Array.isArray(g.drop) || !g.drop.every((d) => typeof d === 'string' && d !== ''))
       throw new UserError(`Job field task.drop must be a list of column names, not ${JSON.stringify(g.drop)}.`, 'Write e.g. "drop": ["id"].');

@@ -98,12 +98,16 @@ export class EmbeddedTargetModel extends TargetModel {
 /** The embedded view of a text model: the split model, the embedding matrix and the id → v map. */
 export interface EmbeddedView {
   model: EmbeddedTargetModel;
+  /** The split model read from e itself (no offset): for DeepLIFT, whose reference is then e° (`EmbeddedSpace` absolute). */
+  absoluteModel: EmbeddedTargetModel;
   /** [V, D] the Embedding's weights. */
   weights: Float32Array;
   vocabSize: number;
   dim: number;
   length: number;
   pad: number;
+  /** [D] e°: the pad token's embedding. */
+  offset: Float32Array;
   /** [D] per embedding dimension, max − min over the vocabulary. */
   dimRange: Float32Array;
   /** [D] per dimension, min over the vocabulary − e°_d (the lower end of v's range). */
@@ -166,14 +170,14 @@ export async function embeddedView(model: TargetModel, length: number, pad: numb
     }
   const dimRange = Float32Array.from(dimMax, (hi, d) => hi - dimMin[d]);
   for (let d = 0; d < D; d++) dimMin[d] -= offset[d];
-  const view: EmbeddedView = { model: new EmbeddedTargetModel(split.rest, offset, model), weights, vocabSize: V, dim: D, length, pad, dimRange, dimMin };
+  const view: EmbeddedView = { model: new EmbeddedTargetModel(split.rest, offset, model), offset, absoluteModel: new EmbeddedTargetModel(split.rest, new Float32Array(D), model), weights, vocabSize: V, dim: D, length, pad, dimRange, dimMin };
   if (!views.has(model)) views.set(model, new Map());
   views.get(model)!.set(pad, view);
   return view;
 }
 
-/** Token-id rows [nRows, L] → embedded rows v = E[id] − e° ([nRows, L·D]). */
-export function embedRows(view: EmbeddedView, ids: Float32Array, nRows: number): Float32Array {
+/** Token-id rows [nRows, L] → embedded rows v = E[id] − e° ([nRows, L·D]); `absolute`: e = E[id]. */
+export function embedRows(view: EmbeddedView, ids: Float32Array, nRows: number, absolute = false): Float32Array {
   const { length: L, dim: D, weights, pad } = view;
   const out = new Float32Array(nRows * L * D);
   for (let r = 0; r < nRows; r++)
@@ -181,7 +185,7 @@ export function embedRows(view: EmbeddedView, ids: Float32Array, nRows: number):
       const id = ids[r * L + t];
       if (!(Number.isInteger(id) && id >= 0 && id < view.vocabSize)) throw new UserError(`Row ${r}, position ${t}: token id ${id} is not an id of the model's embedding (0..${view.vocabSize - 1}).`, 'Use the vocabulary the model was trained with.');
       const o = (r * L + t) * D;
-      for (let d = 0; d < D; d++) out[o + d] = weights[id * D + d] - weights[pad * D + d];
+      for (let d = 0; d < D; d++) out[o + d] = weights[id * D + d] - (absolute ? 0 : weights[pad * D + d]);
     }
   return out;
 }
@@ -201,6 +205,8 @@ export class EmbeddedSpace implements FeatureSpace {
   constructor(
     private readonly view: EmbeddedView,
     featureNames: string[],
+    /** Coordinates e themselves (baseline e° at every position) instead of v = e − e° (baseline 0). */
+    private readonly absolute = false,
   ) {
     this.nFeatures = view.length;
     this.inputSize = view.length * view.dim;
@@ -208,15 +214,17 @@ export class EmbeddedSpace implements FeatureSpace {
     this.featureNames = featureNames;
   }
 
-  /** v° = 0: the pad embedding at every position, whatever the kind. */
+  /** v° = 0 (absolute: e°), the pad embedding at every position, whatever the kind. */
   baseline(_kind: BaselineKind): Float32Array {
-    return new Float32Array(this.inputSize);
+    const b = new Float32Array(this.inputSize);
+    if (this.absolute) for (let j = 0; j < this.inputSize; j++) b[j] = this.view.offset[j % this.view.dim];
+    return b;
   }
 
   noiseBaseline(rng: Rng): Float32Array {
     const { dim: D, dimMin, dimRange } = this.view;
     const b = new Float32Array(this.inputSize);
-    for (let j = 0; j < this.inputSize; j++) b[j] = dimMin[j % D] + rng.uniform() * dimRange[j % D];
+    for (let j = 0; j < this.inputSize; j++) b[j] = dimMin[j % D] + (this.absolute ? this.view.offset[j % D] : 0) + rng.uniform() * dimRange[j % D];
     return b;
   }
 

@@ -144,6 +144,35 @@ describe('closed forms on a bag-of-embeddings model with a linear head', () => {
   });
 });
 
+describe('DeepLIFT on the embedded tokens', () => {
+  it('runs on Embedding → Flatten → Dense models and sums to f(x) − f(all pad) over the real tokens', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.embedding({ inputDim: V, outputDim: D, inputLength: L, inputShape: [L] }));
+    m.add(tf.layers.flatten());
+    m.add(tf.layers.dense({ units: 5, activation: 'relu' }));
+    m.add(tf.layers.dense({ units: 2, activation: 'softmax' }));
+    m.setWeights(m.getWeights().map((w, i) => tf.tensor(Float32Array.from({ length: w.size }, (_, j) => Math.sin(3.1 * j + i)), w.shape)));
+    const { task, batch } = textTask(m, V, L, ROWS, { output: 'probability' });
+    const target = new Int32Array([0, 1, 0]);
+    const dl = getMethod('deeplift')!;
+    expect(dl.applicable(task)).toBeNull();
+    const s = await dl.explain(task, batch, target, {}, new Seeder(0));
+    const p = await task.model.predict(batch.x, batch.nRows, 'probability');
+    const p0 = await task.model.predict(new Float32Array(L), 1, 'probability');
+    for (let r = 0; r < ROWS.length; r++) {
+      let sum = 0;
+      for (let t = 0; t < L; t++) sum += s[r * L + t];
+      expect(sum).toBeCloseTo(p[r * 2 + target[r]] - p0[target[r]], 5);
+      for (let t = ROWS[r].length; t < L; t++) expect(s[r * L + t]).toBe(0);
+    }
+    // a Conv1D model: the reason names the layer
+    const c = convText(V, D, L, 2);
+    expect(dl.applicable(textTask(c, V, L, ROWS).task)).toMatch(/Conv1D/);
+    m.dispose();
+    c.dispose();
+  });
+});
+
 describe('padded positions are not features', () => {
   it('no method gives them attribution mass; every row is explained as it would be alone', async () => {
     const m = convText(V, D, L, 2);
