@@ -1,7 +1,7 @@
 /**
  * The Task panel's image parts: the patch size and normalisation of an image task (written into
  * the job as task.patch / task.normalise; changing one reads the images again), and what the
- * loader did to the images (size, channels, resizes, grid).
+ * loader did to the images (size, channels, resizes, grid), as rows of the panel's facts list.
  */
 import { useState } from 'react';
 import { NORMALISE_RULES, type NormaliseRule } from '../../core/data/images';
@@ -80,7 +80,7 @@ export function ImageTaskFacts() {
   if (!info || !img) return null;
   const changes = [img.resized && `${img.resized} resized`, img.grayToRgb && `${img.grayToRgb} gray → RGB`, img.colourToGray && `${img.colourToGray} RGB read as gray`, img.alphaDropped && `${img.alphaDropped} alpha dropped`].filter(Boolean);
   return (
-    <dl className="facts" data-testid="image-facts">
+    <>
       <dt>Images</dt>
       <dd>
         {img.format === 'folder' ? `${img.data}/ (one sub-folder per class)` : `${img.data} (${img.format.toUpperCase()} array)`}
@@ -94,7 +94,7 @@ export function ImageTaskFacts() {
         {img.patch} px → {img.gridRows}×{img.gridCols} = {info.nFeatures}
       </dd>
       <dt>On the way in</dt>
-      <dd>{changes.length ? changes.join(', ') : 'no image resized or changed in channels'}</dd>
-    </dl>
+      <dd data-testid="image-changes">{changes.length ? changes.join(', ') : 'no image resized or changed in channels'}</dd>
+    </>
   );
 }

@@ -7,6 +7,7 @@ import { renderBars } from '../plots/bars';
 import { PANEL_HELP } from '../teaching';
 import { SamplePicker } from './SamplePicker';
 import { ImageExplainView } from '../image/ImageExplainView';
+import { ImageSaliency } from '../image/ImageSaliency';
 
 export function ExplainPanel() {
   const info = useStudio((s) => s.info);
@@ -158,7 +159,8 @@ function ExplainAnyRow({ nRows }: { nRows: number }) {
         </button>
       </div>
       {err && <p className="problem">{err}</p>}
-      {values && (
+      {values && info.image && <ImageSaliency row={values.row} values={values.v} title={`DeepFaith explainer, row ${values.row}`} testId="explain-any-plot" />}
+      {values && !info.image && (
         <Plot name={`explainer-row${values.row}`} testId="explain-any-plot" deps={[values]} draw={(el) => renderBars(el, { title: `DeepFaith explainer, row ${values.row}`, features: info.featureNames, values: values.v }, { domain: [0, 1], width: 300 })} />
       )}
     </div>

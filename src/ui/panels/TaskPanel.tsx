@@ -146,7 +146,7 @@ export function TaskPanel() {
             <label>
               Baseline (removed features become){' '}
               <select value={settings.baseline} onChange={(e) => setSettings({ baseline: e.target.value as 'zero' | 'mean' })} data-testid="setting-baseline">
-                <option value="mean">column mean (of the explained rows)</option>
+                <option value="mean">{info?.image ? 'per-pixel mean' : 'column mean'} (of the explained rows)</option>
                 <option value="zero">zero</option>
               </select>
             </label>
@@ -186,9 +186,9 @@ export function TaskPanel() {
                   </>
                 )}
                 <dt>Baseline of the next Explain</dt>
-                <dd>{settings.baseline === 'mean' ? 'column mean (of the explained rows)' : 'zero'}</dd>
+                <dd>{settings.baseline === 'mean' ? (info.image ? 'per-pixel mean (of the explained rows)' : 'column mean (of the explained rows)') : 'zero'}</dd>
+                <ImageTaskFacts />
               </dl>
-              <ImageTaskFacts />
               <h4>Features</h4>
               <ol className="feature-list">
                 {info.featureNames.map((f) => (

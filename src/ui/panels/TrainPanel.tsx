@@ -2,6 +2,7 @@ import { useStudio } from '../../store/hooks';
 import type { TrainSettings } from '../../worker/protocol';
 import { Empty, Help, Plot, ProblemBox } from '../components/common';
 import { renderBars } from '../plots/bars';
+import { ImageSaliency } from '../image/ImageSaliency';
 import { renderLines } from '../plots/lines';
 import { PANEL_HELP } from '../teaching';
 
@@ -154,7 +155,8 @@ export function TrainPanel() {
                   )
                 }
               />
-              {s.watchSaliency && s.info && (
+              {s.watchSaliency && s.info?.image && watchRow !== undefined && <ImageSaliency row={watchRow} values={s.watchSaliency} title={`Explainer saliency, row ${watchRow}`} testId="watch-heatmap" />}
+              {s.watchSaliency && s.info && !s.info.image && (
                 <Plot
                   name={`explainer-saliency-row${watchRow}`}
                   deps={[s.watchSaliency]}
