@@ -61,4 +61,24 @@ describe('image task settings', () => {
     expect(st().info!.image).toBeUndefined();
     expect(st().exportJob().task).toEqual({ demo: 'iris', baseline: 'mean', output: 'probability', target: 'predicted', maxRows: 150 });
   });
+
+  it('the blur baseline and its σ go into the job and the explanations use them; a table gets the studio\'s baseline back', async () => {
+    const store = await newStore();
+    const st = () => store.getState();
+    expect(await st().loadDemo('digits')).toBe(true);
+    for (const m of st().methods) st().setMethod(m.id, { enabled: m.id === 'integrated-gradients' });
+    st().setRows({ count: 4 });
+    st().setSettings({ baseline: 'blur', blurSigma: 1.5 });
+    expect(st().exportJob().task).toMatchObject({ demo: 'digits', baseline: 'blur', blurSigma: 1.5 });
+    expect(await st().runExplain()).toBe(true);
+    expect(st().attribution!.baseline).toBe('blur');
+    const withBlur = Array.from(st().attribution!.explanations[0].values);
+    st().setSettings({ blurSigma: 0 }); // σ 0: the blur of a row is the row itself, so IG's path is empty
+    expect(await st().runExplain()).toBe(true);
+    expect(Array.from(st().attribution!.explanations[0].values).every((v) => v === 0)).toBe(true);
+    expect(withBlur.some((v) => v !== 0)).toBe(true);
+    expect(await st().loadDemo('iris')).toBe(true);
+    expect(st().settings.baseline).toBe('mean');
+    expect(st().exportJob().task).toEqual({ demo: 'iris', baseline: 'mean', output: 'probability', target: 'predicted', maxRows: 150 });
+  });
 });

@@ -37,6 +37,7 @@ export function buildJob(s: JobState): Job {
   if (s.info?.image) {
     if (s.settings.patch !== undefined) task.patch = s.settings.patch;
     if (s.settings.normalise !== undefined) task.normalise = s.settings.normalise;
+    if (s.settings.blurSigma !== undefined && s.settings.baseline === 'blur') task.blurSigma = s.settings.blurSigma;
   }
   const ts = s.trainSettings ?? { explainer: d.explainer, training: d.training, mode: d.mode };
   return {

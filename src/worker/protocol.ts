@@ -45,6 +45,8 @@ export interface TaskSettings {
   patch?: number;
   /** Image tasks: how pixel values reach the model (absent = 0-1); job task.normalise. */
   normalise?: NormaliseRule;
+  /** Image tasks, blur baseline: σ in pixels (absent = patch / 2); job task.blurSigma. */
+  blurSigma?: number;
 }
 
 /** What the studio knows about an image task's images (TaskInfo.image). */

@@ -26,7 +26,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
     if (Array.isArray(job.metrics)) for (const m of job.metrics) metricChoice[m.id] = { enabled: true, params: { ...(metricChoice[m.id]?.params ?? {}), ...((m.params ?? {}) as Params) } };
     const t = job.task;
     set({
-      settings: { output: t.output, baseline: t.baseline, target: t.target, ...(t.patch !== undefined ? { patch: t.patch } : {}), ...(t.normalise !== undefined ? { normalise: t.normalise } : {}) },
+      settings: { output: t.output, baseline: t.baseline, target: t.target, ...(t.patch !== undefined ? { patch: t.patch } : {}), ...(t.normalise !== undefined ? { normalise: t.normalise } : {}), ...(t.blurSigma !== undefined ? { blurSigma: t.blurSigma } : {}) },
       rows: { start: 0, count: t.maxRows },
       methodChoice,
       metricChoice,

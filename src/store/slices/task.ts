@@ -1,5 +1,6 @@
 /** Task slice: the loaded task (demo or dropped files), its settings, and one task at a time. */
 import { STUDIO_CHOICES, canLoadTask, rowsWanted } from '../selectors';
+import { DEMOS } from '../../core/data/demos';
 import type { StudioState, TaskSlice } from '../types';
 import type { TaskSource } from '../../worker/protocol';
 import { CLEARED_RESULTS, toProblem, type SliceContext } from './context';
@@ -26,6 +27,9 @@ export function taskSlice(ctx: SliceContext): TaskSlice & Pick<StudioState, 'set
       set({ taskError: { what: 'Another task cannot be loaded now.', todo: gate.why! } });
       return false;
     }
+    // the blur baseline is an image setting: a table gets the studio's baseline instead
+    const image = source.kind === 'images' || (source.kind === 'demo' && DEMOS.find((d) => d.id === source.demoId)?.kind === 'image');
+    if (!image && get().settings.baseline === 'blur') set({ settings: { ...get().settings, baseline: STUDIO_CHOICES.baseline } });
     try {
       const info = await ctx.withProgress('Loading task', (cb) => deps.client.call({ type: 'loadTask', source, settings: get().settings }, cb));
       if (!info) return false;

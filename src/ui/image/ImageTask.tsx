@@ -98,3 +98,21 @@ export function ImageTaskFacts() {
     </>
   );
 }
+
+/** σ of the blur baseline (image tasks with the blur baseline): job task.blurSigma; absent = half the patch side. */
+export function BlurSigmaSetting() {
+  const info = useStudio((s) => s.info);
+  const settings = useStudio((s) => s.settings);
+  const setSettings = useStudio((s) => s.setSettings);
+  const img = info?.image;
+  if (!img || settings.baseline !== 'blur') return null;
+  return (
+    <div className="form-row">
+      <label>
+        Blur σ (pixels){' '}
+        <input type="number" min={0} step={0.5} value={settings.blurSigma ?? img.patch / 2} onChange={(e) => setSettings({ blurSigma: e.target.value === '' ? undefined : Math.max(0, Number(e.target.value)) })} data-testid="setting-blur-sigma" />
+      </label>{' '}
+      <span className="hint">default half the patch side ({img.patch / 2})</span>
+    </div>
+  );
+}

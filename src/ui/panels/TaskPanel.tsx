@@ -8,7 +8,7 @@ import { PreparedImport } from './PreparedImport';
 import { PANEL_HELP } from '../teaching';
 import { missingShards, sourceOf, type Staged } from './files';
 import { droppedItems, imageSourceOf, pickedItems, stageDrop, type DroppedItem, type ImageStaged } from '../image/drop';
-import { ImageTaskFacts, ImageTaskSettings } from '../image/ImageTask';
+import { BlurSigmaSetting, ImageTaskFacts, ImageTaskSettings } from '../image/ImageTask';
 
 export function TaskPanel() {
   const store = useStudioStore();
@@ -145,12 +145,14 @@ export function TaskPanel() {
           <div className="form-row">
             <label>
               Baseline (removed features become){' '}
-              <select value={settings.baseline} onChange={(e) => setSettings({ baseline: e.target.value as 'zero' | 'mean' })} data-testid="setting-baseline">
+              <select value={settings.baseline} onChange={(e) => setSettings({ baseline: e.target.value as 'zero' | 'mean' | 'blur' })} data-testid="setting-baseline">
                 <option value="mean">{info?.image ? 'per-pixel mean' : 'column mean'} (of the explained rows)</option>
                 <option value="zero">zero</option>
+                {info?.image && <option value="blur">a blur of the image itself (Gaussian)</option>}
               </select>
             </label>
           </div>
+          <BlurSigmaSetting />
           <div className="form-row">
             <label>
               Class to explain{' '}
