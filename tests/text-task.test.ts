@@ -164,6 +164,7 @@ describe('a user\'s text model, vocabulary and CSV', () => {
     await expect(early({ vocab: undefined })).rejects.toThrow(/needs the vocabulary .* --vocab/);
     await expect(early({ text: undefined })).rejects.toThrow(/Name the text column with --text/);
     await expect(early({ baseline: 'mean' })).rejects.toThrow(/no mean baseline/);
+    await expect(early({ baseline: 'blur' })).rejects.toThrow(/blur baseline .* applies to image tasks; this task is text/);
     await expect(early({ maskToken: '<nope>' })).rejects.toThrow(/mask token "<nope>" is not in/);
     await expect(early({ patch: 2 })).rejects.toThrow(/applies to image tasks only/);
     // all files right but the weights missing: only then the model's own error

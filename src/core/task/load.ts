@@ -377,7 +377,11 @@ async function loadTextTask(spec: TaskSpec, io: TaskIO, paths: ReturnType<typeof
   if (spec.patch !== undefined || spec.normalise !== undefined)
     throw new UserError(`${paths.data} holds texts; ${spec.patch !== undefined ? 'a patch size' : 'a normalisation rule'} applies to image tasks only.`, 'Leave out --patch / --normalise (job: task.patch, task.normalise).');
   if (spec.drop?.length) throw new UserError(`--drop (${spec.drop.join(', ')}) names feature columns; a text task reads only its text and label columns.`, 'Leave out --drop (job: task.drop); other columns are ignored.');
-  if (spec.baseline !== 'zero') throw new UserError(`A text task has no ${spec.baseline} baseline: a mean of token ids is not a token.`, 'Use the zero baseline (removal writes the pad token, or the mask token given with --mask-token).');
+  if (spec.baseline !== 'zero' || spec.blurSigma !== undefined)
+    throw new UserError(
+      spec.baseline === 'mean' ? 'A text task has no mean baseline: a mean of token ids is not a token.' : 'The blur baseline (and --blur-sigma) applies to image tasks; this task is text.',
+      'Use the zero baseline (removal writes the pad token, or the mask token given with --mask-token).',
+    );
   // vocabulary and texts first: a bad file costs no model load
   const vocabText = await io.readText(paths.vocab);
   const vocab = parseVocab(vocabText, paths.vocab);
