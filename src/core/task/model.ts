@@ -382,9 +382,18 @@ function inputRowShape(model: tf.LayersModel | tf.GraphModel, source: string): n
       'Export a model whose single input is a float32 tensor of feature values or pixels (batch dimension free, the others fixed).',
     );
   const dtype = model.inputs[0].dtype;
-  if (dtype != null && dtype !== 'float32')
+  // a text model's int32 token-id input is fed float32 ids: its Embedding layer casts them (docs/text.md)
+  if (dtype != null && dtype !== 'float32' && !(dtype === 'int32' && readsTokenIds(model)))
     throw new UserError(`${source}'s input "${model.inputs[0].name}" has dtype ${dtype}; float32 feature values are needed.`, 'Export the model with a float32 input.');
   return inShape!.slice(1) as number[];
+}
+
+/** A LayersModel whose input goes only to Embedding layers (which read ids of any dtype). */
+function readsTokenIds(model: tf.LayersModel | tf.GraphModel): boolean {
+  if (!(model instanceof tf.LayersModel)) return false;
+  const input = model.inputs[0];
+  const consumers = model.layers.filter((l) => l.getClassName() !== 'InputLayer' && l.inboundNodes.some((nd) => nd.inputTensors.includes(input)));
+  return consumers.length > 0 && consumers.every((l) => l.getClassName() === 'Embedding');
 }
 
 interface GraphNodeLike {

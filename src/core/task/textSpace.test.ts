@@ -80,6 +80,25 @@ describe('gradients with respect to the embedded tokens', () => {
     }
   });
 
+  it('a model whose token-id input is int32 (a Keras export) loads and is fed float32 ids', async () => {
+    const inp = tf.input({ shape: [L], dtype: 'int32' });
+    const e = tf.layers.embedding({ inputDim: V, outputDim: D }).apply(inp) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(tf.layers.globalAveragePooling1d().apply(e)) as tf.SymbolicTensor;
+    const m = tf.model({ inputs: inp, outputs: out });
+    const { task, batch } = textTask(m, V, L, ROWS, { output: 'probability' });
+    const p = await task.model.predict(batch.x, batch.nRows, 'probability');
+    const y = tf.tidy(() => m.predict(tf.tensor2d(batch.x, [batch.nRows, L], 'int32')) as tf.Tensor);
+    const want = (await y.data()) as Float32Array;
+    y.dispose();
+    for (let i = 0; i < p.length; i++) expect(p[i]).toBeCloseTo(want[i], 6);
+    const d = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [L] })] });
+    const di = tf.input({ shape: [L], dtype: 'int32' });
+    const dm = tf.model({ inputs: di, outputs: d.apply(di) as tf.SymbolicTensor });
+    expect(() => new TargetModel(dm)).toThrow(/has dtype int32; float32 feature values are needed/);
+    m.dispose();
+    d.dispose();
+  });
+
   it('names why a model cannot be split', () => {
     const m = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [L] })] });
     const why = firstEmbedding(new TargetModel(m));
