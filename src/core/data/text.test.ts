@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors';
-import { decodeUtf8, encodeTable, encodeText, firstInvalidUtf8, maskTokenId, parseVocab, readTextTable, textNotices, tokenize } from './text';
+import { decodeUtf8, encodeSentence, encodeTable, encodeText, firstInvalidUtf8, maskTokenId, parseVocab, readTextTable, textNotices, tokenize } from './text';
 
 const VOCAB = { tokens: ['<pad>', '<unk>', 'the', 'movie', "don't", 'like', 'café', '42', '<mask>'], pad: 0, unk: 1, lowercase: true, maxLength: 6 };
 const vocab = parseVocab(JSON.stringify(VOCAB), 'vocab.json');
@@ -96,5 +96,19 @@ describe('text CSV', () => {
     const notes = textNotices(info, 'n.csv');
     expect(notes[0]).toMatch(/1 text has more than 6 tokens .* truncated to the first 6 \(row 1\)/);
     expect(notes[1]).toMatch(/3 of 8 words \(37.5 %\) are not in the vocabulary .* "i", "do", "not"/);
+  });
+
+  it('encodes a sentence typed by a user as the rows of its task were', () => {
+    const t = readTextTable('text,label\nthe movie,1\n', 'n.csv', { text: 'text', label: 'label' });
+    const { info } = encodeTable(t, vocab, 'n.csv', 'text');
+    const s = encodeSentence(info, 'The café, the MOVIE!');
+    expect(Array.from(s.x)).toEqual([2, 6, 2, 3, 0, 0]);
+    expect(s.tokens).toEqual(['the', 'café', 'the', 'movie']);
+    expect(s.notices).toEqual([]);
+    const long = encodeSentence(info, 'zebras do not like the movie at all');
+    expect(Array.from(long.x)).toEqual([1, 1, 1, 5, 2, 3]);
+    expect(long.notices[0]).toBe('The sentence has 8 tokens; the model reads the first 6.');
+    expect(long.notices[1]).toMatch(/3 of its 6 words are not in the vocabulary .*"zebras", "do", "not"/);
+    expect(() => encodeSentence(info, ' ... ')).toThrow(/no word to explain/);
   });
 });

@@ -71,6 +71,8 @@ export interface TextInfo {
   /** The id removal writes (pad, or the chosen mask token). */
   removal: number;
   maxLength: number;
+  /** The vocabulary the rows were read with (to encode a sentence typed by a user: `encodeSentence`). */
+  vocab: Vocab;
 }
 
 const WORD = /[\p{L}\p{M}\p{Nd}']+/gu;
@@ -316,8 +318,24 @@ export function encodeTable(table: TextTable, vocab: Vocab, source: string, colu
       unk: vocab.unk,
       removal,
       maxLength: L,
+      vocab,
     },
   };
+}
+
+/**
+ * One sentence typed by a user, encoded for a loaded text task as its rows were: the model row
+ * ([L] token ids, float32), its tokens (one per real position) and the notices (truncation, unknown
+ * words). An empty sentence (no token) is refused.
+ */
+export function encodeSentence(info: TextInfo, text: string): { x: Float32Array; tokens: string[]; notices: string[] } {
+  const e = encodeText(text, info.vocab, info.maxLength);
+  if (e.words.length === 0) throw new UserError('The sentence has no word to explain (no letters or digits).', 'Type a sentence with at least one word.');
+  const notices: string[] = [];
+  if (e.nWords > info.maxLength) notices.push(`The sentence has ${e.nWords} tokens; the model reads the first ${info.maxLength}.`);
+  const unknown = e.words.filter((w) => !info.vocab.index.has(w));
+  if (unknown.length) notices.push(`${unknown.length} of its ${e.words.length} words are not in the vocabulary and read as the unknown token: ${unknown.slice(0, 5).map((w) => JSON.stringify(w)).join(', ')}${unknown.length > 5 ? ', …' : ''}.`);
+  return { x: Float32Array.from(e.ids), tokens: e.words, notices };
 }
 
 /** Notices a text task gives (truncation, unknown words): sentences for stderr or the Task panel. */
