@@ -44,6 +44,7 @@ interface TrainedFor {
   baseline?: string;
   patch?: number;
   normalise?: string;
+  blurSigma?: number;
 }
 
 export const command: CliCommand = {
@@ -67,7 +68,7 @@ export const command: CliCommand = {
     const out = required(flags, 'out', 'Say where to write the explanations with --out path/to/file.json.');
     const jsonPath = existsSync(dir) && statSync(dir).isDirectory() ? join(dir, 'model.json') : dir;
     if (!existsSync(jsonPath)) throw new UserError(`${jsonPath} does not exist.`, 'Give the explainer folder written by deepfaith run.');
-    let modelJson: { trainedFor?: TrainedFor };
+    let modelJson: { trainedFor?: TrainedFor; config?: { tokens?: { kind?: string; patch?: number } } };
     try {
       modelJson = JSON.parse(readFileSync(jsonPath, 'utf8'));
     } catch {
@@ -91,7 +92,11 @@ export const command: CliCommand = {
       maxRows: 0,
     };
     const img = imageFlags(flags);
-    const patch = img.patch ?? (givenFiles || str('demo') ? undefined : tf.patch);
+    // an image explainer reads patches of its own size: that is the task's patch unless --patch says otherwise
+    const tokenPatch = modelJson.config?.tokens?.kind === 'patch' ? modelJson.config.tokens.patch : undefined;
+    const patch = img.patch ?? tokenPatch ?? (givenFiles || str('demo') ? undefined : tf.patch);
+    const blurSigma = img.blurSigma ?? (givenFiles || str('demo') ? undefined : tf.blurSigma);
+    if (blurSigma !== undefined) spec.blurSigma = blurSigma;
     const normalise = img.normalise ?? (givenFiles || str('demo') ? undefined : (tf.normalise as NormaliseRule | undefined));
     if (patch !== undefined) spec.patch = patch;
     if (normalise !== undefined) spec.normalise = normalise;
@@ -110,7 +115,13 @@ export const command: CliCommand = {
       const n = explainer.config.nFeatures;
       let rows: [number, number];
       try {
-        if (data.nFeatures !== n)
+        const tokens = explainer.tokens;
+        if (tokens.kind === 'patch' && (task.nFeatures !== n || task.inputSize !== explainer.inputWidth))
+          throw new UserError(
+            `The explainer reads ${tokens.height}×${tokens.width}×${tokens.channels} images in ${tokens.patch}-pixel patches (${n} patches), but ${loaded.source.data} gives ${task.inputSize} input values per row in ${task.nFeatures} patches.`,
+            'Choose images of the size the explainer was trained on, and leave out --patch (or give its patch size).',
+          );
+        if (task.nFeatures !== n || task.inputSize !== explainer.inputWidth)
           throw new UserError(`The explainer expects ${n} features but ${loaded.source.data} has ${data.nFeatures} (${data.featureNames.join(', ')}).`, 'Choose the data the explainer was trained on (and the same --drop).');
         rows = parseRows(flags.rows as string | undefined, data.nRows);
         const before = task.model.rowsEvaluated;
@@ -134,7 +145,7 @@ export const command: CliCommand = {
         ms: Math.round(ms * 10) / 10,
         output: spec.output,
         targetRule,
-        featureNames: data.featureNames,
+        featureNames: task.featureNames,
         classNames: data.classNames,
         backend: backend.chosen,
       };

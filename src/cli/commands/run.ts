@@ -157,6 +157,7 @@ export const command: CliCommand = {
           baseline: job.task.baseline,
           patch: job.task.patch,
           normalise: job.task.normalise,
+          blurSigma: job.task.blurSigma,
           maxRows: job.task.maxRows,
         });
         writeFileSync(join(dir, 'results.json'), toJson({ ...result, backend: backend.chosen, ms: Math.round(performance.now() - t0) }) + '\n');

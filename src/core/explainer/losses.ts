@@ -74,6 +74,9 @@ export function lcSubsetCount(sampling: LcSampling, k: number, n: number): numbe
   return sampling === 'antithetic' ? 2 * Math.ceil(k / 2) : k;
 }
 
+/** Model-input values built at once by `lcTargets` (rows · (k+1) · inputSize): bounds memory on images. */
+export const LC_INPUT_VALUES = 1 << 24;
+
 /** The k removed subsets and their effects for a set of samples. */
 export interface LcTargets {
   nRows: number;
@@ -87,8 +90,9 @@ export interface LcTargets {
 /**
  * Draw the subsets of each sample (by `sampling`: each feature removed with probability ½ from
  * `seeder.rng(unitId, rowIndex[r])`, those and their complements, or all 2ⁿ) and compute their Δ
- * with ONE batched model call over all nRows·(k+1) inputs (clean rows included), k =
- * lcSubsetCount(sampling, kRequested, n). No gradient flows through Δ.
+ * with one batched model call over the nRows·(k+1) inputs (clean rows included) — per chunk of rows
+ * when they would exceed LC_INPUT_VALUES values (images); the numbers do not depend on it —,
+ * k = lcSubsetCount(sampling, kRequested, n). No gradient flows through Δ.
  */
 export async function lcTargets(
   task: Task,
@@ -106,27 +110,31 @@ export async function lcTargets(
   const d = task.inputSize; // model-input values per row (x is [nRows, inputSize])
   const baselineOf = rowBaselines(task.space, task.baseline); // row → its x° [inputSize]
   const masks = new Float32Array(nRows * k * n); // [nRows, k, n]
-  const inputs = new Float32Array(nRows * (k + 1) * d); // [nRows·(k+1), inputSize]: clean row, then its k perturbations
-  const targets = new Int32Array(nRows * (k + 1));
-  for (let r = 0; r < nRows; r++) {
-    const rng = seeder.rng(unitId, rowIndex[r]);
-    const xr = x.subarray(r * d, (r + 1) * d);
-    const baseline = baselineOf(xr); // [inputSize]
-    const base = r * (k + 1);
-    task.space.writeMasked(inputs, base, xr, baseline, new Float32Array(n));
-    for (let j = 0; j < k; j++) {
-      const m = masks.subarray((r * k + j) * n, (r * k + j + 1) * n);
-      if (sampling === 'exact') for (let i = 0; i < n; i++) m[i] = (j >> i) & 1;
-      else if (sampling === 'antithetic' && j % 2 === 1) {
-        const prev = masks.subarray((r * k + j - 1) * n, (r * k + j) * n);
-        for (let i = 0; i < n; i++) m[i] = 1 - prev[i];
-      } else for (let i = 0; i < n; i++) m[i] = rng.uniform() < 0.5 ? 1 : 0;
-      task.space.writeMasked(inputs, base + 1 + j, xr, baseline, m);
-    }
-    targets.fill(target[r], base, base + k + 1);
-  }
-  const p = await task.model.predictTarget(inputs, nRows * (k + 1), targets, task.output);
   const delta = new Float32Array(nRows * k);
-  for (let r = 0; r < nRows; r++) for (let j = 0; j < k; j++) delta[r * k + j] = p[r * (k + 1)] - p[r * (k + 1) + 1 + j];
+  const rowsPerChunk = Math.max(1, Math.floor(LC_INPUT_VALUES / ((k + 1) * d)));
+  for (let r0 = 0; r0 < nRows; r0 += rowsPerChunk) {
+    const r1 = Math.min(nRows, r0 + rowsPerChunk);
+    const inputs = new Float32Array((r1 - r0) * (k + 1) * d); // [rows·(k+1), inputSize]: clean row, then its k perturbations
+    const targets = new Int32Array((r1 - r0) * (k + 1));
+    for (let r = r0; r < r1; r++) {
+      const rng = seeder.rng(unitId, rowIndex[r]);
+      const xr = x.subarray(r * d, (r + 1) * d);
+      const baseline = baselineOf(xr); // [inputSize]
+      const base = (r - r0) * (k + 1);
+      task.space.writeMasked(inputs, base, xr, baseline, new Float32Array(n));
+      for (let j = 0; j < k; j++) {
+        const m = masks.subarray((r * k + j) * n, (r * k + j + 1) * n);
+        if (sampling === 'exact') for (let i = 0; i < n; i++) m[i] = (j >> i) & 1;
+        else if (sampling === 'antithetic' && j % 2 === 1) {
+          const prev = masks.subarray((r * k + j - 1) * n, (r * k + j) * n);
+          for (let i = 0; i < n; i++) m[i] = 1 - prev[i];
+        } else for (let i = 0; i < n; i++) m[i] = rng.uniform() < 0.5 ? 1 : 0;
+        task.space.writeMasked(inputs, base + 1 + j, xr, baseline, m);
+      }
+      targets.fill(target[r], base, base + k + 1);
+    }
+    const p = await task.model.predictTarget(inputs, (r1 - r0) * (k + 1), targets, task.output);
+    for (let r = r0; r < r1; r++) for (let j = 0; j < k; j++) delta[r * k + j] = p[(r - r0) * (k + 1)] - p[(r - r0) * (k + 1) + 1 + j];
+  }
   return { nRows, k, masks, delta };
 }

@@ -7,10 +7,14 @@
  * ops. So the initial weights are identical on every backend, dropout masks come from seeded
  * `tf.dropout` (tfjs draws them in JS), and saving is a list of named tensors.
  *
- * Token of feature i (tabular): t_i = x̃_i · V_i + P_i, where x̃ = (g(x) − mean)/std is the feature
- * standardised with the training rows' statistics stored in the config (g = identity, or
- * sign·log1p with inputTransform 'signed-log'), V_i ∈ R^d is feature i's
- * own value embedding and P_i ∈ R^d its learned position embedding.
+ * Token of feature i (tabular, `tokens` kind 'scalar'; tokens.ts): t_i = x̃_i · V_i + P_i, where
+ * x̃ = (g(x) − mean)/std is the feature standardised with the training rows' statistics stored in
+ * the config (g = identity, or sign·log1p with inputTransform 'signed-log'), V_i ∈ R^d is feature
+ * i's own value embedding and P_i ∈ R^d its learned position embedding.
+ * Token of patch f (images, kind 'patch'): t_f = u_f · E + b + P_f, with u_f the patch's
+ * standardised pixels (all channels, zero-padded for an edge patch; statistics per input value),
+ * E ∈ R^{P×d} and b ∈ R^d one linear embedding shared by every patch, P_f the position embedding.
+ * The encoder, head and losses are the same for every kind.
  * Encoder layer (pre-LayerNorm): h ← h + Drop(MHA(LN(h))); h ← h + Drop(FFN(LN(h))), FFN =
  * Linear(d→f) · GELU(tanh approximation) · Linear(f→d). Then a final LayerNorm, the head
  * Linear(d→1) per token and a sigmoid.
@@ -19,6 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { makeRng } from '../rng';
 import type { ParamSchema } from '../params';
+import { inputWidth, patchGatherIndex, patchTokenSize, tokensOf, validateTokens, type TokenSpec } from './tokens';
 
 export interface ExplainerConfig {
   nFeatures: number;
@@ -32,7 +37,15 @@ export interface ExplainerConfig {
   dropout: number;
   /** Seed of the initial weights. */
   seed: number;
-  /** Per-feature standardisation applied to the input (training rows' mean and std; std 0 → 1). */
+  /**
+   * How a row becomes tokens (tokens.ts), chosen by the task's feature space: 'scalar' (one value
+   * per feature; also when absent) or 'patch' (an image's patches, each from all its pixels).
+   */
+  tokens?: TokenSpec;
+  /**
+   * Standardisation applied to the input (training rows' mean and std; std 0 → 1): per feature for
+   * scalar tokens, per input value (pixel and channel) for patch tokens.
+   */
   inputMean: number[];
   inputStd: number[];
   /**
@@ -73,10 +86,18 @@ export const EXPLAINER_FORMAT = 'deepfaith-explainer';
 /** Names and shapes of every weight, in a fixed order. */
 export function weightShapes(c: ExplainerConfig): [string, number[]][] {
   const { nFeatures: n, dModel: d, dFF: f } = c;
-  const out: [string, number[]][] = [
-    ['embed/value', [n, d]],
-    ['embed/position', [n, d]],
-  ];
+  const tokens = tokensOf(c);
+  const out: [string, number[]][] =
+    tokens.kind === 'patch'
+      ? [
+          ['embed/patch', [patchTokenSize(tokens), d]],
+          ['embed/patchBias', [d]],
+          ['embed/position', [n, d]],
+        ]
+      : [
+          ['embed/value', [n, d]],
+          ['embed/position', [n, d]],
+        ];
   for (let l = 0; l < c.nLayers; l++) {
     const p = `layer${l}/`;
     out.push(
@@ -119,8 +140,10 @@ export function validateConfig(c: ExplainerConfig): void {
   if (c.dModel % c.nHeads !== 0) bad(`Explainer width dModel = ${c.dModel} is not divisible by nHeads = ${c.nHeads}.`, 'Pick a width that is a multiple of the number of heads.');
   if (!(c.dropout >= 0 && c.dropout < 1)) bad(`Explainer dropout ${c.dropout} is outside [0, 1).`, 'Use e.g. 0.01.');
   if (c.inputTransform !== undefined && !(INPUT_TRANSFORMS as readonly string[]).includes(c.inputTransform)) bad(`Explainer inputTransform "${c.inputTransform}" is not known.`, `Use one of: ${INPUT_TRANSFORMS.join(', ')}.`);
-  if (!Array.isArray(c.inputMean) || !Array.isArray(c.inputStd) || c.inputMean.length !== c.nFeatures || c.inputStd.length !== c.nFeatures)
-    bad('Explainer input statistics do not match nFeatures.', 'Rebuild the explainer from its training data.');
+  if (c.tokens !== undefined) validateTokens(c.tokens, c.nFeatures);
+  const width = inputWidth(tokensOf(c), c.nFeatures);
+  if (!Array.isArray(c.inputMean) || !Array.isArray(c.inputStd) || c.inputMean.length !== width || c.inputStd.length !== width)
+    bad(`Explainer input statistics do not match the ${width} values per row its tokens read.`, 'Rebuild the explainer from its training data.');
   const badMean = c.inputMean.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
   if (badMean >= 0) bad(`Explainer inputMean[${badMean}] is ${JSON.stringify(c.inputMean[badMean])}, not a finite number.`, 'Rebuild the explainer from its training data.');
   const badStd = c.inputStd.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v) || v <= 0);
@@ -149,10 +172,24 @@ export function inputStatistics(x: Float32Array, nRows: number, nFeatures: numbe
 /** Variable names must be unique in the tfjs engine: each explainer instance gets its own prefix. */
 let instanceCounter = 0;
 
+/** Attention scores held at once by `explain` (rows · heads · n²): bounds the rows per forward pass. */
+export const ATTENTION_VALUE_BUDGET = 1 << 25;
+
+/** Rows per explainer forward pass so that its attention scores fit ATTENTION_VALUE_BUDGET (at most `cap`). */
+export function explainerRowsPerPass(c: Pick<ExplainerConfig, 'nFeatures' | 'nHeads'>, cap = 1024): number {
+  return Math.max(1, Math.min(cap, Math.floor(ATTENTION_VALUE_BUDGET / Math.max(1, c.nHeads * c.nFeatures * c.nFeatures))));
+}
+
 export class Explainer {
   readonly vars: Map<string, tf.Variable>;
   private readonly mean: tf.Tensor1D;
   private readonly invStd: tf.Tensor1D;
+  /** Patch tokens: for each patch and slot, the input value it reads (−1 → the padding column): [n · P]. */
+  private readonly gatherIndex: tf.Tensor1D | null;
+  /** The token input (tokens.ts). */
+  readonly tokens: TokenSpec;
+  /** Values per row the explainer reads (nFeatures, or H·W·C for patch tokens). */
+  readonly inputWidth: number;
 
   constructor(readonly config: ExplainerConfig, values?: Map<string, Float32Array>) {
     validateConfig(config);
@@ -165,8 +202,34 @@ export class Explainer {
       this.vars.set(name, tf.variable(init, true, `deepfaith${instanceCounter}/${name}`));
       init.dispose();
     }
-    this.mean = tf.tensor1d(config.inputMean); // [n]
-    this.invStd = tf.tensor1d(config.inputStd.map((s) => 1 / s)); // [n]
+    this.mean = tf.tensor1d(config.inputMean); // [width]
+    this.invStd = tf.tensor1d(config.inputStd.map((s) => 1 / s)); // [width]
+    this.tokens = tokensOf(config);
+    this.inputWidth = inputWidth(this.tokens, config.nFeatures);
+    if (this.tokens.kind === 'patch') {
+      const idx = patchGatherIndex(this.tokens);
+      for (let i = 0; i < idx.length; i++) if (idx[i] < 0) idx[i] = this.inputWidth; // the zero column appended in embed
+      this.gatherIndex = tf.tensor1d(idx, 'int32'); // [n · P]
+    } else this.gatherIndex = null;
+  }
+
+  /**
+   * The tokens before the encoder (no dropout): x [b, inputWidth] raw values → [b, n, d].
+   * Scalar: x̃_i · V_i + P_i. Patch: (the patch's standardised values, zero-padded) · E + b + P_f.
+   * Call inside tf.tidy.
+   */
+  embed(x: tf.Tensor2D): tf.Tensor3D {
+    const c = this.config;
+    const [b] = x.shape;
+    const n = c.nFeatures;
+    const xt = c.inputTransform === 'signed-log' ? tf.mul(tf.sign(x), tf.log1p(tf.abs(x))) : x; // [b, width]
+    const xs = tf.mul(tf.sub(xt, this.mean), this.invStd); // [b, width] standardised
+    if (this.tokens.kind !== 'patch') return tf.add(tf.mul(tf.expandDims(xs, 2), this.w('embed/value')), this.w('embed/position')) as tf.Tensor3D; // [b, n, d]
+    const P = patchTokenSize(this.tokens);
+    const padded = tf.concat([xs, tf.zeros([b, 1])], 1); // [b, width + 1]: the last column is the padding
+    const u = tf.reshape(tf.gather(padded, this.gatherIndex!, 1), [b * n, P]) as tf.Tensor2D; // [b·n, P] each patch's values
+    const t = tf.add(tf.matMul(u, this.w('embed/patch') as tf.Tensor2D), this.w('embed/patchBias')); // [b·n, d]
+    return tf.add(tf.reshape(t, [b, n, c.dModel]), this.w('embed/position')) as tf.Tensor3D; // [b, n, d]
   }
 
   get trainableVariables(): tf.Variable[] {
@@ -178,13 +241,14 @@ export class Explainer {
   }
 
   /**
-   * Forward pass. x: [b, n] raw feature values → [b, n] saliency in [0,1].
+   * Forward pass. x: [b, inputWidth] raw values (features, or the image for patch tokens) → [b, n] saliency in [0,1].
    * `dropoutSeed` (training only) seeds this call's dropout masks; without it no dropout is applied.
    * Call inside tf.tidy or tf.variableGrads.
    */
   apply(x: tf.Tensor2D, dropoutSeed?: string): tf.Tensor2D {
     const c = this.config;
-    const [b, n] = x.shape;
+    const b = x.shape[0];
+    const n = c.nFeatures;
     const d = c.dModel;
     const H = c.nHeads;
     const dh = d / H;
@@ -205,9 +269,7 @@ export class Explainer {
     const gelu = (t: tf.Tensor3D): tf.Tensor3D =>
       tf.mul(tf.mul(t, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.pow(t, 3))))))) as tf.Tensor3D;
 
-    const xt = c.inputTransform === 'signed-log' ? tf.mul(tf.sign(x), tf.log1p(tf.abs(x))) : x; // [b, n]
-    const xs = tf.mul(tf.sub(xt, this.mean), this.invStd); // [b, n] standardised
-    let h = tf.add(tf.mul(tf.expandDims(xs, 2), this.w('embed/value')), this.w('embed/position')) as tf.Tensor3D; // [b, n, d]
+    let h = this.embed(x); // [b, n, d]
     h = drop(h);
     for (let l = 0; l < c.nLayers; l++) {
       const p = `layer${l}/`;
@@ -226,14 +288,15 @@ export class Explainer {
     return tf.sigmoid(tf.reshape(z, [b, n])) as tf.Tensor2D; // [b, n]
   }
 
-  /** Explanations of nRows rows (no dropout), batched. x: [nRows, n] → [nRows, n]. */
-  async explain(x: Float32Array, nRows: number, maxBatchRows = 1024): Promise<Float32Array> {
+  /** Explanations of nRows rows (no dropout), batched. x: [nRows, inputWidth] → [nRows, n]. */
+  async explain(x: Float32Array, nRows: number, maxBatchRows = explainerRowsPerPass(this.config)): Promise<Float32Array> {
     const n = this.config.nFeatures;
-    if (x.length !== nRows * n) throw new Error(`explain: expected ${nRows * n} values, got ${x.length}`);
+    const w = this.inputWidth;
+    if (x.length !== nRows * w) throw new Error(`explain: expected ${nRows * w} values, got ${x.length}`);
     const out = new Float32Array(nRows * n);
     for (let start = 0; start < nRows; start += maxBatchRows) {
       const rows = Math.min(maxBatchRows, nRows - start);
-      const y = tf.tidy(() => this.apply(tf.tensor2d(x.subarray(start * n, (start + rows) * n), [rows, n]))); // [rows, n]
+      const y = tf.tidy(() => this.apply(tf.tensor2d(x.subarray(start * w, (start + rows) * w), [rows, w]))); // [rows, n]
       try {
         out.set(await y.data(), start * n);
       } finally {
@@ -265,6 +328,7 @@ export class Explainer {
     this.vars.clear();
     this.mean.dispose();
     this.invStd.dispose();
+    this.gatherIndex?.dispose();
   }
 }
 

@@ -20,6 +20,7 @@ import type { Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
 import { LC_SAMPLINGS, lcSubsetCount, lcTargets, lossLC, lossPC, type LcSampling, type LcTargets } from './losses';
 import { Explainer, type ExplainerConfig } from './model';
+import { inputWidth, tokensOf } from './tokens';
 import type { ParamSchema } from '../params';
 
 export const TRAIN_MODES = ['full', 'pc-only', 'lc-only', 'dedup-only', 'filter-only'] as const;
@@ -85,9 +86,22 @@ export const params: ParamSchema<Omit<TrainConfig, 'alpha'>> = {
   evalEvery: { type: 'int', min: 0, max: 100000, meaning: 'Held-out evaluation every this many epochs (and after the last; 0 = only after the last).' },
 };
 
+/**
+ * Attention scores of one training pass (rows · heads · n² · layers) above which a step's rows go
+ * through the explainer in chunks whose gradients are summed (weighted by each chunk's share of the
+ * step's rows, so the step's loss and gradient are those of the whole minibatch): a 196-patch
+ * explainer trains in chunks of tens of rows, tabular explainers in one pass as always.
+ */
+export const TRAIN_ATTENTION_BUDGET = 1 << 26;
+
+/** Rows per training pass through the explainer (see TRAIN_ATTENTION_BUDGET). */
+export function trainRowsPerPass(c: Pick<ExplainerConfig, 'nFeatures' | 'nHeads' | 'nLayers'>): number {
+  return Math.max(1, Math.floor(TRAIN_ATTENTION_BUDGET / Math.max(1, c.nHeads * c.nFeatures * c.nFeatures * c.nLayers)));
+}
+
 /** Samples with their target class: rows of D (for L_LC) or of the held-out split. */
 export interface SampleSet {
-  /** [nRows, n] */
+  /** [nRows, inputWidth]: what the explainer reads (features; the image for patch tokens) */
   x: Float32Array;
   nRows: number;
   /** Global row index of each row (seeds its subsets). */
@@ -97,7 +111,7 @@ export interface SampleSet {
 
 /** The supervision pairs (x, s). */
 export interface PairSet {
-  /** [nPairs, n] */
+  /** [nPairs, inputWidth] */
   x: Float32Array;
   /** [nPairs, n] saliency targets in [0,1] */
   s: Float32Array;
@@ -121,6 +135,8 @@ export interface TrainInput {
   resume?: TrainCheckpoint;
   /** Yield a checkpoint event every this many epochs (0 = never). */
   checkpointEvery?: number;
+  /** Rows per pass through the explainer within a step (default: trainRowsPerPass, from TRAIN_ATTENTION_BUDGET); the numbers do not depend on it beyond float rounding. */
+  rowsPerPass?: number;
   signal?: AbortSignal;
 }
 
@@ -247,7 +263,11 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     throw new UserError('Training needs batchSize ≥ 1, epochs ≥ 0 and at least 2 L_LC subsets.', 'Fix the training settings.');
   const seeder = new Seeder(input.seed);
   const resume = input.resume;
+  const width = inputWidth(tokensOf(resume?.explainer ?? input.explainer), n); // values per row the explainer reads
+  if (samples.x.length !== samples.nRows * width || z.x.length !== z.nPairs * width)
+    throw new Error(`trainExplainer: rows of ${width} values expected (the explainer's tokens read ${width} per row)`);
   const explainer = new Explainer(resume?.explainer ?? input.explainer, resume ? new Map(Object.entries(resume.weights).map(([k2, v]) => [k2, Float32Array.from(v)])) : undefined);
+  const chunkRows = input.rowsPerPass ?? trainRowsPerPass(explainer.config);
   const optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, config.adamEpsilon);
   const vars = explainer.trainableVariables;
   let returned = false;
@@ -290,24 +310,44 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         const a = modeAlpha(mode, alpha);
         const lr = scheduledLearningRate(config, step, totalSteps);
         adam.learningRate = lr; // Adam reads it at every applyGradients
-        const zx = gatherRows(z.x, n, zIdx);
-        const zs = gatherRows(z.s, n, zIdx);
-        const dx = gatherRows(samples.x, n, dIdx);
-        const masks = gatherRows(lc.masks, k * n, dIdx);
-        const delta = gatherRows(lc.delta, k, dIdx);
-        let pcT: tf.Scalar | null = null;
-        let lcT: tf.Scalar | null = null;
-        const { grads, value } = tf.variableGrads(() => {
-          const lcLoss = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, n]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false); // scalar
-          lcT = tf.keep(lcLoss);
-          if (zIdx.length === 0) return tf.mul(1 - a, lcLoss) as tf.Scalar;
-          const pcLoss = lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, n]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n])); // scalar
-          pcT = tf.keep(pcLoss);
-          return tf.add(tf.mul(a, pcLoss), tf.mul(1 - a, lcLoss)) as tf.Scalar;
-        }, vars);
-        optimizer.applyGradients(grads as unknown as Record<string, tf.Variable>);
-        tf.dispose(grads);
-        value.dispose();
+        let pcValue: number;
+        let lcValue: number;
+        if (zIdx.length <= chunkRows && dIdx.length <= chunkRows) {
+          // the whole minibatch in one pass
+          const zx = gatherRows(z.x, width, zIdx);
+          const zs = gatherRows(z.s, n, zIdx);
+          const dx = gatherRows(samples.x, width, dIdx);
+          const masks = gatherRows(lc.masks, k * n, dIdx);
+          const delta = gatherRows(lc.delta, k, dIdx);
+          let pcT: tf.Scalar | null = null;
+          let lcT: tf.Scalar | null = null;
+          const { grads, value } = tf.variableGrads(() => {
+            const lcLoss = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false); // scalar
+            lcT = tf.keep(lcLoss);
+            if (zIdx.length === 0) return tf.mul(1 - a, lcLoss) as tf.Scalar;
+            const pcLoss = lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, width]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n])); // scalar
+            pcT = tf.keep(pcLoss);
+            return tf.add(tf.mul(a, pcLoss), tf.mul(1 - a, lcLoss)) as tf.Scalar;
+          }, vars);
+          optimizer.applyGradients(grads as unknown as Record<string, tf.Variable>);
+          tf.dispose(grads);
+          value.dispose();
+          pcValue = pcT ? (await (pcT as tf.Scalar).data())[0] : NaN;
+          lcValue = (await (lcT as unknown as tf.Scalar).data())[0];
+          if (pcT) (pcT as tf.Scalar).dispose();
+          (lcT as unknown as tf.Scalar).dispose();
+        } else {
+          // chunks of at most chunkRows rows; each chunk's loss weighted by its share of the minibatch, gradients summed
+          const sum = await chunkedGradients(explainer, vars, chunkRows, {
+            seed: input.seed, step, a, width, n, k, normalised: config.lcNormalised ?? false,
+            z: { x: z.x, s: z.s, idx: zIdx },
+            d: { x: samples.x, masks: lc.masks, delta: lc.delta, idx: dIdx },
+          });
+          optimizer.applyGradients(sum.grads as unknown as Record<string, tf.Variable>);
+          tf.dispose(sum.grads);
+          pcValue = sum.lossPC;
+          lcValue = sum.lossLC;
+        }
         if (config.weightDecay > 0) {
           const factor = 1 - lr * config.weightDecay;
           for (const v of vars) {
@@ -316,10 +356,6 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
             decayed.dispose(); // the variable keeps the data; the handle is released
           }
         }
-        const pcValue = pcT ? (await (pcT as tf.Scalar).data())[0] : NaN;
-        const lcValue = (await (lcT as unknown as tf.Scalar).data())[0];
-        if (pcT) (pcT as tf.Scalar).dispose();
-        (lcT as unknown as tf.Scalar).dispose();
         if (!Number.isFinite(lcValue) || (zIdx.length > 0 && !Number.isFinite(pcValue)))
           throw new UserError(
             `Training diverged at step ${step} (epoch ${epoch + 1}): L_PC = ${pcValue}, L_LC = ${lcValue} with learning rate ${lr}. Nothing was saved.`,
@@ -371,6 +407,85 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
   } finally {
     optimizer.dispose();
     if (!returned) explainer.dispose();
+  }
+}
+
+/**
+ * One step's gradient in chunks: Σ over L_LC chunks of ∇((1−α)·(m/|D_step|)·L_LC(chunk)) plus Σ over
+ * L_PC chunks of ∇(α·(m/|Z_step|)·L_PC(chunk)) — the gradient of the step's α·L_PC + (1−α)·L_LC,
+ * since both losses are means over rows. Chunk i > 0 draws its dropout from "…|lc|i" / "…|pc|i".
+ * Returns the summed gradients (the caller applies and disposes them) and the step's two losses.
+ */
+async function chunkedGradients(
+  explainer: Explainer,
+  vars: tf.Variable[],
+  chunkRows: number,
+  s: {
+    seed: number;
+    step: number;
+    a: number;
+    width: number;
+    n: number;
+    k: number;
+    normalised: boolean;
+    z: { x: Float32Array; s: Float32Array; idx: Int32Array };
+    d: { x: Float32Array; masks: Float32Array; delta: Float32Array; idx: Int32Array };
+  },
+): Promise<{ grads: tf.NamedTensorMap; lossPC: number; lossLC: number }> {
+  const { a, width, n, k } = s;
+  let acc: tf.NamedTensorMap | null = null;
+  const add = (g: tf.NamedTensorMap) => {
+    if (!acc) {
+      acc = g;
+      return;
+    }
+    for (const name of Object.keys(g)) {
+      const total = tf.add(acc[name], g[name]);
+      acc[name].dispose();
+      g[name].dispose();
+      acc[name] = total;
+    }
+  };
+  const pass = async (weight: number, loss: () => tf.Scalar): Promise<number> => {
+    let kept: tf.Scalar | null = null;
+    const { grads, value } = tf.variableGrads(() => {
+      const l = loss();
+      kept = tf.keep(l);
+      return tf.mul(l, weight) as tf.Scalar;
+    }, vars);
+    value.dispose();
+    add(grads);
+    const v = (await (kept as unknown as tf.Scalar).data())[0];
+    (kept as unknown as tf.Scalar).dispose();
+    return v;
+  };
+  try {
+    let lcSum = 0;
+    const nD = s.d.idx.length;
+    for (let c0 = 0, i = 0; c0 < nD; c0 += chunkRows, i++) {
+      const idx = s.d.idx.subarray(c0, Math.min(nD, c0 + chunkRows));
+      const m = idx.length;
+      const dx = gatherRows(s.d.x, width, idx);
+      const masks = gatherRows(s.d.masks, k * n, idx);
+      const delta = gatherRows(s.d.delta, k, idx);
+      const site = i === 0 ? `${s.seed}|dropout|${s.step}|lc` : `${s.seed}|dropout|${s.step}|lc|${i}`;
+      lcSum += (m / nD) * (await pass((1 - a) * (m / nD), () => lossLC(explainer.apply(tf.tensor2d(dx, [m, width]), site), tf.tensor3d(masks, [m, k, n]), tf.tensor2d(delta, [m, k]), s.normalised)));
+    }
+    let pcSum = 0;
+    const nZ = s.z.idx.length;
+    for (let c0 = 0, i = 0; c0 < nZ; c0 += chunkRows, i++) {
+      const idx = s.z.idx.subarray(c0, Math.min(nZ, c0 + chunkRows));
+      const m = idx.length;
+      const zx = gatherRows(s.z.x, width, idx);
+      const zs = gatherRows(s.z.s, n, idx);
+      const site = i === 0 ? `${s.seed}|dropout|${s.step}|pc` : `${s.seed}|dropout|${s.step}|pc|${i}`;
+      pcSum += (m / nZ) * (await pass(a * (m / nZ), () => lossPC(explainer.apply(tf.tensor2d(zx, [m, width]), site), tf.tensor2d(zs, [m, n]))));
+    }
+    const grads = acc!;
+    acc = null;
+    return { grads, lossPC: nZ > 0 ? pcSum : NaN, lossLC: lcSum };
+  } finally {
+    if (acc) tf.dispose(acc as tf.NamedTensorMap);
   }
 }
 

@@ -17,6 +17,7 @@ import type { Params } from '../params';
 import { meanSkippingNaN, rankTable } from '../ranking';
 import { buildSupervision, minMaxNormalize, scoreAll, splitSamples, supervisionOptionsFor, type PriorMethodInfo, type SampleRecord, type SupervisionCounts, type SupervisionSet } from '../supervision/supervision';
 import { Explainer, inputStatistics, type ExplainerArchitecture, type ExplainerConfig } from '../explainer/model';
+import { inputWidth, tokenSpecFor } from '../explainer/tokens';
 import { runTraining, trainExplainer, type EvalEvent, type StepEvent, type TrainConfig, type TrainInput, type TrainMode, type TrainResult } from '../explainer/train';
 import type { AlphaState } from '../explainer/alpha';
 import type { Batch } from '../task/task';
@@ -142,13 +143,17 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
   const split = evaluationSplit(prep, evaluateOn, opts.validationFraction ?? VALIDATION_FRACTION);
   const { task, batch } = loaded;
   const n = task.nFeatures;
-  if (task.inputSize !== n) throw new UserError(`The explainer reads one token per feature; this task's model takes ${task.inputSize} input values for ${n} features.`, 'Train the explainer on a tabular task (image and text tokens come with those modalities).');
+  const d = task.inputSize; // model-input values per row
+  // the explainer's token input, chosen by the feature space (explainer/tokens.ts): scalar per feature, or image patches
+  const tokens = tokenSpecFor(task.space);
+  if (inputWidth(tokens, n) !== d)
+    throw new UserError(`The explainer's ${tokens.kind} tokens read ${inputWidth(tokens, n)} values per row, but this task's model takes ${d} input values for its ${n} features.`, 'Train the explainer on a tabular task (one value per feature) or an image task (patch tokens).');
   if (task.space.kind === 'text')
     throw new UserError('The explainer has no text tokens yet: it would read token ids as numbers.', 'Use deepfaith supervise for the priors, their scores and Z on a text task; train the explainer on a tabular task (docs/text.md).');
   const mode = opts.mode ?? job.mode;
   const trainSeed = opts.trainSeed ?? job.trainSeed ?? job.seed;
   const supOpts = supervisionOptionsFor(mode, job.supervision.delta, job.supervision.p);
-  const supInput = { x: batch.x, n, rowIndex: batch.rowIndex, methodIds: prep.ranIds, explanations: prep.explanations, scores };
+  const supInput = { x: batch.x, n, inputSize: d, rowIndex: batch.rowIndex, methodIds: prep.ranIds, explanations: prep.explanations, scores };
   // early stopping watches validation rows carved from the training rows (never the evaluation rows)
   let fit = split.train;
   let validation: TrainInput['validation'];
@@ -157,17 +162,17 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
     const valPos = carve.test.map((i) => split.train[i]);
     fit = carve.train.map((i) => split.train[i]);
     const zVal = buildSupervision({ ...supInput, use: valPos }, supOpts);
-    const valBatch = subBatch(batch, valPos, n);
+    const valBatch = subBatch(batch, valPos, d);
     validation = { z: zVal, samples: { x: valBatch.x, nRows: valBatch.nRows, rowIndex: valBatch.rowIndex, target: Int32Array.from(valPos, (p) => target[p]) } };
   }
   const zTrain = buildSupervision({ ...supInput, use: fit }, supOpts);
   const zTest = buildSupervision({ ...supInput, use: split.test }, supOpts);
-  const trainBatch = subBatch(batch, fit, n);
-  const testBatch = subBatch(batch, split.test, n);
+  const trainBatch = subBatch(batch, fit, d);
+  const testBatch = subBatch(batch, split.test, d);
   if (trainBatch.nRows === 0) throw new UserError('There are no training rows.', 'Use more rows.');
   const trainTarget = Int32Array.from(fit, (p) => target[p]);
   const testTarget = Int32Array.from(split.test, (p) => target[p]);
-  const explainer: ExplainerConfig = { nFeatures: n, ...job.explainer, seed: trainSeed, ...inputStatistics(trainBatch.x, trainBatch.nRows, n, job.explainer.inputTransform) };
+  const explainer: ExplainerConfig = { nFeatures: n, ...job.explainer, seed: trainSeed, tokens, ...inputStatistics(trainBatch.x, trainBatch.nRows, d, job.explainer.inputTransform) };
   const input: TrainInput = {
     task,
     explainer,
