@@ -1,8 +1,9 @@
 /**
  * Image tasks in Chromium on the real wasm backend: the digits demo explained (heatmaps drawn over
  * the images: the overlay canvas read back pixel by pixel), its pixel maps, evaluated (the metric
- * inspector shows the perturbed image), the Supervise panel on image rows, the Report's Figure 5
- * grid with INS/DEL equal to the stored scores; a folder of PNGs with class sub-folders (made here
+ * inspector shows the perturbed image), the Supervise panel on image rows, the explainer trained
+ * for a few steps (its map of the watched row drawn), the Report's final table and Figure 5 grid
+ * (the priors' INS/DEL equal to the stored scores, the explainer's column scored); a folder of PNGs with class sub-folders (made here
  * with pngjs, one class folder larger than one readEntries batch) dropped through a real drop event
  * loads with the right rows, classes and pixels; a zip of it and an NPY array load too; a bad image
  * file in a dropped folder shows the engine's message and the earlier task stays. Screenshots in
@@ -159,11 +160,31 @@ describe('the digits demo in the studio', () => {
     await page.screenshot({ path: `${ARTIFACTS}/e2e-img-supervise.png`, fullPage: true });
   });
 
-  it('the Report shows the Figure 5 grid: samples × methods, each with its INS and DEL (the stored scores)', async () => {
+  it('trains the image explainer for a few steps: live losses and its map of the watched row drawn over the image', async () => {
+    await page.click('[data-step=train]');
+    await page.evaluate(() => {
+      const st = (window as any).__studio.getState();
+      st.setTraining({ epochs: 2, batchSize: 8, lcSubsets: 8 });
+      st.setExplainerArch({ dModel: 16, nHeads: 2, nLayers: 1, dFF: 32 });
+    });
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? '') && !document.querySelector('[data-testid=progress]'), null, { timeout: 180_000 });
+    expect(await page.evaluate(() => (window as any).__studio.getState().trainError)).toBeNull();
+    const steps = await page.evaluate(() => (window as any).__studio.getState().trainSteps.map((x: any) => [x.lPC, x.lLC]));
+    expect(steps.length).toBeGreaterThan(0);
+    for (const [pc, lc] of steps) expect(Number.isFinite(pc) && Number.isFinite(lc)).toBe(true);
+    const { image, overlay } = await canvasPixels(page, 'watch-heatmap');
+    expect(Array.from({ length: 64 }, (_, p) => overlay[4 * p + 3]).every((a) => a === 153)).toBe(true);
+    expect(Array.from({ length: 64 }, (_, p) => overlay.slice(4 * p, 4 * p + 3).join(',') !== image.slice(4 * p, 4 * p + 3).join(',')).filter(Boolean).length).toBeGreaterThan(32);
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-img-train.png`, fullPage: true });
+  });
+
+  it('the Report shows the Figure 5 grid: samples × methods and the explainer, each with its INS and DEL (the priors\' = the stored scores)', async () => {
     await page.click('[data-step=report]');
+    await page.locator('[data-testid=report-table] tr[data-method=deepfaith-explainer]').waitFor({ timeout: 60_000 });
     const grid = page.getByTestId('figure5-grid');
     await grid.waitFor({ timeout: 30_000 });
-    expect(await grid.locator('thead th[data-method]').evaluateAll((els) => els.map((e) => e.getAttribute('data-method')))).toEqual(['saliency', 'integrated-gradients', 'occlusion']);
+    expect(await grid.locator('thead th[data-method]').evaluateAll((els) => els.map((e) => e.getAttribute('data-method')))).toEqual(['saliency', 'integrated-gradients', 'occlusion', 'deepfaith-explainer']);
     const rows = await grid.locator('tbody tr').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-row'))));
     expect(rows.length).toBe(2); // the test split of 10 rows
     await expect.poll(() => grid.locator('[data-metric=INS]').first().textContent(), { timeout: 60_000 }).not.toBe('…');
@@ -180,6 +201,18 @@ describe('the digits demo in the studio', () => {
         const { overlay } = await canvasPixels(page, `fig5-${r}-${id}`);
         expect(overlay.some((v, k) => k % 4 === 3 && v > 0)).toBe(true);
       }
+    // the explainer's cells: its map and its INS/DEL, scored in the worker; the grid holds every test
+    // row, so their means are the final table's explainer scores (a mean over the same test rows)
+    const report = await page.evaluate(() => (window as any).__studio.getState().report.table.find((r: any) => r.isExplainer).scores);
+    for (const m of ['INS', 'DEL']) {
+      let sum = 0;
+      for (const r of rows) sum += Number(await grid.locator(`tr[data-row="${r}"] td[data-method="deepfaith-explainer"] [data-metric=${m}]`).textContent());
+      expect(Math.abs(sum / rows.length - report[m])).toBeLessThan(1e-3);
+    }
+    for (const r of rows) {
+      const { overlay } = await canvasPixels(page, `fig5-${r}-deepfaith-explainer`);
+      expect(overlay.some((v, k) => k % 4 === 3 && v > 0)).toBe(true);
+    }
     await page.getByTestId('figure5').scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${ARTIFACTS}/e2e-img-figure5.png`, fullPage: true });
   });
