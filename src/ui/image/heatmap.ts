@@ -46,8 +46,8 @@ export function patchesToPixels(values: ArrayLike<number>, g: Pick<ImageGeometry
   return out;
 }
 
-/** Min–max normalised copy of one map (a constant map → zeros), as the pipeline normalises explanations. */
-export function minMax(values: ArrayLike<number>): Float32Array {
+/** The smallest and largest finite value ([Infinity, −Infinity] when there is none). */
+function finiteRange(values: ArrayLike<number>): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < values.length; i++)
@@ -55,6 +55,12 @@ export function minMax(values: ArrayLike<number>): Float32Array {
       lo = Math.min(lo, values[i]);
       hi = Math.max(hi, values[i]);
     }
+  return [lo, hi];
+}
+
+/** Min–max normalised copy of one map (a constant map → zeros), as the pipeline normalises explanations. */
+export function minMax(values: ArrayLike<number>): Float32Array {
+  const [lo, hi] = finiteRange(values);
   const span = hi - lo;
   return Float32Array.from(values as ArrayLike<number>, (v) => (!Number.isFinite(v) ? NaN : span > 0 ? (v - lo) / span : 0));
 }
@@ -80,13 +86,7 @@ function rgbOf(css: string): [number, number, number] {
  * maps without one are sequential on [0, max]. `domain` overrides the range (shared legends).
  */
 export function mapScale(values: ArrayLike<number>, normalised: boolean, domain?: [number, number]): MapScale {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < values.length; i++)
-    if (Number.isFinite(values[i])) {
-      lo = Math.min(lo, values[i]);
-      hi = Math.max(hi, values[i]);
-    }
+  let [lo, hi] = finiteRange(values);
   if (!Number.isFinite(lo)) lo = hi = 0;
   if (!normalised && (domain ? domain[0] < 0 : lo < 0)) {
     const m = domain ? Math.max(Math.abs(domain[0]), Math.abs(domain[1])) : Math.max(Math.abs(lo), Math.abs(hi)) || 1;
