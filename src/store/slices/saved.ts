@@ -53,7 +53,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
       if (job.task.demo) await loadSource({ kind: 'demo', demoId: job.task.demo }, { keepRows: true });
       else
         set({
-          taskError: { what: `The job uses your own files (${job.task.model}, ${job.task.data}), which a link cannot carry.`, todo: 'Drop the same model and CSV in the Task panel; the settings from the job are already applied.' },
+          taskError: { what: `The job uses your own files (${job.task.model}, ${job.task.data}), which a link cannot carry.`, todo: 'Drop the same model and data (CSV or images) in the Task panel; the settings from the job are already applied.' },
         });
     },
 

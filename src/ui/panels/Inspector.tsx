@@ -146,7 +146,7 @@ function CorrelationInspector({ methodId, metricId, pickers }: { methodId: strin
         <div className="col">
           {info.image ? <PerturbedImage row={row} input={cur?.input} marked={removed} /> : <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={removed} />}
           <p className="legend-note">
-            <span className="swatch baselined" /> cell replaced by the {meta?.info.baseline === 'noise' ? 'noise baseline' : attribution.baseline === 'mean' ? 'baseline (column mean of the explained rows)' : 'baseline (zero)'}
+            <span className="swatch baselined" /> {info.image ? 'patch' : 'cell'} replaced by the {meta?.info.baseline === 'noise' ? 'noise baseline' : `baseline (${baselineWords(attribution.baseline, !!info.image)})`}
           </p>
           <p>
             p_c(x), clean row: <strong data-testid="insp-pclean">{res ? fmtNum(res.pClean, 4) : '…'}</strong>
@@ -254,7 +254,7 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
         <div className="col">
           {info.image ? <PerturbedImage row={row} input={cur?.input} marked={changed} /> : <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={changed} />}
           <p className="legend-note">
-            <span className="swatch baselined" /> cell set to the baseline ({attribution.baseline === 'mean' ? 'column mean of the explained rows' : 'zero'})
+            <span className="swatch baselined" /> {info.image ? 'patch' : 'cell'} set to the baseline ({baselineWords(attribution.baseline, !!info.image)})
           </p>
           <p>
             Model’s probability of <strong>{info.classNames[c]}</strong> at this step (replayed through the {metricId} kernel): <strong data-testid="insp-prob">{cur ? fmtNum(cur.p, 4) : '…'}</strong>
@@ -294,6 +294,13 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
       </div>
     </>
   );
+}
+
+/** What a removed feature becomes, in words. */
+function baselineWords(baseline: string, image: boolean): string {
+  if (baseline === 'mean') return image ? 'per-pixel mean of the explained rows' : 'column mean of the explained rows';
+  if (baseline === 'blur') return 'a Gaussian blur of the image itself';
+  return 'zero';
 }
 
 /** The row as the model saw it at one step, beside the original; cells the metric replaced are marked. */
