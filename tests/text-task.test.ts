@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from './helpers/models';
 import { bagOfEmbeddings } from './helpers/textModels';
 import { getDemo, seededSplit, type DemoMeta } from '../src/core/data/demos';
-import { loadTask, type TaskSpec } from '../src/core/task/load';
+import { loadTask, taskRows, type TaskSpec } from '../src/core/task/load';
 import { argmax } from '../src/core/task/task';
 import { TextFeatureSpace } from '../src/core/task/textSpace';
 import { readTextTable, tokenize } from '../src/core/data/text';
@@ -146,6 +146,23 @@ describe('a user\'s text model, vocabulary and CSV', () => {
       expect(masked.fingerprint.data).not.toBe((await load({})).fingerprint.data);
     } finally {
       masked.task.model.dispose();
+    }
+  });
+
+  it('the first N rows of a loaded text task (taskRows) are the task loadTask builds with maxRows N', async () => {
+    const all = await load({});
+    const two = await load({ maxRows: 2 });
+    try {
+      const cut = taskRows(all, 2);
+      expect(Array.from(cut.data.x)).toEqual(Array.from(two.data.x));
+      expect(cut.data.text!.tokens).toEqual(two.data.text!.tokens);
+      expect(Array.from(cut.data.text!.lengths)).toEqual([4, 4]);
+      expect(cut.data.text!.truncatedRows).toEqual([]);
+      expect((cut.task.space as TextFeatureSpace).maxRowFeatures).toBe(4);
+      expect((all.task.space as TextFeatureSpace).maxRowFeatures).toBe(6);
+    } finally {
+      all.task.model.dispose();
+      two.task.model.dispose();
     }
   });
 
