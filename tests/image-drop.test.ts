@@ -137,7 +137,7 @@ describe('the worker loads dropped images through the engine', () => {
     expect(info.image?.normalise).toBe('mean-std');
   });
 
-  it('a file that is not an image gets the engine\'s message naming it, and the loaded task stays', async () => {
+  it('bad files (not an image, colour for a gray model, an impossible resize, too many images, an empty zip) get the engine\'s message naming them, and the loaded task stays', async () => {
     await session.loadTask(source(files), settings);
     const before = session.info;
     const bad = [...files, { path: 'digits-png/3/notes.png', data: ab(new TextEncoder().encode('not a picture')) }];
@@ -146,6 +146,14 @@ describe('the worker loads dropped images through the engine', () => {
     // an RGB picture for the gray model is refused by name too
     const rgb = PNG.sync.write({ width: 8, height: 8, data: Buffer.from(Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 53) % 256)) } as PNG, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
     await expect(session.loadTask(source([...files, { path: 'digits-png/1/colour.png', data: ab(rgb) }]), settings)).rejects.toThrow(/digits-png\/1\/colour\.png is in colour/);
+    expect(session.info).toBe(before);
+    // a size that cannot be resized to the model's 8×8 (20×8: a 2.5× stretch), and more than 10,000 images
+    const wide = PNG.sync.write({ width: 20, height: 8, data: Buffer.alloc(160, 90) } as PNG, { colorType: 0, inputColorType: 0, inputHasAlpha: false });
+    await expect(session.loadTask(source([...files, { path: 'digits-png/2/wide.png', data: ab(wide) }]), settings)).rejects.toThrow(/digits-png\/2\/wide\.png is 20×8 pixels .* would stretch it 2\.5×/);
+    const many = Array.from({ length: 10_001 }, (_, i) => ({ path: `many/${i % 10}/${i}.png`, data: files[0].data }));
+    await expect(session.loadTask(source(many), settings)).rejects.toThrow(/many holds 10,001 images, more than the 10,000 read without a row limit/);
+    // an empty zip
+    await expect(session.loadTask(source([{ path: 'empty.zip', data: ab(zipSync({ 'empty/': new Uint8Array(0) })) }]), settings)).rejects.toThrow(/empty\.zip holds no files/);
     expect(session.info).toBe(before);
   });
 
