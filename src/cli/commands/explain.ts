@@ -26,6 +26,9 @@ const OPTIONS = {
   drop: { type: 'string' as const },
   patch: { type: 'string' as const },
   normalise: { type: 'string' as const },
+  vocab: { type: 'string' as const },
+  text: { type: 'string' as const },
+  'mask-token': { type: 'string' as const },
   rows: { type: 'string' as const },
   model: { type: 'string' as const },
   target: { type: 'string' as const },
@@ -45,6 +48,10 @@ interface TrainedFor {
   patch?: number;
   normalise?: string;
   blurSigma?: number;
+  /** Text tasks: the vocabulary, text column and mask token (docs/text.md). */
+  vocab?: string;
+  text?: string;
+  maskToken?: string;
 }
 
 export const command: CliCommand = {
@@ -52,6 +59,7 @@ export const command: CliCommand = {
     [
       'Usage: deepfaith explain --explainer <dir> (--demo <id> | --data <file.csv> [--label <column>] [--drop a,b]) [--rows A:B]',
       '                         [--patch <pixels>] [--normalise 0-1|-1-1|mean-std]   (image tasks)',
+      '                         [--vocab <vocab.json> --text <column> [--mask-token <token>]]   (text tasks)',
       '                         [--model <model.json>] [--target predicted|label] [--backend cpu|wasm] --out <file.json>',
       '',
       'Explains the chosen rows with a trained explainer (the explainer/ folder written by deepfaith run) and',
@@ -100,6 +108,13 @@ export const command: CliCommand = {
     const normalise = img.normalise ?? (givenFiles || str('demo') ? undefined : (tf.normalise as NormaliseRule | undefined));
     if (patch !== undefined) spec.patch = patch;
     if (normalise !== undefined) spec.normalise = normalise;
+    // text: the vocabulary and text column of the flags, else those the explainer was trained with (files only)
+    const vocab = str('vocab') ?? (demo || givenFiles ? undefined : tf.vocab);
+    const text = str('text') ?? (demo || givenFiles ? undefined : tf.text);
+    const maskToken = str('mask-token') ?? (demo || givenFiles ? undefined : tf.maskToken);
+    if (vocab !== undefined) spec.vocab = vocab;
+    if (text !== undefined) spec.text = text;
+    if (maskToken !== undefined) spec.maskToken = maskToken;
     if (!spec.demo && !spec.data) throw new UserError('The rows to explain are not known.', 'Give --data path/to/file.csv (or --demo <id>).');
     if (!spec.demo && !spec.model) throw new UserError('The target class needs the target model.', 'Give --model path/to/model.json.');
     const targetRule = parseTargetRule(str('target') ?? tf.target);
@@ -120,6 +135,11 @@ export const command: CliCommand = {
           throw new UserError(
             `The explainer reads ${tokens.height}×${tokens.width}×${tokens.channels} images in ${tokens.patch}-pixel patches (${n} patches), but ${loaded.source.data} gives ${task.inputSize} input values per row in ${task.nFeatures} patches.`,
             'Choose images of the size the explainer was trained on, and leave out --patch (or give its patch size).',
+          );
+        if (tokens.kind === 'token-id' && (data.text?.vocabSize !== tokens.vocabSize || data.text?.pad !== tokens.pad))
+          throw new UserError(
+            `The explainer reads token ids of a ${tokens.vocabSize}-token vocabulary (pad ${tokens.pad}), but ${loaded.source.data} is read ${data.text ? `with a ${data.text.vocabSize}-token vocabulary (pad ${data.text.pad})` : 'as a table, not as texts'}.`,
+            'Give the vocabulary the explainer was trained with (--vocab) and the text column (--text).',
           );
         if (task.nFeatures !== n || task.inputSize !== explainer.inputWidth)
           throw new UserError(`The explainer expects ${n} features but ${loaded.source.data} has ${data.nFeatures} (${data.featureNames.join(', ')}).`, 'Choose the data the explainer was trained on (and the same --drop).');
@@ -148,6 +168,7 @@ export const command: CliCommand = {
         featureNames: task.featureNames,
         classNames: data.classNames,
         backend: backend.chosen,
+        ...(data.text ? { tokens: data.text.tokens.slice(rows[0], rows[1]) } : {}),
       };
       writeJson(out, file);
       if (out !== '-') console.error(`deepfaith explain: rows ${rows[0]}:${rows[1]} (${batch.nRows} × ${n}) → ${out} in ${file.ms} ms`);

@@ -23,7 +23,7 @@ export function nodeJobIO(baseDir: string): JobIO {
 /** The files a job reads, resolved against its folder (for --out checks). */
 export function jobInputs(job: Job, baseDir: string): string[] {
   if (job.task.demo) return [];
-  return taskInputs({ ...job.task, model: resolve(baseDir, job.task.model!), data: resolve(baseDir, job.task.data!) });
+  return taskInputs({ ...job.task, model: resolve(baseDir, job.task.model!), data: resolve(baseDir, job.task.data!), ...(job.task.vocab !== undefined ? { vocab: resolve(baseDir, job.task.vocab) } : {}) });
 }
 
 /** Whether a job argument is a studio link (…#job=…) rather than a file path. */
@@ -157,6 +157,7 @@ export const command: CliCommand = {
           baseline: job.task.baseline,
           patch: job.task.patch,
           normalise: job.task.normalise,
+          ...(job.task.vocab !== undefined ? { vocab: job.task.demo ? job.task.vocab : resolve(baseDir, job.task.vocab), text: job.task.text, maskToken: job.task.maskToken } : {}),
           blurSigma: job.task.blurSigma,
           maxRows: job.task.maxRows,
         });

@@ -14,6 +14,9 @@
  * Token of patch f (images, kind 'patch'): t_f = u_f · E + b + P_f, with u_f the patch's
  * standardised pixels (all channels, zero-padded for an edge patch; statistics per input value),
  * E ∈ R^{P×d} and b ∈ R^d one linear embedding shared by every patch, P_f the position embedding.
+ * Token of position t (text, kind 'token-id'): t_t = E[x_t] + P_t, the explainer's own embedding of
+ * the token id (E ∈ R^{V×d}, looked up with a gradient built from scatterND, which the wasm backend
+ * has) plus the position embedding; the output at a padded position (the pad id) is 0.
  * The encoder, head and losses are the same for every kind.
  * Encoder layer (pre-LayerNorm): h ← h + Drop(MHA(LN(h))); h ← h + Drop(FFN(LN(h))), FFN =
  * Linear(d→f) · GELU(tanh approximation) · Linear(f→d). Then a final LayerNorm, the head
@@ -94,10 +97,15 @@ export function weightShapes(c: ExplainerConfig): [string, number[]][] {
           ['embed/patchBias', [d]],
           ['embed/position', [n, d]],
         ]
-      : [
-          ['embed/value', [n, d]],
-          ['embed/position', [n, d]],
-        ];
+      : tokens.kind === 'token-id'
+        ? [
+            ['embed/token', [tokens.vocabSize, d]],
+            ['embed/position', [n, d]],
+          ]
+        : [
+            ['embed/value', [n, d]],
+            ['embed/position', [n, d]],
+          ];
   for (let l = 0; l < c.nLayers; l++) {
     const p = `layer${l}/`;
     out.push(
@@ -222,6 +230,7 @@ export class Explainer {
     const c = this.config;
     const [b] = x.shape;
     const n = c.nFeatures;
+    if (this.tokens.kind === 'token-id') return tf.add(embedLookup(this.w('embed/token') as tf.Tensor2D, tf.cast(x, 'int32') as tf.Tensor2D), this.w('embed/position')) as tf.Tensor3D; // [b, n, d]
     const xt = c.inputTransform === 'signed-log' ? tf.mul(tf.sign(x), tf.log1p(tf.abs(x))) : x; // [b, width]
     const xs = tf.mul(tf.sub(xt, this.mean), this.invStd); // [b, width] standardised
     if (this.tokens.kind !== 'patch') return tf.add(tf.mul(tf.expandDims(xs, 2), this.w('embed/value')), this.w('embed/position')) as tf.Tensor3D; // [b, n, d]
@@ -285,7 +294,9 @@ export class Explainer {
       h = tf.add(h, drop(ff)) as tf.Tensor3D;
     }
     const z = linear(layerNorm(h, 'final_ln'), 'head/w', 'head/b'); // [b, n, 1]
-    return tf.sigmoid(tf.reshape(z, [b, n])) as tf.Tensor2D; // [b, n]
+    const s = tf.sigmoid(tf.reshape(z, [b, n])) as tf.Tensor2D; // [b, n]
+    // text: padding gets no mass
+    return this.tokens.kind === 'token-id' ? (tf.mul(s, tf.cast(tf.notEqual(x, this.tokens.pad), 'float32')) as tf.Tensor2D) : s;
   }
 
   /** Explanations of nRows rows (no dropout), batched. x: [nRows, inputWidth] → [nRows, n]. */
@@ -330,6 +341,28 @@ export class Explainer {
     this.invStd.dispose();
     this.gatherIndex?.dispose();
   }
+}
+
+/**
+ * Rows of `table` ([V, d]) at token ids ([b, n], int32) → [b, n, d]. The gradient with respect to
+ * the table is a scatter-add of the output gradient (scatterND sums repeated ids), not tf.gather's
+ * own (UnsortedSegmentSum, which the wasm backend lacks). Call inside tf.tidy.
+ */
+export function embedLookup(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor3D {
+  const [b, n] = ids.shape;
+  const [V, d] = table.shape;
+  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [t, flat, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([flat]); // the ids, kept for the backward pass
+    return {
+      value: tf.reshape(tf.gather(t, flat), [b, n, d]), // [b, n, d]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [f] = saved; // [b·n]
+        return [tf.scatterND(tf.reshape(f, [b * n, 1]), tf.reshape(dy, [b * n, d]), [V, d]), tf.zerosLike(f)]; // [V, d], none for the ids
+      },
+    };
+  });
+  return lookup(table, tf.reshape(ids, [b * n])) as tf.Tensor3D;
 }
 
 export interface ExplainerModelJson {

@@ -12,10 +12,10 @@
  *   are 0) through one learned linear embedding shared by all patches, t_f = u_f · E + b + P_f, with
  *   P_f the learned position embedding. The row is the model input itself, [H·W·C] values, and the
  *   standardisation is per input value (the training rows' mean and std of each pixel and channel).
- * - `token-id` (text; a slot for the text modality, not implemented here): one token per position
- *   from an embedding table of token ids. A config of this kind is refused by `validateTokens` with a
- *   message saying so; whoever adds it adds its weights in model.ts `weightShapes` and its branch of
- *   `Explainer.embed`, and returns it from `tokenSpecFor` for the text space.
+ * - `token-id` (text; docs/text.md): one token per sequence position from the explainer's own
+ *   embedding table of token ids plus the position embedding, t_t = E[x_t] + P_t (E ∈ R^{V×d}); the
+ *   row is the model input itself, [L] token ids, read as ids (no standardisation). The output at a
+ *   padded position (the pad id) is 0, so the explainer gives padding no mass.
  *
  * Pure (no tfjs): the studio's main thread may read a config's token kind.
  */
@@ -37,12 +37,19 @@ export type TokenSpec =
       /** Patch side in pixels (edge patches are narrower when it does not divide H or W). */
       patch: number;
     }
-  | { kind: 'token-id'; vocabSize: number };
+  | {
+      kind: 'token-id';
+      /** Token ids 0..vocabSize−1 (the task's vocabulary). */
+      vocabSize: number;
+      /** The pad id: positions holding it are padding, whose output is 0. */
+      pad: number;
+    };
 
-/** The token input a feature space asks for: `patch` for image patches, else `scalar` (see the header for `token-id`). */
+/** The token input a feature space asks for: `patch` for image patches, `token-id` for text positions, else `scalar`. */
 export function tokenSpecFor(space: FeatureSpace): TokenSpec {
-  const s = space as FeatureSpace & { height?: number; width?: number; channels?: number; patch?: number };
+  const s = space as FeatureSpace & { height?: number; width?: number; channels?: number; patch?: number; vocabSize?: number; pad?: number };
   if (space.kind === 'image' && s.height && s.width && s.channels && s.patch) return { kind: 'patch', height: s.height, width: s.width, channels: s.channels, patch: s.patch };
+  if (space.kind === 'text' && s.vocabSize && s.pad !== undefined) return { kind: 'token-id', vocabSize: s.vocabSize, pad: s.pad };
   return { kind: 'scalar' };
 }
 
@@ -95,8 +102,10 @@ export function validateTokens(tokens: unknown, nFeatures: number): void {
   const t = tokens as Partial<TokenSpec> & Record<string, unknown>;
   if (!t || typeof t !== 'object' || !(TOKEN_KINDS as readonly string[]).includes(t.kind as string))
     throw new UserError(`Explainer tokens ${JSON.stringify(tokens)} are not known.`, `Use one of the token kinds: ${TOKEN_KINDS.join(', ')}.`);
-  if (t.kind === 'token-id')
-    throw new UserError('This explainer reads token ids (text), which this build does not implement yet.', 'Train the explainer on a tabular or image task, or use a build with text tokens.');
+  if (t.kind === 'token-id') {
+    if (!Number.isInteger(t.vocabSize) || (t.vocabSize as number) < 2) throw new UserError(`Explainer token-id tokens: vocabSize = ${JSON.stringify(t.vocabSize)} is not an integer ≥ 2.`, 'Rebuild the explainer from its task.');
+    if (!Number.isInteger(t.pad) || (t.pad as number) < 0 || (t.pad as number) >= (t.vocabSize as number)) throw new UserError(`Explainer token-id tokens: pad = ${JSON.stringify(t.pad)} is not a token id (0..${(t.vocabSize as number) - 1}).`, 'Rebuild the explainer from its task.');
+  }
   if (t.kind === 'patch') {
     for (const k of ['height', 'width', 'channels', 'patch'] as const)
       if (!Number.isInteger(t[k]) || (t[k] as number) < 1) throw new UserError(`Explainer patch tokens: ${k} = ${JSON.stringify(t[k])} is not a positive integer.`, 'Rebuild the explainer from its task.');

@@ -20,7 +20,8 @@ import { Explainer, inputStatistics, type ExplainerArchitecture, type ExplainerC
 import { inputWidth, tokenSpecFor } from '../explainer/tokens';
 import { runTraining, trainExplainer, type EvalEvent, type StepEvent, type TrainConfig, type TrainInput, type TrainMode, type TrainResult } from '../explainer/train';
 import type { AlphaState } from '../explainer/alpha';
-import type { Batch } from '../task/task';
+import type { Batch, Task } from '../task/task';
+import { minMaxNormalizeRows, rowFeatureCounts } from '../task/ragged';
 import { costModel, type CostModel } from '../explainer/cost';
 import { modelFlops } from '../task/modelFlops';
 import { methodRows } from '../estimate';
@@ -144,12 +145,10 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
   const { task, batch } = loaded;
   const n = task.nFeatures;
   const d = task.inputSize; // model-input values per row
-  // the explainer's token input, chosen by the feature space (explainer/tokens.ts): scalar per feature, or image patches
+  // the explainer's token input, chosen by the feature space (explainer/tokens.ts): scalar per feature, image patches, or text token ids
   const tokens = tokenSpecFor(task.space);
   if (inputWidth(tokens, n) !== d)
     throw new UserError(`The explainer's ${tokens.kind} tokens read ${inputWidth(tokens, n)} values per row, but this task's model takes ${d} input values for its ${n} features.`, 'Train the explainer on a tabular task (one value per feature) or an image task (patch tokens).');
-  if (task.space.kind === 'text')
-    throw new UserError('The explainer has no text tokens yet: it would read token ids as numbers.', 'Use deepfaith supervise for the priors, their scores and Z on a text task; train the explainer on a tabular task (docs/text.md).');
   const mode = opts.mode ?? job.mode;
   const trainSeed = opts.trainSeed ?? job.trainSeed ?? job.seed;
   const supOpts = supervisionOptionsFor(mode, job.supervision.delta, job.supervision.p);
@@ -172,7 +171,9 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
   if (trainBatch.nRows === 0) throw new UserError('There are no training rows.', 'Use more rows.');
   const trainTarget = Int32Array.from(fit, (p) => target[p]);
   const testTarget = Int32Array.from(split.test, (p) => target[p]);
-  const explainer: ExplainerConfig = { nFeatures: n, ...job.explainer, seed: trainSeed, tokens, ...inputStatistics(trainBatch.x, trainBatch.nRows, d, job.explainer.inputTransform) };
+  // token ids are read as ids, not standardised: their statistics are the identity
+  const statistics = tokens.kind === 'token-id' ? { inputMean: new Array<number>(d).fill(0), inputStd: new Array<number>(d).fill(1), inputTransform: 'standard' as const } : inputStatistics(trainBatch.x, trainBatch.nRows, d, job.explainer.inputTransform);
+  const explainer: ExplainerConfig = { nFeatures: n, ...job.explainer, seed: trainSeed, tokens, ...statistics };
   const input: TrainInput = {
     task,
     explainer,
@@ -207,7 +208,7 @@ export async function reportTraining(
   const te = performance.now();
   const raw = await trained.explainer.explain(testBatch.x, testBatch.nRows);
   const explainMs = performance.now() - te;
-  const ours = minMaxNormalize(raw, testBatch.nRows, n);
+  const ours = normalizeFor(task, testBatch, raw);
   onEvent?.({ stage: 'explain', done: 1, total: 1 });
   const ourScores = await scoreAll(task, testBatch, testTarget, [ours], prep.metrics, new Seeder(job.seed), (done, total) => onEvent?.({ stage: 'score-explainer', done, total }), signal);
   const metricsInfo = prep.metrics.map((m, i) => {
@@ -242,7 +243,7 @@ export async function reportTraining(
     const cfg = job.training;
     const lc = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, cfg.lcSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-heldout', cfg.lcSampling ?? 'independent');
     const optimumRaw = lcOptimum(lc, nTest, n);
-    const optimum = minMaxNormalize(optimumRaw, nTest, n);
+    const optimum = normalizeFor(task, testBatch, optimumRaw);
     const zMean = zMeanExplanations(plan, n);
     const diag = await scoreAll(task, testBatch, testTarget, [optimum, zMean], prep.metrics, new Seeder(job.seed), undefined, signal);
     const noRank = { ranks: {} as Record<string, number>, meanRank: NaN, msPerSample: NaN };
@@ -265,7 +266,7 @@ export async function reportTraining(
     const width = plan.trainBatch.x.length / Math.max(1, plan.trainBatch.nRows);
     const trainPos = plan.fit.slice(0, m);
     const trainRows: Batch = { x: plan.trainBatch.x.subarray(0, m * width), nRows: m, rowIndex: plan.trainBatch.rowIndex.subarray(0, m) };
-    const trainOurs = minMaxNormalize(await trained.explainer.explain(trainRows.x, m), m, n);
+    const trainOurs = normalizeFor(task, trainRows, await trained.explainer.explain(trainRows.x, m));
     const trainScores = await scoreAll(task, trainRows, plan.trainTarget.subarray(0, m), [trainOurs], prep.metrics, new Seeder(job.seed), undefined, signal);
     const trainTable = [summarise(trainScores.perSample[0], Array.from({ length: m }, (_, i) => i)), ...prep.ranIds.map((_, j) => summarise(scores.perSample[j], trainPos))];
     const rankGap = m > 0 ? { rows: m, train: rankTable(trainTable, metricsInfo).meanRank[0], test: table[0].meanRank } : undefined;
@@ -331,7 +332,13 @@ function zMeanExplanations(plan: TrainingPlan, n: number): Float32Array {
     const use = kept.length ? kept : prep.ranIds.map((_, j) => j);
     for (const j of use) for (let i = 0; i < n; i++) out[r * n + i] += prep.explanations[j][p * n + i] / use.length;
   });
-  return minMaxNormalize(out, nRows, n);
+  return normalizeFor(prep.loaded.task, plan.testBatch, out);
+}
+
+/** Min–max per row; on text each row over its real tokens only (padding stays 0; core/task/ragged.ts). [nRows, n] */
+function normalizeFor(task: Task, rows: Batch, s: Float32Array): Float32Array {
+  const counts = rowFeatureCounts(task, rows);
+  return counts ? minMaxNormalizeRows(s, rows.nRows, task.nFeatures, counts) : minMaxNormalize(s, rows.nRows, task.nFeatures);
 }
 
 export async function trainAndReport(prep: PreparedJob, opts: TrainAndReportOptions = {}, onEvent?: (e: JobEvent) => void, signal?: AbortSignal): Promise<{ result: JobResult; explainer: Explainer }> {

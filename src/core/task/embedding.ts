@@ -2,9 +2,13 @@
  * Gradients of a text model with respect to its embedded sequence (docs/text.md). Token ids are not
  * differentiable, so for a LayersModel whose input feeds exactly one layer, an Embedding, the model
  * is split there: the ids are embedded with the Embedding's own weights E ([V, D]) outside the
- * model, and the rest of the model — every layer after the Embedding, the same layer objects and
- * weights, re-applied to a new input [L, D] in the original graph's order — runs from the embedded
- * tensor. `tests/text.test.ts` checks the split reproduces the model's outputs.
+ * model, and the rest of the model runs from the embedded tensor: the model's graph is walked from
+ * its output back to the Embedding's output, which is fed the embedded tensor, and every layer on
+ * the way is applied to concrete tensors in the graph's order (the same layer objects and weights;
+ * nothing is added to the model's graph, so its layers keep one inbound node each). The split model
+ * is a TargetModel over a view of the model whose input is the Embedding's output (so DeepLIFT reads
+ * the layers after the Embedding as its chain). `textSpace.test.ts` checks the split reproduces the
+ * model's outputs.
  *
  * Coordinates: gradient methods see v = e − e° per position, with e° = E[pad] at every position (the
  * pad token's embedding), so the all-pad sequence is v° = 0 and the model is f(v + e°). Then
@@ -22,7 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import type { Rng } from '../rng';
 import type { BaselineKind, FeatureSpace } from './featureSpace';
-import { TargetModel, type OutputMode } from './model';
+import { TargetModel } from './model';
 
 /** The Embedding a text model starts with, read from the loaded model. */
 export interface EmbeddingLayerInfo {
@@ -47,27 +51,32 @@ export function firstEmbedding(model: TargetModel): EmbeddingLayerInfo | string 
 }
 
 /**
- * The rest of the model after its Embedding as a new LayersModel taking [L, D]: every layer is the
- * original object (shared weights), applied again in the graph's order. Do not dispose it (that
- * would dispose the shared weights); it holds no tensors of its own.
+ * A view of the model whose input is its Embedding's output: an object whose prototype is the model
+ * (its layers, outputs and class), with its own `inputs` = [the Embedding's output]. Never applied
+ * as a model (EmbeddedTargetModel.forwardRaw walks the graph); read for shapes and layer chains.
  */
-function restModel(m: tf.LayersModel, emb: tf.layers.Layer, L: number, D: number): tf.LayersModel {
-  const inp = tf.input({ shape: [L, D] });
-  const embOut = emb.inboundNodes.find((nd) => nd.inputTensors.includes(m.inputs[0]))!.outputTensors[0];
-  const memo = new Map<number, tf.SymbolicTensor>([[embOut.id, inp]]);
-  const visit = (s: tf.SymbolicTensor): tf.SymbolicTensor => {
+function afterEmbedding(m: tf.LayersModel, embOut: tf.SymbolicTensor): tf.LayersModel {
+  const view = Object.create(m) as tf.LayersModel;
+  Object.defineProperty(view, 'inputs', { value: [embOut], enumerable: true });
+  return view;
+}
+
+/** The model's output from a concrete tensor at `embOut` (the Embedding's output): the graph walked back to it. Call inside tf.tidy. */
+function runFrom(m: tf.LayersModel, embOut: tf.SymbolicTensor, e: tf.Tensor): tf.Tensor {
+  const memo = new Map<number, tf.Tensor>([[embOut.id, e]]);
+  const visit = (s: tf.SymbolicTensor): tf.Tensor => {
     const hit = memo.get(s.id);
     if (hit) return hit;
     const layer = s.sourceLayer;
     if (layer.getClassName() === 'InputLayer') throw new Error('the model reads its ids other than through its Embedding');
     const node = layer.inboundNodes[s.nodeIndex];
     const ins = node.inputTensors.map(visit);
-    const out = layer.apply(ins.length === 1 ? ins[0] : ins, node.callArgs ?? {}) as tf.SymbolicTensor | tf.SymbolicTensor[];
+    const out = layer.apply(ins.length === 1 ? ins[0] : ins, { ...(node.callArgs ?? {}), training: false }) as tf.Tensor | tf.Tensor[];
     const outs = Array.isArray(out) ? out : [out];
     node.outputTensors.forEach((o, i) => memo.set(o.id, outs[i]));
     return memo.get(s.id)!;
   };
-  return tf.model({ inputs: inp, outputs: visit(m.outputs[0]) });
+  return visit(m.outputs[0]);
 }
 
 /**
@@ -76,19 +85,19 @@ function restModel(m: tf.LayersModel, emb: tf.layers.Layer, L: number, D: number
  */
 export class EmbeddedTargetModel extends TargetModel {
   constructor(
-    rest: tf.LayersModel,
+    /** The original model and its Embedding's output, where the embedded tensor is fed. */
+    private readonly original: tf.LayersModel,
+    private readonly embOut: tf.SymbolicTensor,
     /** [D] e°: the pad token's embedding, added at every position. */
     readonly offset: Float32Array,
     base: TargetModel,
   ) {
-    super(rest, { head: base.head, maxBatchRows: base.maxBatchRows, nOutputs: base.nOutputs, source: 'The model (from its embedded tokens)' });
+    super(afterEmbedding(original, embOut), { head: base.head, maxBatchRows: base.maxBatchRows, nOutputs: base.nOutputs, source: 'The model (from its embedded tokens)' });
   }
 
-  apply(x: tf.Tensor, output: OutputMode): tf.Tensor2D {
-    return tf.tidy(() => {
-      const xin = x.rank === 3 ? x : tf.reshape(x, [x.shape[0], ...this.inputShape]); // [b, L, D]
-      return super.apply(tf.add(xin, tf.tensor1d(this.offset)), output); // e = v + e°
-    });
+  /** x: [b, L, D] embedded rows v → the model's output at e = v + e°. */
+  protected forwardRaw(x: tf.Tensor): tf.Tensor {
+    return runFrom(this.original, this.embOut, tf.add(x, tf.tensor1d(this.offset)));
   }
 
   /** Never disposes: the layers belong to the original model. */
@@ -114,25 +123,26 @@ export interface EmbeddedView {
   dimMin: Float32Array;
 }
 
-const splits = new WeakMap<TargetModel, { rest: tf.LayersModel; emb: EmbeddingLayerInfo; length: number } | string>();
+const splits = new WeakMap<TargetModel, { embOut: tf.SymbolicTensor; emb: EmbeddingLayerInfo; length: number } | string>();
 const views = new WeakMap<TargetModel, Map<number, EmbeddedView>>();
 
 /**
- * The model after its Embedding, taking [L, D] (cached per model), or the reason it cannot be split.
- * Synchronous: structure only (methods' `applicable` reads it); `embeddedView` adds the weights.
+ * Where the model is split: its Embedding and that layer's output (cached per model), or the reason
+ * it cannot be split. Synchronous: structure only (methods' `applicable` reads it); `embeddedView`
+ * adds the weights.
  */
-export function splitAtEmbedding(model: TargetModel, length: number): { rest: tf.LayersModel; emb: EmbeddingLayerInfo } | string {
+export function splitAtEmbedding(model: TargetModel, length: number): { embOut: tf.SymbolicTensor; emb: EmbeddingLayerInfo } | string {
   const hit = splits.get(model);
   if (hit !== undefined && (typeof hit === 'string' || hit.length === length)) return hit;
   const emb = firstEmbedding(model);
-  let out: { rest: tf.LayersModel; emb: EmbeddingLayerInfo; length: number } | string;
+  let out: { embOut: tf.SymbolicTensor; emb: EmbeddingLayerInfo; length: number } | string;
   if (typeof emb === 'string') out = emb;
-  else
-    try {
-      out = { rest: restModel(model.model as tf.LayersModel, emb.layer, length, emb.outputDim), emb, length };
-    } catch (e) {
-      out = `it could not be split after its Embedding (${(e as Error).message})`;
-    }
+  else {
+    const m = model.model as tf.LayersModel;
+    const embOut = emb.layer.inboundNodes.find((nd) => nd.inputTensors.includes(m.inputs[0]))!.outputTensors[0];
+    const shape = embOut.shape;
+    out = shape.length === 3 && shape[1] === length && shape[2] === emb.outputDim ? { embOut, emb, length } : `its Embedding's output has shape [${shape.map((v) => v ?? '?').join(', ')}], not [batch, ${length}, ${emb.outputDim}]`;
+  }
   splits.set(model, out);
   return out;
 }
@@ -141,7 +151,7 @@ export function splitAtEmbedding(model: TargetModel, length: number): { rest: tf
 export function embeddedStructure(model: TargetModel, length: number): EmbeddedTargetModel | string {
   const split = splitAtEmbedding(model, length);
   if (typeof split === 'string') return split;
-  return new EmbeddedTargetModel(split.rest, new Float32Array(split.emb.outputDim), model);
+  return new EmbeddedTargetModel(model.model as tf.LayersModel, split.embOut, new Float32Array(split.emb.outputDim), model);
 }
 
 /**
@@ -170,7 +180,7 @@ export async function embeddedView(model: TargetModel, length: number, pad: numb
     }
   const dimRange = Float32Array.from(dimMax, (hi, d) => hi - dimMin[d]);
   for (let d = 0; d < D; d++) dimMin[d] -= offset[d];
-  const view: EmbeddedView = { model: new EmbeddedTargetModel(split.rest, offset, model), offset, absoluteModel: new EmbeddedTargetModel(split.rest, new Float32Array(D), model), weights, vocabSize: V, dim: D, length, pad, dimRange, dimMin };
+  const view: EmbeddedView = { model: new EmbeddedTargetModel(model.model as tf.LayersModel, split.embOut, offset, model), offset, absoluteModel: new EmbeddedTargetModel(model.model as tf.LayersModel, split.embOut, new Float32Array(D), model), weights, vocabSize: V, dim: D, length, pad, dimRange, dimMin };
   if (!views.has(model)) views.set(model, new Map());
   views.get(model)!.set(pad, view);
   return view;

@@ -171,7 +171,7 @@ export class TargetModel {
   apply(x: tf.Tensor, output: OutputMode): tf.Tensor2D {
     return tf.tidy(() => {
       const xin = x.rank === this.inputShape.length + 1 ? x : tf.reshape(x, [x.shape[0], ...this.inputShape]); // [b, ...inputShape]
-      const y = forward(this.model, xin) as tf.Tensor2D; // [b, nOutputs]
+      const y = this.forwardRaw(xin) as tf.Tensor2D; // [b, nOutputs]
       if (output === 'raw') return y;
       if (this.nOutputs === 1) {
         const q = this.head === 'sigmoid' ? y : tf.sigmoid(y); // [b, 1]
@@ -186,6 +186,15 @@ export class TargetModel {
       }
       return output === 'probability' ? tf.softmax(y) : y;
     });
+  }
+
+  /**
+   * The wrapped model's own output on rows already in its input shape ([b, ...inputShape] →
+   * [b, nOutputs]). A subclass may run the model differently (core/task/embedding.ts runs a text model
+   * from its embedded tokens). Call inside tf.tidy.
+   */
+  protected forwardRaw(x: tf.Tensor): tf.Tensor {
+    return forward(this.model, x);
   }
 
   /**

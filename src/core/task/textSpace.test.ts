@@ -76,6 +76,8 @@ describe('gradients with respect to the embedded tokens', () => {
       const direct = await task.model.predict(batch.x, batch.nRows, 'probability');
       const split = await view.model.predict(embedRows(view, batch.x, batch.nRows), batch.nRows, 'probability');
       for (let i = 0; i < direct.length; i++) expect(split[i]).toBeCloseTo(direct[i], 6);
+      // nothing was added to the model's graph: each layer keeps its one inbound node (layer.output stays defined)
+      for (const l of m.layers) expect(l.inboundNodes.length, l.name).toBe(1);
       m.dispose();
     }
   });
