@@ -100,7 +100,7 @@ export class Trainer {
         } else if (ev.type === 'checkpoint') {
           const snap = new Explainer(ev.checkpoint.explainer, new Map(Object.entries(ev.checkpoint.weights).map(([k, v]) => [k, Float32Array.from(v)])));
           try {
-            flush(await snap.explain(watchX, 1), ev.checkpoint);
+            flush(await snap.explain(watchX, 1), packCheckpoint(ev.checkpoint));
           } finally {
             snap.dispose();
           }
@@ -151,4 +151,18 @@ export class Trainer {
     this.explainer?.dispose();
     this.explainer = null;
   }
+}
+
+/**
+ * The checkpoint with its weights and Adam moments as Float32Arrays (the engine's numbers are
+ * float32, so nothing changes): it crosses to the main thread and into IndexedDB every epoch, and
+ * structured clone copies typed arrays as blocks, where number[] costs a long main-thread task per
+ * epoch (381 ms on wine, bench/main-thread.ts). The engine's resume reads either form.
+ */
+export function packCheckpoint(c: TrainCheckpoint): TrainCheckpoint {
+  return {
+    ...c,
+    weights: Object.fromEntries(Object.entries(c.weights).map(([k, v]) => [k, Float32Array.from(v)])) as unknown as TrainCheckpoint['weights'],
+    optimizer: c.optimizer.map((o) => ({ ...o, values: Float32Array.from(o.values) as unknown as number[] })),
+  };
 }
