@@ -25,12 +25,23 @@ export const GRADIENT_COST = 2;
 
 const num = (p: Params, k: string, d: number) => (typeof p[k] === 'number' ? (p[k] as number) : d);
 
-/** Model rows one method sends per explained row. */
-export function methodRows(id: string, params: Params, n: number): number {
+/**
+ * Model rows one method sends per explained row. `layerChannels`: for score-cam, the channel count K
+ * of its layer (it scores K masked inputs per row after one activation pass); without it score-cam
+ * counts its activation pass only.
+ */
+export function methodRows(id: string, params: Params, n: number, layerChannels?: number): number {
   switch (id) {
     case 'saliency':
     case 'input-x-gradient':
+    case 'guided-backprop':
+    case 'grad-cam':
+    case 'grad-cam-plus-plus':
       return GRADIENT_COST;
+    case 'guided-grad-cam':
+      return 2 * GRADIENT_COST;
+    case 'score-cam':
+      return 1 + (layerChannels ?? 0);
     case 'integrated-gradients':
       return GRADIENT_COST * (num(params, 'steps', 50) + (params.rule === 'trapezoid' ? 1 : 0));
     case 'smoothgrad':

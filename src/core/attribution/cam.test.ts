@@ -23,6 +23,7 @@ import { lastConvLayer, spatialLayers } from './cam';
 import { UserError } from '../errors';
 import { PAPER_IMAGE_METHODS, PAPER_METHODS, methodRequests, runPriors } from '../supervision/supervision';
 import { checkJobForTask, jobMethodRequests, resolveJob } from '../job/schema';
+import { methodRows } from '../estimate';
 
 const CAM_IDS = ['guided-backprop', 'grad-cam', 'grad-cam-plus-plus', 'score-cam', 'guided-grad-cam'];
 
@@ -381,6 +382,14 @@ describe('the registry contract on a small CNN (contract.test.ts runs it for the
       await expect(m.explain(task, rows(0, nRows), target, m.defaults, new Seeder(1), undefined, controller.signal)).rejects.toThrow();
       expect(tf.memory().numTensors).toBe(before);
     });
+  it('each method evaluates exactly the model rows the cost model (estimate.ts methodRows) counts', async () => {
+    for (const id of CAM_IDS) {
+      const m = getMethod(id)!;
+      const before = task.model.rowsEvaluated;
+      await m.explain(task, rows(0, nRows), target, m.defaults, new Seeder(1));
+      expect(task.model.rowsEvaluated - before, id).toBe(nRows * methodRows(id, m.defaults, task.nFeatures, 3)); // the last conv has 3 channels
+    }
+  });
 });
 
 describe('the digits CNN', () => {

@@ -18,6 +18,7 @@ import { meanSkippingNaN, rankTable } from '../ranking';
 import { buildSupervision, minMaxNormalize, scoreAll, splitSamples, supervisionOptionsFor, type PriorMethodInfo, type SampleRecord, type SupervisionCounts, type SupervisionSet } from '../supervision/supervision';
 import { Explainer, inputStatistics, type ExplainerArchitecture, type ExplainerConfig } from '../explainer/model';
 import { inputWidth, tokenSpecFor } from '../explainer/tokens';
+import { resolveCamLayer, spatialShape } from '../attribution/cam';
 import { runTraining, trainExplainer, type EvalEvent, type StepEvent, type TrainConfig, type TrainInput, type TrainMode, type TrainResult } from '../explainer/train';
 import type { AlphaState } from '../explainer/alpha';
 import type { Batch, Task } from '../task/task';
@@ -288,7 +289,7 @@ export async function reportTraining(
     cost: costModel(
       { tokens: n, valuesPerToken: task.inputSize / n, dModel: job.explainer.dModel, nHeads: job.explainer.nHeads, nLayers: job.explainer.nLayers, dFF: job.explainer.dFF },
       task.model.model instanceof tf.LayersModel ? modelFlops(task.model.model) : null,
-      ran.map((p) => ({ id: p.id, forwardsPerRow: methodRows(p.id, p.params, n) })),
+      ran.map((p) => ({ id: p.id, forwardsPerRow: methodRows(p.id, p.params, n, p.id === 'score-cam' ? spatialShape(resolveCamLayer(task, String(p.params.layer ?? ''), 'Score-CAM'))[2] : undefined) })),
     ),
   };
 }
