@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { main } from '../src/cli/main';
 import { Handler } from '../src/worker/handler';
 import { Session } from '../src/worker/session';
@@ -18,7 +17,8 @@ import { checkJobForTask, jobMethodRequests, loadJobTask, resolveJob, runJob, ty
 import { getMethod } from '../src/core/attribution/registry';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { nodeTaskIO } from '../src/cli/files';
-import { useBackend } from './helpers/models';
+import { ACTIVATION_VALUES_PER_PASS, DEFAULT_MAX_BATCH_ROWS } from '../src/core/task/model';
+import { mlpTask, randomRows, useBackend } from './helpers/models';
 
 const tiny: JobInput = {
   task: { demo: 'digits', patch: 2, maxRows: 40 },
@@ -140,9 +140,23 @@ describe('the committed image jobs', () => {
         expect(loaded.task.space.kind).toBe('image');
         checkJobForTask(job, loaded.task.nFeatures, loaded.task);
         for (const m of jobMethodRequests(job, 'image')) expect(getMethod(m.id)!.applicable(loaded.task), m.id).toBeNull();
-        expect(tf.memory().numTensors).toBeGreaterThan(0);
+        // rows per forward pass: the largest layer output (digits conv2: 8·8·32; fashion conv1: 28·28·32 values per row) times the rows stays within the budget
+        const widest = file.includes('digits') ? 8 * 8 * 32 : 28 * 28 * 32;
+        expect(loaded.task.model.maxBatchRows).toBe(Math.min(DEFAULT_MAX_BATCH_ROWS, Math.floor(ACTIVATION_VALUES_PER_PASS / widest)));
+        expect(loaded.task.model.maxBatchRows).toBe(file.includes('digits') ? 8192 : 668);
       } finally {
         loaded.task.model.dispose();
       }
     });
+});
+
+describe('rows per forward pass', () => {
+  it('a tabular MLP keeps 8192 rows per pass', () => {
+    const task = mlpTask(6, 3, randomRows(4, 6, 'mbr'), 4);
+    try {
+      expect(task.model.maxBatchRows).toBe(8192);
+    } finally {
+      task.model.dispose();
+    }
+  });
 });

@@ -65,6 +65,36 @@ export interface TargetModelOptions {
 }
 
 export const DEFAULT_MAX_BATCH_ROWS = 8192;
+/**
+ * Activation values one forward pass may hold in its largest layer (rows · values per row): the
+ * default `maxBatchRows` is the smaller of DEFAULT_MAX_BATCH_ROWS and this budget over the largest
+ * layer output of a LayersModel (over the input size for a GraphModel), so a CNN on 28×28 images
+ * (conv output 25,088 values per row) runs 668 rows per pass instead of exhausting the wasm
+ * backend's memory; tabular models keep 8,192.
+ */
+export const ACTIVATION_VALUES_PER_PASS = 1 << 24;
+
+/** The default rows per forward pass of a model (see ACTIVATION_VALUES_PER_PASS). */
+export function defaultMaxBatchRows(model: tf.LayersModel | tf.GraphModel, inputSize: number): number {
+  let widest = Math.max(1, inputSize);
+  if (model instanceof tf.LayersModel) {
+    const visit = (m: tf.LayersModel) => {
+      for (const l of m.layers) {
+        if (l instanceof tf.LayersModel) visit(l);
+        let shape: unknown;
+        try {
+          shape = l.outputShape;
+        } catch {
+          continue; // several inbound nodes of different shapes
+        }
+        const shapes = (Array.isArray((shape as unknown[])[0]) ? shape : [shape]) as (number | null)[][];
+        for (const s of shapes) widest = Math.max(widest, s.slice(1).reduce<number>((a, b) => a * (b ?? 1), 1));
+      }
+    };
+    visit(model);
+  }
+  return Math.max(1, Math.min(DEFAULT_MAX_BATCH_ROWS, Math.floor(ACTIVATION_VALUES_PER_PASS / widest)));
+}
 /** Default memory budget for a model's weights: 1 GiB (see the header comment). */
 export const DEFAULT_MAX_WEIGHT_BYTES = 1024 ** 3;
 
@@ -111,7 +141,7 @@ export class TargetModel {
         'Load it with TargetModel.create or loadModelFromFiles, which measure the width with one prediction.',
       );
     this.head = opts.head ?? detectHead(model);
-    this.maxBatchRows = opts.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS;
+    this.maxBatchRows = opts.maxBatchRows ?? defaultMaxBatchRows(model, this.inputSize);
   }
 
   /**
