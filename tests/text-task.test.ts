@@ -182,6 +182,44 @@ describe('a user\'s text model, vocabulary and CSV', () => {
     }
   });
 
+  it('deepfaith run on a job with task.vocab/task.text, then deepfaith explain on other texts with the recorded vocabulary', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/deepfaith.mjs', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, DEEPFAITH_CLI: 'source' } });
+    const jobDir = join(dir, 'job');
+    mkdirSync(jobDir, { recursive: true });
+    const rows = ['a very good film', 'not good', 'bad film', 'very bad', 'good good film', 'not bad at all', 'a bad bad film', 'very very good'];
+    writeFileSync(join(jobDir, 'train.csv'), 'review,y\n' + rows.map((t, i) => `${t},${i % 2}`).join('\n') + '\n');
+    writeFileSync(join(jobDir, 'vocab.json'), JSON.stringify(vocab));
+    writeFileSync(
+      join(jobDir, 'job.json'),
+      JSON.stringify({
+        task: { model: join(modelDir, 'model.json'), data: 'train.csv', vocab: 'vocab.json', text: 'review', label: 'y' },
+        methods: [{ id: 'occlusion' }, { id: 'feature-ablation' }, { id: 'integrated-gradients', params: { steps: 4 } }],
+        metrics: [{ id: 'DEL' }, { id: 'INS' }],
+        supervision: { testFraction: 0.25 },
+        explainer: { dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, dropout: 0 },
+        training: { epochs: 2, lcSubsets: 4 },
+      }),
+    );
+    const r = cli('run', join(jobDir, 'job.json'), '--out', join(jobDir, 'out'));
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    const saved = JSON.parse(readFileSync(join(jobDir, 'out', 'explainer', 'model.json'), 'utf8'));
+    expect(saved.config.tokens).toEqual({ kind: 'token-id', vocabSize: V, pad: 0 });
+    expect(saved.trainedFor).toMatchObject({ vocab: join(jobDir, 'vocab.json'), text: 'review' });
+    writeFileSync(join(jobDir, 'new.csv'), 'review,y\nnot a good film,0\nvery good,1\n');
+    const e = cli('explain', '--explainer', join(jobDir, 'out', 'explainer'), '--data', join(jobDir, 'new.csv'), '--out', '-');
+    expect(e.stderr).not.toMatch(/Error/);
+    expect(e.status).toBe(0);
+    const exp = JSON.parse(e.stdout);
+    expect(exp.tokens).toEqual([['not', 'a', 'good', 'film'], ['very', 'good']]);
+    expect(exp.values[1].slice(2)).toEqual([0, 0, 0, 0]);
+    // another vocabulary is refused by name
+    writeFileSync(join(jobDir, 'v2.json'), JSON.stringify({ ...vocab, tokens: [...vocab.tokens.slice(0, 7), '<other>'], pad: 1, unk: 0 }));
+    const bad = cli('explain', '--explainer', join(jobDir, 'out', 'explainer'), '--data', join(jobDir, 'new.csv'), '--vocab', join(jobDir, 'v2.json'), '--out', '-');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/reads token ids of a 8-token vocabulary \(pad 0\).*pad 1/);
+  }, 180_000);
+
   it('the first N rows of a loaded text task (taskRows) are the task loadTask builds with maxRows N', async () => {
     const all = await load({});
     const two = await load({ maxRows: 2 });

@@ -108,9 +108,10 @@ export const command: CliCommand = {
     const normalise = img.normalise ?? (givenFiles || str('demo') ? undefined : (tf.normalise as NormaliseRule | undefined));
     if (patch !== undefined) spec.patch = patch;
     if (normalise !== undefined) spec.normalise = normalise;
-    // text: the vocabulary and text column of the flags, else those the explainer was trained with (files only)
-    const vocab = str('vocab') ?? (demo || givenFiles ? undefined : tf.vocab);
-    const text = str('text') ?? (demo || givenFiles ? undefined : tf.text);
+    // text: the vocabulary and text column of the flags, else those the explainer was trained with (its
+    // model's vocabulary, also for other --data files; a demo has its own)
+    const vocab = str('vocab') ?? (demo ? undefined : tf.vocab);
+    const text = str('text') ?? (demo ? undefined : tf.text);
     const maskToken = str('mask-token') ?? (demo || givenFiles ? undefined : tf.maskToken);
     if (vocab !== undefined) spec.vocab = vocab;
     if (text !== undefined) spec.text = text;
