@@ -45,7 +45,7 @@ export function validSavedRun(v: unknown): v is SavedRun {
     !!r.job &&
     typeof r.job === 'object' &&
     !!r.source &&
-    (r.source.kind === 'demo' || r.source.kind === 'files' || r.source.kind === 'images') &&
+    (r.source.kind === 'demo' || r.source.kind === 'files' || r.source.kind === 'images' || r.source.kind === 'text') &&
     !!r.fingerprint &&
     typeof r.fingerprint.model === 'string' &&
     typeof r.fingerprint.data === 'string' &&

@@ -29,6 +29,8 @@ export function buildJob(s: JobState): Job {
   const task: Job['task'] =
     src?.kind === 'files'
       ? { model: src.modelJson.name, data: src.csv.name, label: s.info?.labelName ?? src.label, baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 }
+      : src?.kind === 'text'
+        ? { model: src.modelJson.name, data: src.csv.name, vocab: src.vocab.name, text: src.text, label: s.info?.labelName ?? src.label, baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 }
       : src?.kind === 'images'
         ? { model: src.modelJson.name, data: s.info?.image?.data ?? '', ...(s.info?.image?.label ? { label: s.info.image.label } : {}), baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 }
         : { demo: src?.kind === 'demo' ? src.demoId : 'iris', baseline: s.settings.baseline, output: s.settings.output, target: s.settings.target, maxRows: 0 };
@@ -39,6 +41,8 @@ export function buildJob(s: JobState): Job {
     if (s.settings.normalise !== undefined) task.normalise = s.settings.normalise;
     if (s.settings.blurSigma !== undefined && s.settings.baseline === 'blur') task.blurSigma = s.settings.blurSigma;
   }
+  // text tasks: the mask token chosen in the Task panel (absent = removal writes the pad token)
+  if (s.info?.text && s.settings.maskToken !== undefined) task.maskToken = s.settings.maskToken;
   const ts = s.trainSettings ?? { explainer: d.explainer, training: d.training, mode: d.mode };
   return {
     task,

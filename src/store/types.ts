@@ -19,6 +19,7 @@ import type {
   MethodMeta,
   PixelMapResult,
   MetricMeta,
+  SentenceResult,
   SuperviseResult,
   TaskInfo,
   TaskSettings,
@@ -77,6 +78,19 @@ export interface TaskSlice {
   /** Columns offered when a CSV has no recognisable label column. */
   labelChoices: string[] | null;
   pendingFiles: Extract<TaskSource, { kind: 'files' }> | null;
+  /** Dropped text files waiting for their text column (or label column) to be chosen. */
+  pendingText: TextDraft | null;
+  /** Columns offered when the text column must be chosen. */
+  textChoices: string[] | null;
+}
+
+/** A dropped text model, vocabulary and CSV whose text column may not be chosen yet. */
+export type TextDraft = Omit<Extract<TaskSource, { kind: 'text' }>, 'text'> & { text?: string };
+
+export interface SentenceSlice {
+  /** The last sentence typed in the Explain panel (text tasks), explained by the job's methods. */
+  sentence: SentenceResult | null;
+  sentenceError: Problem | null;
 }
 
 export interface ExplainSlice {
@@ -153,6 +167,12 @@ export interface Actions {
   setSettings(s: Partial<TaskSettings>): void;
   /** Image tasks: the patch size and normalisation (job task.patch / task.normalise); the loaded images are read again with them. */
   setImageSettings(s: Pick<TaskSettings, 'patch' | 'normalise'>): Promise<boolean>;
+  /** Text tasks: the mask token (job task.maskToken), the text column and the label column of dropped files; the texts are read again with them. */
+  setTextSettings(s: { maskToken?: string | null; text?: string; label?: string }): Promise<boolean>;
+  /** A dropped text model + vocab.json + CSV: loaded with its text column (guessed from its name, else chosen in the Task panel). */
+  loadText(draft: TextDraft): Promise<boolean>;
+  /** Text tasks: a typed sentence explained by the chosen methods (and the trained explainer); target absent = the predicted class. */
+  explainSentence(text: string, target?: number): Promise<boolean>;
   /** Dropped image data (class folders, a zip, NPY/IDX arrays) with a model. */
   loadImages(source: Extract<TaskSource, { kind: 'images' }>): Promise<boolean>;
   loadDemo(demoId: string): Promise<boolean>;
@@ -211,7 +231,7 @@ export interface Actions {
   figureScores(rows: number[], columns: { id: string; values: Float32Array }[]): Promise<FigureScoresResult>;
 }
 
-export type StudioState = AppSlice & TaskSlice & ExplainSlice & EvaluateSlice & ValidateSlice & SuperviseSlice & TrainSlice & ReportSlice & Actions;
+export type StudioState = AppSlice & TaskSlice & SentenceSlice & ExplainSlice & EvaluateSlice & ValidateSlice & SuperviseSlice & TrainSlice & ReportSlice & Actions;
 export type StudioStore = StoreApi<StudioState>;
 
 export interface StoreDeps {

@@ -134,6 +134,11 @@ export class Handler {
         case 'figureScores':
           result = await this.session.figureScores(req.job, req.rows, req.columns, abort.signal);
           break;
+        case 'explainSentence': {
+          const trainer = this.trainer;
+          result = await this.session.explainSentence(req.job, req.text, req.target, trainer?.hasExplainer() ? (x) => trainer.explainInputs(x, 1) : undefined, abort.signal, progress);
+          break;
+        }
         default:
           throw new Error(`unknown request ${(req as { type: string }).type}`);
       }

@@ -35,6 +35,18 @@ export type TaskSource =
       shards: { name: string; data: ArrayBuffer }[];
       /** Every data file with its path relative to the drop (`photos/cat/1.png`, `images.npy`, `photos.zip`). */
       files: { path: string; data: ArrayBuffer }[];
+    }
+  | {
+      /** A dropped text model: model.json + shards, its vocab.json and a CSV with a text column (docs/text.md); the CSV travels as bytes (the engine checks UTF-8). */
+      kind: 'text';
+      modelJson: { name: string; text: string };
+      shards: { name: string; data: ArrayBuffer }[];
+      vocab: { name: string; text: string };
+      csv: { name: string; data: ArrayBuffer };
+      /** The CSV's text column (job task.text); chosen in the Task panel. */
+      text: string;
+      /** Label column; when absent the engine's guess (label/target/class/…). */
+      label?: string;
     };
 
 export interface TaskSettings {
@@ -47,6 +59,36 @@ export interface TaskSettings {
   normalise?: NormaliseRule;
   /** Image tasks, blur baseline: σ in pixels (absent = patch / 2); job task.blurSigma. */
   blurSigma?: number;
+  /** Text tasks: a token of the vocabulary that removal writes instead of the pad token (absent = pad); job task.maskToken. */
+  maskToken?: string;
+}
+
+/** What the studio knows about a text task's texts (TaskInfo.text). */
+export interface TaskTextInfo {
+  /** The CSV's text column (job task.text) and the vocabulary as the job names it (task.vocab; a demo's own). */
+  column: string;
+  vocab: string;
+  /** Per row, its tokens as the tokenizer read them (one per real position; positions after them are padding). */
+  tokens: string[][];
+  /** Per row, T: its real positions (= tokens[r].length). */
+  lengths: Int32Array;
+  /** L: the model's sequence length. */
+  maxLength: number;
+  vocabSize: number;
+  lowercase: boolean;
+  /** Ids and strings of the pad and unknown tokens, and of the token removal writes (pad, or the mask token). */
+  pad: number;
+  unk: number;
+  removal: number;
+  padToken: string;
+  unkToken: string;
+  removalToken: string;
+  /** The mask token chosen (job task.maskToken), when removal does not write pad. */
+  maskToken?: string;
+  /** Rows truncated to L tokens; kept words not in the vocabulary, and all kept words. */
+  truncatedRows: number[];
+  unknownWords: number;
+  totalWords: number;
 }
 
 /** What the studio knows about an image task's images (TaskInfo.image). */
@@ -112,6 +154,10 @@ export interface TaskInfo {
   msPerModelRow: number;
   /** Image tasks: the images' shape, normalisation and patch grid; x holds [nRows, H·W·C] model-input values. */
   image?: TaskImageInfo;
+  /** Text tasks: the rows' tokens, the vocabulary's facts and the removal token; x holds [nRows, L] token ids. */
+  text?: TaskTextInfo;
+  /** What the loader says a user should know without stopping (text: truncated texts, unknown words). */
+  notices: string[];
 }
 
 export interface MetricRequestSpec {
@@ -205,6 +251,30 @@ export interface TraceResult {
   steps: { input: Float32Array; removed: number[]; p: number; saliencySum: number; delta: number }[];
   /** Curve metrics: the curve points the kernel's finisher returned (POS/NEG: up to the flip). */
   curve?: Float32Array;
+  /** Text tasks: the row's real positions T (the features it was scored on), and per step the tokens the model saw there (vocabulary strings). */
+  nFeatures?: number;
+  tokens?: string[][];
+}
+
+/** A sentence typed by the user, encoded as the task's rows are and explained by the job's methods (and the trained explainer). */
+export interface SentenceResult {
+  text: string;
+  /** Its tokens (one per real position), token ids [L], and notices (truncation, unknown words). */
+  tokens: string[];
+  ids: Int32Array;
+  unknown: boolean[];
+  notices: string[];
+  /** The model's output for it [nClasses], the class explained and the predicted one. */
+  proba: Float32Array;
+  target: number;
+  predicted: number;
+  /** One entry per method that ran, [L] values: as produced and min–max normalised over the real tokens. */
+  explanations: { methodId: string; values: Float32Array; normalised: Float32Array; ms: number }[];
+  skipped: { methodId: string; reason: string }[];
+  /** The trained explainer's values [L] (when one is held by the worker). */
+  explainer?: Float32Array;
+  /** explainKey of the job whose methods explained it. */
+  key: string;
 }
 
 /** A method's attribution per pixel (channels summed) of some rows: [rows, H·W], signed as the method gives it. */
@@ -252,6 +322,8 @@ export type Request =
   | { type: 'pixelMap'; id: number; job: JobInput; methodId: string; rows: number[] }
   /** INS and DEL of given (normalised) explanations of some of the job's rows, as the engine scores them (the Figure 5 grid). */
   | { type: 'figureScores'; id: number; job: JobInput; rows: number[]; columns: { id: string; values: Float32Array }[] }
+  /** Text tasks: a sentence typed by the user, explained by the job's methods (and the trained explainer); class = the class to explain (absent: the predicted one). */
+  | { type: 'explainSentence'; id: number; job: JobInput; text: string; target?: number }
   | { type: 'pause'; id: number; target: number }
   | { type: 'resume'; id: number; target: number }
   | { type: 'cancel'; id: number; target: number }
@@ -316,6 +388,7 @@ export interface ResultMap {
   trace: TraceResult;
   pixelMap: PixelMapResult;
   figureScores: FigureScoresResult;
+  explainSentence: SentenceResult;
   pause: { ok: boolean };
   resume: { ok: boolean };
   cancel: { ok: boolean };

@@ -25,6 +25,9 @@ import type { TaskSpec } from '../core/task/load';
 import { makeTask } from '../core/task/task';
 import { ImageFeatureSpace, rowBaselines } from '../core/task/featureSpace';
 import { DEFAULT_NORMALISE, type ImageDecoder } from '../core/data/images';
+import { encodeSentence } from '../core/data/text';
+import { TextFeatureSpace } from '../core/task/textSpace';
+import { minMaxNormalizeRows, rowFeatureCounts } from '../core/task/ragged';
 import { dataLayout, droppedImageIO, expandZips } from './imageFiles';
 import { getMethod } from '../core/attribution/registry';
 import { runPriors, scoreAll } from '../core/supervision/supervision';
@@ -52,7 +55,7 @@ import {
   type JobResult,
 } from '../core/job';
 import type { TrainMode } from '../core/explainer/train';
-import type { AblationResult, AttributeResult, EvaluateResult, FigureScoresResult, MethodMeta, MetricMeta, PixelMapResult, SuperviseResult, TaskInfo, TaskSettings, TaskSource } from './protocol';
+import type { AblationResult, AttributeResult, EvaluateResult, FigureScoresResult, MethodMeta, MetricMeta, PixelMapResult, SentenceResult, SuperviseResult, TaskInfo, TaskSettings, TaskSource, TaskTextInfo } from './protocol';
 
 export type ProgressFn = (stage: string, done: number, total: number) => void;
 
@@ -143,8 +146,8 @@ export class Session {
     await Promise.all(
       DEMOS.map(async (d) => {
         const dir = d.model.slice(0, d.model.lastIndexOf('/') + 1);
-        // an image demo's labels file sits beside its images (for tabular demos `label` is a column)
-        const [model] = await Promise.all([get(`demos/${d.model}`), get(`demos/${d.data}`), get(`demos/${d.meta}`), d.kind === 'image' ? get(`demos/${d.label}`) : null]);
+        // an image demo's labels file sits beside its images (for tabular demos `label` is a column); a text demo has its vocab.json
+        const [model] = await Promise.all([get(`demos/${d.model}`), get(`demos/${d.data}`), get(`demos/${d.meta}`), d.kind === 'image' ? get(`demos/${d.label}`) : null, d.vocab ? get(`demos/${d.vocab}`) : null]);
         if (!model) return;
         try {
           const json = JSON.parse(new TextDecoder().decode(model)) as { weightsManifest?: { paths: string[] }[] };
@@ -201,6 +204,21 @@ export class Session {
         decodeImage: this.decodeImage,
       };
     }
+    if (source.kind === 'text') {
+      // a dropped text model: the engine's loader reads vocab.json and the CSV's bytes (it checks UTF-8 itself)
+      return {
+        demoPath: (rel) => rel,
+        async readText(path) {
+          if (path === source.modelJson.name) return source.modelJson.text;
+          if (path === source.vocab.name) return source.vocab.text;
+          throw new UserError(`${path} was not dropped.`, 'Drop the model folder (model.json and its .bin files), its vocab.json and the CSV together.');
+        },
+        async readBinary(path) {
+          if (path === source.csv.name) return source.csv.data.slice(0);
+          return shards.get(baseName(path)) ?? null;
+        },
+      };
+    }
     return {
       demoPath: (rel) => rel,
       async readText(path) {
@@ -218,9 +236,12 @@ export class Session {
     progress?.('loading task', 0, 3);
     const common = { baseline: settings.baseline, output: settings.output, maxRows: 0 };
     const image = { ...(settings.patch !== undefined ? { patch: settings.patch } : {}), ...(settings.normalise !== undefined ? { normalise: settings.normalise } : {}) };
+    const text = settings.maskToken !== undefined ? { maskToken: settings.maskToken } : {};
     let spec: TaskSpec;
-    if (source.kind === 'demo') spec = { demo: source.demoId, ...common, ...(DEMOS.find((d) => d.id === source.demoId)?.kind === 'image' ? image : {}) };
+    const demoKind = source.kind === 'demo' ? DEMOS.find((d) => d.id === source.demoId)?.kind : undefined;
+    if (source.kind === 'demo') spec = { demo: source.demoId, ...common, ...(demoKind === 'image' ? image : demoKind === 'text' ? text : {}) };
     else if (source.kind === 'files') spec = { model: source.modelJson.name, data: source.csv.name, label: source.label, ...common };
+    else if (source.kind === 'text') spec = { model: source.modelJson.name, data: source.csv.name, vocab: source.vocab.name, text: source.text, label: source.label, ...common, ...text };
     else {
       const layout = dataLayout(expandZips(source.files));
       spec = { model: source.modelJson.name, data: layout.kind === 'folder' ? layout.root : layout.data, label: layout.kind === 'array' ? layout.label : undefined, ...common, ...image };
@@ -238,7 +259,11 @@ export class Session {
       const space = task.space instanceof ImageFeatureSpace ? task.space : null;
       const img = data.image;
       const info: TaskInfo = {
-        sourceLabel: source.kind === 'demo' ? `demo: ${loaded.meta?.name ?? source.demoId}` : source.kind === 'files' ? `${source.modelJson.name} + ${source.csv.name}` : `${source.modelJson.name} + ${spec.data}${img?.format === 'folder' ? '/' : ''}`,
+        sourceLabel:
+          source.kind === 'demo' ? `demo: ${loaded.meta?.name ?? source.demoId}`
+          : source.kind === 'files' ? `${source.modelJson.name} + ${source.csv.name}`
+          : source.kind === 'text' ? `${source.modelJson.name} + ${source.vocab.name} + ${source.csv.name}`
+          : `${source.modelJson.name} + ${spec.data}${img?.format === 'folder' ? '/' : ''}`,
         demoId: source.kind === 'demo' ? source.demoId : undefined,
         featureNames: task.featureNames,
         classNames: task.classNames,
@@ -282,6 +307,8 @@ export class Session {
                 alphaDropped: img.alphaDropped,
               }
             : undefined,
+        text: textInfoOf(loaded, spec),
+        notices: loaded.notices ?? [],
       };
       // The new task replaces the old one only once everything loaded: a bad drop keeps the old task.
       this.dispose();
@@ -326,6 +353,11 @@ export class Session {
     const t = job.task;
     const same = t.demo !== undefined ? full.source.demo === t.demo : baseName(full.source.model) === baseName(t.model ?? '') && full.source.data === t.data;
     if (!same) throw new UserError(`The job is for another task (${t.demo ?? `${t.model} + ${t.data}`}) than the one loaded (${full.source.demo ?? `${full.source.model} + ${full.source.data}`}).`, 'Load the job\'s task first.');
+    if (full.data.text && (t.maskToken ?? null) !== (this.info?.text?.maskToken ?? null))
+      throw new UserError(
+        `The job removes tokens with ${t.maskToken === undefined ? 'the pad token' : `the mask token ${JSON.stringify(t.maskToken)}`}, but the task was loaded with ${this.info?.text?.maskToken === undefined ? 'the pad token' : `the mask token ${JSON.stringify(this.info.text.maskToken)}`}.`,
+        'Choose the mask token in the Task panel (it reloads the texts), then run again.',
+      );
     const rule = full.data.image?.normalise;
     if (rule && (t.normalise ?? DEFAULT_NORMALISE) !== rule)
       throw new UserError(`The job normalises the pixels by ${t.normalise ?? DEFAULT_NORMALISE}, but the task was loaded with ${rule}.`, 'Choose the normalisation in the Task panel (it reloads the images), then run again.');
@@ -571,9 +603,52 @@ export class Session {
     const x = new Float32Array(rows.length * d);
     pos.forEach((q, i) => x.set(batch.x.subarray(q * d, (q + 1) * d), i * d));
     const sub: Batch = { x, nRows: rows.length, rowIndex: Int32Array.from(pos, (q) => batch.rowIndex[q]) };
-    const explanations = columns.map((c) => minMaxNormalize(c.values, rows.length, n));
+    // text: each row normalised over its real tokens, as the engine normalises explanations (core/task/ragged.ts)
+    const counts = rowFeatureCounts(task, sub);
+    const explanations = columns.map((c) => (counts ? minMaxNormalizeRows(c.values, rows.length, n, counts) : minMaxNormalize(c.values, rows.length, n)));
     const scores = await scoreAll(task, sub, Int32Array.from(pos, (q) => p.rows.target[q]), explanations, metrics, new Seeder(job.seed), undefined, signal);
     return { rows, key: preparedKey(job), metricIds: scores.metricIds, scores: columns.map((c, j) => ({ id: c.id, perSample: scores.perSample[j] })) };
+  }
+
+  /**
+   * Text tasks: a sentence typed by the user, encoded as the task's rows were (the engine's
+   * `encodeSentence`: same tokenizer, vocabulary, truncation and notices; an empty one refused),
+   * explained by the job's methods with its parameters and seed on the job's task (its rows decide
+   * which methods apply, as for the job), for the class `target` (absent: the model's prediction),
+   * and by the trained explainer when `explain` is given. Its draws are seeded as the row after
+   * the data (row index = the data's row count).
+   */
+  async explainSentence(input: JobInput, text: string, target: number | undefined, explain?: (x: Float32Array) => Promise<Float32Array>, signal?: AbortSignal, progress?: ProgressFn): Promise<SentenceResult> {
+    const job = this.resolve(input);
+    const { full } = this.requireTask();
+    const info = full.data.text;
+    if (!info) throw new UserError('A typed sentence can be explained on text tasks only.', 'Load a text task (the sentiment demo, or a text model with its vocab.json and a CSV).');
+    const enc = encodeSentence(info, text);
+    const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output });
+    const { task } = loaded;
+    const proba = await task.model.predict(enc.x, 1, task.output);
+    const predicted = argmax(proba, 0, task.nClasses);
+    if (target !== undefined && !(Number.isInteger(target) && target >= 0 && target < task.nClasses))
+      throw new UserError(`Class ${target} is not a class of the model (it has ${task.nClasses}).`, 'Choose one of the model\'s classes, or its prediction.');
+    const c = target ?? predicted;
+    const batch: Batch = { x: enc.x, nRows: 1, rowIndex: Int32Array.of(full.data.nRows) };
+    const run = await runPriors(task, batch, Int32Array.of(c), jobMethodRequests(job, task.space.kind), new Seeder(job.seed), (done, total, id) => progress?.(`explain: ${id}`, Math.round(done * 100), total * 100), signal);
+    const ran = run.methods.filter((m) => m.ran);
+    const space = task.space as TextFeatureSpace;
+    return {
+      text,
+      tokens: enc.tokens,
+      ids: Int32Array.from(enc.x),
+      unknown: enc.tokens.map((_, t) => enc.x[t] === space.unk),
+      notices: enc.notices,
+      proba,
+      target: c,
+      predicted,
+      explanations: run.ranIds.map((methodId, j) => ({ methodId, values: run.raw[j], normalised: run.explanations[j], ms: ran[j].ms })),
+      skipped: run.methods.filter((m) => !m.ran).map((m) => ({ methodId: m.id, reason: m.reason ?? '' })),
+      ...(explain ? { explainer: await explain(enc.x) } : {}),
+      key: explainKey(job),
+    };
   }
 
   async predict(x: Float32Array, nRows: number): Promise<{ proba: Float32Array; nClasses: number }> {
@@ -599,6 +674,32 @@ export class Session {
 }
 
 export { minMaxNormalize };
+
+/** The Task panel's facts of a text task (undefined for other tasks). */
+function textInfoOf(loaded: LoadedTask, spec: TaskSpec): TaskTextInfo | undefined {
+  const t = loaded.data.text;
+  if (!t) return undefined;
+  const demo = spec.demo !== undefined ? DEMOS.find((d) => d.id === spec.demo) : undefined;
+  return {
+    column: t.column,
+    vocab: demo?.vocab ?? spec.vocab ?? '',
+    tokens: t.tokens,
+    lengths: t.lengths,
+    maxLength: t.maxLength,
+    vocabSize: t.vocabSize,
+    lowercase: t.vocab.lowercase,
+    pad: t.pad,
+    unk: t.unk,
+    removal: t.removal,
+    padToken: t.vocab.tokens[t.pad],
+    unkToken: t.vocab.tokens[t.unk],
+    removalToken: t.vocab.tokens[t.removal],
+    ...(spec.maskToken !== undefined ? { maskToken: spec.maskToken } : {}),
+    truncatedRows: t.truncatedRows,
+    unknownWords: t.unknownWords,
+    totalWords: t.totalWords,
+  };
+}
 
 /** Rows timed for the speed estimate (the model is already warm from the accuracy pass). */
 const TIMED_ROWS = 4096;

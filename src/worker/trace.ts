@@ -14,6 +14,8 @@ import { METRICS, getMetric } from '../core/metrics/registry';
 import type { Params } from '../core/params';
 import { argmax } from '../core/task/task';
 import { rowBaselines } from '../core/task/featureSpace';
+import { capParams } from '../core/task/ragged';
+import type { ParamSpec } from '../core/params';
 import { Seeder } from '../core/rng';
 import type { TraceResult } from './protocol';
 import type { Session } from './session';
@@ -49,13 +51,19 @@ export async function traceMetric(session: Session, row: number, target: number,
   if (!unit || !isBatched(unit) || !TRACEABLE.includes(metricId)) throw new UserError(`The inspector cannot replay ${metricId}.`, `Pick one of ${TRACEABLE.join(', ')} or a curve metric.`);
   const n = task.nFeatures;
   const d = task.inputSize; // model-input values per row
-  const merged = checkMetricParams(unit, params as Params, n);
+  const checked = checkMetricParams(unit, params as Params, n);
   const x = session.batchOf([row]).x; // [inputSize]
+  // rows with their own feature counts (text): scored on the row's first nr features with the
+  // parameters bounded by the feature count capped at nr, as the metric engine scores them
+  const nr = task.space.rowFeatures ? task.space.rowFeatures(x) : n;
+  const merged = nr < n ? capParams(checked, unit.params as unknown as Record<string, ParamSpec>, nr) : checked;
+  s = s.subarray(0, nr);
+  const real = (idx: ArrayLike<number>) => Array.from(idx).filter((j) => j < nr);
   const x0 = rowBaselines(task.space, task.baseline)(x); // [inputSize] the row's x°
   const clean = await task.model.predict(Float32Array.from([...x, ...x0]), 2, task.output); // [2, nClasses]
   const nc = task.nClasses;
   const ctx: RowContext = {
-    task, nFeatures: n, r: 0, rowIndex: row, x, x0, c: target,
+    task, nFeatures: nr, r: 0, rowIndex: row, x, x0, c: target,
     pClean: clean[target], pBase: clean[nc + target], predClean: argmax(clean, 0, nc), predBase: argmax(clean, nc, nc),
     seeder: new Seeder(seed),
   };
@@ -73,29 +81,33 @@ export async function traceMetric(session: Session, row: number, target: number,
   const outcome = finish(ev);
   const value = outcome.value;
   const mode = unit.info.curve?.mode;
+  // text: the tokens the model saw at the row's real positions, as vocabulary strings
+  const vocab = session.requireTask().full.data.text?.vocab.tokens;
+  const tokensOf = (input: ArrayLike<number>) => Array.from({ length: nr }, (_, t) => vocab![input[t]] ?? `#${input[t]}`);
+  const textOf = (steps: { input: Float32Array }[]) => (vocab ? { nFeatures: nr, tokens: steps.map((st) => tokensOf(st.input)) } : {});
   if (mode) {
     // the kernel asked for the inner points t = 1..T−1 (planCurve); t = 0 and t = T are the clean
     // and the all-baseline rows, whose probabilities the engine takes from p_c(x) and p_c(x°)
     const curve = outcome.curve ?? new Float32Array(0);
-    const T = Math.ceil(n / Number(merged.stepSize ?? 1));
+    const T = Math.ceil(nr / Number(merged.stepSize ?? 1));
     if (curve.length > 0 && m !== T - 1) throw new Error(`Inspector out of step with ${metricId}: ${m} perturbed inputs for ${T + 1} curve points.`);
-    const all = Array.from({ length: n }, (_, j) => j);
+    const all = Array.from({ length: nr }, (_, j) => j);
     const clean = { input: Float32Array.from(x), removed: [] as number[], p: ctx.pClean };
     const base = { input: Float32Array.from(x0), removed: all, p: ctx.pBase };
     const steps = Array.from({ length: curve.length }, (_, t) => {
       const st =
         t === 0 ? (mode === 'removal' ? clean : base)
         : t === T ? (mode === 'removal' ? base : clean)
-        : { input: inputs.slice((t - 1) * d, t * d), removed: Array.from(req.removed.get(t - 1)?.idx ?? []), p: ev.p(t - 1, target) };
+        : { input: inputs.slice((t - 1) * d, t * d), removed: real(req.removed.get(t - 1)?.idx ?? []), p: ev.p(t - 1, target) };
       return { ...st, saliencySum: sumOver(s, st.removed), delta: ctx.pClean - st.p };
     });
-    return { metricId, kind: 'curve', row, pClean: ctx.pClean, value, correlation: 'pearson', groupSize: 1, steps, curve };
+    return { metricId, kind: 'curve', row, pClean: ctx.pClean, value, correlation: 'pearson', groupSize: 1, steps, curve, ...textOf(steps) };
   }
   const steps = Array.from({ length: m }, (_, i) => {
     const rec = req.removed.get(i);
-    const idx = rec ? Array.from(rec.idx) : [];
+    const idx = rec ? real(rec.idx) : [];
     const p = ev.p(i, target);
     return { input: inputs.slice(i * d, (i + 1) * d), removed: idx, p, saliencySum: sumOver(s, idx), delta: ctx.pClean - p };
   });
-  return { metricId, kind: 'correlation', row, pClean: ctx.pClean, value, correlation: unit.info.correlation ?? 'pearson', groupSize: unit.info.groupParam ? Number(merged[unit.info.groupParam]) : 1, steps };
+  return { metricId, kind: 'correlation', row, pClean: ctx.pClean, value, correlation: unit.info.correlation ?? 'pearson', groupSize: unit.info.groupParam ? Number(merged[unit.info.groupParam]) : 1, steps, ...textOf(steps) };
 }

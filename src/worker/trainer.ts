@@ -147,6 +147,17 @@ export class Trainer {
     return this.explainer.explain(b.x, b.nRows);
   }
 
+  /** Whether a trained (or restored) explainer is held. */
+  hasExplainer(): boolean {
+    return this.explainer !== null;
+  }
+
+  /** The explainer on model-input rows that are not rows of the data (a sentence typed by the user). */
+  async explainInputs(x: Float32Array, nRows: number): Promise<Float32Array> {
+    if (!this.explainer) throw new UserError('No explainer has been trained in this session.', 'Train one in the Train panel first.');
+    return this.explainer.explain(x, nRows);
+  }
+
   dispose(): void {
     this.explainer?.dispose();
     this.explainer = null;

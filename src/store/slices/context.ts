@@ -66,4 +66,6 @@ export const CLEARED_RESULTS: Partial<StudioState> = {
   sample: 0,
   trainStatus: 'idle',
   nPairs: null,
+  sentence: null,
+  sentenceError: null,
 };

@@ -26,7 +26,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
     if (Array.isArray(job.metrics)) for (const m of job.metrics) metricChoice[m.id] = { enabled: true, params: { ...(metricChoice[m.id]?.params ?? {}), ...((m.params ?? {}) as Params) } };
     const t = job.task;
     set({
-      settings: { output: t.output, baseline: t.baseline, target: t.target, ...(t.patch !== undefined ? { patch: t.patch } : {}), ...(t.normalise !== undefined ? { normalise: t.normalise } : {}), ...(t.blurSigma !== undefined ? { blurSigma: t.blurSigma } : {}) },
+      settings: { output: t.output, baseline: t.baseline, target: t.target, ...(t.patch !== undefined ? { patch: t.patch } : {}), ...(t.normalise !== undefined ? { normalise: t.normalise } : {}), ...(t.blurSigma !== undefined ? { blurSigma: t.blurSigma } : {}), ...(t.maskToken !== undefined ? { maskToken: t.maskToken } : {}) },
       rows: { start: 0, count: t.maxRows },
       methodChoice,
       metricChoice,
@@ -53,7 +53,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
       if (job.task.demo) await loadSource({ kind: 'demo', demoId: job.task.demo }, { keepRows: true });
       else
         set({
-          taskError: { what: `The job uses your own files (${job.task.model}, ${job.task.data}), which a link cannot carry.`, todo: 'Drop the same model and data (CSV or images) in the Task panel; the settings from the job are already applied.' },
+          taskError: { what: `The job uses your own files (${[job.task.model, job.task.vocab, job.task.data].filter(Boolean).join(', ')}), which a link cannot carry.`, todo: `Drop the same model and data (${job.task.vocab ? 'the vocab.json and the CSV' : 'CSV or images'}) in the Task panel; the settings from the job are already applied.` },
         });
     },
 

@@ -1,13 +1,32 @@
-/** Dropped or picked files → a task source: model.json + .bin shards and a CSV, or a message (image data: ../image/drop.ts, which walks dropped folders). */
+/**
+ * Dropped or picked files → a task source: model.json + .bin shards and a CSV (a table), with a
+ * vocab.json as well (a text task: docs/text.md), or a message (image data: ../image/drop.ts, which
+ * walks dropped folders). Files are only sorted here; the worker's loader checks them.
+ */
 import { UserError } from '../../core/errors';
 import type { TaskSource } from '../../worker/protocol';
 
 type FilesSource = Extract<TaskSource, { kind: 'files' }>;
+/** A text task's files before the text column is chosen (the store's TextDraft). */
+type TextFiles = Omit<Extract<TaskSource, { kind: 'text' }>, 'text'>;
 
 export interface Staged {
   modelJson?: { name: string; text: string };
   shards: { name: string; data: ArrayBuffer }[];
-  csv?: { name: string; text: string };
+  /** The CSV as text (tables) and as bytes (texts: the engine checks it is UTF-8). */
+  csv?: { name: string; text: string; data?: ArrayBuffer };
+  /** A text model's vocabulary (a JSON object with "tokens", not a model.json). */
+  vocab?: { name: string; text: string };
+}
+
+/** Whether a .json is a vocabulary (an object with "tokens" and no "modelTopology") rather than a model.json; the engine checks the rest. */
+export function isVocabJson(text: string): boolean {
+  try {
+    const j = JSON.parse(text.replace(/^\uFEFF/, ''));
+    return !!j && typeof j === 'object' && !Array.isArray(j) && 'tokens' in j && !('modelTopology' in j);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -23,14 +42,18 @@ export async function stageFiles(files: File[], staged: Staged): Promise<Staged 
     const lower = name.toLowerCase();
     if (lower.endsWith('.json')) {
       const text = await f.text();
-      modelManifest(name, text); // throws for a file that is not a model.json
-      next.modelJson = { name, text };
+      if (isVocabJson(text)) next.vocab = { name, text };
+      else {
+        modelManifest(name, text); // throws for a file that is not a model.json
+        next.modelJson = { name, text };
+      }
     } else if (lower.endsWith('.bin')) {
       next.shards = next.shards.filter((s) => s.name !== name);
       next.shards.push({ name, data: await f.arrayBuffer() });
     } else if (lower.endsWith('.csv') || lower.endsWith('.tsv') || (lower.endsWith('.txt') && (await f.slice(0, 2000).text()).includes(','))) {
       if (f.size === 0 || (await f.slice(0, 4096).text()).trim() === '') throw new UserError(`${name} is empty.`, 'Choose a CSV file with a header row and one row per sample.');
-      next.csv = { name, text: await f.text() };
+      const data = await f.arrayBuffer();
+      next.csv = { name, text: new TextDecoder().decode(data), data };
     } else unknown.push(name);
   }
   if (unknown.length === files.length)
@@ -49,7 +72,8 @@ export function modelManifest(name: string, text: string): string[] {
   } catch {
     throw new UserError(`${name} is not valid JSON, so it is not a TensorFlow.js model.json.`, 'Drop the model.json written by tf.io or tensorflowjs_converter together with its .bin files.');
   }
-  if (!j || typeof j !== 'object' || !j.modelTopology) throw new UserError(`${name} is not a TensorFlow.js model: it has no "modelTopology".`, 'Drop the model.json written by tf.io or tensorflowjs_converter together with its .bin files.');
+  if (!j || typeof j !== 'object' || !j.modelTopology)
+    throw new UserError(`${name} is not a TensorFlow.js model: it has no "modelTopology".`, 'Drop the model.json written by tf.io or tensorflowjs_converter together with its .bin files (a text model\'s vocabulary is a vocab.json with "tokens": docs/text.md).');
   return (j.weightsManifest ?? []).flatMap((g) => g.paths ?? []).map((p) => p.split('/').pop() ?? p);
 }
 
@@ -61,6 +85,12 @@ export function missingShards(staged: Staged): string[] {
 }
 
 export function sourceOf(staged: Staged): FilesSource | null {
-  if (!staged.modelJson || !staged.csv || missingShards(staged).length) return null;
-  return { kind: 'files', modelJson: staged.modelJson, shards: staged.shards, csv: staged.csv };
+  if (!staged.modelJson || !staged.csv || staged.vocab || missingShards(staged).length) return null;
+  return { kind: 'files', modelJson: staged.modelJson, shards: staged.shards, csv: { name: staged.csv.name, text: staged.csv.text } };
+}
+
+/** The text task's files (model, shards, vocab.json, CSV bytes) once all are staged, or null. */
+export function textSourceOf(staged: Staged): TextFiles | null {
+  if (!staged.modelJson || !staged.csv?.data || !staged.vocab || missingShards(staged).length) return null;
+  return { kind: 'text', modelJson: staged.modelJson, shards: staged.shards, vocab: staged.vocab, csv: { name: staged.csv.name, data: staged.csv.data } };
 }
