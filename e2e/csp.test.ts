@@ -231,6 +231,25 @@ describe('built studio (vite preview) under its Content-Security-Policy', () => 
       expect(w.violations).toEqual([]);
       expect(await pageViolations(page)).toEqual([]);
     });
+
+    it('the text demo too: with the network off, sentiment (its CSV, vocab.json and model fetched when the page loaded) loads, explains rows and a typed sentence, and draws their tokens without a request', async () => {
+      const from = w.requests.length;
+      await page.click('[data-step=task]');
+      await page.click('[data-demo=sentiment]');
+      await expect.poll(() => page.getByTestId('n-rows').textContent(), { timeout: 60_000 }).toBe('3000');
+      await page.click('[data-step=explain]');
+      for (const box of await page.locator('[data-method-check]').all()) if ((await box.isChecked()) !== ((await box.getAttribute('data-method-check')) === 'occlusion')) await box.click();
+      await page.fill('[data-testid=rows-count]', '3');
+      await page.click('[data-testid=run-explain]');
+      await page.getByTestId('tokens-occlusion').waitFor({ timeout: 60_000 });
+      await page.fill('[data-testid=sentence-input]', 'A wonderful little film.');
+      await page.click('[data-testid=sentence-run]');
+      await page.getByTestId('sentence-occlusion').waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('sentence-occlusion').locator('.token').allTextContents()).toEqual(['a', 'wonderful', 'little', 'film']);
+      expect(w.requests.slice(from).filter(isNetwork)).toEqual([]);
+      expect(w.violations).toEqual([]);
+      expect(await pageViolations(page)).toEqual([]);
+    });
   });
 });
 

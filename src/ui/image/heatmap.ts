@@ -83,9 +83,10 @@ function rgbOf(css: string): [number, number, number] {
 /**
  * The colour scale of a map: `normalised` maps are sequential on [0, 1]; raw maps with a negative
  * value are diverging on [−m, m], m = max |v|, centred on 0 (0 is RdBu's middle, near white); raw
- * maps without one are sequential on [0, max]. `domain` overrides the range (shared legends).
+ * maps without one are sequential on [0, max]. `domain` overrides the range (shared legends);
+ * `sequential` the sequential colour map (viridis; the text views use a light-to-dark one).
  */
-export function mapScale(values: ArrayLike<number>, normalised: boolean, domain?: [number, number]): MapScale {
+export function mapScale(values: ArrayLike<number>, normalised: boolean, domain?: [number, number], sequential: (t: number) => string = interpolateViridis): MapScale {
   let [lo, hi] = finiteRange(values);
   if (!Number.isFinite(lo)) lo = hi = 0;
   if (!normalised && (domain ? domain[0] < 0 : lo < 0)) {
@@ -96,7 +97,7 @@ export function mapScale(values: ArrayLike<number>, normalised: boolean, domain?
   }
   const d: [number, number] = domain ?? (normalised ? [0, 1] : [0, hi > 0 ? hi : 1]);
   const span = d[1] - d[0] || 1;
-  return { kind: 'sequential', domain: d, rgb: (v) => rgbOf(interpolateViridis(Math.max(0, Math.min(1, (v - d[0]) / span)))), css: (t) => interpolateViridis(t) };
+  return { kind: 'sequential', domain: d, rgb: (v) => rgbOf(sequential(Math.max(0, Math.min(1, (v - d[0]) / span)))), css: (t) => sequential(t) };
 }
 
 /** RGBA of an overlay: each pixel's colour with alpha = opacity (0–1); NaN pixels are transparent. perPixel: [H · W]. */

@@ -8,6 +8,9 @@ import { PANEL_HELP } from '../teaching';
 import { SamplePicker } from './SamplePicker';
 import { ImageExplainView } from '../image/ImageExplainView';
 import { ImageSaliency } from '../image/ImageSaliency';
+import { TextExplainView } from '../text/TextExplainView';
+import { TextSaliency } from '../text/TextSaliency';
+import { SentenceBox, SentenceView } from '../text/SentenceBox';
 
 export function ExplainPanel() {
   const info = useStudio((s) => s.info);
@@ -55,6 +58,7 @@ export function ExplainPanel() {
             </div>
             <p className="hint">As a job’s <code>task.maxRows</code>: the job splits these samples 80/20 (seeded) into training and test rows.</p>
             {explainerLoaded && <ExplainAnyRow nRows={info.nRows} />}
+            <SentenceBox />
             <h3>Methods</h3>
             <div className="form-row">
               <label>
@@ -87,13 +91,14 @@ export function ExplainPanel() {
             <ProblemBox problem={error} testId="explain-error" />
           </div>
           <div className="col wide">
+            <SentenceView />
             {!attribution ? (
               <Empty>Choose methods and press “Explain”. Every method explains the model’s predicted class for each row.</Empty>
             ) : (
               <>
                 <div className="toolbar">
                   <SamplePicker />
-                  {!info.image && <label>
+                  {!info.image && !info.text && <label>
                     Sort bars{' '}
                     <select value={sortBy} onChange={(e) => setSort(e.target.value as 'feature' | 'magnitude')}>
                       <option value="feature">by feature</option>
@@ -110,7 +115,7 @@ export function ExplainPanel() {
                     ))}
                   </ul>
                 )}
-                {info.image ? <ImageExplainView /> : <div className="bars-grid" data-testid="bars-grid">
+                {info.image ? <ImageExplainView /> : info.text ? <TextExplainView /> : <div className="bars-grid" data-testid="bars-grid">
                   {shown.map((s) => (
                     <Plot
                       key={s.id}
@@ -160,7 +165,8 @@ function ExplainAnyRow({ nRows }: { nRows: number }) {
       </div>
       {err && <p className="problem">{err}</p>}
       {values && info.image && <ImageSaliency row={values.row} values={values.v} title={`DeepFaith explainer, row ${values.row}`} testId="explain-any-plot" />}
-      {values && !info.image && (
+      {values && info.text && <TextSaliency row={values.row} values={values.v} title={`DeepFaith explainer, row ${values.row}`} testId="explain-any-plot" />}
+      {values && !info.image && !info.text && (
         <Plot name={`explainer-row${values.row}`} testId="explain-any-plot" deps={[values]} draw={(el) => renderBars(el, { title: `DeepFaith explainer, row ${values.row}`, features: info.featureNames, values: values.v }, { domain: [0, 1], width: 300 })} />
       )}
     </div>

@@ -15,6 +15,7 @@ import { Plot, fmtNum } from '../components/common';
 import { renderLines } from '../plots/lines';
 import { useLabelOf } from './EvaluatePanel';
 import { PerturbedImage } from '../image/PerturbedImage';
+import { PerturbedSentence } from '../text/PerturbedSentence';
 
 export function Inspector() {
   const evaluation = useStudio((s) => s.evaluation)!;
@@ -144,9 +145,9 @@ function CorrelationInspector({ methodId, metricId, pickers }: { methodId: strin
       {err && <p className="problem">{err}</p>}
       <div className="cols">
         <div className="col">
-          {info.image ? <PerturbedImage row={row} input={cur?.input} marked={removed} /> : <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={removed} />}
+          {info.image ? <PerturbedImage row={row} input={cur?.input} marked={removed} /> : info.text ? <PerturbedSentence row={row} seen={res?.tokens?.[step]} marked={removed} /> : <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={removed} />}
           <p className="legend-note">
-            <span className="swatch baselined" /> {info.image ? 'patch' : 'cell'} replaced by the {meta?.info.baseline === 'noise' ? 'noise baseline' : `baseline (${baselineWords(attribution.baseline, !!info.image)})`}
+            <span className="swatch baselined" /> {info.image ? 'patch' : info.text ? 'token' : 'cell'} replaced by the {meta?.info.baseline === 'noise' ? (info.text ? 'noise baseline (a random token)' : 'noise baseline') : `baseline (${baselineWords(attribution.baseline, !!info.image, info.text)})`}
           </p>
           <p>
             p_c(x), clean row: <strong data-testid="insp-pclean">{res ? fmtNum(res.pClean, 4) : '…'}</strong>
@@ -252,9 +253,9 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
       {noCurve && <p className="hint">The model does not predict this row’s target class, so {metricId} has no curve here (its value for this row is NaN).</p>}
       <div className="cols">
         <div className="col">
-          {info.image ? <PerturbedImage row={row} input={cur?.input} marked={changed} /> : <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={changed} />}
+          {info.image ? <PerturbedImage row={row} input={cur?.input} marked={changed} /> : info.text ? <PerturbedSentence row={row} seen={res?.tokens?.[step]} marked={changed} /> : <PerturbedRowTable featureNames={info.featureNames} input={cur?.input} original={x} marked={changed} />}
           <p className="legend-note">
-            <span className="swatch baselined" /> {info.image ? 'patch' : 'cell'} set to the baseline ({baselineWords(attribution.baseline, !!info.image)})
+            <span className="swatch baselined" /> {info.image ? 'patch' : info.text ? 'token' : 'cell'} set to the baseline ({baselineWords(attribution.baseline, !!info.image, info.text)})
           </p>
           <p>
             Model’s probability of <strong>{info.classNames[c]}</strong> at this step (replayed through the {metricId} kernel): <strong data-testid="insp-prob">{cur ? fmtNum(cur.p, 4) : '…'}</strong>
@@ -297,7 +298,8 @@ function CurveInspector({ methodId, metricId, pickers }: { methodId: string; met
 }
 
 /** What a removed feature becomes, in words. */
-function baselineWords(baseline: string, image: boolean): string {
+function baselineWords(baseline: string, image: boolean, text?: { removalToken: string; maskToken?: string }): string {
+  if (text) return text.maskToken !== undefined ? `the mask token ${text.removalToken}` : `the pad token ${text.removalToken}`;
   if (baseline === 'mean') return image ? 'per-pixel mean of the explained rows' : 'column mean of the explained rows';
   if (baseline === 'blur') return 'a Gaussian blur of the image itself';
   return 'zero';

@@ -12,6 +12,7 @@ import { provenance } from '../provenance';
 import { PANEL_HELP } from '../teaching';
 import { useLabelOf } from './EvaluatePanel';
 import { Figure5Grid } from '../image/Figure5Grid';
+import { TextFigureGrid } from '../text/TextFigureGrid';
 
 export function ReportPanel() {
   const store = useStudioStore();
@@ -139,6 +140,7 @@ export function ReportPanel() {
             </>
           )}
           <Figure5Grid />
+          <TextFigureGrid />
           <h3>Runtime</h3>
           <table className="runtime">
             <thead>

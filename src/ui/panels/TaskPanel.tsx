@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { DEMOS } from '../../core/data/demos';
 import { isUserError } from '../../core/errors';
 import { useStudio, useStudioStore } from '../../store/hooks';
@@ -6,9 +6,10 @@ import { canLoadTask, type Problem } from '../../store/store';
 import { Empty, Help, ProblemBox, fmtNum } from '../components/common';
 import { PreparedImport } from './PreparedImport';
 import { PANEL_HELP } from '../teaching';
-import { missingShards, sourceOf, type Staged } from './files';
+import { missingShards, sourceOf, textSourceOf, type Staged } from './files';
 import { droppedItems, imageSourceOf, pickedItems, stageDrop, type DroppedItem, type ImageStaged } from '../image/drop';
 import { BlurSigmaSetting, ImageTaskFacts, ImageTaskSettings } from '../image/ImageTask';
+import { TaskNotices, TextColumnPick, TextPreview, TextTaskFacts, TextTaskSettings } from '../text/TextTask';
 
 export function TaskPanel() {
   const store = useStudioStore();
@@ -19,6 +20,7 @@ export function TaskPanel() {
   const loadDemo = useStudio((s) => s.loadDemo);
   const loadFiles = useStudio((s) => s.loadFiles);
   const loadImages = useStudio((s) => s.loadImages);
+  const loadText = useStudio((s) => s.loadText);
   const pickLabel = useStudio((s) => s.pickLabel);
   const setSettings = useStudio((s) => s.setSettings);
   const source = useStudio((s) => s.source);
@@ -30,20 +32,26 @@ export function TaskPanel() {
   const [dropError, setDropError] = useState<Problem | null>(null);
   const [over, setOver] = useState(false);
   const [loadState, setLoadState] = useState<LoadState>('idle');
+  const textChoices = useStudio((s) => s.textChoices);
+  // dropped text files that waited for their text column are loaded once it is chosen
+  useEffect(() => {
+    if (source?.kind === 'text') setStaged((s) => (s.vocab ? { shards: [] } : s));
+  }, [source]);
 
   async function take(items: DroppedItem[]) {
     setDropError(null);
     setLoadState('idle');
-    store.setState({ taskError: null, labelChoices: null }); // a new drop replaces the last drop's message
+    store.setState({ taskError: null, labelChoices: null, textChoices: null, pendingText: null }); // a new drop replaces the last drop's message
     try {
       const { ignored, ...next } = await stageDrop(items, staged, looseClass.trim() || '0');
       setStaged(next);
       if (ignored.length) setDropError({ what: `Ignored ${ignored.join(', ')}: neither a model file, a CSV nor image data.`, todo: 'Nothing to do; the other files were taken.' });
       const images = imageSourceOf(next);
-      const src = images ?? sourceOf(next);
+      const text = images ? null : textSourceOf(next);
+      const src = images ?? text ?? sourceOf(next);
       if (src) {
         setLoadState('loading');
-        const ok = src.kind === 'images' ? await loadImages(src) : await loadFiles(src);
+        const ok = src.kind === 'images' ? await loadImages(src) : src.kind === 'text' ? await loadText(src) : await loadFiles(src);
         setLoadState(ok ? 'idle' : 'failed');
         if (ok) setStaged({ shards: [] });
       }
@@ -94,7 +102,7 @@ export function TaskPanel() {
             }}
           >
             <p>
-              Drop a TensorFlow.js model folder (<code>model.json</code> + <code>.bin</code> shards) and a <code>.csv</code> here — or, for an image model, a folder with one sub-folder per class of PNG/JPEG images, a <code>.zip</code> of it, or an NPY/IDX array with its labels file
+              Drop a TensorFlow.js model folder (<code>model.json</code> + <code>.bin</code> shards) and a <code>.csv</code> here — for a text model with its <code>vocab.json</code> too; for an image model, a folder with one sub-folder per class of PNG/JPEG images, a <code>.zip</code> of it, or an NPY/IDX array with its labels file
             </p>
             <label className="file-btn">
               Choose files…
@@ -112,9 +120,9 @@ export function TaskPanel() {
             </p>
             {(staged.modelJson || staged.csv || staged.shards.length > 0 || (staged.images?.length ?? 0) > 0) && (
               <p className="staged" data-testid="staged">
-                {stillNeeded(staged, loadState)}{' '}
+                {textChoices ? 'All files present: choose the text column below.' : stillNeeded(staged, loadState)}{' '}
                 <span className="hint">
-                  (have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.csv?.name, staged.images?.length ? `${staged.images.length} image data file${staged.images.length > 1 ? 's' : ''}` : null].filter(Boolean).join(', ')})
+                  (have: {[staged.modelJson?.name, ...staged.shards.map((s) => s.name), staged.vocab?.name, staged.csv?.name, staged.images?.length ? `${staged.images.length} image data file${staged.images.length > 1 ? 's' : ''}` : null].filter(Boolean).join(', ')})
                 </span>
               </p>
             )}
@@ -122,7 +130,8 @@ export function TaskPanel() {
           <ProblemBox problem={dropError} testId="drop-error" />
           <ProblemBox problem={taskError} testId="task-error" />
           <PreparedImport />
-          {(labelChoices || (source?.kind === 'files' && info)) && (
+          <TextColumnPick />
+          {(labelChoices || ((source?.kind === 'files' || source?.kind === 'text') && info)) && (
             <div className="label-pick">
               <label>
                 Label column{' '}
@@ -137,12 +146,13 @@ export function TaskPanel() {
                   ))}
                 </select>
               </label>
-              <span className="hint"> every other column is a feature, in file order</span>
+              <span className="hint">{source?.kind === 'text' || info?.text ? ' the class of each text; other columns are not read' : ' every other column is a feature, in file order'}</span>
             </div>
           )}
           <h3>Settings</h3>
           <ImageTaskSettings />
-          <div className="form-row">
+          <TextTaskSettings />
+          {!info?.text && <div className="form-row">
             <label>
               Baseline (removed features become){' '}
               <select value={settings.baseline} onChange={(e) => setSettings({ baseline: e.target.value as 'zero' | 'mean' | 'blur' })} data-testid="setting-baseline">
@@ -151,7 +161,7 @@ export function TaskPanel() {
                 {info?.image && <option value="blur">a blur of the image itself (Gaussian)</option>}
               </select>
             </label>
-          </div>
+          </div>}
           <BlurSigmaSetting />
           <div className="form-row">
             <label>
@@ -187,16 +197,28 @@ export function TaskPanel() {
                     <dd>{fmtNum(info.metaAccuracy * 100, 1)} %</dd>
                   </>
                 )}
-                <dt>Baseline of the next Explain</dt>
-                <dd>{settings.baseline === 'mean' ? (info.image ? 'per-pixel mean (of the explained rows)' : 'column mean (of the explained rows)') : 'zero'}</dd>
+                {!info.text && (
+                  <>
+                    <dt>Baseline of the next Explain</dt>
+                    <dd>{settings.baseline === 'mean' ? (info.image ? 'per-pixel mean (of the explained rows)' : 'column mean (of the explained rows)') : 'zero'}</dd>
+                  </>
+                )}
                 <ImageTaskFacts />
+                <TextTaskFacts />
               </dl>
-              <h4>Features</h4>
-              <ol className="feature-list">
-                {info.featureNames.map((f) => (
-                  <li key={f}>{f}</li>
-                ))}
-              </ol>
+              <TaskNotices />
+              {info.text ? (
+                <TextPreview />
+              ) : (
+                <>
+                  <h4>Features</h4>
+                  <ol className="feature-list">
+                    {info.featureNames.map((f) => (
+                      <li key={f}>{f}</li>
+                    ))}
+                  </ol>
+                </>
+              )}
               <h4>Problems found</h4>
               {info.problems.length === 0 ? (
                 <p className="ok">None.</p>

@@ -3,6 +3,7 @@ import type { TrainSettings } from '../../worker/protocol';
 import { Empty, Help, Plot, ProblemBox } from '../components/common';
 import { renderBars } from '../plots/bars';
 import { ImageSaliency } from '../image/ImageSaliency';
+import { TextSaliency } from '../text/TextSaliency';
 import { renderLines } from '../plots/lines';
 import { PANEL_HELP } from '../teaching';
 
@@ -156,7 +157,8 @@ export function TrainPanel() {
                 }
               />
               {s.watchSaliency && s.info?.image && watchRow !== undefined && <ImageSaliency row={watchRow} values={s.watchSaliency} title={`Explainer saliency, row ${watchRow}`} testId="watch-heatmap" />}
-              {s.watchSaliency && s.info && !s.info.image && (
+              {s.watchSaliency && s.info?.text && watchRow !== undefined && <TextSaliency row={watchRow} values={s.watchSaliency} title={`Explainer saliency, row ${watchRow}`} testId="watch-sentence" />}
+              {s.watchSaliency && s.info && !s.info.image && !s.info.text && (
                 <Plot
                   name={`explainer-saliency-row${watchRow}`}
                   deps={[s.watchSaliency]}
