@@ -4,10 +4,9 @@
  * that explanation (min–max normalised, as scored) over the image, with its INS and DEL for that
  * row under it — scored in the worker by the engine (the priors' values are their stored scores).
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useState } from 'react';
 import { useStudio } from '../../store/hooks';
-import { EXPLAINER_ID } from '../../store/store';
-import type { FigureScoresResult } from '../../worker/protocol';
+import { useFigureGrid } from '../components/figureGrid';
 import { fmtNum } from '../components/common';
 import { ColorLegend, ImageHeatmap } from './ImageHeatmap';
 import { rowPixels } from './ImageExplainView';
@@ -16,63 +15,14 @@ import { mapScale, minMax } from './heatmap';
 export function Figure5Grid() {
   const info = useStudio((s) => s.info);
   const attribution = useStudio((s) => s.attribution);
-  const evaluation = useStudio((s) => s.evaluation);
   const report = useStudio((s) => s.report);
-  const explainer = useStudio((s) => s.explainer);
-  const methods = useStudio((s) => s.methods);
-  const figureScores = useStudio((s) => s.figureScores);
-  const [count, setCount] = useState(4);
   const [opacity, setOpacity] = useState(0.6);
   const [grid, setGrid] = useState(false);
-  const [scores, setScores] = useState<FigureScoresResult | null>(null);
-  const [err, setErr] = useState<string | null>(null);
-
-  const ready = !!(info?.image && attribution && evaluation && attribution.rows.length === evaluation.rows.length);
-  const n = info?.nFeatures ?? 0;
-  const pool = ready ? (report?.split.testRows.length ? report.split.testRows : attribution!.split.test.length ? attribution!.split.test : attribution!.rows) : [];
-  const rows = pool.slice(0, count);
-  const columns = useMemo(() => {
-    if (!ready) return [];
-    const at = (r: number) => attribution!.rows.indexOf(r);
-    const pick = (all: Float32Array) => {
-      const out = new Float32Array(rows.length * n);
-      rows.forEach((r, i) => out.set(all.subarray(at(r) * n, (at(r) + 1) * n), i * n));
-      return out;
-    };
-    const cols = evaluation!.scores.map((e) => ({ id: e.methodId, values: pick(e.scored) }));
-    if (report && explainer?.saliency && explainer.key === evaluation!.key && explainer.saliency.length === attribution!.rows.length * n) {
-      // the explainer's raw output, min–max normalised per row as the report scores it
-      const v = pick(explainer.saliency);
-      for (let i = 0; i < rows.length; i++) v.set(minMax(v.subarray(i * n, (i + 1) * n)), i * n);
-      cols.push({ id: EXPLAINER_ID, values: v });
-    }
-    return cols;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ready, evaluation, attribution, report, explainer, rows.join(','), n]);
-
-  useEffect(() => {
-    if (!ready || !columns.length) return;
-    let live = true;
-    setErr(null);
-    figureScores(rows, columns)
-      .then((r) => live && setScores(r))
-      .catch((e) => live && setErr(String(e?.message ?? e)));
-    return () => {
-      live = false;
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [columns]);
-
+  // the explainer's raw output, min–max normalised per row as the report scores it
+  const { ready, pool, rows, count, setCount, columns, scoreOf, error: err, labelOf } = useFigureGrid('image', (v) => minMax(v), 4);
   if (!ready) return null;
   const g = info!.image!;
-  const labelOf = (id: string) => (id === EXPLAINER_ID ? 'DeepFaith explainer' : (methods.find((m) => m.id === id)?.label ?? id));
-  // a score shown only when it belongs to these scores, rows and columns
-  const fresh = scores && scores.key === evaluation!.key && scores.rows.join(',') === rows.join(',') ? scores : null;
-  const scoreOf = (id: string, metric: string, i: number) => {
-    const c = fresh?.scores.find((s) => s.id === id);
-    const m = fresh?.metricIds.indexOf(metric) ?? -1;
-    return c && m >= 0 ? c.perSample[m][i] : undefined;
-  };
+  const n = info!.nFeatures;
   const scale = mapScale([0, 1], true);
   return (
     <section className="figure5" data-testid="figure5">
@@ -82,7 +32,7 @@ export function Figure5Grid() {
       </p>
       <div className="toolbar">
         <label>
-          Samples <input type="number" min={1} max={Math.min(24, pool.length)} value={count} onChange={(e) => setCount(Math.max(1, Math.min(24, pool.length, Number(e.target.value))))} data-testid="figure5-count" />
+          Samples <input type="number" min={1} max={Math.min(24, pool.length)} value={count} onChange={(e) => setCount(Number(e.target.value))} data-testid="figure5-count" />
         </label>
         <label className="slider">
           Opacity <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(e) => setOpacity(Number(e.target.value))} /> <output>{Math.round(opacity * 100)} %</output>

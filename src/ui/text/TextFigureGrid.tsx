@@ -4,10 +4,8 @@
  * explanation min–max normalised over the sentence's tokens (as scored) — with that row's INS and
  * DEL beside it, scored in the worker by the engine (the priors' values are their stored scores).
  */
-import { useEffect, useMemo, useState } from 'react';
 import { useStudio } from '../../store/hooks';
-import { EXPLAINER_ID } from '../../store/store';
-import type { FigureScoresResult } from '../../worker/protocol';
+import { useFigureGrid } from '../components/figureGrid';
 import { fmtNum } from '../components/common';
 import { ColorLegend } from '../image/ImageHeatmap';
 import { TokenSentence } from './TokenSentence';
@@ -17,59 +15,11 @@ import { normaliseTokens, tokenScale } from './tokens';
 export function TextFigureGrid() {
   const info = useStudio((s) => s.info);
   const attribution = useStudio((s) => s.attribution);
-  const evaluation = useStudio((s) => s.evaluation);
   const report = useStudio((s) => s.report);
-  const explainer = useStudio((s) => s.explainer);
-  const methods = useStudio((s) => s.methods);
-  const figureScores = useStudio((s) => s.figureScores);
-  const [count, setCount] = useState(3);
-  const [scores, setScores] = useState<FigureScoresResult | null>(null);
-  const [err, setErr] = useState<string | null>(null);
-
-  const ready = !!(info?.text && attribution && evaluation && attribution.rows.length === evaluation.rows.length);
-  const n = info?.nFeatures ?? 0;
-  const pool = ready ? (report?.split.testRows.length ? report.split.testRows : attribution!.split.test.length ? attribution!.split.test : attribution!.rows) : [];
-  const rows = pool.slice(0, count);
-  const columns = useMemo(() => {
-    if (!ready) return [];
-    const at = (r: number) => attribution!.rows.indexOf(r);
-    const pick = (all: Float32Array) => {
-      const out = new Float32Array(rows.length * n);
-      rows.forEach((r, i) => out.set(all.subarray(at(r) * n, (at(r) + 1) * n), i * n));
-      return out;
-    };
-    const cols = evaluation!.scores.map((e) => ({ id: e.methodId, values: pick(e.scored) }));
-    if (report && explainer?.saliency && explainer.key === evaluation!.key && explainer.saliency.length === attribution!.rows.length * n) {
-      // the explainer's output normalised over each sentence's tokens, as the report scores it
-      const v = pick(explainer.saliency);
-      rows.forEach((r, i) => v.set(normaliseTokens(v.subarray(i * n, (i + 1) * n), info!.text!.lengths[r]), i * n));
-      cols.push({ id: EXPLAINER_ID, values: v });
-    }
-    return cols;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ready, evaluation, attribution, report, explainer, rows.join(','), n]);
-
-  useEffect(() => {
-    if (!ready || !columns.length) return;
-    let live = true;
-    setErr(null);
-    figureScores(rows, columns)
-      .then((r) => live && setScores(r))
-      .catch((e) => live && setErr(String(e?.message ?? e)));
-    return () => {
-      live = false;
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [columns]);
-
+  // the explainer's output normalised over each sentence's tokens, as the report scores it
+  const { ready, pool, rows, count, setCount, columns, scoreOf, error: err, labelOf } = useFigureGrid('text', (v, r) => normaliseTokens(v, info!.text!.lengths[r]), 3);
   if (!ready) return null;
-  const labelOf = (id: string) => (id === EXPLAINER_ID ? 'DeepFaith explainer' : (methods.find((m) => m.id === id)?.label ?? id));
-  const fresh = scores && scores.key === evaluation!.key && scores.rows.join(',') === rows.join(',') ? scores : null;
-  const scoreOf = (id: string, metric: string, i: number) => {
-    const c = fresh?.scores.find((s) => s.id === id);
-    const m = fresh?.metricIds.indexOf(metric) ?? -1;
-    return c && m >= 0 ? c.perSample[m][i] : undefined;
-  };
+  const n = info!.nFeatures;
   const legend = tokenScale([0, 1], 2, true);
   return (
     <section className="figure5 text-figure" data-testid="figure5">
@@ -79,7 +29,7 @@ export function TextFigureGrid() {
       </p>
       <div className="toolbar">
         <label>
-          Samples <input type="number" min={1} max={Math.min(24, pool.length)} value={count} onChange={(e) => setCount(Math.max(1, Math.min(24, pool.length, Number(e.target.value))))} data-testid="figure5-count" />
+          Samples <input type="number" min={1} max={Math.min(24, pool.length)} value={count} onChange={(e) => setCount(Number(e.target.value))} data-testid="figure5-count" />
         </label>
         <ColorLegend scale={legend} label="normalised attribution" testId="figure5-legend" />
       </div>
