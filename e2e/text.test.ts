@@ -85,6 +85,11 @@ describe('the sentiment demo in the studio', () => {
     expect(await page.getByTestId('setting-mask').count()).toBe(1);
     lengths = await page.evaluate(() => Array.from((window as any).__studio.getState().info.text.lengths as Int32Array));
     await page.screenshot({ path: `${ARTIFACTS}/e2e-text-task.png`, fullPage: true });
+    // before any Explain: the sentence box is there, the rows' view says what to do
+    await page.click('[data-step=explain]');
+    expect(await page.getByTestId('sentence-box').count()).toBe(1);
+    expect(await page.getByTestId('sentence-view').count()).toBe(0);
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-text-explain-empty.png`, fullPage: true });
   });
 
   it('explains rows: each method a row of the same sentence, every token coloured by its value (the map\'s colour, in the values\' order); padding never drawn', async () => {

@@ -10,12 +10,12 @@ export interface Topic {
 export const PANEL_HELP: Record<string, Topic> = {
   task: {
     title: 'Task',
-    plain: 'A task is a trained classifier (the target model) and a table of rows it classifies. Every later step explains and scores this model’s predictions on these rows. Pick a demo, or drop a TensorFlow.js model folder (model.json and its .bin files) together with a CSV whose columns are the model’s inputs plus one label column — or, for an image model, a folder with one sub-folder per class of PNG/JPEG images (or a zip of it, or NPY/IDX arrays). On images every feature is a square patch: choose the patch size and how pixel values were normalised when the model was trained.',
+    plain: 'A task is a trained classifier (the target model) and a table of rows it classifies. Every later step explains and scores this model’s predictions on these rows. Pick a demo, or drop a TensorFlow.js model folder (model.json and its .bin files) together with a CSV whose columns are the model’s inputs plus one label column — or, for an image model, a folder with one sub-folder per class of PNG/JPEG images (or a zip of it, or NPY/IDX arrays). On images every feature is a square patch: choose the patch size and how pixel values were normalised when the model was trained. For a text model (a model reading token ids, e.g. the sentiment demo) drop its vocab.json with it and a CSV with a text column: every word of a sentence is a feature, and a removed word becomes the pad token (or a mask token you choose).',
     formula: 'output p_c(x): the softmax probability of the target class c (the class the model predicts on the clean row). A removed feature is set to its baseline (mean of the column by default, or zero).',
   },
   explain: {
     title: 'Explain',
-    plain: 'An explanation gives every feature a score: how much it pushed the model towards the target class. Different methods (gradients, perturbations, Shapley values, LIME, …) often disagree. The bars share one scale so you can compare them; orange bars push towards the class, blue ones away. On images each method’s scores are painted over the picture (red towards the class, blue away, or bright = more important when the values are normalised or never negative); gradient methods can also show a map per pixel.',
+    plain: 'An explanation gives every feature a score: how much it pushed the model towards the target class. Different methods (gradients, perturbations, Shapley values, LIME, …) often disagree. The bars share one scale so you can compare them; orange bars push towards the class, blue ones away. On images each method’s scores are painted over the picture (red towards the class, blue away, or bright = more important when the values are normalised or never negative); gradient methods can also show a map per pixel. On texts each method is a row of the same sentence with every word’s background coloured the same way; type your own sentence to see which words push the prediction.',
     formula: 's ∈ ℝⁿ, one score per feature, higher = more important (signed as produced).',
   },
   evaluate: {
@@ -36,7 +36,7 @@ export const PANEL_HELP: Record<string, Topic> = {
   },
   report: {
     title: 'Report',
-    plain: 'Everything needed to share or reproduce the run: the final table including the trained explainer, how long each step took, and downloads. Every file carries its provenance (app version, backend, seed, SHA-256 of model and data). “Copy link” puts the job in the address so the same run can be opened elsewhere. On images, the side-by-side grid shows every method’s map (and the explainer’s) for a few test rows with their insertion and deletion scores.',
+    plain: 'Everything needed to share or reproduce the run: the final table including the trained explainer, how long each step took, and downloads. Every file carries its provenance (app version, backend, seed, SHA-256 of model and data). “Copy link” puts the job in the address so the same run can be opened elsewhere. On images, the side-by-side grid shows every method’s map (and the explainer’s) for a few test rows with their insertion and deletion scores; on texts, each test sentence under every method and the explainer.',
   },
 };
 
