@@ -211,6 +211,22 @@ describe('padded positions are not features', () => {
     m.dispose();
   });
 
+  it('sentences of one and two tokens: every method and metric runs (a metric may be undefined, NaN)', async () => {
+    const m = convText(V, D, L, 2);
+    const { task, batch } = textTask(m, V, L, [[5], [4, 7]], { output: 'probability' });
+    const target = new Int32Array([0, 1]);
+    for (const method of ATTRIBUTION_METHODS) {
+      if (method.applicable(task)) continue;
+      const s = await method.explain(task, batch, target, method.defaults, new Seeder(1));
+      expect(s.length).toBe(2 * L);
+      expect(Array.from(s).every(Number.isFinite), method.id).toBe(true);
+      expect(Array.from(s.subarray(1, L)).every((v) => v === 0)).toBe(true);
+      const res = await scoreExplanations(task, batch, target, [s], METRIC_IDS.map((id) => ({ id })), new Seeder(2));
+      res[0].forEach((r, j) => expect(r.perSample.length, METRIC_IDS[j]).toBe(2));
+    }
+    m.dispose();
+  });
+
   it('what an explanation holds at padded positions changes no score of any metric', async () => {
     const m = convText(V, D, L, 2);
     const { task, batch } = textTask(m, V, L, ROWS, { output: 'probability' });
