@@ -199,7 +199,9 @@ describe('a dropped text model, vocabulary and CSV', () => {
   });
 
   it('asks for the text column, loads with it, and writes the job with the vocabulary, text and label columns', async () => {
-    const store = await newStore();
+    const persistence = memoryPersistence();
+    const store = createStudioStore({ client: new WorkerClient(inProcessWorker()), persistence, baseUrl: '' });
+    await store.getState().initBackend('wasm');
     const st = () => store.getState();
     expect(await st().loadText(draft())).toBe(false);
     expect(st().textChoices).toEqual(['id', 'phrase', 'y']);
@@ -221,6 +223,15 @@ describe('a dropped text model, vocabulary and CSV', () => {
     expect(st().sentence!.tokens).toEqual(['not', 'good']);
     const info = st().info;
     const attribution = st().attribution;
+
+    // saved with its files: a new page restores the task (source kind 'text', its files from storage)
+    await st().save();
+    const again = createStudioStore({ client: new WorkerClient(inProcessWorker()), persistence, baseUrl: '' });
+    await again.getState().initBackend('wasm');
+    expect(await again.getState().restore()).toBe(true);
+    expect(again.getState().info!.text!.column).toBe('phrase');
+    expect(again.getState().info!.dataSha256).toBe(info!.dataSha256);
+    expect(again.getState().exportJob().task).toEqual(st().exportJob().task);
 
     // bad files: the engine's message, and the loaded task (and its results) stay
     const refused: [TextDraft, RegExp][] = [

@@ -101,7 +101,7 @@ export function taskSlice(
     loadFiles: (files) => (fresh(), loadSource(files)),
     loadImages: (images) => (fresh(), loadSource(images)),
     async loadText(draft: TextDraft) {
-      fresh();
+      // (a mask token set by a job link for these files is kept: the engine refuses it when the vocabulary lacks it)
       const text = draft.text ?? guessTextColumn(csvColumnsOfBytes(draft.csv.data));
       if (text === undefined) {
         const columns = csvColumnsOfBytes(draft.csv.data);
@@ -124,8 +124,13 @@ export function taskSlice(
         const draft = { ...pending, ...(s.label !== undefined ? { label: s.label } : {}), ...(text !== undefined ? { text } : {}) };
         return text === undefined ? (set({ pendingText: draft }), false) : loadSource({ ...draft, text });
       }
-      if (!src || !get().info?.text) return false;
       const before = get().settings;
+      if (!src || !get().info?.text) {
+        // no text task to read again: the setting waits for the next text task
+        if (s.maskToken === undefined) return false;
+        set({ settings: s.maskToken === null || s.maskToken === '' ? withoutMask(before) : { ...before, maskToken: s.maskToken } });
+        return true;
+      }
       if (s.maskToken !== undefined) set({ settings: s.maskToken === null || s.maskToken === '' ? withoutMask(before) : { ...before, maskToken: s.maskToken } });
       const next = src.kind === 'text' ? { ...src, ...(s.text !== undefined ? { text: s.text } : {}), ...(s.label !== undefined ? { label: s.label } : {}) } : src;
       const ok = await loadSource(next, { keepRows: true });

@@ -44,7 +44,8 @@ export function TextTaskSettings() {
   const trainStatus = useStudio((s) => s.trainStatus);
   const [value, setValue] = useState(settings.maskToken ?? '');
   useEffect(() => setValue(settings.maskToken ?? ''), [settings.maskToken]);
-  const t = info?.text;
+  // shown for a text task, and while a mask token waits for one (set by a job link, or refused by the vocabulary)
+  const t = info?.text ?? (settings.maskToken !== undefined ? { padToken: '<pad>', unkToken: '<unk>' } : null);
   if (!t) return null;
   const gate = canLoadTask({ busy, trainStatus });
   const changed = value.trim() !== (settings.maskToken ?? '');
