@@ -7,16 +7,18 @@
  * text is (the engine's encodeSentence), the mask token (into the job; a token outside the
  * vocabulary refused, the task kept), and a dropped text model + vocab.json + CSV: its text column
  * chosen, then a vocabulary of the wrong size, a non-UTF-8 CSV, an empty text and a missing label
- * column each refused with the engine's message while the loaded task stays.
+ * column each refused with the engine's message while the loaded task stays; and the studio's
+ * table for the sentiment demo equal to runJob's for the job it exports.
  */
 import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeText, parseVocab } from '../core/data/text';
-import { resolveJob } from '../core/job';
+import { resolveJob, runJob } from '../core/job';
+import { nodeJobIO } from '../cli/commands/run';
 import { WorkerClient } from '../worker/client';
-import { createStudioStore, type StudioStore, type TextDraft } from './store';
+import { createStudioStore, reportTable, type StudioStore, type TextDraft } from './store';
 import { memoryPersistence } from './persist';
 import { inProcessWorker } from '../../tests/helpers/inProcessWorker';
 import { useBackend } from '../../tests/helpers/models';
@@ -172,6 +174,31 @@ describe('the sentiment demo in the store', () => {
     expect(st().info!.text!.removalToken).toBe('<pad>');
     expect(st().exportJob().task).not.toHaveProperty('maskToken');
   }, 120_000);
+});
+
+describe('one engine: the studio and deepfaith run', () => {
+  it('explain → evaluate → train on the sentiment demo (with a mask token) gives the table runJob gives for the exported job', async () => {
+    const store = await newStore();
+    const st = () => store.getState();
+    expect(await st().loadDemo('sentiment')).toBe(true);
+    expect(await st().setTextSettings({ maskToken: '<unk>' })).toBe(true);
+    for (const m of st().methods) st().setMethod(m.id, { enabled: ['occlusion', 'feature-ablation', 'integrated-gradients'].includes(m.id) });
+    for (const m of st().metrics) st().setMetric(m.id, { enabled: ['INS', 'DEL', 'FC', 'RP'].includes(m.id) });
+    st().setRows({ count: 30 });
+    st().setExplainerArch({ dModel: 8, nHeads: 2, nLayers: 1, dFF: 16 });
+    st().setTraining({ epochs: 2, lcSubsets: 6, batchSize: 32 });
+    expect(await st().runExplain()).toBe(true);
+    expect(await st().runEvaluate()).toBe(true);
+    expect(await st().runTrain()).toBe(true);
+    const job = st().exportJob();
+    expect(job.task).toEqual({ demo: 'sentiment', baseline: 'zero', output: 'probability', target: 'predicted', maxRows: 30, maskToken: '<unk>' });
+    const cli = await runJob(job, nodeJobIO(process.cwd()));
+    cli.explainer.dispose();
+    const a = reportTable(st().report!);
+    const b = reportTable(cli.result);
+    expect(a.rows.filter((r) => !r.diagnostic).map((r) => r.method).sort()).toEqual(['deepfaith-explainer', 'feature-ablation', 'integrated-gradients', 'occlusion']);
+    expect(a.rows.map((r) => [r.method, r.scores, r.ranks])).toEqual(b.rows.map((r) => [r.method, r.scores, r.ranks]));
+  }, 240_000);
 });
 
 describe('a dropped text model, vocabulary and CSV', () => {
