@@ -111,7 +111,7 @@ describe('patch tokens', () => {
     }
   });
 
-  it('the config records the token kind through save and load; token-id and bad geometry are refused by name', async () => {
+  it('the config records the token kind through save and load; a token-id spec without its pad id and bad geometry are refused by name', async () => {
     const t = { kind: 'patch' as const, height: 4, width: 4, channels: 1, patch: 2 };
     const e = new Explainer({ ...patchConfig(t), dModel: 8, nHeads: 2 });
     try {
@@ -123,7 +123,8 @@ describe('patch tokens', () => {
       expect(back.inputWidth).toBe(16);
       back.dispose();
       const bad = { ...modelJson, config: { ...modelJson.config, tokens: { kind: 'token-id', vocabSize: 10 } } };
-      expect(() => loadExplainer(bad, weights)).toThrow(/token ids \(text\), which this build does not implement/);
+      // a token-id spec without its pad id (text explainers record it) is refused by name
+      expect(() => loadExplainer(bad, weights)).toThrow(/token-id tokens: pad = undefined is not a token id \(0\.\.9\)/);
       expect(() => new Explainer({ ...patchConfig(t), tokens: { ...t, patch: 4 } })).toThrow(/in 4-pixel patches are 1 patches, but nFeatures is 4/);
       expect(() => new Explainer({ ...patchConfig(t), tokens: { ...t, patch: 1 } })).toThrow(UserError);
       expect(() => new Explainer({ ...patchConfig(t), inputMean: [0] })).toThrow(/16 values per row its tokens read/);
