@@ -1,0 +1,135 @@
+// scripts/resultsTables.ts: what docs/results.md's measured sections and summary say about a task's
+// runs (places, mean ranks over seeds, L_LC against the optimum, both budgets) and how the page's
+// blocks are replaced. Hand-made results with known answers; no model runs.
+import { describe, expect, it } from 'vitest';
+import { budgetStats, explainerPlace, meanSd, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
+import type { JobResult, MethodRow } from '../src/core/job/report';
+import type { Frontier } from '../src/core/job/frontier';
+
+const METRICS = [
+  { id: 'A', direction: 'higher' as const, params: {} },
+  { id: 'B', direction: 'lower' as const, params: {} },
+];
+
+function row(method: string, meanRank: number, scores: Record<string, number> = { A: 0.5, B: 0.5 }, extra: Partial<MethodRow> = {}): MethodRow {
+  return { method, label: method, isExplainer: method === 'deepfaith', scores, nNaN: { A: 0, B: 0 }, ranks: { A: meanRank, B: meanRank }, meanRank, msPerSample: 0.1, ...extra };
+}
+
+/** A result whose table has the explainer at `ours` and priors at the given mean ranks, plus one diagnostic row ranked better than all. */
+function result(ours: number, priors: Record<string, number>, lc: { explainer: number; optimum: number }, gap?: { rows: number; train: number; test: number }): JobResult {
+  const table = [row('deepfaith', ours), ...Object.entries(priors).map(([m, r]) => row(m, r)), row('lc-optimum', NaN, { A: 1, B: 0 }, { diagnostic: 'lc-optimum', label: 'L_LC optimum (diagnostic)' })];
+  return {
+    job: { seed: 0 },
+    task: { source: { model: 'm', data: 'd' }, nRows: 178, nFeatures: 13, featureNames: [], classNames: [], baseline: 'zero', output: 'probability', target: 'predicted' },
+    split: { trainRows: [1, 2, 3], testRows: [4] },
+    priors: Object.keys(priors).map((id) => ({ id, label: id, ran: true, params: {}, msPerSample: 1 })),
+    supervision: { options: { delta: 0.9, p: 0.15, dedup: true, filter: true }, counts: { total: 10, afterDedup: 8, afterFilter: 5, samples: 3, samplesWithoutSurvivor: 0 }, testCounts: { total: 1, afterDedup: 1, afterFilter: 1, samples: 1, samplesWithoutSurvivor: 0 }, record: [] },
+    training: { mode: 'full', seed: 0, steps: [], evals: [], alpha: { alpha: 0 }, ms: 2000 },
+    metrics: METRICS,
+    table,
+    ceilings: { lossLC: lc, agreement: { lime: 0.5 }, rankGap: gap },
+  } as unknown as JobResult;
+}
+
+describe('scripts/resultsTables', () => {
+  it('places the explainer among the priors only (diagnostic rows left out), counting exact ties', () => {
+    expect(explainerPlace(result(2.5, { lime: 2, 'kernel-shap': 2.5, saliency: 3 }, { explainer: 1, optimum: 1 }))).toEqual({ place: 2, tied: 1, of: 4 });
+    expect(explainerPlace(result(1.5, { lime: 2, saliency: 3 }, { explainer: 1, optimum: 1 }))).toEqual({ place: 1, tied: 0, of: 3 });
+  });
+
+  it('mean and sample standard deviation; % above the optimum', () => {
+    expect(meanSd([4.5, 4.7, 4.6]).mean).toBeCloseTo(4.6, 12);
+    expect(meanSd([4.5, 4.7, 4.6]).sd).toBeCloseTo(0.1, 12);
+    expect(meanSd([3]).sd).toBe(0);
+    expect(pctAbove(0.184, 0.092)).toBeCloseTo(100, 10);
+    expect(pctAbove(0.33, 0.3)).toBeCloseTo(10, 10);
+  });
+
+  it('one budget over seeds: mean rank, best prior of the first seed, best-of-table seeds, L_LC % above', () => {
+    const b: BudgetOutcome = {
+      budget: 'paper',
+      full: [
+        result(1.5, { lime: 2, saliency: 3 }, { explainer: 0.33, optimum: 0.3 }, { rows: 30, train: 1.2, test: 1.5 }),
+        result(2, { lime: 2, saliency: 3 }, { explainer: 0.4, optimum: 0.32 }),
+        result(2.5, { lime: 1.5, saliency: 3 }, { explainer: 0.5, optimum: 0.25 }),
+      ],
+      priorSeconds: NaN,
+      seconds: 10,
+      normalisedOptimumLC: [0.35, 0.36, 0.3],
+    };
+    const s = budgetStats(b);
+    expect(s.ranks).toEqual([1.5, 2, 2.5]);
+    expect(s.mean).toBeCloseTo(2, 12);
+    expect(s.sd).toBeCloseTo(0.5, 12);
+    expect(s.best).toEqual({ method: 'lime', meanRank: 2 });
+    // seed 1 ties lime at 2.0: not best of the table
+    expect(s.bestOfTable).toBe(1);
+    expect(s.places.map((p) => [p.place, p.tied])).toEqual([[1, 0], [1, 1], [2, 0]]);
+    expect(s.lc.map((x) => x.pct)).toEqual([pctAbove(0.33, 0.3), pctAbove(0.4, 0.32), 100]);
+    expect(s.lcPct).toBeCloseTo((10 + 25 + 100) / 3, 10);
+    expect(s.lc.map((x) => x.normalisedOptimum)).toEqual([0.35, 0.36, 0.3]);
+    expect(s.gaps[0]).toEqual({ rows: 30, train: 1.2, test: 1.5 });
+  });
+
+  it('rounded mean ranks: scores equal to 3 decimals tie', () => {
+    const r = result(1, { lime: 2 }, { explainer: 1, optimum: 1 });
+    r.table[0].scores = { A: 0.5001, B: 0.2 };
+    r.table[1].scores = { A: 0.5004, B: 0.3 };
+    // A: 0.500 vs 0.500 → tie (1.5 each); B (lower is better): 0.2 beats 0.3
+    expect(roundedMeanRanks(r)).toEqual([(1.5 + 1) / 2, (1.5 + 2) / 2]);
+  });
+
+  const outcome = (): TaskOutcome => ({
+    id: 'wine',
+    name: 'wine demo (jobs/wine.json)',
+    note: 'Job file jobs/wine.json.',
+    primary: 'paper',
+    seeds: [0, 1],
+    budgets: [
+      { budget: 'default', full: [result(3, { lime: 2 }, { explainer: 0.3, optimum: 0.2 }), result(3, { lime: 2 }, { explainer: 0.3, optimum: 0.2 })], priorSeconds: 5, seconds: 20 },
+      { budget: 'paper', full: [result(1, { lime: 2 }, { explainer: 0.21, optimum: 0.2 }), result(1, { lime: 2 }, { explainer: 0.22, optimum: 0.2 })], priorSeconds: NaN, seconds: 20 },
+    ],
+    ablations: {},
+  });
+
+  it('summary: one row per task and budget, the goals read from the numbers', () => {
+    const t = summaryTable([outcome()]).split('\n');
+    expect(t).toHaveLength(4);
+    expect(t[2]).toBe('| wine | 178 × 13 | default | 3.00 ± 0.00 | lime 2.00 | 0 of 2 seeds (places 2, 2) | +50.0 % | no | n/a |');
+    // 5 % and 10 % above: within 10 % on every seed
+    expect(t[3]).toBe('| wine | 178 × 13 | paper | 1.00 ± 0.00 | lime 2.00 | 2 of 2 seeds (places 1, 1) | +7.5 % | yes | n/a |');
+  });
+
+  it('section: both budgets, the primary one first, ceilings in italics, the frontier under its own heading', () => {
+    const o = outcome();
+    o.frontier = { points: [{ method: 'lime', param: 'samples', budget: 25, msPerRow: 1, meanRank: 2.5, scores: {}, breakEvenRows: null }], explainer: { msPerRow: 0.1, meanRank: 1, buildMs: 1000 }, verdict: { kind: 'no-alternative' }, breakEvenRows: null } as Frontier;
+    const s = section(o);
+    const paperAt = s.indexOf("### At the paper's prior budgets");
+    const defaultAt = s.indexOf("### At the project's default prior budgets");
+    expect(paperAt).toBeGreaterThan(0);
+    expect(defaultAt).toBeGreaterThan(paperAt);
+    expect(s).toContain('| *L_LC optimum (diagnostic)* | 1.000 | 0.000 | – | – | – |');
+    expect(s).toContain('### Cost–faithfulness frontier (paper budgets, explainer seed 0, test rows)');
+    expect(s).not.toContain('## When does the explainer pay off');
+    expect(s).toContain('| paper | **1.00 ± 0.00** (1.00, 1.00) | lime 2.00 | 1, 1 | 0.210 / 0.200 (+5.0 %); 0.220 / 0.200 (+10.0 %) |');
+  });
+
+  it('upsertSection replaces one task, keeps the others in order and keeps what follows the last section', () => {
+    const mark = '<!-- measured -->';
+    const page = `# R\n\nhand-written\n\n${mark}\n\n<!-- task:wcd -->\nold wcd\n<!-- /task:wcd -->\n\n<!-- task:iris -->\nold iris\n<!-- /task:iris -->\n\n## F-Fidelity\n\nkept text\n`;
+    const out = upsertSection(page, mark, 'wcd', 'new wcd\n', ['iris', 'wine', 'wcd']);
+    expect(out).toBe(`# R\n\nhand-written\n\n${mark}\n\n<!-- task:iris -->\nold iris\n<!-- /task:iris -->\n\n<!-- task:wcd -->\nnew wcd\n<!-- /task:wcd -->\n\n## F-Fidelity\n\nkept text\n`);
+    // a new task not in the order goes last among the sections, still before the tail
+    const added = upsertSection(out, mark, 'digits', 'digits\n', ['iris', 'wine', 'wcd']);
+    expect(added.indexOf('<!-- task:digits -->')).toBeGreaterThan(added.indexOf('<!-- /task:wcd -->'));
+    expect(added.indexOf('## F-Fidelity')).toBeGreaterThan(added.indexOf('<!-- /task:digits -->'));
+    // no mark yet: appended
+    expect(upsertSection('# R\n', mark, 'iris', 'x', [])).toBe(`# R\n\n${mark}\n\n<!-- task:iris -->\nx\n<!-- /task:iris -->\n`);
+  });
+
+  it('replaceBlock swaps the text between its markers and leaves a page without them alone', () => {
+    const page = 'a\n<!-- summary:begin -->\nold\n<!-- summary:end -->\nb\n';
+    expect(replaceBlock(page, 'summary', '| new |\n')).toBe('a\n<!-- summary:begin -->\n| new |\n<!-- summary:end -->\nb\n');
+    expect(replaceBlock('a\nb\n', 'summary', 'x')).toBe('a\nb\n');
+  });
+});
