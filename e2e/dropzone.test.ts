@@ -64,4 +64,23 @@ describe('bad input at the drop zone keeps the loaded task', () => {
     expect(await page.getByTestId('task-error').count()).toBe(0);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-drop-ignored.png`, fullPage: true });
   });
+
+  it('two drops in quick succession (the model folder, then its CSV) are taken in order: the second waits for the first and the task loads', async () => {
+    await page.evaluate(async () => {
+      const drop = async (files: [string, string][]) => {
+        const dt = new DataTransfer();
+        for (const [url, name] of files) dt.items.add(new File([await (await fetch(url)).blob()], name));
+        return dt;
+      };
+      const first = await drop([['/demos/iris/model/model.json', 'model.json'], ['/demos/iris/model/weights.bin', 'weights.bin']]);
+      const second = await drop([['/demos/iris/data.csv', 'quick.csv']]);
+      const zone = document.querySelector('[data-testid=dropzone]')!;
+      // both events fire before the first drop's files are read
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: first, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: second, bubbles: true, cancelable: true }));
+    });
+    await expect.poll(() => page.getByTestId('task-info').locator('h3').textContent(), { timeout: 30_000 }).toMatch(/model\.json \+ quick\.csv/);
+    expect(await page.getByTestId('drop-error').count()).toBe(0);
+    expect(await page.getByTestId('task-error').count()).toBe(0);
+  });
 });

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { DEMOS } from '../../core/data/demos';
 import { isUserError } from '../../core/errors';
 import { useStudio, useStudioStore } from '../../store/hooks';
@@ -27,7 +27,16 @@ export function TaskPanel() {
   const busy = useStudio((s) => s.busy);
   const trainStatus = useStudio((s) => s.trainStatus);
   const gate = canLoadTask({ busy, trainStatus });
-  const [staged, setStaged] = useState<ImageStaged>({ shards: [] });
+  const [staged, setStagedState] = useState<ImageStaged>({ shards: [] });
+  // drops are taken one after another, each on the files the one before left staged: a drop made
+  // while the last one is still loading waits for it (instead of being refused as "busy" or staged
+  // on a stale copy)
+  const stagedNow = useRef(staged);
+  const setStaged = (next: ImageStaged | ((s: ImageStaged) => ImageStaged)) => {
+    stagedNow.current = typeof next === 'function' ? next(stagedNow.current) : next;
+    setStagedState(stagedNow.current);
+  };
+  const drops = useRef({ queue: Promise.resolve(), pending: 0 });
   const [looseClass, setLooseClass] = useState('0');
   const [dropError, setDropError] = useState<Problem | null>(null);
   const [over, setOver] = useState(false);
@@ -38,12 +47,31 @@ export function TaskPanel() {
     if (source?.kind === 'text') setStaged((s) => (s.vocab ? { shards: [] } : s));
   }, [source]);
 
+  /** Take a drop after the ones before it; refused only when other work (not an earlier drop) holds the task. */
+  function enqueue(items: DroppedItem[] | Promise<DroppedItem[]>) {
+    const d = drops.current;
+    if (d.pending === 0) {
+      const now = canLoadTask(store.getState());
+      if (!now.ok) {
+        void Promise.resolve(items).catch(() => undefined);
+        return setDropError({ what: 'Another task cannot be loaded now.', todo: now.why! });
+      }
+    }
+    d.pending++;
+    d.queue = d.queue
+      .then(async () => take(await items))
+      .catch((e) => setDropError({ what: String(e), todo: 'Try other files.' }))
+      .finally(() => void d.pending--);
+  }
+
   async function take(items: DroppedItem[]) {
+    const now = canLoadTask(store.getState());
+    if (!now.ok) return setDropError({ what: 'Another task cannot be loaded now.', todo: now.why! });
     setDropError(null);
     setLoadState('idle');
     store.setState({ taskError: null, labelChoices: null, textChoices: null, pendingText: null }); // a new drop replaces the last drop's message
     try {
-      const { ignored, ...next } = await stageDrop(items, staged, looseClass.trim() || '0');
+      const { ignored, ...next } = await stageDrop(items, stagedNow.current, looseClass.trim() || '0');
       setStaged(next);
       if (ignored.length) setDropError({ what: `Ignored ${ignored.join(', ')}: neither a model file, a CSV nor image data.`, todo: 'Nothing to do; the other files were taken.' });
       const images = imageSourceOf(next);
@@ -97,8 +125,7 @@ export function TaskPanel() {
             onDrop={async (e) => {
               e.preventDefault();
               setOver(false);
-              if (!gate.ok) return setDropError({ what: 'Another task cannot be loaded now.', todo: gate.why! });
-              await take(await droppedItems(e.dataTransfer));
+              enqueue(droppedItems(e.dataTransfer));
             }}
           >
             <p>
@@ -106,11 +133,11 @@ export function TaskPanel() {
             </p>
             <label className="file-btn">
               Choose files…
-              <input type="file" multiple disabled={!gate.ok} onChange={(e) => e.target.files && take(pickedItems([...e.target.files]))} data-testid="pick-files" />
+              <input type="file" multiple disabled={!gate.ok} onChange={(e) => e.target.files && enqueue(pickedItems([...e.target.files]))} data-testid="pick-files" />
             </label>{' '}
             <label className="file-btn">
               Choose an image folder…
-              <input type="file" multiple {...{ webkitdirectory: '' }} disabled={!gate.ok} onChange={(e) => e.target.files && take(pickedItems([...e.target.files]))} data-testid="pick-folder" />
+              <input type="file" multiple {...{ webkitdirectory: '' }} disabled={!gate.ok} onChange={(e) => e.target.files && enqueue(pickedItems([...e.target.files]))} data-testid="pick-folder" />
             </label>
             <p className="hint">
               <label>
