@@ -287,4 +287,48 @@ describe('image data dropped on the studio', () => {
     await expect.poll(() => page.getByTestId('n-rows').textContent(), { timeout: 60_000 }).toBe('1797');
     expect(await page.getByTestId('image-shape').textContent()).toMatch(/^8×8 px, gray/);
   });
+
+  it('an array of more than 10,000 images is refused with a message naming the drop zone\'s limit; set, "Load the dropped images again" reads the first N', async () => {
+    const n = 10_001;
+    const npy = (shape: number[], body: Uint8Array) => {
+      let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+      header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+      const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length & 255, header.length >> 8]), Buffer.from(header, 'latin1')]);
+      return Buffer.concat([head, Buffer.from(body)]);
+    };
+    // pixels of a fixed pattern (any 8×8 gray image does), labels r mod 10
+    const px = Uint8Array.from({ length: n * 64 }, (_, i) => (i * 37 + (i >> 6)) % 256);
+    const images = npy([n, 8, 8], px);
+    const labels = npy([n], Uint8Array.from({ length: n }, (_, r) => r % 10));
+    await page.getByTestId('image-limit').fill('');
+    await page.evaluate(
+      async ({ files }) => {
+        const dt = new DataTransfer();
+        for (const f of files) dt.items.add(new File([f.url ? await (await fetch(f.url)).blob() : Uint8Array.from(atob(f.data!), (c) => c.charCodeAt(0))], f.name));
+        document.querySelector('[data-testid=dropzone]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      {
+        files: [
+          { url: '/demos/digits/model/model.json', name: 'model.json' },
+          { url: '/demos/digits/model/weights.bin', name: 'weights.bin' },
+          { name: 'big-images.npy', data: b64(images) },
+          { name: 'big-labels.npy', data: b64(labels) },
+        ],
+      },
+    );
+    await expect.poll(() => page.getByTestId('task-error').textContent().catch(() => ''), { timeout: 30_000 }).toMatch(/big-images\.npy holds 10,001 images, more than the 10,000 read without a row limit\..*"Read at most … images" under the drop zone/);
+    expect(await page.getByTestId('n-rows').textContent()).toBe('1797');
+    await page.getByTestId('image-limit').fill('250');
+    await page.getByTestId('dropzone').screenshot({ path: `${ARTIFACTS}/e2e-img-drop-limit.png` });
+    await page.getByTestId('image-reload').click();
+    await expect.poll(() => page.getByTestId('n-rows').textContent(), { timeout: 60_000 }).toBe('250');
+    const got = await page.evaluate(() => {
+      const info = (window as any).__studio.getState().info;
+      return { x: Array.from((info.x as Float32Array).subarray(0, 250 * 64)), labels: Array.from(info.labels as Int32Array), job: (window as any).__studio.getState().exportJob().task };
+    });
+    expect(got.labels).toEqual(Array.from({ length: 250 }, (_, r) => r % 10));
+    expect(got.x).toEqual(Array.from(px.subarray(0, 250 * 64), (v) => Math.fround(v / 255)));
+    expect(got.job.maxRows).toBe(250);
+    await page.getByTestId('image-limit').fill('');
+  });
 });

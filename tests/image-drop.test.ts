@@ -127,6 +127,17 @@ describe('the worker loads dropped images through the engine', () => {
     sorted.forEach((rel, r) => expect(Array.from(info.x.subarray(r * 64, (r + 1) * 64))).toEqual(Array.from(pngs.get(rel)!, (v) => Math.fround(v / 255))));
   });
 
+  it('a limit on the images read (the drop zone\'s "Read at most") gives the task of the job\'s maxRows: the first rows in sorted path order', async () => {
+    const info = await session.loadTask({ ...source(files), maxRows: 7 } as TaskSource, { ...settings, patch: 2 });
+    const cli = await loadTask({ model: 'public/demos/digits/model/model.json', data: join(dir, 'digits-png'), baseline: 'mean', output: 'probability', maxRows: 7, patch: 2 }, nodeTaskIO());
+    cli.task.model.dispose();
+    expect(info.nRows).toBe(7);
+    expect(Array.from(info.x)).toEqual(Array.from(cli.data.x));
+    expect(Array.from(info.labels)).toEqual(Array.from(cli.labels));
+    const sorted = [...pngs.keys()].sort().slice(0, 7);
+    sorted.forEach((rel, r) => expect(Array.from(info.x.subarray(r * 64, (r + 1) * 64))).toEqual(Array.from(pngs.get(rel)!, (v) => Math.fround(v / 255))));
+  });
+
   it('a zip of the folder gives the same task; mean-std normalisation is applied as the engine does', async () => {
     const zip = zipSync(Object.fromEntries(files.map((e) => [e.path, new Uint8Array(e.data)])));
     const info = await session.loadTask(source([{ path: 'digits-png.zip', data: ab(zip) }]), { ...settings, normalise: 'mean-std' });

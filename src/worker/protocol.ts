@@ -35,6 +35,8 @@ export type TaskSource =
       shards: { name: string; data: ArrayBuffer }[];
       /** Every data file with its path relative to the drop (`photos/cat/1.png`, `images.npy`, `photos.zip`). */
       files: { path: string; data: ArrayBuffer }[];
+      /** Read only the first maxRows images in sorted path (or array) order, as the job's task.maxRows; absent or 0 = all, at most 10,000. */
+      maxRows?: number;
     }
   | {
       /** A dropped text model: model.json + shards, its vocab.json and a CSV with a text column (docs/text.md); the CSV travels as bytes (the engine checks UTF-8). */

@@ -244,7 +244,7 @@ export class Session {
     else if (source.kind === 'text') spec = { model: source.modelJson.name, data: source.csv.name, vocab: source.vocab.name, text: source.text, label: source.label, ...common, ...text };
     else {
       const layout = dataLayout(expandZips(source.files));
-      spec = { model: source.modelJson.name, data: layout.kind === 'folder' ? layout.root : layout.data, label: layout.kind === 'array' ? layout.label : undefined, ...common, ...image };
+      spec = { model: source.modelJson.name, data: layout.kind === 'folder' ? layout.root : layout.data, label: layout.kind === 'array' ? layout.label : undefined, ...common, maxRows: source.maxRows ?? 0, ...image };
     }
     const loaded = await loadTask(spec, this.io(source));
     try {

@@ -586,14 +586,14 @@ function colourError(name: string): UserError {
 function limitError(count: number, what: string): UserError {
   return new UserError(
     `${what} holds ${count.toLocaleString('en')} images, more than the ${MAX_IMAGES.toLocaleString('en')} read without a row limit.`,
-    `Set how many to read: the task's maxRows (job "task": {"maxRows": ${Math.min(MAX_IMAGES, count)}} or --max-rows ${Math.min(MAX_IMAGES, count)}; rows are taken in sorted path order), or use a folder with fewer images.`,
+    `Set how many to read: the task's maxRows (job "task": {"maxRows": ${Math.min(MAX_IMAGES, count)}} or --max-rows ${Math.min(MAX_IMAGES, count)}; in the studio, "Read at most … images" under the drop zone; rows are taken in sorted path order), or use a folder with fewer images.`,
   );
 }
 
 function tableBudgetError(nRows: number, rowValues: number, budget: number, what: string, copies: number): UserError {
   return new UserError(
     `${what}: ${nRows.toLocaleString('en')} images of ${rowValues.toLocaleString('en')} values need ${fmtMiB(nRows * rowValues * 4 * copies)} as float32, more than the ${fmtMiB(budget)} budget for the data.`,
-    `Read fewer images (task maxRows / --max-rows ${Math.max(1, Math.floor(budget / (rowValues * 4 * copies)))}), or use a model with a smaller input.`,
+    `Read fewer images (task maxRows / --max-rows ${Math.max(1, Math.floor(budget / (rowValues * 4 * copies)))}; in the studio, "Read at most … images" under the drop zone), or use a model with a smaller input.`,
   );
 }
 

@@ -102,7 +102,7 @@ export async function stageDrop(items: DroppedItem[], staged: ImageStaged, loose
 }
 
 /** The task source of staged image data and a complete model, or null. */
-export function imageSourceOf(staged: ImageStaged): Extract<TaskSource, { kind: 'images' }> | null {
+export function imageSourceOf(staged: ImageStaged, maxRows = 0): Extract<TaskSource, { kind: 'images' }> | null {
   if (!staged.modelJson || !staged.images?.length || missingShards(staged).length) return null;
-  return { kind: 'images', modelJson: staged.modelJson, shards: staged.shards, files: staged.images };
+  return { kind: 'images', modelJson: staged.modelJson, shards: staged.shards, files: staged.images, ...(maxRows > 0 ? { maxRows } : {}) };
 }

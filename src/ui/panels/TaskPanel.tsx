@@ -38,6 +38,8 @@ export function TaskPanel() {
   };
   const drops = useRef({ queue: Promise.resolve(), pending: 0 });
   const [looseClass, setLooseClass] = useState('0');
+  const [imageLimit, setImageLimit] = useState('');
+  const limit = /^\d+$/.test(imageLimit.trim()) ? Number(imageLimit.trim()) : 0;
   const [dropError, setDropError] = useState<Problem | null>(null);
   const [over, setOver] = useState(false);
   const [loadState, setLoadState] = useState<LoadState>('idle');
@@ -74,7 +76,7 @@ export function TaskPanel() {
       const { ignored, ...next } = await stageDrop(items, stagedNow.current, looseClass.trim() || '0');
       setStaged(next);
       if (ignored.length) setDropError({ what: `Ignored ${ignored.join(', ')}: neither a model file, a CSV nor image data.`, todo: 'Nothing to do; the other files were taken.' });
-      const images = imageSourceOf(next);
+      const images = imageSourceOf(next, limit);
       const text = images ? null : textSourceOf(next);
       const src = images ?? text ?? sourceOf(next);
       if (src) {
@@ -144,6 +146,20 @@ export function TaskPanel() {
                 Images dropped loose (not in a class folder) are class{' '}
                 <input className="short" value={looseClass} onChange={(e) => setLooseClass(e.target.value.replace(/[/\\]/g, ''))} data-testid="loose-class" />
               </label>
+            </p>
+            <p className="hint">
+              <label>
+                Read at most{' '}
+                <input className="short" inputMode="numeric" placeholder="all" value={imageLimit} onChange={(e) => setImageLimit(e.target.value.replace(/[^\d]/g, ''))} data-testid="image-limit" /> images (first in path order; empty = all, up to 10,000)
+              </label>
+              {loadState === 'failed' && imageSourceOf(staged) && (
+                <>
+                  {' '}
+                  <button type="button" onClick={() => enqueue([])} data-testid="image-reload">
+                    Load the dropped images again
+                  </button>
+                </>
+              )}
             </p>
             {(staged.modelJson || staged.csv || staged.shards.length > 0 || (staged.images?.length ?? 0) > 0) && (
               <p className="staged" data-testid="staged">
