@@ -332,3 +332,71 @@ describe('image data dropped on the studio', () => {
     await page.getByTestId('image-limit').fill('');
   });
 });
+
+describe('a 196-patch explainer trains through WebGPU', () => {
+  /** An NPY file of uint8 values. */
+  const npyBytes = (shape: number[], body: Uint8Array) => {
+    let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+    header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+    return Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length & 255, header.length >> 8]), Buffer.from(header, 'latin1'), Buffer.from(body)]);
+  };
+  let files: { model: string; weights: string; images: string; labels: string };
+
+  beforeAll(async () => {
+    // a small 28×28 gray classifier (flatten → dense softmax, seeded) saved as a tfjs Layers model, and
+    // Fashion-MNIST's first 8 demo images: quick to load on a software GPU, where the demo CNN's
+    // forward over 2,000 images takes minutes
+    const tf = await import('@tensorflow/tfjs');
+    await tf.setBackend('cpu');
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
+    let art: any;
+    await model.save(tf.io.withSaveHandler(async (a) => ((art = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    model.dispose();
+    const json = JSON.stringify({ format: art.format, generatedBy: art.generatedBy, convertedBy: null, modelTopology: art.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }] });
+    const fashion = npy('public/demos/fashion/images.npy.gz');
+    const labels = npy('public/demos/fashion/labels.npy.gz');
+    const px = Uint8Array.from(fashion.data.subarray(0, 8 * 784) as ArrayLike<number>, (v) => (fashion.dtype === 'uint8' ? v : Math.round(v * 255)));
+    files = { model: Buffer.from(json).toString('base64'), weights: b64(new Uint8Array(art.weightData)), images: b64(npyBytes([8, 28, 28], px)), labels: b64(npyBytes([8], Uint8Array.from(labels.data.subarray(0, 8) as ArrayLike<number>))) };
+  });
+
+  /** The images at 2×2-pixel patches (196 tokens, the paper's count): explained and scored on a few rows, then two epochs of a small explainer. */
+  async function trainSteps(backend: string): Promise<{ steps: { lPC: number; lLC: number }[]; tokens: number }> {
+    const page = await (await browser.newContext()).newPage();
+    await openStudio(page, server.url, `?backend=${backend}`);
+    expect(await page.getByTestId('backend-chosen').textContent()).toContain(backend);
+    const out = await page.evaluate(async (f) => {
+      const bytes = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)).buffer;
+      const store = (window as any).__studio;
+      const st = () => store.getState();
+      st().setImageSettings({ patch: 2 });
+      await st().loadImages({ kind: 'images', modelJson: { name: 'model.json', text: atob(f.model) }, shards: [{ name: 'weights.bin', data: bytes(f.weights) }], files: [{ path: 'images.npy', data: bytes(f.images) }, { path: 'labels.npy', data: bytes(f.labels) }] });
+      for (const m of st().methods) st().setMethod(m.id, { enabled: ['saliency', 'integrated-gradients', 'occlusion'].includes(m.id) });
+      for (const m of st().metrics) st().setMetric(m.id, { enabled: ['RP', 'DEL'].includes(m.id) });
+      st().setRows({ start: 0, count: 8 });
+      st().setP(0);
+      await st().runExplain();
+      await st().runEvaluate();
+      st().setTraining({ epochs: 2, batchSize: 4, lcSubsets: 4 });
+      st().setExplainerArch({ dModel: 16, nHeads: 2, nLayers: 1, dFF: 32, dropout: 0 });
+      const ok = await st().runTrain();
+      return { ok, err: st().trainError ?? st().taskError, tokens: st().info?.nFeatures, steps: st().trainSteps.map((s: any) => ({ lPC: s.lPC, lLC: s.lLC })) };
+    }, files);
+    await page.context().close();
+    expect(out.err).toBeNull();
+    expect(out.ok).toBe(true);
+    return { steps: out.steps, tokens: out.tokens };
+  }
+
+  it('28×28 images at 2×2 patches: the same steps on webgpu and wasm, finite and equal within tolerance', async () => {
+    const gpu = await trainSteps('webgpu');
+    const wasm = await trainSteps('wasm');
+    expect(gpu.tokens).toBe(196);
+    expect(gpu.steps.length).toBeGreaterThan(0);
+    expect(gpu.steps.length).toBe(wasm.steps.length);
+    gpu.steps.forEach((s, i) => {
+      expect(Number.isFinite(s.lPC) && Number.isFinite(s.lLC)).toBe(true);
+      expect(Math.abs(s.lPC - wasm.steps[i].lPC)).toBeLessThan(2e-3);
+      expect(Math.abs(s.lLC - wasm.steps[i].lLC)).toBeLessThan(2e-3);
+    });
+  });
+});

@@ -121,3 +121,25 @@ export async function initBackend(requested: BackendRequest = 'auto', opts: Back
   }
   return { requested, chosen, reason, detection };
 }
+
+/**
+ * Compile, without blocking, every GPU kernel `run` needs, before running it for real. On WebGPU
+ * tfjs creates each new kernel's pipeline synchronously the first time it runs; on a slow or
+ * software GPU (SwiftShader) the first training step of a 196-patch explainer then holds the
+ * thread for many seconds, and a worker that holds its thread cannot answer the page's heartbeat.
+ * Here tfjs's parallel compilation records `run`'s kernels without computing anything
+ * (`WEBGPU_ENGINE_COMPILE_ONLY`) and their pipelines are created asynchronously while the event
+ * loop stays free. `run`'s outputs are disposed; on every other backend this does nothing.
+ */
+export async function compileAhead(run: () => unknown): Promise<void> {
+  if (tf.getBackend() !== 'webgpu') return;
+  tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', true);
+  try {
+    tf.tidy(() => {
+      run();
+    });
+  } finally {
+    tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', false);
+  }
+  await (tf.backend() as unknown as { checkCompileCompletionAsync(): Promise<void> }).checkCompileCompletionAsync();
+}

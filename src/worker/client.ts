@@ -80,8 +80,15 @@ export class WorkerClient {
   private startWatching(): void {
     const pingMs = this.watch.pingMs ?? 1000;
     const deadAfter = this.watch.deadAfterMs ?? 4000;
+    let lastTick = Date.now();
     this.timer = setInterval(() => {
-      if (Date.now() - this.lastAnswer > deadAfter) this.replace(`no answer for ${Math.round((Date.now() - this.lastAnswer) / 1000)} s`);
+      // time the page itself was stalled (this timer ran late) is not the worker's silence: its
+      // answers wait in the page's queue behind this callback, so that time is not counted
+      const now = Date.now();
+      const late = now - lastTick - pingMs;
+      if (late > pingMs) this.lastAnswer = Math.min(now, this.lastAnswer + late);
+      lastTick = now;
+      if (now - this.lastAnswer > deadAfter) this.replace(`no answer for ${Math.round((now - this.lastAnswer) / 1000)} s`);
       else this.worker.postMessage({ type: 'ping', id: 0 } as Request);
     }, pingMs);
   }

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled, UserError } from '../errors';
 import { checkpoint } from '../yield';
+import { compileAhead } from '../backend';
 import { Seeder } from '../rng';
 import type { Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
@@ -291,6 +292,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     let bestWeights: Map<string, Float32Array> | null = null;
     let stopped = false;
     const totalSteps = Math.max(1, config.epochs * stepsPerEpoch);
+    const compiled = new Set<string>();
     const adam = optimizer as unknown as { learningRate: number };
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       throwIfCancelled(signal);
@@ -321,6 +323,14 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           const delta = gatherRows(lc.delta, k, dIdx);
           let pcT: tf.Scalar | null = null;
           let lcT: tf.Scalar | null = null;
+          if (!compiled.has('step')) {
+            // a GPU's kernels for this step are compiled first, off the thread (core/backend.ts)
+            await compileAhead(() => tf.variableGrads(() => {
+              const l = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false);
+              return zIdx.length === 0 ? l : (tf.add(l, lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, width]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n]))) as tf.Scalar);
+            }, vars));
+            compiled.add('step');
+          }
           const { grads, value } = tf.variableGrads(() => {
             const lcLoss = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false); // scalar
             lcT = tf.keep(lcLoss);
@@ -339,7 +349,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         } else {
           // chunks of at most chunkRows rows; each chunk's loss weighted by its share of the minibatch, gradients summed
           const sum = await chunkedGradients(explainer, vars, chunkRows, {
-            seed: input.seed, step, a, width, n, k, normalised: config.lcNormalised ?? false,
+            seed: input.seed, step, a, width, n, k, normalised: config.lcNormalised ?? false, compiled,
             z: { x: z.x, s: z.s, idx: zIdx },
             d: { x: samples.x, masks: lc.masks, delta: lc.delta, idx: dIdx },
           });
@@ -428,6 +438,8 @@ async function chunkedGradients(
     n: number;
     k: number;
     normalised: boolean;
+    /** The kinds of pass whose GPU kernels were compiled ahead ('lc', 'pc'). */
+    compiled: Set<string>;
     z: { x: Float32Array; s: Float32Array; idx: Int32Array };
     d: { x: Float32Array; masks: Float32Array; delta: Float32Array; idx: Int32Array };
   },
@@ -446,7 +458,11 @@ async function chunkedGradients(
       acc[name] = total;
     }
   };
-  const pass = async (weight: number, loss: () => tf.Scalar): Promise<number> => {
+  const pass = async (kind: 'lc' | 'pc', weight: number, loss: () => tf.Scalar): Promise<number> => {
+    if (!s.compiled.has(kind)) {
+      await compileAhead(() => tf.variableGrads(loss, vars));
+      s.compiled.add(kind);
+    }
     let kept: tf.Scalar | null = null;
     const { grads, value } = tf.variableGrads(() => {
       const l = loss();
@@ -469,7 +485,7 @@ async function chunkedGradients(
       const masks = gatherRows(s.d.masks, k * n, idx);
       const delta = gatherRows(s.d.delta, k, idx);
       const site = i === 0 ? `${s.seed}|dropout|${s.step}|lc` : `${s.seed}|dropout|${s.step}|lc|${i}`;
-      lcSum += (m / nD) * (await pass((1 - a) * (m / nD), () => lossLC(explainer.apply(tf.tensor2d(dx, [m, width]), site), tf.tensor3d(masks, [m, k, n]), tf.tensor2d(delta, [m, k]), s.normalised)));
+      lcSum += (m / nD) * (await pass('lc', (1 - a) * (m / nD), () => lossLC(explainer.apply(tf.tensor2d(dx, [m, width]), site), tf.tensor3d(masks, [m, k, n]), tf.tensor2d(delta, [m, k]), s.normalised)));
     }
     let pcSum = 0;
     const nZ = s.z.idx.length;
@@ -479,7 +495,7 @@ async function chunkedGradients(
       const zx = gatherRows(s.z.x, width, idx);
       const zs = gatherRows(s.z.s, n, idx);
       const site = i === 0 ? `${s.seed}|dropout|${s.step}|pc` : `${s.seed}|dropout|${s.step}|pc|${i}`;
-      pcSum += (m / nZ) * (await pass(a * (m / nZ), () => lossPC(explainer.apply(tf.tensor2d(zx, [m, width]), site), tf.tensor2d(zs, [m, n]))));
+      pcSum += (m / nZ) * (await pass('pc', a * (m / nZ), () => lossPC(explainer.apply(tf.tensor2d(zx, [m, width]), site), tf.tensor2d(zs, [m, n]))));
     }
     const grads = acc!;
     acc = null;
