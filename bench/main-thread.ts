@@ -1,5 +1,5 @@
 /**
- * P4 — the longest main-thread task while the studio works (issue 13; goal < 100 ms): the built
+ * P4 — the longest main-thread task while the studio works (goal < 100 ms): the built
  * studio (`npm run build` first) in Debian's Chromium, a demo explained, evaluated and trained for
  * --epochs epochs, with a PerformanceObserver of 'longtask' entries (tasks over 50 ms on the page's
  * main thread) installed before the page loads. Reports, per stage, the number of long tasks and the

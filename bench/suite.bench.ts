@@ -1,5 +1,5 @@
 /**
- * `npm run bench:suite` — P2 of issue 13: the ten metrics with their defaults, one explanation,
+ * `npm run bench:suite` — P2 of the performance benchmarks (docs/performance.md): the ten metrics with their defaults, one explanation,
  * on a seeded synthetic MLP as the feature count grows (8 → 49 → 196), the engine before and after
  * unique-input evaluation side by side in one run; plus the gradient path before and after
  * `tf.valueAndGrad`. Two target models: a small MLP n → 64 → 32 → 10, whose forward pass is cheap
@@ -232,7 +232,7 @@ async function main() {
   }
   if (jsonOut !== '-') {
     mkdirSync(dirname(jsonOut), { recursive: true });
-    writeFileSync(jsonOut, JSON.stringify({ bench: 'P2 metric suite (issue 13)', date: new Date().toISOString(), machine, rows: nRows, repeat, suite: rows, gradient: grads }, null, 2) + '\n');
+    writeFileSync(jsonOut, JSON.stringify({ bench: 'P2 metric suite', date: new Date().toISOString(), machine, rows: nRows, repeat, suite: rows, gradient: grads }, null, 2) + '\n');
     console.log(`\nwrote ${jsonOut}`);
   }
   if (rows.some((r) => !r.same) || grads.some((g) => !g.same)) {

@@ -1,5 +1,5 @@
 /**
- * The blur baseline as a task setting (issue 9 item 1): a metric's removal with blur writes exactly
+ * The blur baseline as a task setting: a metric's removal with blur writes exactly
  * the blurred pixels of the chosen patches (and nothing else); the methods, L_LC and the metric
  * engine read each row's own blur — on an additive image model the attributions are the patch sums
  * of w·(x − blur(x)) and L_LC's Δ are the sums over the removed patches; DEL's curve is p at those

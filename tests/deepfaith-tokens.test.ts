@@ -1,5 +1,5 @@
 /**
- * The explainer's token input (issue 9 item 5; src/core/explainer/tokens.ts): the patch embedding
+ * The explainer's token input (src/core/explainer/tokens.ts): the patch embedding
  * reads exactly each patch's pixels, all channels, in the space's order (closed form with hand-set
  * weights, edge patches zero-padded, standardisation per input value); the feature space chooses
  * the kind (tabular → scalar, image → patch), the saved config records it and a token-id config is

@@ -1,5 +1,5 @@
 /**
- * `deepfaith run` on image tasks end to end (issue 9): a tiny digits job (patch tokens, CNN priors
+ * `deepfaith run` on image tasks end to end: a tiny digits job (patch tokens, CNN priors
  * with the CAM methods) writes results.json, report.md and an explainer whose config records patch
  * tokens; `deepfaith explain` explains image rows with it; the studio's worker trains the same job
  * through the engine and gives runJob's table cell by cell; the committed jobs/digits.json and

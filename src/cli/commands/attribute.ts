@@ -10,7 +10,7 @@ import { targetsFor } from '../../core/task/load';
 import { checkOutput } from '../files';
 import { loadTaskFromFlags, parseFlags, parseSets, required, taskInputs, taskSpecFromFlags, TASK_HELP, TASK_OPTIONS, writeJson, type CliCommand } from '../common';
 
-/** The explanations file: the format of issue 2 item 6, then a few fields that let `evaluate` check it. */
+/** The explanations file: the project's explanations format (docs/cli.md), then a few fields that let `evaluate` check it. */
 export interface ExplanationsFile {
   method: string;
   params: Record<string, number | boolean | string>;

@@ -42,7 +42,7 @@ export const defaults = {
   normalise: false,
 };
 
-/** The metrics file: the format of issue 2 item 6, plus what it ran on. */
+/** The metrics file: the project's metrics format (docs/cli.md), plus what it ran on. */
 export interface MetricsFile {
   metrics: Record<
     string,

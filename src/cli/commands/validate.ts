@@ -1,5 +1,5 @@
 /**
- * `deepfaith validate`: which metric can I trust on this model? (issue 11; docs/ffidelity.md)
+ * `deepfaith validate`: which metric can I trust on this model? (docs/ffidelity.md)
  * Degrades one explanation (computed with --method, or read from --explanations) at noise ratios
  * 0, 0.2, …, 1 (five seeded copies each), scores every degraded set with the chosen metrics (the
  * ten, F-Fidelity FFID± and its baselines, the FEI-inspired AD-INS/AD-DEL) and reports per metric

@@ -1,5 +1,5 @@
 /**
- * The explainer's cost model (issue 13 item 4): floating-point operations of one explained row
+ * The explainer's cost model: floating-point operations of one explained row
  * through the explainer against one forward pass of the target model, and what that means for each
  * prior. Counted as multiply-adds × 2 of the matrix products and 1 per element of the element-wise
  * work; the counts are of the architecture, not of a backend, so they say where amortisation can

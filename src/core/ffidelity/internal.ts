@@ -9,7 +9,7 @@
  * with a_l the layer's output (flattened). AD-INS: D along the insertion curve x′_t = x° ∪ top_t;
  * AD-DEL: along the deletion curve x′_t = x \ top_t (t = 0..T, T = ⌈n/k⌉, top_t the first min(t·k, n)
  * features of π = argsort_desc(s), as METRICS.md "Curves"). Value = trapezoid AUC of D_t at
- * x = t/T; per-sample curves are returned. Lower is better for both (issue 11): the perturbed
+ * x = t/T; per-sample curves are returned. Lower is better for both (METRICS.md): the perturbed
  * inputs stay closer to x's own activations.
  *
  * Layers (param `layers`): every Dense / Conv (1D, 2D, 3D, depthwise, separable, transposed) layer,

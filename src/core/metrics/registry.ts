@@ -14,7 +14,7 @@ import { EXTRA_METRIC_LIST } from '../ffidelity/metrics';
 /** The ten metrics, in METRICS.md order. */
 export const METRICS: FaithfulnessMetric<any>[] = [FC, FE, MC, INF, RP, INS, DEL, NEG, POS, IROF];
 
-// --- Beyond the ten (issue 11; src/core/ffidelity/): F-Fidelity FFID±, its baselines RFID± and FID±,
+// --- Beyond the ten (src/core/ffidelity/): F-Fidelity FFID±, its baselines RFID± and FID±,
 // the FEI-inspired AD-INS/AD-DEL. Not in METRICS (so `metrics: 'all'`, the studio's list and every
 // loop over the ten are unchanged); `getMetric` finds them, so jobs, scoreExplanations (as plug-ins
 // through `score`), the report and the CLI take them by id.
