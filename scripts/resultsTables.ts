@@ -47,6 +47,12 @@ export const BUDGET_LABEL: Record<PriorBudget, string> = {
   paper: "paper's Table 6 (Kernel SHAP 100, LIME 100, IG 20, GradSHAP 5, occlusion window 1)",
 };
 
+/** The sampling budgets the priors ran with (a job's own method parameters win over the named budget). */
+export function budgetsRun(r: Pick<JobResult, 'priors'>): string {
+  const parts = r.priors.filter((p) => p.ran).flatMap((p) => ['samples', 'steps', 'window'].filter((k) => p.params?.[k] !== undefined).map((k) => `${p.id} ${k} ${p.params[k]}`));
+  return parts.length ? parts.join(', ') : 'no sampled prior';
+}
+
 export const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
 export const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
@@ -198,7 +204,7 @@ export function section(o: TaskOutcome, paper?: PaperRow): string {
     const s = budgetStats(b);
     const rr = b.full.map((x) => roundedMeanRanks(x)[0]);
     const rs = meanSd(rr);
-    L.push(`### ${b.budget === 'paper' ? "At the paper's prior budgets" : "At the project's default prior budgets"} (\`"priorBudget": "${b.budget}"\`: ${BUDGET_LABEL[b.budget]})`, '');
+    L.push(`### ${b.budget === 'paper' ? "At the paper's prior budgets" : "At the project's default prior budgets"} (\`"priorBudget": "${b.budget}"\`: ${BUDGET_LABEL[b.budget]}; as run: ${budgetsRun(r)})`, '');
     L.push(`**Explainer mean rank over seeds ${o.seeds.join(', ')}: ${f2(s.mean)} ± ${f2(s.sd)}** (sample std; per seed ${s.ranks.map(f2).join(', ')}); best prior in the seed-${o.seeds[0]} table: ${s.best.method} ${f2(s.best.meanRank)}. With scores rounded to 3 decimals before ranking (a reading aid, not the pinned rule): explainer ${f2(rs.mean)} ± ${f2(rs.sd)}.`, '');
     L.push(`Method × metric on the test split (explainer seed ${o.seeds[0]}; each cell mean score (rank); rows in italics are diagnostics, never in Z, not ranked):`, '');
     L.push(methodTable(r, b.budget === 'paper' ? paper : undefined), '');

@@ -2,7 +2,7 @@
 // runs (places, mean ranks over seeds, L_LC against the optimum, both budgets) and how the page's
 // blocks are replaced. Hand-made results with known answers; no model runs.
 import { describe, expect, it } from 'vitest';
-import { budgetStats, explainerPlace, meanSd, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
+import { budgetsRun, budgetStats, explainerPlace, meanSd, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
 import type { JobResult, MethodRow } from '../src/core/job/report';
 import type { Frontier } from '../src/core/job/frontier';
 
@@ -112,6 +112,20 @@ describe('scripts/resultsTables', () => {
     expect(s).toContain('### Cost–faithfulness frontier (paper budgets, explainer seed 0, test rows)');
     expect(s).not.toContain('## When does the explainer pay off');
     expect(s).toContain('| paper | **1.00 ± 0.00** (1.00, 1.00) | lime 2.00 | 1, 1 | 0.210 / 0.200 (+5.0 %); 0.220 / 0.200 (+10.0 %) |');
+  });
+
+  it('a budget heading names the sampling budgets the priors ran with (a job\'s own parameters win over the named budget)', () => {
+    const r = {
+      priors: [
+        { id: 'lime', params: { samples: 200, kernelWidth: 0.25 }, ran: true },
+        { id: 'integrated-gradients', params: { steps: 20, rule: 'gausslegendre' }, ran: true },
+        { id: 'occlusion', params: { window: 1, stride: 1 }, ran: true },
+        { id: 'saliency', params: { abs: true }, ran: true },
+        { id: 'deeplift', params: {}, ran: false, reason: 'not a Dense chain' },
+      ],
+    } as unknown as JobResult;
+    expect(budgetsRun(r)).toBe('lime samples 200, integrated-gradients steps 20, occlusion window 1');
+    expect(budgetsRun({ priors: [{ id: 'saliency', params: { abs: true }, ran: true }] } as unknown as JobResult)).toBe('no sampled prior');
   });
 
   it('upsertSection replaces one task, keeps the others in order and keeps what follows the last section', () => {
