@@ -204,7 +204,7 @@ export function section(o: TaskOutcome, paper?: PaperRow): string {
     const s = budgetStats(b);
     const rr = b.full.map((x) => roundedMeanRanks(x)[0]);
     const rs = meanSd(rr);
-    L.push(`### ${b.budget === 'paper' ? "At the paper's prior budgets" : "At the project's default prior budgets"} (\`"priorBudget": "${b.budget}"\`: ${BUDGET_LABEL[b.budget]}; as run: ${budgetsRun(r)})`, '');
+    L.push(`### ${b.budget === 'paper' ? "At the paper's prior budgets" : "At the project's default prior budgets"} (\`"priorBudget": "${b.budget}"\`: ${BUDGET_LABEL[b.budget]} where the job sets no parameter; as run: ${budgetsRun(r)})`, '');
     L.push(`**Explainer mean rank over seeds ${o.seeds.join(', ')}: ${f2(s.mean)} ± ${f2(s.sd)}** (sample std; per seed ${s.ranks.map(f2).join(', ')}); best prior in the seed-${o.seeds[0]} table: ${s.best.method} ${f2(s.best.meanRank)}. With scores rounded to 3 decimals before ranking (a reading aid, not the pinned rule): explainer ${f2(rs.mean)} ± ${f2(rs.sd)}.`, '');
     L.push(`Method × metric on the test split (explainer seed ${o.seeds[0]}; each cell mean score (rank); rows in italics are diagnostics, never in Z, not ranked):`, '');
     L.push(methodTable(r, b.budget === 'paper' ? paper : undefined), '');
