@@ -39,6 +39,12 @@ const npy = (path: string) => {
 const digits = npy('public/demos/digits/images.npy.gz');
 const digitLabels = npy('public/demos/digits/labels.npy.gz');
 const b64 = (b: Uint8Array | Buffer) => Buffer.from(b).toString('base64');
+/** An NPY file of uint8 values (version 1.0 header, padded to 64 bytes), as numpy.save writes it. */
+const npyBytes = (shape: number[], body: Uint8Array) => {
+  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  return Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length & 255, header.length >> 8]), Buffer.from(header, 'latin1'), Buffer.from(body)]);
+};
 const modelFiles = [
   { path: 'model/model.json', base64: b64(readFileSync('public/demos/digits/model/model.json')) },
   { path: 'model/weights.bin', base64: b64(readFileSync('public/demos/digits/model/weights.bin')) },
@@ -290,16 +296,10 @@ describe('image data dropped on the studio', () => {
 
   it('an array of more than 10,000 images is refused with a message naming the drop zone\'s limit; set, "Load the dropped images again" reads the first N', async () => {
     const n = 10_001;
-    const npy = (shape: number[], body: Uint8Array) => {
-      let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-      header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-      const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length & 255, header.length >> 8]), Buffer.from(header, 'latin1')]);
-      return Buffer.concat([head, Buffer.from(body)]);
-    };
     // pixels of a fixed pattern (any 8×8 gray image does), labels r mod 10
     const px = Uint8Array.from({ length: n * 64 }, (_, i) => (i * 37 + (i >> 6)) % 256);
-    const images = npy([n, 8, 8], px);
-    const labels = npy([n], Uint8Array.from({ length: n }, (_, r) => r % 10));
+    const images = npyBytes([n, 8, 8], px);
+    const labels = npyBytes([n], Uint8Array.from({ length: n }, (_, r) => r % 10));
     await page.getByTestId('image-limit').fill('');
     await page.evaluate(
       async ({ files }) => {
@@ -334,12 +334,6 @@ describe('image data dropped on the studio', () => {
 });
 
 describe('a 196-patch explainer trains through WebGPU', () => {
-  /** An NPY file of uint8 values. */
-  const npyBytes = (shape: number[], body: Uint8Array) => {
-    let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-    header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-    return Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length & 255, header.length >> 8]), Buffer.from(header, 'latin1'), Buffer.from(body)]);
-  };
   let files: { model: string; weights: string; images: string; labels: string };
 
   beforeAll(async () => {

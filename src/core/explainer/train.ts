@@ -323,22 +323,21 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           const delta = gatherRows(lc.delta, k, dIdx);
           let pcT: tf.Scalar | null = null;
           let lcT: tf.Scalar | null = null;
-          if (!compiled.has('step')) {
-            // a GPU's kernels for this step are compiled first, off the thread (core/backend.ts)
-            await compileAhead(() => tf.variableGrads(() => {
-              const l = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false);
-              return zIdx.length === 0 ? l : (tf.add(l, lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, width]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n]))) as tf.Scalar);
-            }, vars));
-            compiled.add('step');
-          }
-          const { grads, value } = tf.variableGrads(() => {
+          // the step's objective; `keep` holds its two losses for reading after the step
+          const objective = (keep: boolean): tf.Scalar => {
             const lcLoss = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false); // scalar
-            lcT = tf.keep(lcLoss);
+            if (keep) lcT = tf.keep(lcLoss);
             if (zIdx.length === 0) return tf.mul(1 - a, lcLoss) as tf.Scalar;
             const pcLoss = lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, width]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n])); // scalar
-            pcT = tf.keep(pcLoss);
+            if (keep) pcT = tf.keep(pcLoss);
             return tf.add(tf.mul(a, pcLoss), tf.mul(1 - a, lcLoss)) as tf.Scalar;
-          }, vars);
+          };
+          if (!compiled.has('step')) {
+            // a GPU's kernels for this step are compiled first, off the thread (core/backend.ts)
+            await compileAhead(() => tf.variableGrads(() => objective(false), vars));
+            compiled.add('step');
+          }
+          const { grads, value } = tf.variableGrads(() => objective(true), vars);
           optimizer.applyGradients(grads as unknown as Record<string, tf.Variable>);
           tf.dispose(grads);
           value.dispose();
