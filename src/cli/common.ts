@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../core/errors';
-import { initBackend, isBackendRequest, type BackendReport } from '../core/backend';
+import { initBackend, initStageBackends, isBackendRequest, type BackendReport, type StageRequests } from '../core/backend';
 import { parseRows } from '../core/data/csv';
 import { DEMOS, getDemo } from '../core/data/demos';
 import { sliceBatch, type Batch, type TargetRule } from '../core/task/task';
@@ -110,6 +110,29 @@ export async function initCliBackend(v: unknown): Promise<BackendReport> {
   // tfjs's cpu backend prints a banner recommending tfjs-node (which cannot install offline) on first use
   if (name === 'cpu') tf.env().set('PROD', true);
   return initBackend(name);
+}
+
+/**
+ * The per-stage backend flags of `run`: --backend sets both stages, --score-backend and
+ * --train-backend set one each (and win over --backend). Checked before anything is read or computed.
+ */
+export function parseStageBackendFlags(flags: { backend?: unknown; 'score-backend'?: unknown; 'train-backend'?: unknown }): StageRequests {
+  const check = (flag: string, v: unknown): 'wasm' | 'cpu' | undefined => {
+    if (v === undefined) return undefined;
+    const name = String(v);
+    if (name !== 'wasm' && name !== 'cpu')
+      throw new UserError(`--${flag} "${name}" is not available in the command line (Node has the wasm and cpu backends).`, `Use --${flag} wasm or --${flag} cpu${flag === 'backend' ? '' : ', or leave it out to use --backend (default wasm)'}.`);
+    return name;
+  };
+  const both = check('backend', flags.backend) ?? 'wasm';
+  return { score: check('score-backend', flags['score-backend']) ?? both, train: check('train-backend', flags['train-backend']) ?? both };
+}
+
+/** Start the stages' backends (parseStageBackendFlags); the report's `stages` has each stage's backend and reason. */
+export async function initCliStageBackends(requests: StageRequests): Promise<BackendReport> {
+  // tfjs's cpu backend prints a banner recommending tfjs-node (which cannot install offline) on first use
+  if (requests.score === 'cpu' || requests.train === 'cpu') tf.env().set('PROD', true);
+  return initStageBackends(requests);
 }
 
 export interface CliTask extends LoadedTask {

@@ -8,9 +8,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from './errors';
-import { BACKENDS, isBackendRequest, type BackendName, type BackendRequest } from './backendNames';
+import { BACKENDS, isBackendRequest, type BackendName, type BackendRequest, type StageBackends, type StageChoice, type StageRequests } from './backendNames';
 
-export { BACKENDS, isBackendRequest, type BackendName, type BackendRequest } from './backendNames';
+export { BACKENDS, STAGES, isBackendRequest, type BackendName, type BackendRequest, type Stage, type StageBackends, type StageChoice, type StageRequests } from './backendNames';
 
 export interface BackendDetection {
   webgpu: { available: boolean; fallback?: boolean; architecture?: string; vendor?: string; error?: string };
@@ -23,6 +23,10 @@ export interface BackendReport {
   chosen: BackendName;
   reason: string;
   detection: BackendDetection;
+  /** Per-stage backends (initStageBackends): where the target model is scored and where the explainer trains. `chosen` is the training backend. */
+  stages?: StageBackends;
+  /** What was asked for each stage. */
+  stageRequests?: StageRequests;
 }
 
 export interface BackendOptions {
@@ -84,6 +88,25 @@ export function chooseAuto(d: BackendDetection): { chosen: BackendName; reason: 
 
 let wasmPathsSet = false;
 
+/** Initialise `chosen` and make it the active backend; false when it cannot start here. */
+async function activateNew(chosen: BackendName, opts: BackendOptions): Promise<{ ok: boolean; error?: string }> {
+  if (chosen === 'wasm') {
+    if (!isNode) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    if (opts.wasmPaths && !wasmPathsSet) {
+      setWasmPaths(opts.wasmPaths);
+      wasmPathsSet = true;
+    }
+  }
+  if (chosen === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  try {
+    const ok = await tf.setBackend(chosen);
+    await tf.ready();
+    return { ok };
+  } catch (e) {
+    return { ok: false, error: String(e) };
+  }
+}
+
 export async function initBackend(requested: BackendRequest = 'auto', opts: BackendOptions = {}): Promise<BackendReport> {
   if (!isBackendRequest(requested))
     throw new UserError(`Unknown backend "${requested}".`, `Choose one of: ${BACKENDS.join(', ')}.`);
@@ -95,31 +118,124 @@ export async function initBackend(requested: BackendRequest = 'auto', opts: Back
     chosen = requested;
     reason = 'Chosen by the user.';
   }
-  if (chosen === 'wasm') {
-    if (!isNode) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    if (opts.wasmPaths && !wasmPathsSet) {
-      setWasmPaths(opts.wasmPaths);
-      wasmPathsSet = true;
-    }
-  }
-  if (chosen === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
-  let ok = false;
-  try {
-    ok = await tf.setBackend(chosen);
-    await tf.ready();
-  } catch (e) {
-    ok = false;
-    reason += ` (${String(e)})`;
-  }
-  if (!ok) {
+  const started = await activateNew(chosen, opts);
+  if (started.error) reason += ` (${started.error})`;
+  if (!started.ok) {
     if (requested === 'auto' && chosen !== 'cpu') {
       await tf.setBackend('cpu');
       await tf.ready();
+      stages = null;
       return { requested, chosen: 'cpu', reason: `${chosen} failed to initialise; fell back to cpu.`, detection };
     }
     throw new UserError(`The ${chosen} backend could not be initialised here.`, `Pick another backend (${BACKENDS.join(', ')}).`);
   }
+  stages = null; // one backend for every stage: nothing switches
   return { requested, chosen, reason, detection };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-stage backends: the target model is scored on one backend, the explainer trains on another.
+
+/**
+ * Target models below this many FLOPs per row (task/modelFlops.ts) are scored on wasm when the
+ * explainer trains on a GPU backend. Measured (docs/gpu.md, one H200): batched metric scoring of the
+ * breast-cancer MLP (3,442 FLOPs per row) ran at 0.57× wasm through WebGPU, because upload and
+ * read-back dominate such small forwards, while training the explainer ran 7.4× wasm. The
+ * threshold is about 30× that MLP, so every bundled tabular MLP (854–3,442) is below it and every
+ * bundled CNN or text model (400k–7.9M) above it; sizes in between were not measured.
+ */
+export const SMALL_MODEL_FLOPS = 100_000;
+
+const USER_CHOICE = 'Chosen by the user.';
+const isGpu = (b: BackendName) => b === 'webgpu' || b === 'webgl';
+const flopsText = (f: number) => (f >= 1e6 ? `${(f / 1e6).toFixed(1)} M` : f >= 1e3 ? `${Math.round(f / 1e3)} k` : String(Math.round(f)));
+
+/**
+ * The backend of each stage (pure). `train`: the user's choice, else what `chooseAuto` picks.
+ * `score`: the user's choice, else wasm when training runs on a GPU backend (webgpu, webgl) and the
+ * target model is small (< SMALL_MODEL_FLOPS per row), else the training backend. `flopsPerRow`:
+ * the target model's FLOPs per row; null when unknown (a graph model), undefined when no model is
+ * loaded yet (scoring then starts on wasm, where a model can be loaded and later moved safely).
+ */
+export function chooseStageBackends(d: BackendDetection, requests: StageRequests, flopsPerRow?: number | null): StageBackends {
+  let train: StageChoice;
+  if (requests.train !== 'auto') train = { backend: requests.train, reason: USER_CHOICE };
+  else {
+    const a = chooseAuto(d);
+    train = { backend: a.chosen, reason: a.reason };
+  }
+  if (requests.score !== 'auto') return { score: { backend: requests.score, reason: USER_CHOICE }, train };
+  const t = train.backend;
+  let score: StageChoice;
+  if (!isGpu(t)) score = { backend: t, reason: `Same backend as training: ${t} is not a GPU backend, so scoring elsewhere gains nothing.` };
+  else if (flopsPerRow === undefined) score = { backend: 'wasm', reason: `Training runs on ${t}; no model is loaded yet, so models load on wasm and the scoring backend is chosen again from the model's size.` };
+  else if (flopsPerRow === null) score = { backend: t, reason: `The model's cost per row is unknown (it is not a layers model), so scoring runs on ${t}, like training.` };
+  else if (flopsPerRow < SMALL_MODEL_FLOPS)
+    score = {
+      backend: 'wasm',
+      reason: `Small model (${flopsText(flopsPerRow)} FLOPs per row, under ${flopsText(SMALL_MODEL_FLOPS)}): its forward passes are too small for a GPU, where upload and read-back dominate. Measured on an H200: scoring a small MLP through WebGPU ran at 0.57× wasm, while training the explainer ran 7.4× wasm (docs/gpu.md). So scoring runs on wasm and training on ${t}.`,
+    };
+  else score = { backend: t, reason: `Model of ${flopsText(flopsPerRow)} FLOPs per row (at least ${flopsText(SMALL_MODEL_FLOPS)}): large enough to run on ${t}, like training.` };
+  return { score, train };
+}
+
+/** The stages' backends when they differ (the process then rests on `score`); null = one backend for all. */
+let stages: { score: BackendName; train: BackendName } | null = null;
+
+/** Where scoring and training run when they differ; null when one backend does everything (nothing switches). */
+export function splitStages(): { score: BackendName; train: BackendName } | null {
+  return stages;
+}
+
+/**
+ * Initialise the backends of both stages and make the score backend active (models load and are
+ * scored there; training switches to its own backend and back, see core/explainer/train.ts).
+ * A backend that cannot start is an error when the user chose it; an automatic choice that cannot
+ * start falls back to the other stage's backend, then to cpu.
+ */
+export async function initStageBackends(requests: StageRequests, opts: BackendOptions = {}, flopsPerRow?: number | null): Promise<BackendReport> {
+  for (const r of [requests.score, requests.train])
+    if (!isBackendRequest(r)) throw new UserError(`Unknown backend "${r}".`, `Choose one of: ${BACKENDS.join(', ')}.`);
+  const detection = await detectBackends();
+  const choice = chooseStageBackends(detection, requests, flopsPerRow);
+  const start = async (stage: 'score' | 'train', fallback: BackendName[]): Promise<void> => {
+    const c = choice[stage];
+    const r = await activateNew(c.backend, opts);
+    if (r.ok) return;
+    if (requests[stage] !== 'auto') throw new UserError(`The ${c.backend} backend (${stage === 'score' ? 'scoring' : 'training'}) could not be initialised here${r.error ? ` (${r.error})` : ''}.`, `Pick another backend for ${stage === 'score' ? 'scoring' : 'training'} (${BACKENDS.join(', ')}).`);
+    for (const f of fallback)
+      if (f !== c.backend && (await activateNew(f, opts)).ok) {
+        choice[stage] = { backend: f, reason: `${c.backend} failed to initialise; fell back to ${f}.` };
+        return;
+      }
+    throw new UserError(`No backend could be initialised for ${stage === 'score' ? 'scoring' : 'training'}.`, `Pick another backend (${BACKENDS.join(', ')}).`);
+  };
+  await start('train', ['cpu']);
+  await start('score', [choice.train.backend, 'cpu']);
+  stages = choice.score.backend === choice.train.backend ? null : { score: choice.score.backend, train: choice.train.backend };
+  return { requested: requests.train, chosen: choice.train.backend, reason: choice.train.reason, detection, stages: choice, stageRequests: { ...requests } };
+}
+
+/**
+ * Make an initialised backend active. Moving between backends is only safe because no tensor is
+ * ever used on a backend other than its own: tfjs moves a tensor lazily with the source backend's
+ * readSync, which on WebGPU here returns zeros. Cheap when it is already active.
+ */
+export async function activateBackend(name: BackendName): Promise<void> {
+  if (tf.getBackend() === name) return;
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} could not be activated`);
+}
+
+/** Run `fn` with `name` active, then make the previous backend active again. Cross results as plain arrays (read with `await data()`). */
+export async function withBackend<T>(name: BackendName, fn: () => Promise<T>): Promise<T> {
+  const previous = tf.getBackend() as BackendName;
+  if (previous === name) return fn();
+  await activateBackend(name);
+  try {
+    return await fn();
+  } finally {
+    await activateBackend(previous);
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { TRAIN_MODES, type TrainMode } from '../../core/explainer/train';
 import type { Explainer } from '../../core/explainer/model';
 import { costSentence } from '../../core/explainer/cost';
 import { jobFromHash } from '../../store/job';
-import { initCliBackend, readJsonFile, taskInputs, toJson, type CliCommand } from '../common';
+import { initCliStageBackends, parseStageBackendFlags, readJsonFile, taskInputs, toJson, type CliCommand } from '../common';
 import { checkOutput, nodeTaskIO, writeFolderAtomic } from '../files';
 
 /** File access for jobs in Node: job-relative paths are resolved against `baseDir`. */
@@ -92,7 +92,7 @@ export async function saveExplainer(explainer: Explainer, dir: string, trainedFo
 export const command: CliCommand = {
   help: () =>
     [
-      'Usage: deepfaith run <job.json> --out <dir> [--mode full|pc-only|lc-only|dedup-only|filter-only] [--seed N] [--frontier] [--prepared <prepared.json>] [--backend cpu|wasm]',
+      'Usage: deepfaith run <job.json> --out <dir> [--mode full|pc-only|lc-only|dedup-only|filter-only] [--seed N] [--frontier] [--prepared <prepared.json>] [--backend cpu|wasm] [--score-backend cpu|wasm] [--train-backend cpu|wasm]',
       '',
       'Runs a whole DeepFaith job: prior methods on every sample, min–max normalisation, all metrics on',
       'all priors, dedup (δ) and filter (p) into the supervision set Z (training split), training of the',
@@ -110,17 +110,22 @@ export const command: CliCommand = {
       '                    test rows against the explainer, with the break-even row count (results.json "frontier", report.md)',
       '  --prepared <file>  the priors and their scores from deepfaith merge (sharded supervise, docs/scale.md) instead of',
       '                    computing them; refused when it was computed for another job or other rows',
-      '  --backend cpu|wasm  tfjs backend (default wasm)',
+      '  --backend cpu|wasm  tfjs backend of every stage (default wasm)',
+      '  --score-backend cpu|wasm  backend of the target model: priors, metric scoring, supervision, the report\'s table',
+      '                    and the L_LC targets of training (default: --backend)',
+      '  --train-backend cpu|wasm  backend of the explainer\'s training (default: --backend); the chosen backends and',
+      '                    why are printed and written to results.json "backends"',
     ].join('\n'),
 
   async run(argv) {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, frontier: { type: 'boolean' }, prepared: { type: 'string' } }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, mode: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, 'score-backend': { type: 'string' }, 'train-backend': { type: 'string' }, frontier: { type: 'boolean' }, prepared: { type: 'string' } }, allowPositionals: true, strict: true });
     } catch (e) {
       throw new UserError(`${(e as Error).message}.`, 'Run deepfaith run --help to see the accepted options.');
     }
     const { values, positionals } = parsed;
+    const stageRequests = parseStageBackendFlags(values);
     if (positionals.length !== 1) throw new UserError('Give exactly one job file.', 'Write deepfaith run path/to/job.json --out results/.');
     const out = values.out;
     if (!out) throw new UserError('Missing --out.', 'Say where to write the results with --out <dir>.');
@@ -139,7 +144,9 @@ export const command: CliCommand = {
     const baseDir = jobBaseDir(jobPath);
     checkOutput(out, [isJobLink(jobPath) ? undefined : jobPath, ...jobInputs(job, baseDir), values.prepared], 'folder');
     const prepared = values.prepared === undefined ? undefined : readPrepared(values.prepared, job);
-    const backend = await initCliBackend(values.backend);
+    const backend = await initCliStageBackends(stageRequests);
+    const stages = backend.stages!;
+    console.error(`deepfaith run: scoring on ${stages.score.backend} (${stages.score.reason}); training on ${stages.train.backend} (${stages.train.reason})`);
     const io = nodeJobIO(baseDir);
     const t0 = performance.now();
     const { result, explainer } = await runJob(job, io, progressPrinter('deepfaith run:'), undefined, { frontier: values.frontier === true, prepared });
@@ -161,7 +168,7 @@ export const command: CliCommand = {
           blurSigma: job.task.blurSigma,
           maxRows: job.task.maxRows,
         });
-        writeFileSync(join(dir, 'results.json'), toJson({ ...result, backend: backend.chosen, ms: Math.round(performance.now() - t0) }) + '\n');
+        writeFileSync(join(dir, 'results.json'), toJson({ ...result, backend: backend.chosen, backends: stages, ms: Math.round(performance.now() - t0) }) + '\n');
         writeFileSync(join(dir, 'report.md'), reportMarkdown(result));
       });
     } finally {

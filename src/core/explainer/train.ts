@@ -11,11 +11,17 @@
  * Adam with an explicit epsilon; optional decoupled weight decay (θ ← θ·(1 − lr·wd) after each step).
  * Randomness: dropout masks, shuffles and subsets all come from the job seed and fixed unit ids,
  * so a resumed run continues exactly as an uninterrupted one.
+ * Per-stage backends (core/backend.ts `splitStages`): when the target model is scored on one
+ * backend and the explainer trains on another, the explainer's variables live on the training
+ * backend, which is active only while the generator computes; Δ of L_LC is computed with the
+ * score backend active and crosses as Float32Arrays; every event is yielded with the score backend
+ * active; and the returned explainer is rebuilt on the score backend from its weights, read
+ * asynchronously. With one backend for both stages nothing switches.
  */
 import * as tf from '@tensorflow/tfjs';
 import { throwIfCancelled, UserError } from '../errors';
 import { checkpoint } from '../yield';
-import { compileAhead } from '../backend';
+import { compileAhead, splitStages, activateBackend, withBackend } from '../backend';
 import { Seeder } from '../rng';
 import type { Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
@@ -267,7 +273,19 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
   const width = inputWidth(tokensOf(resume?.explainer ?? input.explainer), n); // values per row the explainer reads
   if (samples.x.length !== samples.nRows * width || z.x.length !== z.nPairs * width)
     throw new Error(`trainExplainer: rows of ${width} values expected (the explainer's tokens read ${width} per row)`);
-  const explainer = new Explainer(resume?.explainer ?? input.explainer, resume ? new Map(Object.entries(resume.weights).map(([k2, v]) => [k2, Float32Array.from(v)])) : undefined);
+  // per-stage backends: null when one backend does everything (then none of these switch)
+  const split = splitStages();
+  const onTrain = () => (split ? activateBackend(split.train) : Promise.resolve());
+  const onScore = () => (split ? activateBackend(split.score) : Promise.resolve());
+  const onTarget = <T>(fn: () => Promise<T>): Promise<T> => (split ? withBackend(split.score, fn) : fn());
+  await onTrain();
+  let explainer: Explainer;
+  try {
+    explainer = new Explainer(resume?.explainer ?? input.explainer, resume ? new Map(Object.entries(resume.weights).map(([k2, v]) => [k2, Float32Array.from(v)])) : undefined);
+  } catch (e) {
+    await onScore();
+    throw e;
+  }
   const chunkRows = input.rowsPerPass ?? trainRowsPerPass(explainer.config);
   const optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, config.adamEpsilon);
   const vars = explainer.trainableVariables;
@@ -283,10 +301,10 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     let step = resume ? resume.step : 0;
     const startEpoch = resume ? resume.epoch : 0;
     const stepsPerEpoch = Math.max(1, Math.ceil((mode === 'lc-only' && z.nPairs === 0 ? samples.nRows : z.nPairs) / config.batchSize));
-    const heldLc = heldOut && heldOut.samples.nRows > 0 ? await lcTargets(task, heldOut.samples.x, heldOut.samples.nRows, heldOut.samples.rowIndex, heldOut.samples.target, kAsked, seeder, 'deepfaith-lc-heldout', sampling) : undefined;
+    const heldLc = heldOut && heldOut.samples.nRows > 0 ? await onTarget(() => lcTargets(task, heldOut.samples.x, heldOut.samples.nRows, heldOut.samples.rowIndex, heldOut.samples.target, kAsked, seeder, 'deepfaith-lc-heldout', sampling)) : undefined;
     // early stopping: a validation objective after every epoch, the best epoch's weights kept
     const val = config.patience > 0 && input.validation && input.validation.samples.nRows > 0 ? input.validation : undefined;
-    const valLc = val ? await lcTargets(task, val.samples.x, val.samples.nRows, val.samples.rowIndex, val.samples.target, kAsked, seeder, 'deepfaith-lc-validation', sampling) : undefined;
+    const valLc = val ? await onTarget(() => lcTargets(task, val.samples.x, val.samples.nRows, val.samples.rowIndex, val.samples.target, kAsked, seeder, 'deepfaith-lc-validation', sampling)) : undefined;
     let best = Infinity;
     let bestEpoch = -1;
     let bestWeights: Map<string, Float32Array> | null = null;
@@ -296,7 +314,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     const adam = optimizer as unknown as { learningRate: number };
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       throwIfCancelled(signal);
-      const lc = await lcTargets(task, samples.x, samples.nRows, samples.rowIndex, samples.target, kAsked, seeder, `deepfaith-lc|epoch${epoch}`, sampling);
+      const lc = await onTarget(() => lcTargets(task, samples.x, samples.nRows, samples.rowIndex, samples.target, kAsked, seeder, `deepfaith-lc|epoch${epoch}`, sampling));
       const zOrder = z.nPairs > 0 ? shuffled(z.nPairs, seeder, `deepfaith-shuffle-z|epoch${epoch}`) : new Int32Array(0);
       const dOrder = shuffled(samples.nRows, seeder, `deepfaith-shuffle-d|epoch${epoch}`);
       const dPerStep = Math.ceil(samples.nRows / stepsPerEpoch);
@@ -378,28 +396,41 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         }
         // Algorithm 1 per epoch: after the epoch's last step, its mean L_PC is one iteration; α holds for the next epoch
         if (perEpoch && s === stepsPerEpoch - 1 && epochPcCount > 0) alpha = alphaStep(alpha, epochPcSum / epochPcCount, config.alpha);
-        yield { type: 'step', step, epoch, lossPC: pcValue, lossLC: lcValue, alpha: a, converged: alpha.converged, variance: alpha.variance, ms: Date.now() - t0 };
+        const stepEvent: StepEvent = { type: 'step', step, epoch, lossPC: pcValue, lossLC: lcValue, alpha: a, converged: alpha.converged, variance: alpha.variance, ms: Date.now() - t0 };
+        await onScore();
+        yield stepEvent;
+        await onTrain();
         step++;
       }
       const last = epoch === config.epochs - 1;
       if (heldOut && heldLc && (last || (config.evalEvery > 0 && (epoch + 1) % config.evalEvery === 0))) {
         const e = await evaluateLosses(explainer, heldOut.z, heldLc, heldOut.samples, config.lcNormalised ?? false);
+        await onScore();
         yield { type: 'eval', step, epoch, ...e };
+        await onTrain();
       }
-      if (input.checkpointEvery && (epoch + 1) % input.checkpointEvery === 0)
-        yield { type: 'checkpoint', epoch: epoch + 1, checkpoint: await makeCheckpoint(explainer, optimizer, { epoch: epoch + 1, step, mode, seed: input.seed, config, alpha }) };
+      if (input.checkpointEvery && (epoch + 1) % input.checkpointEvery === 0) {
+        const c = await makeCheckpoint(explainer, optimizer, { epoch: epoch + 1, step, mode, seed: input.seed, config, alpha });
+        await onScore();
+        yield { type: 'checkpoint', epoch: epoch + 1, checkpoint: c };
+        await onTrain();
+      }
       if (val && valLc) {
         const e = await evaluateLosses(explainer, val.z, valLc, val.samples, config.lcNormalised ?? false);
         // the objective the mode trains, unweighted (α changes over time, so its weighted sum would not compare across epochs)
         const objective = mode === 'pc-only' ? e.lossPC : mode === 'lc-only' ? e.lossLC : (Number.isFinite(e.lossPC) ? e.lossPC : 0) + e.lossLC;
+        await onScore();
         yield { type: 'validation', epoch, objective };
+        await onTrain();
         if (objective < best - 1e-7) {
           best = objective;
           bestEpoch = epoch;
           bestWeights = await explainer.weightValues();
         } else if (epoch - bestEpoch >= config.patience) {
           stopped = true;
+          await onScore();
           yield { type: 'stop', epoch: epoch + 1, bestEpoch, bestObjective: best };
+          await onTrain();
           break;
         }
       }
@@ -411,9 +442,18 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         w.dispose();
       }
     void stopped;
+    if (split) {
+      // the trained explainer is rebuilt on the score backend from its weights (read with await data()), where the report and later explanations run
+      const values = await explainer.weightValues();
+      await onScore();
+      const onScoreBackend = new Explainer(explainer.config, values);
+      explainer.dispose();
+      explainer = onScoreBackend;
+    }
     returned = true;
     return { explainer, alpha, steps: step, epochs: config.epochs };
   } finally {
+    await onScore();
     optimizer.dispose();
     if (!returned) explainer.dispose();
   }
