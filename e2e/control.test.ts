@@ -127,7 +127,11 @@ describe('studio details', () => {
     await next(); // report
     await page.getByTestId('report-table').locator('tr[data-method=deepfaith-explainer]').waitFor();
     // the ceilings are shown as diagnostics beside the ranked methods
-    expect(await page.getByTestId('report-table').locator('tr.diagnostic-row').count()).toBe(2);
+    expect(await page.getByTestId('report-table').locator('tr.diagnostic-row').count()).toBe(3);
+    const report = await page.evaluate(() => (window as any).__studio.getState().report);
+    // the reachable L_LC (non-negative fit on fresh subsets) is shown with the explainer's distance to it
+    const l = report.ceilings.lossLC;
+    expect(await page.getByTestId('lc-reachable').textContent()).toContain(`${l.reachable.toFixed(4)} (${((100 * (l.explainer - l.reachable)) / l.reachable).toFixed(1)} % above)`);
     // the cost–faithfulness frontier renders: four budgets of each budgeted prior and the explainer
     await page.getByTestId('run-frontier').click();
     await page.getByTestId('frontier-plot').locator('svg').waitFor({ timeout: 120_000 });

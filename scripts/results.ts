@@ -18,6 +18,8 @@
  *   nice npx tsx scripts/results.ts [--tasks iris,wine,…] [--budgets default,paper] [--primary paper]
  *     [--seeds 0,1,2] [--skip-ablations] [--skip-frontier] [--max-rows N (0 = all rows)]
  *     [--paper-data ../shared/paper-data] [--out docs/results.md]
+ *   nice npx tsx scripts/results.ts --refresh --tasks wine --budgets paper   (re-run the seeds of
+ *     the given budgets into the kept results, keeping the task's ablations, frontier and other budgets)
  *
  * Tuning without the test split: `--tune variants.json` trains each variant (an object of
  * training / explainer / supervision overrides) for every seed and budget, scoring on validation
@@ -53,6 +55,7 @@ const { values: args } = parseArgs({
     primary: { type: 'string' },
     'skip-ablations': { type: 'boolean' },
     'skip-frontier': { type: 'boolean' },
+    refresh: { type: 'boolean' },
   },
 });
 const PAPER_DATA = resolve(args['paper-data'] ?? '../shared/paper-data');
@@ -302,6 +305,18 @@ async function main() {
     const def = await taskDef(id);
     if (variants) {
       for (const budget of BUDGETS) await tuneTask(def, budget, variants);
+      continue;
+    }
+    if (args.refresh) {
+      // re-measure the explainer's seeds at the given budgets (bit-identical trainings; the report's
+      // newer fields are filled in), keeping the task's ablations, frontier and other budgets
+      const kept = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as TaskOutcome;
+      if (kept.seeds.join(',') !== SEEDS.join(',')) throw new Error(`--refresh: ${id} was measured with seeds ${kept.seeds.join(',')}; pass --seeds ${kept.seeds.join(',')}.`);
+      for (const budget of BUDGETS) await runBudget(def, budget, false, kept);
+      kept.budgets.sort((a, b) => BUDGETS.indexOf(a.budget) - BUDGETS.indexOf(b.budget));
+      save(kept);
+      writeSection(id, section(kept, kept.paperKey ? PAPER[kept.paperKey] : undefined));
+      console.error(`${id}: refreshed ${BUDGETS.join(', ')}; wrote ${OUT}`);
       continue;
     }
     const outcome: TaskOutcome = { id, name: def.name, note: def.note, paperKey: def.paperKey, primary: PRIMARY, budgets: [], ablations: {}, seeds: SEEDS };

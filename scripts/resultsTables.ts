@@ -110,10 +110,20 @@ export interface BudgetStats {
   places: { place: number; tied: number; of: number }[];
   /** Seeds in which the explainer has the best mean rank of the table (no tie). */
   bestOfTable: number;
-  /** Per seed: held-out L_LC of the explainer and of the optimum, and the % above. */
-  lc: { explainer: number; optimum: number; pct: number; normalisedOptimum?: number }[];
+  /**
+   * Per seed: held-out L_LC of the explainer and of the optimum, and the % above; where measured,
+   * the reachable L_LC (non-negative fit on fresh subsets, report.ts `lcOptimum`) and the % above it.
+   */
+  lc: { explainer: number; optimum: number; pct: number; normalisedOptimum?: number; reachable?: number; reachablePct?: number }[];
   /** Mean % above the optimum over the seeds. */
   lcPct: number;
+  /** Mean % above the reachable L_LC over the seeds (NaN where not measured). */
+  reachablePct: number;
+  /** Per seed: the mean rank the 'L_LC reachable' diagnostic row would have among the priors (NaN where absent). */
+  reachableRanks: number[];
+  /** Per seed: the same for the 'L_LC optimum' and 'Z mean' rows. */
+  optimumRanks: number[];
+  zMeanRanks: number[];
   /** Train-vs-test mean ranks per seed (undefined where not measured). */
   gaps: ({ rows: number; train: number; test: number } | undefined)[];
   steps: number;
@@ -128,7 +138,13 @@ export function budgetStats(b: BudgetOutcome): BudgetStats {
     const c = r.ceilings?.lossLC;
     const explainer = c?.explainer ?? NaN;
     const optimum = c?.optimum ?? NaN;
-    return { explainer, optimum, pct: pctAbove(explainer, optimum), ...(b.normalisedOptimumLC ? { normalisedOptimum: b.normalisedOptimumLC[i] } : {}) };
+    return {
+      explainer,
+      optimum,
+      pct: pctAbove(explainer, optimum),
+      ...(b.normalisedOptimumLC ? { normalisedOptimum: b.normalisedOptimumLC[i] } : {}),
+      ...(c?.reachable !== undefined ? { reachable: c.reachable, reachablePct: pctAbove(explainer, c.reachable) } : {}),
+    };
   });
   return {
     budget: b.budget,
@@ -140,25 +156,39 @@ export function budgetStats(b: BudgetOutcome): BudgetStats {
     bestOfTable: places.filter((p) => p.place === 1 && p.tied === 0).length,
     lc,
     lcPct: meanSd(lc.map((x) => x.pct)).mean,
+    reachablePct: meanSd(lc.map((x) => x.reachablePct ?? NaN)).mean,
+    reachableRanks: b.full.map((r) => diagnosticRank(r, 'lc-reachable')),
+    optimumRanks: b.full.map((r) => diagnosticRank(r, 'lc-optimum')),
+    zMeanRanks: b.full.map((r) => diagnosticRank(r, 'z-mean')),
     gaps: b.full.map((r) => r.ceilings?.rankGap),
     steps: b.full[0].training.steps.length,
     trainSeconds: b.full.map((r) => r.training.ms / 1000),
   };
 }
 
+/** The mean rank a diagnostic row would have if it were ranked among the priors (the explainer left out); NaN when the row is absent. */
+export function diagnosticRank(r: JobResult, diagnostic: NonNullable<JobResult['table'][number]['diagnostic']>): number {
+  const d = r.table.find((row) => row.diagnostic === diagnostic);
+  if (!d) return NaN;
+  const priors = r.table.filter((row) => !row.isExplainer && !row.diagnostic);
+  return rankTable([d, ...priors], r.metrics).meanRank[0];
+}
+
+const signedPct = (v: number) => `${v >= 0 ? '+' : ''}${f1(v)} %`;
+
 const placeText = (p: { place: number; tied: number; of: number }) => `${p.place}${p.tied ? ` (tied with ${p.tied})` : ''}`;
 
 /** The per-budget comparison rows of a task's section. */
 export function budgetTable(o: TaskOutcome): string {
   const L = [
-    '| prior budget | explainer mean rank (seeds ' + o.seeds.join(', ') + ') | best prior (seed ' + o.seeds[0] + ') | explainer\'s place per seed (of ' + (o.budgets[0] ? explainerPlace(o.budgets[0].full[0]).of : 9) + ') | held-out L_LC: explainer / optimum (% above), per seed | normalised optimum | train-vs-test rank (seed ' + o.seeds[0] + ') |',
-    '|---|---|---|---|---|---|---|',
+    '| prior budget | explainer mean rank (seeds ' + o.seeds.join(', ') + ') | best prior (seed ' + o.seeds[0] + ') | explainer\'s place per seed (of ' + (o.budgets[0] ? explainerPlace(o.budgets[0].full[0]).of : 9) + ') | held-out L_LC: explainer / optimum (% above), per seed | normalised optimum | explainer / reachable (% above), per seed | train-vs-test rank (seed ' + o.seeds[0] + ') |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const b of o.budgets) {
     const s = budgetStats(b);
     const gap = s.gaps[0];
     L.push(
-      `| ${b.budget} | **${f2(s.mean)} ± ${f2(s.sd)}** (${s.ranks.map(f2).join(', ')}) | ${s.best.method} ${f2(s.best.meanRank)} | ${s.places.map(placeText).join(', ')} | ${s.lc.map((x) => `${f3(x.explainer)} / ${f3(x.optimum)} (+${f1(x.pct)} %)`).join('; ')} | ${s.lc.map((x) => f3(x.normalisedOptimum ?? NaN)).join(', ')} | ${gap ? `${f2(gap.train)} on ${gap.rows} training rows / ${f2(gap.test)}` : 'n/a'} |`,
+      `| ${b.budget} | **${f2(s.mean)} ± ${f2(s.sd)}** (${s.ranks.map(f2).join(', ')}) | ${s.best.method} ${f2(s.best.meanRank)} | ${s.places.map(placeText).join(', ')} | ${s.lc.map((x) => `${f3(x.explainer)} / ${f3(x.optimum)} (+${f1(x.pct)} %)`).join('; ')} | ${s.lc.map((x) => f3(x.normalisedOptimum ?? NaN)).join(', ')} | ${s.lc.map((x) => (x.reachable !== undefined ? `${f3(x.explainer)} / ${f3(x.reachable)} (${signedPct(x.reachablePct!)})` : 'n/a')).join('; ')} | ${gap ? `${f2(gap.train)} on ${gap.rows} training rows / ${f2(gap.test)}` : 'n/a'} |`,
     );
   }
   return L.join('\n');
@@ -210,7 +240,9 @@ export function section(o: TaskOutcome, paper?: PaperRow): string {
     L.push(methodTable(r, b.budget === 'paper' ? paper : undefined), '');
     if (r.ceilings) {
       const c = r.ceilings;
-      L.push(`Held-out L_LC (seed ${o.seeds[0]}): explainer ${f3(c.lossLC.explainer)}, L_LC optimum ${f3(c.lossLC.optimum)} (${f1(pctAbove(c.lossLC.explainer, c.lossLC.optimum))} % above). Mean per-row Pearson of the explainer with: ${Object.entries(c.agreement).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}.`, '');
+      const l = c.lossLC;
+      const reach = l.reachable !== undefined ? ` Fitted on ${l.fitSubsets} fresh subsets and scored on the same held-out ones: out-of-sample optimum ${f3(l.outOfSample ?? NaN)}; non-negative (what [0,1] outputs can express) ${f3(l.nonNegative ?? NaN)} in sample, **reachable ${f3(l.reachable)}** out of sample (explainer ${signedPct(pctAbove(l.explainer, l.reachable))}); the reachable row ranks ${f2(diagnosticRank(r, 'lc-reachable'))} among the priors.` : '';
+      L.push(`Held-out L_LC (seed ${o.seeds[0]}): explainer ${f3(c.lossLC.explainer)}, L_LC optimum ${f3(c.lossLC.optimum)} (${f1(pctAbove(c.lossLC.explainer, c.lossLC.optimum))} % above).${reach} Mean per-row Pearson of the explainer with: ${Object.entries(c.agreement).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}.`, '');
     }
   }
   const modes = TRAIN_MODES.filter((m) => o.ablations[m]);
@@ -246,8 +278,8 @@ export function section(o: TaskOutcome, paper?: PaperRow): string {
 /** One row per task and budget: the Summary table the script keeps at the top of the page. */
 export function summaryTable(outcomes: TaskOutcome[]): string {
   const L = [
-    '| task | rows × features | prior budget | explainer mean rank (3 seeds) | best prior (seed 0) | explainer best of the table | held-out L_LC vs optimum (mean % above) | within 10 % | train-vs-test rank (seed 0) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| task | rows × features | prior budget | explainer mean rank (3 seeds) | best prior (seed 0) | explainer best of the table | held-out L_LC vs optimum (mean % above) | within 10 % | held-out L_LC vs reachable (mean % above) | within 10 % of reachable | ranks the ceilings would have among the priors: L_LC optimum / reachable / Z mean (mean over seeds) | train-vs-test rank (seed 0) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const o of outcomes)
     for (const b of o.budgets) {
@@ -255,7 +287,7 @@ export function summaryTable(outcomes: TaskOutcome[]): string {
       const r = b.full[0];
       const gap = s.gaps[0];
       L.push(
-        `| ${o.id} | ${r.task.nRows} × ${r.task.nFeatures} | ${b.budget} | ${f2(s.mean)} ± ${f2(s.sd)} | ${s.best.method} ${f2(s.best.meanRank)} | ${s.bestOfTable} of ${s.ranks.length} seeds (places ${s.places.map(placeText).join(', ')}) | +${f1(s.lcPct)} % | ${s.lc.every((x) => x.pct <= 10) ? 'yes' : 'no'} | ${gap ? `${f2(gap.train)} / ${f2(gap.test)}` : 'n/a'} |`,
+        `| ${o.id} | ${r.task.nRows} × ${r.task.nFeatures} | ${b.budget} | ${f2(s.mean)} ± ${f2(s.sd)} | ${s.best.method} ${f2(s.best.meanRank)} | ${s.bestOfTable} of ${s.ranks.length} seeds (places ${s.places.map(placeText).join(', ')}) | +${f1(s.lcPct)} % | ${s.lc.every((x) => x.pct <= 10) ? 'yes' : 'no'} | ${Number.isFinite(s.reachablePct) ? signedPct(s.reachablePct) : 'n/a'} | ${Number.isFinite(s.reachablePct) ? (s.lc.every((x) => x.reachablePct! <= 10) ? 'yes' : 'no') : 'n/a'} | ${[s.optimumRanks, s.reachableRanks, s.zMeanRanks].map((v) => (v.every(Number.isFinite) ? f2(meanSd(v).mean) : 'n/a')).join(' / ')} | ${gap ? `${f2(gap.train)} / ${f2(gap.test)}` : 'n/a'} |`,
       );
     }
   return L.join('\n');

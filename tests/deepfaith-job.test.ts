@@ -8,7 +8,7 @@ import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
 import { additiveTask, randomRows, useBackend } from './helpers/models';
-import { lcTargets } from '../src/core/explainer/losses';
+import { lcTargets, lossLC } from '../src/core/explainer/losses';
 import { lcOptimum } from '../src/core/job/report';
 import { Seeder } from '../src/core/rng';
 import { minMaxNormalize, scoreAll } from '../src/core/supervision/supervision';
@@ -106,6 +106,64 @@ describe('job', () => {
     }
   });
 
+  it('the non-negative L_LC optimum: with all 2^n subsets (orthogonal centred indicators) it is max(0, w_i x_i) exactly', async () => {
+    const W = [2, -1, 0.5, -1.5];
+    const nR = 3;
+    const x = Float32Array.from([1, 1, 1, 1, 0.5, -2, 1, 1, -1, 0.25, -2, 2]);
+    const task = additiveTask(W, 0.2, x, nR);
+    try {
+      const lc = await lcTargets(task, x, nR, Int32Array.from([0, 1, 2]), new Int32Array(nR), 16, new Seeder(2), 'u', 'exact');
+      expect(lc.k).toBe(16);
+      const nn = lcOptimum(lc, nR, W.length, { nonNegative: true });
+      const free = lcOptimum(lc, nR, W.length);
+      for (let r = 0; r < nR; r++)
+        for (let i = 0; i < W.length; i++) {
+          expect(free[r * W.length + i]).toBeCloseTo(W[i] * x[r * W.length + i], 4);
+          expect(nn[r * W.length + i]).toBeCloseTo(Math.max(0, W[i] * x[r * W.length + i]), 4);
+        }
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('the L_LC ceilings: the out-of-sample and non-negative fits are recomputed by hand from fresh subsets, and the reachable row is scored like every explanation', async () => {
+    const prep = await prepareJob(resolveJob(tinyJob), nodeJobIO(process.cwd()));
+    const { result, explainer } = await trainAndReport(prep, { training: { epochs: 1 } });
+    explainer.dispose();
+    try {
+      const c = result.ceilings!.lossLC;
+      const k = tinyJob.training!.lcSubsets!;
+      expect(c.fitSubsets).toBe(10 * k);
+      const n = prep.loaded.task.nFeatures;
+      const pos = result.split.testRows.map((r) => Array.from(prep.loaded.batch.rowIndex).indexOf(r));
+      const x = Float32Array.from(pos.flatMap((p) => Array.from(prep.loaded.batch.x.subarray(p * n, (p + 1) * n))));
+      const rowIndex = Int32Array.from(result.split.testRows);
+      const target = Int32Array.from(pos, (p) => prep.target[p]);
+      const nT = pos.length;
+      const seedOf = () => new Seeder(result.training.seed);
+      const held = await lcTargets(prep.loaded.task, x, nT, rowIndex, target, k, seedOf(), 'deepfaith-lc-heldout');
+      const fit = await lcTargets(prep.loaded.task, x, nT, rowIndex, target, 10 * k, seedOf(), 'deepfaith-lc-fit');
+      const lcOf = async (phi: Float32Array) => {
+        const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [nT, n]), tf.tensor3d(held.masks, [nT, k, n]), tf.tensor2d(held.delta, [nT, k])));
+        const v = (await t.data())[0];
+        t.dispose();
+        return v;
+      };
+      const reachable = lcOptimum(fit, nT, n, { nonNegative: true });
+      expect(c.optimum).toBeCloseTo(await lcOf(lcOptimum(held, nT, n)), 6);
+      expect(c.outOfSample).toBeCloseTo(await lcOf(lcOptimum(fit, nT, n)), 6);
+      expect(c.nonNegative).toBeCloseTo(await lcOf(lcOptimum(held, nT, n, { nonNegative: true })), 6);
+      expect(c.reachable).toBeCloseTo(await lcOf(reachable), 6);
+      for (const v of reachable) expect(v).toBeGreaterThanOrEqual(0);
+      const row = result.table.find((r) => r.diagnostic === 'lc-reachable')!;
+      const scored = await scoreAll(prep.loaded.task, { x, nRows: nT, rowIndex }, target, [minMaxNormalize(reachable, nT, n)], prep.metrics, new Seeder(prep.job.seed));
+      result.metrics.forEach((m, i) => expect(row.scores[m.id]).toBeCloseTo(scored.perSample[0][i].reduce((a, b) => a + b, 0) / nT, 6));
+      expect(reportMarkdown(result)).toContain(`reachable ${c.reachable!.toFixed(4)}`);
+    } finally {
+      prep.loaded.task.model.dispose();
+    }
+  });
+
   it('with early stopping the explainer fits the training rows minus validation rows carved from them; the test rows are never seen', async () => {
     const { result, explainer } = await runJob({ ...tinyJob, training: { ...tinyJob.training, patience: 2, epochs: 4 } }, nodeJobIO(process.cwd()));
     explainer.dispose();
@@ -198,7 +256,7 @@ describe('job', () => {
     expect(result.split.trainRows.length + result.split.testRows.length).toBe(40);
     expect(result.split.testRows.length).toBe(8);
     expect(result.split.trainRows.filter((r) => result.split.testRows.includes(r))).toEqual([]);
-    expect(result.table.map((r) => r.method)).toEqual(['deepfaith', 'saliency', 'occlusion', 'feature-ablation', 'lc-optimum', 'z-mean']);
+    expect(result.table.map((r) => r.method)).toEqual(['deepfaith', 'saliency', 'occlusion', 'feature-ablation', 'lc-optimum', 'lc-reachable', 'z-mean']);
     const ranked = result.table.filter((r) => !r.diagnostic);
     // ranks of each metric are a permutation-with-ties of 1..4; the diagnostic rows are not ranked
     for (const m of ['FC', 'DEL', 'RP']) expect(ranked.reduce((a, r) => a + r.ranks[m], 0)).toBeCloseTo(10, 12);

@@ -95,9 +95,39 @@ describe('scripts/resultsTables', () => {
   it('summary: one row per task and budget, the goals read from the numbers', () => {
     const t = summaryTable([outcome()]).split('\n');
     expect(t).toHaveLength(4);
-    expect(t[2]).toBe('| wine | 178 × 13 | default | 3.00 ± 0.00 | lime 2.00 | 0 of 2 seeds (places 2, 2) | +50.0 % | no | n/a |');
+    expect(t[2]).toBe('| wine | 178 × 13 | default | 3.00 ± 0.00 | lime 2.00 | 0 of 2 seeds (places 2, 2) | +50.0 % | no | n/a | n/a | 1.00 / n/a / n/a | n/a |');
     // 5 % and 10 % above: within 10 % on every seed
-    expect(t[3]).toBe('| wine | 178 × 13 | paper | 1.00 ± 0.00 | lime 2.00 | 2 of 2 seeds (places 1, 1) | +7.5 % | yes | n/a |');
+    expect(t[3]).toBe('| wine | 178 × 13 | paper | 1.00 ± 0.00 | lime 2.00 | 2 of 2 seeds (places 1, 1) | +7.5 % | yes | n/a | n/a | 1.00 / n/a / n/a | n/a |');
+  });
+
+  it('the reachable L_LC: % above it per seed, within 10 % only when every seed is, and the reachable row ranked among the priors', () => {
+    const withReach = (ours: number, explainer: number, reachable: number, reachScores: Record<string, number>) => {
+      const r = result(ours, { lime: 2, saliency: 3 }, { explainer, optimum: 0.1, reachable, outOfSample: 0.15, nonNegative: 0.12, fitSubsets: 1000 } as never);
+      r.table.push(row('lc-reachable', NaN, reachScores, { diagnostic: 'lc-reachable', label: 'L_LC reachable (diagnostic)' }));
+      // the priors' own scores: lime A 0.6 B 0.4, saliency A 0.2 B 0.9
+      r.table[1].scores = { A: 0.6, B: 0.4 };
+      r.table[2].scores = { A: 0.2, B: 0.9 };
+      return r;
+    };
+    const b: BudgetOutcome = {
+      budget: 'paper',
+      // seed 0: reachable beats both priors on A and B → rank 1; seed 1: between them on A, worst on B → (2 + 3)/2
+      full: [withReach(2.5, 0.22, 0.2, { A: 0.9, B: 0.1 }), withReach(2.5, 0.3, 0.2, { A: 0.5, B: 0.95 })],
+      priorSeconds: NaN,
+      seconds: 1,
+    };
+    const s = budgetStats(b);
+    expect(s.lc.map((x) => x.reachablePct)).toEqual([pctAbove(0.22, 0.2), pctAbove(0.3, 0.2)]);
+    expect(s.reachablePct).toBeCloseTo((10 + 50) / 2, 10);
+    expect(s.reachableRanks).toEqual([1, 2.5]);
+    // the lc-optimum row of result() scores A 1, B 0: best of both metrics
+    expect(s.optimumRanks).toEqual([1, 1]);
+    expect(s.zMeanRanks.every(Number.isNaN)).toBe(true);
+    const o: TaskOutcome = { id: 'wine', name: 'w', note: '', primary: 'paper', seeds: [0, 1], budgets: [b], ablations: {} };
+    expect(summaryTable([o]).split('\n')[2]).toBe('| wine | 178 × 13 | paper | 2.50 ± 0.00 | lime 2.00 | 0 of 2 seeds (places 2, 2) | +160.0 % | no | +30.0 % | no | 1.00 / 1.75 / n/a | n/a |');
+    const sec = section(o);
+    expect(sec).toContain('0.220 / 0.200 (+10.0 %); 0.300 / 0.200 (+50.0 %)');
+    expect(sec).toContain('**reachable 0.200** out of sample (explainer +10.0 %); the reachable row ranks 1.00 among the priors.');
   });
 
   it('section: both budgets, the primary one first, ceilings in italics, the frontier under its own heading', () => {
@@ -111,7 +141,7 @@ describe('scripts/resultsTables', () => {
     expect(s).toContain('| *L_LC optimum (diagnostic)* | 1.000 | 0.000 | – | – | – |');
     expect(s).toContain('### Cost–faithfulness frontier (paper budgets, explainer seed 0, test rows)');
     expect(s).not.toContain('## When does the explainer pay off');
-    expect(s).toContain('| paper | **1.00 ± 0.00** (1.00, 1.00) | lime 2.00 | 1, 1 | 0.210 / 0.200 (+5.0 %); 0.220 / 0.200 (+10.0 %) |');
+    expect(s).toContain('| paper | **1.00 ± 0.00** (1.00, 1.00) | lime 2.00 | 1, 1 | 0.210 / 0.200 (+5.0 %); 0.220 / 0.200 (+10.0 %) | n/a, n/a | n/a; n/a | n/a |');
   });
 
   it('a budget heading names the sampling budgets the priors ran with (a job\'s own parameters win over the named budget)', () => {

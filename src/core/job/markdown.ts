@@ -24,10 +24,13 @@ export function reportMarkdown(r: JobResult): string {
     lines.push(`| ${row.isExplainer ? '**DeepFaith**' : row.method} | ${r.metrics.map((m) => `${fmt(row.scores[m.id])} (${row.ranks[m.id]})`).join(' | ')} | ${fmt(row.meanRank, 2)} | ${fmt(row.msPerSample, 3)} |`);
   for (const row of diagnostics)
     lines.push(`| *${row.label}* | ${r.metrics.map((m) => fmt(row.scores[m.id])).join(' | ')} | – | – |`);
-  lines.push('', 'Each cell: mean score (rank among the methods; ties share the mean rank).' + (diagnostics.length ? ' Rows in italics are diagnostics, not methods (never in Z, not ranked): the L_LC optimum is the per-sample least-squares fit of Δ on the removed subsets (the best L_LC can reach), the Z mean is the mean of the surviving priors (the best L_PC can reach).' : ''), '');
+  lines.push('', 'Each cell: mean score (rank among the methods; ties share the mean rank).' + (diagnostics.length ? ' Rows in italics are diagnostics, not methods (never in Z, not ranked): the L_LC optimum is the per-sample least-squares fit of Δ on the removed subsets (the best L_LC can reach on them), the L_LC reachable the non-negative fit on fresh subsets (the best an explainer with outputs in [0,1] can reach), the Z mean is the mean of the surviving priors (the best L_PC can reach).' : ''), '');
   if (r.ceilings) {
     const c0 = r.ceilings;
-    lines.push(`Held-out L_LC: explainer ${fmt(c0.lossLC.explainer, 4)}, L_LC optimum ${fmt(c0.lossLC.optimum, 4)} (${fmt((100 * (c0.lossLC.explainer - c0.lossLC.optimum)) / Math.max(1e-12, c0.lossLC.optimum), 1)} % above). Mean per-row Pearson of the explainer with: ${Object.entries(c0.agreement).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}.`, '');
+    const l = c0.lossLC;
+    const above = (v: number) => fmt((100 * (l.explainer - v)) / Math.max(1e-12, v), 1);
+    const fits = l.reachable !== undefined ? ` Fitted on ${l.fitSubsets} fresh subsets of the same rows and scored on these: out-of-sample optimum ${fmt(l.outOfSample ?? NaN, 4)}; with non-negative attributions (all the explainer's [0,1] outputs can express) non-negative ${fmt(l.nonNegative ?? NaN, 4)} on these subsets, reachable ${fmt(l.reachable, 4)} out of sample (explainer ${above(l.reachable)} % above the reachable).` : '';
+    lines.push(`Held-out L_LC: explainer ${fmt(l.explainer, 4)}, L_LC optimum ${fmt(l.optimum, 4)} (${above(l.optimum)} % above; the optimum is fitted to these very subsets).${fits} Mean per-row Pearson of the explainer with: ${Object.entries(c0.agreement).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}.`, '');
     if (r.cost) lines.push(costSentence(r.cost), '');
     if (c0.rankGap) lines.push(`Train-vs-test gap: the explainer's mean rank is ${fmt(c0.rankGap.train, 2)} on ${c0.rankGap.rows} of its own training rows and ${fmt(c0.rankGap.test, 2)} on the ${r.split.evaluatedOn === 'validation' ? 'validation' : 'test'} rows.`, '');
   }

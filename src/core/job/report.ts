@@ -11,6 +11,7 @@ import { UserError, throwIfCancelled } from '../errors';
 import { lcTargets, lossLC } from '../explainer/losses';
 import { pearson } from '../metrics/correlation';
 import { weightedLeastSquares } from '../attribution/common';
+import { fcnnlsVector } from 'ml-fcnnls';
 import { Seeder } from '../rng';
 import { getMetric } from '../metrics/registry';
 import type { Params } from '../params';
@@ -36,10 +37,11 @@ export interface MethodRow {
   isExplainer: boolean;
   /**
    * A diagnostic row, not a method: 'lc-optimum' (the per-sample least-squares fit of Δ on the
-   * removed-subset indicators — the best L_LC can reach) or 'z-mean' (the mean of the surviving
-   * priors — the best L_PC can reach). Never in Z; not ranked (ranks {}, meanRank NaN).
+   * removed-subset indicators — the best L_LC can reach), 'lc-reachable' (the non-negative fit on
+   * fresh subsets — the best an explainer with outputs in [0,1] can reach, see `lcOptimum`) or
+   * 'z-mean' (the mean of the surviving priors — the best L_PC can reach). Never in Z; not ranked (ranks {}, meanRank NaN).
    */
-  diagnostic?: 'lc-optimum' | 'z-mean';
+  diagnostic?: 'lc-optimum' | 'lc-reachable' | 'z-mean';
   /** Mean over test samples per metric id (NaN samples excluded). */
   scores: Record<string, number>;
   /** Test samples whose score was NaN, per metric id. */
@@ -64,8 +66,17 @@ export interface JobResult {
   table: MethodRow[];
   /** How close the explainer is to what its objectives can reach, on the evaluation rows. */
   ceilings?: {
-    /** Held-out L_LC of the explainer and of the L_LC optimum (same subsets, same Δ). */
-    lossLC: { explainer: number; optimum: number };
+    /**
+     * Held-out L_LC (same subsets, same Δ) of the explainer and of four fits of Δ on the removed-subset
+     * indicators: `optimum`, the least-squares fit on these very subsets (the lowest L_LC any
+     * explanation has here); `outOfSample`, the least-squares fit on `fitSubsets` fresh subsets of
+     * the same rows, scored on these (what an explanation that generalises across subsets can
+     * reach); `nonNegative` and `reachable`, the same two fits with every attribution ≥ 0 — the
+     * explainer's sigmoid outputs lie in [0,1] and L_LC's Pearson is blind to scale but not to a
+     * shift (a shift b adds b·|I| to every subset sum), so non-negative attributions are all it can
+     * express, and `reachable` is its ceiling.
+     */
+    lossLC: { explainer: number; optimum: number; outOfSample?: number; nonNegative?: number; reachable?: number; fitSubsets?: number };
     /** Mean per-row Pearson of the explainer's (normalised) explanation with each prior's and with the Z mean. */
     agreement: Record<string, number>;
     /**
@@ -243,17 +254,35 @@ export async function reportTraining(
   if (nTest > 0) {
     const cfg = job.training;
     const lc = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, cfg.lcSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-heldout', cfg.lcSampling ?? 'independent');
+    // fresh subsets of the same rows for the out-of-sample fits: ten times as many, drawn independently
+    const fitSubsets = LC_FIT_FACTOR * lc.k;
+    const lcFit = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, fitSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-fit', 'independent');
     const optimumRaw = lcOptimum(lc, nTest, n);
+    const reachableRaw = lcOptimum(lcFit, nTest, n, { nonNegative: true });
     const optimum = normalizeFor(task, testBatch, optimumRaw);
+    const reachable = normalizeFor(task, testBatch, reachableRaw);
     const zMean = zMeanExplanations(plan, n);
-    const diag = await scoreAll(task, testBatch, testTarget, [optimum, zMean], prep.metrics, new Seeder(job.seed), undefined, signal);
+    const diag = await scoreAll(task, testBatch, testTarget, [optimum, reachable, zMean], prep.metrics, new Seeder(job.seed), undefined, signal);
     const noRank = { ranks: {} as Record<string, number>, meanRank: NaN, msPerSample: NaN };
     table.push({ method: 'lc-optimum', label: 'L_LC optimum (diagnostic)', isExplainer: false, diagnostic: 'lc-optimum', ...summarise(diag.perSample[0], testPositions), ...noRank });
-    table.push({ method: 'z-mean', label: 'Z mean (diagnostic)', isExplainer: false, diagnostic: 'z-mean', ...summarise(diag.perSample[1], testPositions), ...noRank });
-    const lcOf = (phi: Float32Array, normalised: boolean) =>
-      tf.tidy(() => lossLC(tf.tensor2d(phi, [nTest, n]), tf.tensor3d(lc.masks, [nTest, lc.k, n]), tf.tensor2d(lc.delta, [nTest, lc.k]), normalised));
-    const lossEx = lcOf(raw, cfg.lcNormalised ?? false);
-    const lossOpt = lcOf(optimumRaw, false);
+    table.push({ method: 'lc-reachable', label: 'L_LC reachable (diagnostic)', isExplainer: false, diagnostic: 'lc-reachable', ...summarise(diag.perSample[1], testPositions), ...noRank });
+    table.push({ method: 'z-mean', label: 'Z mean (diagnostic)', isExplainer: false, diagnostic: 'z-mean', ...summarise(diag.perSample[2], testPositions), ...noRank });
+    const lcOf = async (phi: Float32Array, normalised: boolean) => {
+      const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [nTest, n]), tf.tensor3d(lc.masks, [nTest, lc.k, n]), tf.tensor2d(lc.delta, [nTest, lc.k]), normalised));
+      try {
+        return (await t.data())[0];
+      } finally {
+        t.dispose();
+      }
+    };
+    const lossLc = {
+      explainer: await lcOf(raw, cfg.lcNormalised ?? false),
+      optimum: await lcOf(optimumRaw, false),
+      outOfSample: await lcOf(lcOptimum(lcFit, nTest, n), false),
+      nonNegative: await lcOf(lcOptimum(lc, nTest, n, { nonNegative: true }), false),
+      reachable: await lcOf(reachableRaw, false),
+      fitSubsets: lcFit.k,
+    };
     const agreement: Record<string, number> = {};
     const meanPearson = (a: Float32Array, b: Float32Array) => {
       let acc = 0;
@@ -271,9 +300,7 @@ export async function reportTraining(
     const trainScores = await scoreAll(task, trainRows, plan.trainTarget.subarray(0, m), [trainOurs], prep.metrics, new Seeder(job.seed), undefined, signal);
     const trainTable = [summarise(trainScores.perSample[0], Array.from({ length: m }, (_, i) => i)), ...prep.ranIds.map((_, j) => summarise(scores.perSample[j], trainPos))];
     const rankGap = m > 0 ? { rows: m, train: rankTable(trainTable, metricsInfo).meanRank[0], test: table[0].meanRank } : undefined;
-    ceilings = { lossLC: { explainer: (await lossEx.data())[0], optimum: (await lossOpt.data())[0] }, agreement, rankGap };
-    lossEx.dispose();
-    lossOpt.dispose();
+    ceilings = { lossLC: lossLc, agreement, rankGap };
   }
   onEvent?.({ stage: 'report', done: 1, total: 1 });
   return {
@@ -294,15 +321,41 @@ export async function reportTraining(
   };
 }
 
+/** How many more subsets the out-of-sample L_LC fits draw than the held-out evaluation uses. */
+export const LC_FIT_FACTOR = 10;
+
 /**
  * Per row, the least-squares fit of Δ(I_j) on the removed-subset indicators (with an intercept,
  * a tiny ridge for n ≥ k): the linear attribution whose subset sums correlate best with Δ over
- * these subsets — the optimum of L_LC among explanations. [nRows, n]
+ * these subsets — the optimum of L_LC among explanations. With `nonNegative`, the fit with every
+ * attribution ≥ 0 (non-negative least squares on the centred indicators and Δ, the intercept
+ * free): the best any explanation with outputs in [0,1] can do, since the Pearson in L_LC is
+ * invariant to scaling the attribution but not to shifting it. A row where no non-negative
+ * attribution correlates positively with Δ gets all zeros. [nRows, n]
  */
-export function lcOptimum(lc: { k: number; masks: Float32Array; delta: Float32Array }, nRows: number, n: number): Float32Array {
+export function lcOptimum(lc: { k: number; masks: Float32Array; delta: Float32Array }, nRows: number, n: number, opts: { nonNegative?: boolean } = {}): Float32Array {
   const { k } = lc;
-  const d = n + 1;
   const out = new Float32Array(nRows * n);
+  if (opts.nonNegative) {
+    for (let r = 0; r < nRows; r++) {
+      const X: number[][] = [];
+      const y: number[] = [];
+      const colMean = new Float64Array(n);
+      let yMean = 0;
+      for (let j = 0; j < k; j++) {
+        yMean += lc.delta[r * k + j] / k;
+        for (let i = 0; i < n; i++) colMean[i] += lc.masks[(r * k + j) * n + i] / k;
+      }
+      for (let j = 0; j < k; j++) {
+        X.push(Array.from({ length: n }, (_, i) => lc.masks[(r * k + j) * n + i] - colMean[i]));
+        y.push(lc.delta[r * k + j] - yMean);
+      }
+      const beta = fcnnlsVector(X, y, { maxIterations: 10 * n + 10 }).K.to1DArray();
+      for (let i = 0; i < n; i++) out[r * n + i] = Math.max(0, beta[i]);
+    }
+    return out;
+  }
+  const d = n + 1;
   const Z = new Float64Array(k * d);
   const y = new Float64Array(k);
   const w = new Float64Array(k).fill(1);

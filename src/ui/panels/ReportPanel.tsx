@@ -102,7 +102,15 @@ export function ReportPanel() {
               {report.ceilings && (
                 <p className="hint ceilings" data-testid="ceilings">
                   How far the explainer is from what it can reach: held-out L_LC <strong>{fmtNum(report.ceilings.lossLC.explainer, 4)}</strong> against the L_LC optimum’s <strong>{fmtNum(report.ceilings.lossLC.optimum, 4)}</strong>
-                  {report.ceilings.lossLC.optimum > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.optimum)) / report.ceilings.lossLC.optimum, 1)} % above)`}; mean per-row Pearson with{' '}
+                  {report.ceilings.lossLC.optimum > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.optimum)) / report.ceilings.lossLC.optimum, 1)} % above; fitted to these very subsets)`}
+                  {report.ceilings.lossLC.reachable !== undefined && (
+                    <span data-testid="lc-reachable">
+                      {' '}
+                      and the reachable L_LC’s <strong>{fmtNum(report.ceilings.lossLC.reachable, 4)}</strong>
+                      {report.ceilings.lossLC.reachable > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.reachable)) / report.ceilings.lossLC.reachable, 1)} % above)`} — non-negative attributions (all [0,1] outputs can express) fitted on {report.ceilings.lossLC.fitSubsets} fresh subsets
+                    </span>
+                  )}
+                  ; mean per-row Pearson with{' '}
                   {Object.entries(report.ceilings.agreement)
                     .map(([k, v]) => `${k === 'z-mean' ? 'the Z mean' : labelOf(k)} ${fmtNum(v, 2)}`)
                     .join(', ')}
