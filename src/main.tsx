@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { StoreContext } from './store/hooks';
 import { jobFromHash } from './store/job';
+import { isBackendRequest, type BackendRequest } from './core/backendNames';
 import { idbPersistence } from './store/persist';
 import { createStudioStore } from './store/store';
 import { App } from './ui/App';
@@ -27,7 +28,10 @@ createRoot(document.getElementById('root')!).render(
 );
 
 async function start() {
-  await store.getState().initBackend(new URLSearchParams(location.search).get('backend') as never ?? undefined);
+  const query = new URLSearchParams(location.search);
+  // ?backend= sets the studio's backend; ?scoreBackend= / ?trainBackend= one stage each (core/backend.ts)
+  const stage = (k: string) => (query.get(k) && isBackendRequest(query.get(k)!) ? (query.get(k) as BackendRequest) : undefined);
+  await store.getState().initBackend(query.get('backend') as never ?? undefined, { ...(stage('scoreBackend') ? { score: stage('scoreBackend') } : {}), ...(stage('trainBackend') ? { train: stage('trainBackend') } : {}) });
   let job = null;
   try {
     job = jobFromHash(location.hash);

@@ -217,6 +217,21 @@ export async function initStageBackends(requests: StageRequests, opts: BackendOp
 }
 
 /**
+ * Re-decide the score stage for a model's size, when it depends on it (score 'auto', training on a
+ * GPU backend), and make that backend active. Call it with `undefined` before a model loads (models
+ * load on wasm, from where tfjs may later move them safely; a model loaded on WebGPU could not be
+ * moved off it) and with the loaded model's FLOPs per row (null: unknown) right after.
+ */
+export async function restageForModel(report: BackendReport, flopsPerRow?: number | null): Promise<BackendReport> {
+  if (!report.stages || !report.stageRequests || report.stageRequests.score !== 'auto') return report;
+  const train = report.stages.train;
+  const score = chooseStageBackends(report.detection, { score: 'auto', train: train.backend }, flopsPerRow).score;
+  await activateBackend(score.backend);
+  stages = score.backend === train.backend ? null : { score: score.backend, train: train.backend };
+  return { ...report, stages: { score, train } };
+}
+
+/**
  * Make an initialised backend active. Moving between backends is only safe because no tensor is
  * ever used on a backend other than its own: tfjs moves a tensor lazily with the source backend's
  * readSync, which on WebGPU here returns zeros. Cheap when it is already active.

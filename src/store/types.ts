@@ -5,7 +5,7 @@
  */
 import type { StoreApi } from 'zustand/vanilla';
 import type { BackendReport } from '../core/backend';
-import type { BackendRequest } from '../core/backendNames';
+import type { BackendRequest, StageRequests } from '../core/backendNames';
 import type { Frontier, Job, JobInput, JobResult, PreparedCache } from '../core/job';
 import type { TrainMode } from '../core/explainer/train';
 import type { ValidationResult } from '../core/ffidelity/validate';
@@ -51,6 +51,9 @@ export interface Busy {
 export interface AppSlice {
   step: StepId;
   backendRequest: BackendRequest;
+  /** Per-stage choices ('auto' follows backendRequest): score = the target model (loading, priors, scoring, the report), train = the explainer. */
+  stageRequests: StageRequests;
+  /** The backends in use; `stages` has each stage's backend and why. */
   backend: BackendReport | null;
   backendError: Problem | null;
   methods: MethodMeta[];
@@ -163,7 +166,8 @@ export interface ReportSlice {
 
 export interface Actions {
   setStep(step: StepId): void;
-  initBackend(request?: BackendRequest): Promise<void>;
+  /** Start the backends: the studio's backend and, optionally, per-stage choices (kept when not given). */
+  initBackend(request?: BackendRequest, stages?: Partial<StageRequests>): Promise<void>;
   setSettings(s: Partial<TaskSettings>): void;
   /** Image tasks: the patch size and normalisation (job task.patch / task.normalise); the loaded images are read again with them. */
   setImageSettings(s: Pick<TaskSettings, 'patch' | 'normalise'>): Promise<boolean>;

@@ -38,10 +38,13 @@ function Stepper() {
 function BackendBox() {
   const backend = useStudio((s) => s.backend);
   const request = useStudio((s) => s.backendRequest);
+  const stageRequests = useStudio((s) => s.stageRequests);
   const init = useStudio((s) => s.initBackend);
   const error = useStudio((s) => s.backendError);
   const busy = useStudio((s) => s.busy);
   const d = backend?.detection;
+  const stages = backend?.stages;
+  const split = !!stages && stages.score.backend !== stages.train.backend;
   const whyRef = useRef<HTMLDetailsElement>(null);
   useEffect(() => {
     // the "why?" note closes on a click anywhere else, like a menu
@@ -63,8 +66,31 @@ function BackendBox() {
         </select>
       </label>{' '}
       <span className="backend-in-use" data-testid="backend-chosen">
-        {backend ? `using ${backend.chosen}` : 'starting…'}
+        {backend ? (split ? `using ${stages!.score.backend} to score · ${stages!.train.backend} to train` : `using ${backend.chosen}`) : 'starting…'}
       </span>
+      <details className="help backend-stages" data-testid="backend-stages">
+        <summary>per stage</summary>
+        <div className="help-body">
+          <p>Scoring (the model: loading, explanations, metrics, supervision, the report) and training (the explainer) may run on different backends. “auto” follows the backend above.</p>
+          {(['score', 'train'] as const).map((stage) => (
+            <p key={stage} data-testid={`stage-${stage}`}>
+              <label>
+                {stage === 'score' ? 'Scoring' : 'Training'}{' '}
+                <select value={stageRequests[stage]} disabled={!!busy} onChange={(e) => init(undefined, { [stage]: e.target.value as BackendRequest })} data-testid={`stage-${stage}-select`}>
+                  {BACKENDS.map((b) => (
+                    <option key={b}>{b}</option>
+                  ))}
+                </select>
+              </label>{' '}
+              {stages && (
+                <>
+                  <strong data-testid={`stage-${stage}-backend`}>{stages[stage].backend}</strong>: <span data-testid={`stage-${stage}-reason`}>{stages[stage].reason}</span>
+                </>
+              )}
+            </p>
+          ))}
+        </div>
+      </details>
       {backend && (
         <details className="help backend-detail" ref={whyRef}>
           <summary>why?</summary>

@@ -43,7 +43,7 @@ self.onmessage = (ev: MessageEvent<Request>) => {
     if (!testHooks) return;
     self.postMessage({ type: 'result', id: req.id, result: { ok: true } } satisfies Response);
     if (req.hook === 'crash') self.close(); // a worker that stops answering: the page's heartbeat must notice
-    else (tf.backend() as unknown as { device?: { destroy(): void } }).device?.destroy();
+    else ((tf.findBackend('webgpu') ?? tf.backend()) as unknown as { device?: { destroy(): void } }).device?.destroy(); // the GPU device, whichever stage uses it
     return;
   }
   enqueue(req);

@@ -71,7 +71,7 @@ export class Handler {
       let result: ResultOf;
       switch (req.type) {
         case 'init': {
-          const backend = await this.session.init(req.backend);
+          const backend = await this.session.init(req.backend, req.stages);
           result = { backend, methods: methodMetas(), metrics: metricMetas(), jobDefaults: DEFAULTS, ablationModes: [...ABLATION_MODES], paperMethods: [...PAPER_METHODS] };
           break;
         }

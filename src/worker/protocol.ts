@@ -4,7 +4,7 @@
  * `progress` (and, for training, `train`) messages carrying that id, then exactly one `result`
  * or `error` (or `cancelled`). `cancel` aborts the request with that id between batches.
  */
-import type { BackendReport, BackendRequest } from '../core/backend';
+import type { BackendReport, BackendRequest, StageRequests } from '../core/backend';
 import type { Params } from '../core/attribution/types';
 import type { RowBaselineKind as BaselineKind } from '../core/task/featureSpace';
 import type { NormaliseRule } from '../core/data/images';
@@ -123,6 +123,8 @@ export interface TaskImageInfo {
 export interface TaskInfo {
   /** 'demo:iris' or the dropped file names. */
   sourceLabel: string;
+  /** The backends after this load: the score stage may depend on the model's size (core/backend.ts restageForModel). */
+  backend?: BackendReport;
   demoId?: string;
   featureNames: string[];
   classNames: string[];
@@ -303,7 +305,7 @@ export interface FigureScoresResult {
 export type TrainSettings = Pick<Job, 'explainer' | 'training' | 'mode'>;
 
 export type Request =
-  | { type: 'init'; id: number; backend: BackendRequest; baseUrl: string; /** Enables the test hooks (the page runs with ?test). */ test?: boolean }
+  | { type: 'init'; id: number; backend: BackendRequest; /** Per-stage choices; 'auto' (default) follows `backend`. */ stages?: StageRequests; baseUrl: string; /** Enables the test hooks (the page runs with ?test). */ test?: boolean }
   | { type: 'loadTask'; id: number; source: TaskSource; settings: TaskSettings }
   | { type: 'attribute'; id: number; job: JobInput }
   | { type: 'evaluate'; id: number; job: JobInput }

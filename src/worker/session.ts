@@ -9,7 +9,8 @@
  * No DOM and no Worker globals here, so it runs (and is tested) in Node as well.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type BackendOptions, type BackendReport, type BackendRequest } from '../core/backend';
+import { initStageBackends, restageForModel, type BackendOptions, type BackendReport, type BackendRequest, type StageRequests } from '../core/backend';
+import { modelFlops } from '../core/task/modelFlops';
 import { UserError } from '../core/errors';
 import { ATTRIBUTION_METHODS } from '../core/attribution/registry';
 import { DEMOS } from '../core/data/demos';
@@ -106,18 +107,32 @@ export class Session {
   /** Why the WebGPU device was lost, once it was (then every GPU computation fails). */
   deviceLost: string | null = null;
 
-  async init(request: BackendRequest): Promise<BackendReport> {
+  /**
+   * Start the backends. `request` is the studio's backend; `stages` may set the score stage (the
+   * target model: loading, priors, scoring, supervision, the report) or the train stage (the
+   * explainer) to another one ('auto', the default, follows `request`; core/backend.ts decides).
+   */
+  async init(request: BackendRequest, stages: Partial<StageRequests> = {}): Promise<BackendReport> {
     // A backend switch keeps the task: models live in the tfjs engine, so the store reloads it on the new backend.
-    this.backend = await initBackend(request, this.backendOpts);
+    const pick = (s?: BackendRequest) => (s && s !== 'auto' ? s : request);
+    const report = await initStageBackends({ score: pick(stages.score), train: pick(stages.train) }, this.backendOpts, this.full ? this.flopsOf(this.full) : undefined);
+    this.backend = { ...report, requested: request };
     this.deviceLost = null;
-    if (this.backend.chosen === 'webgpu') {
-      const device = (tf.backend() as unknown as { device?: { lost?: Promise<{ message?: string; reason?: string }> } }).device;
+    const usesWebgpu = () => this.backend?.stages?.score.backend === 'webgpu' || this.backend?.stages?.train.backend === 'webgpu';
+    if (usesWebgpu()) {
+      const device = (tf.findBackend('webgpu') as unknown as { device?: { lost?: Promise<{ message?: string; reason?: string }> } } | null)?.device;
       device?.lost?.then((info) => {
-        if (tf.getBackend() === 'webgpu') this.deviceLost = info?.message || info?.reason || 'the device was lost';
+        if (usesWebgpu()) this.deviceLost = info?.message || info?.reason || 'the device was lost';
       });
     }
     await this.prefetchDemos();
     return this.backend;
+  }
+
+  /** FLOPs per row of a task's target model (null: not a layers model), for the score stage's choice. */
+  private flopsOf(loaded: LoadedTask): number | null {
+    const m = loaded.task.model.model;
+    return m instanceof tf.LayersModel ? modelFlops(m) : null;
   }
 
   /** A UserError for work that failed because the WebGPU device was lost (null when it was not). */
@@ -246,7 +261,18 @@ export class Session {
       const layout = dataLayout(expandZips(source.files));
       spec = { model: source.modelJson.name, data: layout.kind === 'folder' ? layout.root : layout.data, label: layout.kind === 'array' ? layout.label : undefined, ...common, maxRows: source.maxRows ?? 0, ...image };
     }
-    const loaded = await loadTask(spec, this.io(source));
+    // where the score stage depends on the model's size, models load on wasm and the stage is chosen once the size is known
+    const before = this.backend;
+    if (this.backend) this.backend = await restageForModel(this.backend, undefined);
+    let loaded: LoadedTask;
+    try {
+      loaded = await loadTask(spec, this.io(source));
+      if (this.backend) this.backend = await restageForModel(this.backend, this.flopsOf(loaded));
+    } catch (e) {
+      // the old task stays, on the backend it was scored on
+      if (before) this.backend = await restageForModel(before, this.full ? this.flopsOf(this.full) : undefined);
+      throw e;
+    }
     try {
       progress?.('loading task', 2, 3);
       const { task, data } = loaded;
@@ -309,6 +335,7 @@ export class Session {
             : undefined,
         text: textInfoOf(loaded, spec),
         notices: loaded.notices ?? [],
+        backend: this.backend ?? undefined,
       };
       // The new task replaces the old one only once everything loaded: a bad drop keeps the old task.
       this.dispose();
@@ -318,6 +345,7 @@ export class Session {
       return info;
     } catch (e) {
       loaded.task.model.dispose();
+      if (before) this.backend = await restageForModel(before, this.full ? this.flopsOf(this.full) : undefined);
       throw e;
     }
   }

@@ -9,6 +9,7 @@ export function appSlice(ctx: SliceContext, reloadTask: () => Promise<unknown>):
   return {
     step: 'task',
     backendRequest: 'auto',
+    stageRequests: { score: 'auto', train: 'auto' },
     backend: null,
     backendError: null,
     methods: [],
@@ -25,11 +26,12 @@ export function appSlice(ctx: SliceContext, reloadTask: () => Promise<unknown>):
 
     setStep: (step) => set({ step }),
 
-    async initBackend(request) {
+    async initBackend(request, stages) {
       const backendRequest = request ?? get().backendRequest;
-      set({ backendRequest, backendError: null });
+      const stageRequests = { ...get().stageRequests, ...(stages ?? {}) };
+      set({ backendRequest, stageRequests, backendError: null });
       try {
-        const r = await ctx.withProgress('Starting backend', (cb) => deps.client.call({ type: 'init', backend: backendRequest, baseUrl: deps.baseUrl, test: deps.test }, cb));
+        const r = await ctx.withProgress('Starting backend', (cb) => deps.client.call({ type: 'init', backend: backendRequest, stages: stageRequests, baseUrl: deps.baseUrl, test: deps.test }, cb));
         if (!r) return;
         const first = get().jobDefaults === null;
         set({ backend: r.backend, methods: r.methods, metrics: r.metrics, jobDefaults: r.jobDefaults, paperMethods: r.paperMethods, ablationModes: r.ablationModes });

@@ -64,7 +64,7 @@ export function taskSlice(
       const prev = get().info;
       // (an image task's patch size changes its features, so it is another task too)
       const changed = prev?.modelSha256 !== info.modelSha256 || prev?.dataSha256 !== info.dataSha256 || prev?.image?.patch !== info.image?.patch;
-      set({ info, source, settings, taskError: null, labelChoices: null, pendingFiles: null, pendingText: null, textChoices: null });
+      set({ info, source, settings, taskError: null, labelChoices: null, pendingFiles: null, pendingText: null, textChoices: null, ...(info.backend ? { backend: info.backend } : {}) });
       // results belong to the task they were computed on: another task clears them (same files keep them)
       if (changed) set({ ...CLEARED_RESULTS, rows: { start: 0, count: opts.keepRows && get().rows.count > 0 ? Math.min(get().rows.count, info.nRows) : info.nRows } });
       else set({ rows: { start: 0, count: rowsWanted(get()) } });

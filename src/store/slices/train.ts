@@ -119,7 +119,7 @@ export function trainSlice(ctx: SliceContext): TrainSlice & Pick<ReportSlice, 'r
             // the GPU went away: continue on wasm from the last checkpoint, and say so
             if (get().busy?.callId === callId) set({ busy: null });
             set({ trainCallId: null });
-            await get().initBackend('wasm');
+            await get().initBackend('wasm', { score: 'auto', train: 'auto' }); // every stage on wasm
             await get().reattachWorker('', true);
             const resumed = c && get().evaluation?.key === c.key;
             get().notify(`The WebGPU device was lost, so the studio switched to the wasm backend${resumed ? ` and resumed the training from step ${c.checkpoint.step}` : ''}.`);

@@ -116,7 +116,7 @@ export function fmtMs(ms: number): string {
 export function ConfirmRun({ step }: { step: 'explain' | 'evaluate' }) {
   const store = useStudioStore();
   const confirm = useStore(store, (s) => s.confirm);
-  const backend = useStore(store, (s) => s.backend?.chosen);
+  const backend = useStore(store, (s) => s.backend?.stages?.score.backend ?? s.backend?.chosen); // rows through the model run on the score stage's backend
   if (!confirm || confirm.step !== step) return null;
   const run = () => (step === 'explain' ? store.getState().runExplain({ confirmed: true }) : store.getState().runEvaluate({ confirmed: true }));
   return (

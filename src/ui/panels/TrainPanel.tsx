@@ -117,7 +117,7 @@ export function TrainPanel() {
             </button>
             <span className="status" data-testid="train-status">
               {s.trainStatus}
-              {steps.length > 0 && ` · ${steps.length} steps · ${s.stepsPerSecond.toFixed(1)} steps/s · backend ${s.backend?.chosen ?? '?'}`}
+              {steps.length > 0 && ` · ${steps.length} steps · ${s.stepsPerSecond.toFixed(1)} steps/s · backend ${s.backend?.chosen ?? '?'}${s.backend?.stages && s.backend.stages.score.backend !== s.backend.stages.train.backend ? ` (scoring on ${s.backend.stages.score.backend})` : ''}`}
             </span>
           </div>
           <ProblemBox problem={s.trainError} testId="train-error" />
