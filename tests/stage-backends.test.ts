@@ -14,6 +14,11 @@ import { runJob, type JobEvent, type JobInput, type JobResult } from '../src/cor
 import { nodeJobIO } from '../src/cli/commands/run';
 import { Explainer } from '../src/core/explainer/model';
 import { TargetModel } from '../src/core/task/model';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Handler } from '../src/worker/handler';
+import { Session } from '../src/worker/session';
+import type { RequestBody, Response, ResultMap } from '../src/worker/protocol';
 
 const node: BackendDetection = { webgpu: { available: false }, webgl: { available: false }, isNode: true };
 const hwGpu: BackendDetection = { webgpu: { available: true, fallback: false, architecture: 'hopper', vendor: 'nvidia' }, webgl: { available: true, renderer: 'NVIDIA', software: false }, isNode: false };
@@ -184,4 +189,60 @@ describe('a job scored on cpu and trained on wasm', () => {
     await expect(withBackend('wasm', async () => { throw new Error('inside'); })).rejects.toThrow('inside');
     expect(tf.getBackend()).toBe('cpu');
   });
+});
+
+describe("the studio's worker with scoring on cpu and training on wasm", () => {
+  afterAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('init reports both stages; explain → evaluate → train moves no tensor, trains on wasm, equals runJob on the same stages, leaks nothing', async () => {
+    const session = new Session(async (path) => {
+      const f = join('public', path);
+      return existsSync(f) ? new Response(readFileSync(f)) : new Response(null, { status: 404 });
+    });
+    const messages: Response[] = [];
+    const handler = new Handler(session, (m) => messages.push(m));
+    let next = 1;
+    async function call<K extends RequestBody['type']>(body: Extract<RequestBody, { type: K }>): Promise<ResultMap[K]> {
+      const id = next++;
+      await handler.handle({ ...body, id } as never);
+      const end = messages.find((m) => m.id === id && (m.type === 'result' || m.type === 'error' || m.type === 'cancelled'));
+      if (!end || end.type !== 'result') throw new Error(`${body.type}: ${JSON.stringify(end)}`);
+      return end.result as ResultMap[K];
+    }
+    const small: JobInput = { ...job, task: { demo: 'iris', baseline: 'zero', maxRows: 40 } };
+    const init = await call({ type: 'init', backend: 'wasm', stages: { score: 'cpu', train: 'auto' }, baseUrl: '' });
+    expect(init.backend.stages).toEqual({ score: { backend: 'cpu', reason: 'Chosen by the user.' }, train: { backend: 'wasm', reason: 'Chosen by the user.' } });
+    const before = tf.memory().numTensors;
+    const move = vi.spyOn(tf.engine(), 'moveData');
+    const origApply = Explainer.prototype.apply;
+    const applied = new Set<string>();
+    Explainer.prototype.apply = function (this: Explainer, ...args: Parameters<Explainer['apply']>) {
+      if (args[1] !== undefined) applied.add(tf.getBackend());
+      return origApply.apply(this, args);
+    };
+    try {
+      const info = await call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
+      expect(info.backend?.stages?.score.backend).toBe('cpu'); // a user's choice does not depend on the model
+      const attribution = await call({ type: 'attribute', job: small });
+      await call({ type: 'evaluate', job: small });
+      const trained = await call({ type: 'train', config: { job: small, watchRow: 0, explainRows: attribution.rows } });
+      const again = await call({ type: 'explainer', rows: [0, 1] });
+      expect(Array.from(again.values).every(Number.isFinite)).toBe(true);
+      expect(applied).toEqual(new Set(['wasm']));
+      expect(move).not.toHaveBeenCalled();
+      expect(tf.getBackend()).toBe('cpu');
+      const cli = await runJob(small, nodeJobIO(process.cwd()));
+      cli.explainer.dispose();
+      expect(trained.result.training.steps.map((s) => [s.lossPC, s.lossLC])).toEqual(cli.result.training.steps.map((s) => [s.lossPC, s.lossLC]));
+      expect(trained.result.table.map((r) => [r.method, r.scores])).toEqual(cli.result.table.map((r) => [r.method, r.scores]));
+    } finally {
+      Explainer.prototype.apply = origApply;
+      move.mockRestore();
+    }
+    session.dispose();
+    handler['trainer']?.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 240_000);
 });
