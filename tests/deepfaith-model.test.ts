@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { Explainer, inputStatistics, loadExplainer, type ExplainerConfig } from '../src/core/explainer/model';
+import { Explainer, gelu, inputStatistics, loadExplainer, type ExplainerConfig } from '../src/core/explainer/model';
 import { lcTargets, lossLC, lossPC, pearsonRows } from '../src/core/explainer/losses';
 import { Seeder } from '../src/core/rng';
 import { additiveTask, randomRows, useBackend } from './helpers/models';
@@ -39,6 +39,22 @@ describe('explainer model', () => {
       b.dispose();
       c.dispose();
     }
+  });
+
+  it('GELU is the tanh approximation ½t(1 + tanh(√(2/π)(t + 0.044715t³))), computed in float64 here, and its gradient matches the derivative of that form', async () => {
+    const ts = [-6, -3, -1.5, -0.5, -1e-3, 0, 1e-3, 0.3, 1, 2.5, 8];
+    const u = (t: number) => Math.sqrt(2 / Math.PI) * (t + 0.044715 * t ** 3);
+    const f = (t: number) => 0.5 * t * (1 + Math.tanh(u(t)));
+    const df = (t: number) => 0.5 * (1 + Math.tanh(u(t))) + 0.5 * t * (1 - Math.tanh(u(t)) ** 2) * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * t * t);
+    const x = tf.tensor1d(ts);
+    const y = gelu(x);
+    const g = tf.grad((v: tf.Tensor) => tf.sum(gelu(v)))(x);
+    const [yv, gv] = [await y.data(), await g.data()];
+    ts.forEach((t, i) => {
+      expect(yv[i]).toBeCloseTo(f(t), 5);
+      expect(gv[i]).toBeCloseTo(df(t), 5);
+    });
+    tf.dispose([x, y, g]);
   });
 
   it('dropout is seeded: the same seed gives the same mask, another seed another; no seed = no dropout', async () => {
