@@ -273,6 +273,9 @@ async function taskDef(id: string): Promise<TaskDef> {
   return { id, name: `${id} demo (${path})`, job, baseDir: resolve('jobs'), note: `Job file ${path}; explainer ${JSON.stringify(job.explainer)}, training ${JSON.stringify(job.training)}, supervision ${JSON.stringify(job.supervision)}.${rowsNote}` };
 }
 
+/** Budgets in the order PRIOR_BUDGETS lists them (default, then paper), whichever order they were measured in. */
+const byBudget = (a: { budget: PriorBudget }, b: { budget: PriorBudget }) => PRIOR_BUDGETS.indexOf(a.budget) - PRIOR_BUDGETS.indexOf(b.budget);
+
 const MARK = '<!-- measured tables below: written by scripts/results.ts -->';
 const ORDER = ['iris', 'wine', 'penguins', 'breast-cancer', 'nap', 'wcd'];
 
@@ -286,6 +289,7 @@ function writeSection(id: string, text: string): void {
   }
   page = upsertSection(page, MARK, id, text, ORDER);
   const kept = ORDER.filter((t) => existsSync(`out/deepfaith-results/${t}.json`)).map((t) => JSON.parse(readFileSync(`out/deepfaith-results/${t}.json`, 'utf8')) as TaskOutcome).filter((o) => o.budgets?.length && o.budgets.every((b) => b.full.length));
+  for (const o of kept) o.budgets.sort(byBudget);
   writeFileSync(OUT, replaceBlock(page, 'summary', summaryTable(kept)));
 }
 
@@ -298,6 +302,7 @@ async function main() {
   for (const id of wanted) {
     if (args.render) {
       const saved = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as TaskOutcome;
+      saved.budgets.sort(byBudget);
       writeSection(id, section(saved, saved.paperKey ? PAPER[saved.paperKey] : undefined));
       console.error(`${id}: re-rendered from out/deepfaith-results/${id}.json`);
       continue;
@@ -313,7 +318,7 @@ async function main() {
       const kept = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as TaskOutcome;
       if (kept.seeds.join(',') !== SEEDS.join(',')) throw new Error(`--refresh: ${id} was measured with seeds ${kept.seeds.join(',')}; pass --seeds ${kept.seeds.join(',')}.`);
       for (const budget of BUDGETS) await runBudget(def, budget, false, kept);
-      kept.budgets.sort((a, b) => BUDGETS.indexOf(a.budget) - BUDGETS.indexOf(b.budget));
+      kept.budgets.sort(byBudget);
       save(kept);
       writeSection(id, section(kept, kept.paperKey ? PAPER[kept.paperKey] : undefined));
       console.error(`${id}: refreshed ${BUDGETS.join(', ')}; wrote ${OUT}`);
@@ -322,7 +327,7 @@ async function main() {
     const outcome: TaskOutcome = { id, name: def.name, note: def.note, paperKey: def.paperKey, primary: PRIMARY, budgets: [], ablations: {}, seeds: SEEDS };
     // the primary budget first: its ablations and frontier are the longest part
     for (const budget of [PRIMARY, ...BUDGETS.filter((b) => b !== PRIMARY)]) await runBudget(def, budget, budget === PRIMARY, outcome);
-    outcome.budgets.sort((a, b) => BUDGETS.indexOf(a.budget) - BUDGETS.indexOf(b.budget));
+    outcome.budgets.sort(byBudget);
     save(outcome);
     writeSection(id, section(outcome, def.paperKey ? PAPER[def.paperKey] : undefined));
     console.error(`${id}: done; wrote ${OUT}`);
