@@ -107,7 +107,7 @@ export function ReportPanel() {
                     <span data-testid="lc-reachable">
                       {' '}
                       and the reachable L_LC’s <strong>{fmtNum(report.ceilings.lossLC.reachable, 4)}</strong>
-                      {report.ceilings.lossLC.reachable > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.reachable)) / report.ceilings.lossLC.reachable, 1)} % above)`} — non-negative attributions (all [0,1] outputs can express) fitted on {report.ceilings.lossLC.fitSubsets} fresh subsets
+                      {report.ceilings.lossLC.reachable > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.reachable)) / report.ceilings.lossLC.reachable, 1)} % above)`} — non-negative attributions (all [0,1] outputs can express) fitted on {report.ceilings.lossLC.fitSubsets?.toLocaleString("en-US")} fresh subsets
                     </span>
                   )}
                   ; mean per-row Pearson with{' '}
