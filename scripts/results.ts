@@ -153,7 +153,7 @@ async function normalisedOptimumLC(prep: PreparedJob, opts: TrainAndReportOption
   const b = plan.testBatch;
   const cfg = plan.job.training;
   const lc = await lcTargets(task, b.x, b.nRows, b.rowIndex, plan.testTarget, cfg.lcSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-heldout', cfg.lcSampling ?? 'independent');
-  const opt = lcOptimum(lc, b.nRows, n);
+  const opt = await lcOptimum(lc, b.nRows, n);
   const loss = tf.tidy(() => lossLC(tf.tensor2d(opt, [b.nRows, n]), tf.tensor3d(lc.masks, [b.nRows, lc.k, n]), tf.tensor2d(lc.delta, [b.nRows, lc.k]), true));
   const v = (await loss.data())[0];
   loss.dispose();

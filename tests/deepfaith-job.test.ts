@@ -99,7 +99,7 @@ describe('job', () => {
     const task = additiveTask(W, 0.2, x, nR);
     try {
       const lc = await lcTargets(task, x, nR, Int32Array.from([0, 1, 2, 3]), new Int32Array(nR), 30, new Seeder(2), 'u');
-      const beta = lcOptimum(lc, nR, W.length);
+      const beta = await lcOptimum(lc, nR, W.length);
       for (let r = 0; r < nR; r++) for (let i = 0; i < W.length; i++) expect(beta[r * W.length + i]).toBeCloseTo(W[i] * x[r * W.length + i], 4);
     } finally {
       task.model.dispose();
@@ -114,8 +114,8 @@ describe('job', () => {
     try {
       const lc = await lcTargets(task, x, nR, Int32Array.from([0, 1, 2]), new Int32Array(nR), 16, new Seeder(2), 'u', 'exact');
       expect(lc.k).toBe(16);
-      const nn = lcOptimum(lc, nR, W.length, { nonNegative: true });
-      const free = lcOptimum(lc, nR, W.length);
+      const nn = await lcOptimum(lc, nR, W.length, { nonNegative: true });
+      const free = await lcOptimum(lc, nR, W.length);
       for (let r = 0; r < nR; r++)
         for (let i = 0; i < W.length; i++) {
           expect(free[r * W.length + i]).toBeCloseTo(W[i] * x[r * W.length + i], 4);
@@ -133,7 +133,7 @@ describe('job', () => {
     try {
       const c = result.ceilings!.lossLC;
       const k = tinyJob.training!.lcSubsets!;
-      expect(c.fitSubsets).toBe(10 * k);
+      expect(c.fitSubsets).toBe(Math.max(10 * k, 4 * (prep.loaded.task.nFeatures + 1)));
       const n = prep.loaded.task.nFeatures;
       const pos = result.split.testRows.map((r) => Array.from(prep.loaded.batch.rowIndex).indexOf(r));
       const x = Float32Array.from(pos.flatMap((p) => Array.from(prep.loaded.batch.x.subarray(p * n, (p + 1) * n))));
@@ -142,17 +142,17 @@ describe('job', () => {
       const nT = pos.length;
       const seedOf = () => new Seeder(result.training.seed);
       const held = await lcTargets(prep.loaded.task, x, nT, rowIndex, target, k, seedOf(), 'deepfaith-lc-heldout');
-      const fit = await lcTargets(prep.loaded.task, x, nT, rowIndex, target, 10 * k, seedOf(), 'deepfaith-lc-fit');
+      const fit = await lcTargets(prep.loaded.task, x, nT, rowIndex, target, c.fitSubsets!, seedOf(), 'deepfaith-lc-fit');
       const lcOf = async (phi: Float32Array) => {
         const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [nT, n]), tf.tensor3d(held.masks, [nT, k, n]), tf.tensor2d(held.delta, [nT, k])));
         const v = (await t.data())[0];
         t.dispose();
         return v;
       };
-      const reachable = lcOptimum(fit, nT, n, { nonNegative: true });
-      expect(c.optimum).toBeCloseTo(await lcOf(lcOptimum(held, nT, n)), 6);
-      expect(c.outOfSample).toBeCloseTo(await lcOf(lcOptimum(fit, nT, n)), 6);
-      expect(c.nonNegative).toBeCloseTo(await lcOf(lcOptimum(held, nT, n, { nonNegative: true })), 6);
+      const reachable = await lcOptimum(fit, nT, n, { nonNegative: true });
+      expect(c.optimum).toBeCloseTo(await lcOf(await lcOptimum(held, nT, n)), 6);
+      expect(c.outOfSample).toBeCloseTo(await lcOf(await lcOptimum(fit, nT, n)), 6);
+      expect(c.nonNegative).toBeCloseTo(await lcOf(await lcOptimum(held, nT, n, { nonNegative: true })), 6);
       expect(c.reachable).toBeCloseTo(await lcOf(reachable), 6);
       for (const v of reachable) expect(v).toBeGreaterThanOrEqual(0);
       const row = result.table.find((r) => r.diagnostic === 'lc-reachable')!;

@@ -13,6 +13,7 @@ import { pearson } from '../metrics/correlation';
 import { weightedLeastSquares } from '../attribution/common';
 import { fcnnlsVector } from 'ml-fcnnls';
 import { Seeder } from '../rng';
+import { checkpoint } from '../yield';
 import { getMetric } from '../metrics/registry';
 import type { Params } from '../params';
 import { meanSkippingNaN, rankTable } from '../ranking';
@@ -254,11 +255,11 @@ export async function reportTraining(
   if (nTest > 0) {
     const cfg = job.training;
     const lc = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, cfg.lcSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-heldout', cfg.lcSampling ?? 'independent');
-    // fresh subsets of the same rows for the out-of-sample fits: ten times as many, drawn independently
-    const fitSubsets = LC_FIT_FACTOR * lc.k;
+    // fresh subsets of the same rows for the out-of-sample fits: ten times as many (at least 4 per unknown), drawn independently
+    const fitSubsets = lcFitSubsets(lc.k, n);
     const lcFit = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, fitSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-fit', 'independent');
-    const optimumRaw = lcOptimum(lc, nTest, n);
-    const reachableRaw = lcOptimum(lcFit, nTest, n, { nonNegative: true });
+    const optimumRaw = await lcOptimum(lc, nTest, n, {}, signal);
+    const reachableRaw = await lcOptimum(lcFit, nTest, n, { nonNegative: true }, signal);
     const optimum = normalizeFor(task, testBatch, optimumRaw);
     const reachable = normalizeFor(task, testBatch, reachableRaw);
     const zMean = zMeanExplanations(plan, n);
@@ -278,8 +279,9 @@ export async function reportTraining(
     const lossLc = {
       explainer: await lcOf(raw, cfg.lcNormalised ?? false),
       optimum: await lcOf(optimumRaw, false),
-      outOfSample: await lcOf(lcOptimum(lcFit, nTest, n), false),
-      nonNegative: await lcOf(lcOptimum(lc, nTest, n, { nonNegative: true }), false),
+      outOfSample: await lcOf(await lcOptimum(lcFit, nTest, n, {}, signal), false),
+      // in sample, only where the subsets outnumber the unknowns (with fewer, the fit is underdetermined)
+      ...(lc.k > n + 1 ? { nonNegative: await lcOf(await lcOptimum(lc, nTest, n, { nonNegative: true }, signal), false) } : {}),
       reachable: await lcOf(reachableRaw, false),
       fitSubsets: lcFit.k,
     };
@@ -324,6 +326,11 @@ export async function reportTraining(
 /** How many more subsets the out-of-sample L_LC fits draw than the held-out evaluation uses. */
 export const LC_FIT_FACTOR = 10;
 
+/** Subsets per row for the out-of-sample L_LC fits: LC_FIT_FACTOR·k, and at least 4 per unknown (n weights and the intercept). */
+export function lcFitSubsets(k: number, n: number): number {
+  return Math.max(LC_FIT_FACTOR * k, 4 * (n + 1));
+}
+
 /**
  * Per row, the least-squares fit of Δ(I_j) on the removed-subset indicators (with an intercept,
  * a tiny ridge for n ≥ k): the linear attribution whose subset sums correlate best with Δ over
@@ -333,11 +340,12 @@ export const LC_FIT_FACTOR = 10;
  * invariant to scaling the attribution but not to shifting it. A row where no non-negative
  * attribution correlates positively with Δ gets all zeros. [nRows, n]
  */
-export function lcOptimum(lc: { k: number; masks: Float32Array; delta: Float32Array }, nRows: number, n: number, opts: { nonNegative?: boolean } = {}): Float32Array {
+export async function lcOptimum(lc: { k: number; masks: Float32Array; delta: Float32Array }, nRows: number, n: number, opts: { nonNegative?: boolean } = {}, signal?: AbortSignal): Promise<Float32Array> {
   const { k } = lc;
   const out = new Float32Array(nRows * n);
   if (opts.nonNegative) {
     for (let r = 0; r < nRows; r++) {
+      await checkpoint(signal); // a row's fit takes up to ~0.2 s at 196 features: the worker keeps answering
       const X: number[][] = [];
       const y: number[] = [];
       const colMean = new Float64Array(n);
@@ -360,6 +368,7 @@ export function lcOptimum(lc: { k: number; masks: Float32Array; delta: Float32Ar
   const y = new Float64Array(k);
   const w = new Float64Array(k).fill(1);
   for (let r = 0; r < nRows; r++) {
+    await checkpoint(signal);
     for (let j = 0; j < k; j++) {
       Z[j * d] = 1;
       for (let i = 0; i < n; i++) Z[j * d + 1 + i] = lc.masks[(r * k + j) * n + i];
