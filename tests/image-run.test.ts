@@ -10,15 +10,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main';
-import { Handler } from '../src/worker/handler';
-import { Session } from '../src/worker/session';
-import type { RequestBody, Response, ResultMap } from '../src/worker/protocol';
 import { checkJobForTask, jobMethodRequests, loadJobTask, resolveJob, runJob, type JobInput } from '../src/core/job';
 import { getMethod } from '../src/core/attribution/registry';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { nodeTaskIO } from '../src/cli/files';
 import { ACTIVATION_VALUES_PER_PASS, DEFAULT_MAX_BATCH_ROWS } from '../src/core/task/model';
 import { mlpTask, randomRows, useBackend } from './helpers/models';
+import { handlerCaller } from './helpers/inProcessWorker';
 
 const tiny: JobInput = {
   task: { demo: 'digits', patch: 2, maxRows: 40 },
@@ -82,30 +80,10 @@ describe('deepfaith run on a tiny digits job', () => {
   });
 });
 
-/** The worker's handler with a `call` that resolves with the request's result (as tests/worker-parity.test.ts). */
-function inProcessWorker() {
-  const session = new Session(async (path) => {
-    const f = join('public', path);
-    return existsSync(f) ? new Response(readFileSync(f)) : new Response(null, { status: 404 });
-  });
-  const messages: Response[] = [];
-  const handler = new Handler(session, (m) => messages.push(m));
-  let next = 1;
-  async function call<K extends RequestBody['type']>(body: Extract<RequestBody, { type: K }>): Promise<ResultMap[K]> {
-    const id = next++;
-    await handler.handle({ ...body, id } as never);
-    const end = messages.find((m) => m.id === id && (m.type === 'result' || m.type === 'error' || m.type === 'cancelled'));
-    if (!end) throw new Error(`no answer to ${body.type}`);
-    if (end.type === 'error') throw new Error(`${end.what} ${end.todo}`);
-    if (end.type === 'cancelled') throw new Error('cancelled');
-    return (end as Extract<Response, { type: 'result' }>).result as ResultMap[K];
-  }
-  return { session, handler, call };
-}
 
 describe('the studio worker trains on an image task through the engine', () => {
   it('explain → evaluate → train through the handler equals runJob on the digits job, cell by cell', async () => {
-    const w = inProcessWorker();
+    const w = handlerCaller();
     try {
       await w.call({ type: 'init', backend: 'wasm', baseUrl: '' });
       await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'digits' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted', patch: 2 } });

@@ -14,11 +14,7 @@ import { runJob, type JobEvent, type JobInput, type JobResult } from '../src/cor
 import { nodeJobIO } from '../src/cli/commands/run';
 import { Explainer } from '../src/core/explainer/model';
 import { TargetModel } from '../src/core/task/model';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Handler } from '../src/worker/handler';
-import { Session } from '../src/worker/session';
-import type { RequestBody, Response, ResultMap } from '../src/worker/protocol';
+import { handlerCaller } from './helpers/inProcessWorker';
 
 const node: BackendDetection = { webgpu: { available: false }, webgl: { available: false }, isNode: true };
 const hwGpu: BackendDetection = { webgpu: { available: true, fallback: false, architecture: 'hopper', vendor: 'nvidia' }, webgl: { available: true, renderer: 'NVIDIA', software: false }, isNode: false };
@@ -197,20 +193,7 @@ describe("the studio's worker with scoring on cpu and training on wasm", () => {
   });
 
   it('init reports both stages; explain → evaluate → train moves no tensor, trains on wasm, equals runJob on the same stages, leaks nothing', async () => {
-    const session = new Session(async (path) => {
-      const f = join('public', path);
-      return existsSync(f) ? new Response(readFileSync(f)) : new Response(null, { status: 404 });
-    });
-    const messages: Response[] = [];
-    const handler = new Handler(session, (m) => messages.push(m));
-    let next = 1;
-    async function call<K extends RequestBody['type']>(body: Extract<RequestBody, { type: K }>): Promise<ResultMap[K]> {
-      const id = next++;
-      await handler.handle({ ...body, id } as never);
-      const end = messages.find((m) => m.id === id && (m.type === 'result' || m.type === 'error' || m.type === 'cancelled'));
-      if (!end || end.type !== 'result') throw new Error(`${body.type}: ${JSON.stringify(end)}`);
-      return end.result as ResultMap[K];
-    }
+    const { session, handler, call } = handlerCaller();
     const small: JobInput = { ...job, task: { demo: 'iris', baseline: 'zero', maxRows: 40 } };
     const init = await call({ type: 'init', backend: 'wasm', stages: { score: 'cpu', train: 'auto' }, baseUrl: '' });
     expect(init.backend.stages).toEqual({ score: { backend: 'cpu', reason: 'Chosen by the user.' }, train: { backend: 'wasm', reason: 'Chosen by the user.' } });

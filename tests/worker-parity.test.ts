@@ -5,39 +5,17 @@
  * the mean baseline, a label target).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { vi } from 'vitest';
 import { main } from '../src/cli/main';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Handler } from '../src/worker/handler';
-import { Session } from '../src/worker/session';
-import type { RequestBody, Response, ResultMap } from '../src/worker/protocol';
 import { runJob, type JobInput } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { useBackend } from './helpers/models';
+import { handlerCaller } from './helpers/inProcessWorker';
 
-/** The worker's handler with a `call` that resolves with the request's result (or rejects with its error). */
-function inProcessWorker() {
-  const session = new Session(async (path) => {
-    const f = join('public', path);
-    return existsSync(f) ? new Response(readFileSync(f)) : new Response(null, { status: 404 });
-  });
-  const messages: Response[] = [];
-  const handler = new Handler(session, (m) => messages.push(m));
-  let next = 1;
-  async function call<K extends RequestBody['type']>(body: Extract<RequestBody, { type: K }>): Promise<ResultMap[K]> {
-    const id = next++;
-    await handler.handle({ ...body, id } as never);
-    const end = messages.find((m) => m.id === id && (m.type === 'result' || m.type === 'error' || m.type === 'cancelled'));
-    if (!end) throw new Error(`no answer to ${body.type}`);
-    if (end.type === 'error') throw new Error(`${end.what} ${end.todo}`);
-    if (end.type === 'cancelled') throw new Error('cancelled');
-    return (end as Extract<Response, { type: 'result' }>).result as ResultMap[K];
-  }
-  return { session, handler, call, messages };
-}
 
 const job: JobInput = {
   task: { demo: 'iris', baseline: 'mean', target: 'label', maxRows: 60 },
@@ -50,7 +28,7 @@ const job: JobInput = {
 };
 
 describe('the studio worker and runJob give the same table for one job', () => {
-  const w = inProcessWorker();
+  const w = handlerCaller();
   beforeAll(async () => {
     await useBackend('wasm');
     await w.call({ type: 'init', backend: 'wasm', baseUrl: '' });

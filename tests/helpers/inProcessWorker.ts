@@ -8,13 +8,39 @@ import { join } from 'node:path';
 import { Handler, requestQueue } from '../../src/worker/handler';
 import { Session } from '../../src/worker/session';
 import type { WorkerLike } from '../../src/worker/client';
-import type { Request } from '../../src/worker/protocol';
+import type { Request, RequestBody, Response, ResultMap } from '../../src/worker/protocol';
 
-export function inProcessWorker(): WorkerLike & { session: Session; handler: Handler } {
-  const session = new Session(async (path) => {
+/** The demo files under public/, as the worker fetches them. */
+function demoSession(): Session {
+  return new Session(async (path) => {
     const f = join('public', path);
     return existsSync(f) ? new Response(readFileSync(f)) : new Response(null, { status: 404 });
   });
+}
+
+/**
+ * The worker's Handler and Session without the message queue, with a `call` that runs one request
+ * and resolves with its result (rejects with its error); `messages` holds everything it posted.
+ */
+export function handlerCaller() {
+  const session = demoSession();
+  const messages: Response[] = [];
+  const handler = new Handler(session, (m) => messages.push(m));
+  let next = 1;
+  async function call<K extends RequestBody['type']>(body: Extract<RequestBody, { type: K }>): Promise<ResultMap[K]> {
+    const id = next++;
+    await handler.handle({ ...body, id } as never);
+    const end = messages.find((m) => m.id === id && (m.type === 'result' || m.type === 'error' || m.type === 'cancelled'));
+    if (!end) throw new Error(`no answer to ${body.type}`);
+    if (end.type === 'error') throw new Error(`${end.what} ${end.todo}`);
+    if (end.type === 'cancelled') throw new Error('cancelled');
+    return (end as Extract<Response, { type: 'result' }>).result as ResultMap[K];
+  }
+  return { session, handler, call, messages };
+}
+
+export function inProcessWorker(): WorkerLike & { session: Session; handler: Handler } {
+  const session = demoSession();
   const worker: WorkerLike & { session: Session; handler: Handler } = {
     onmessage: null,
     postMessage(msg: unknown) {
