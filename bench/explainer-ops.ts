@@ -116,8 +116,16 @@ async function main() {
     }
     x.dispose();
   }
+  // why the per-head transposes stay: a transpose-free attention needs [b,1,n,d] × [1,H,d,dh] with
+  // the batch dimensions broadcast; compare tfjs's product with the explicitly tiled one
+  const broadcast = await tf.tidy(() => {
+    const a = tf.randomNormal([2, 1, 3, 4], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const b = tf.randomNormal([1, 5, 4, 2], 0, 1, 'float32', 2) as tf.Tensor4D;
+    return tf.max(tf.abs(tf.sub(tf.matMul(a, b), tf.matMul(tf.tile(a, [1, 5, 1, 1]), tf.tile(b, [2, 1, 1, 1])))));
+  }).data();
+  console.log(`broadcast batch matMul [2,1,3,4]×[1,5,4,2]: largest |Δ| from the tiled product ${broadcast[0].toExponential(2)} (0 if tfjs broadcast it correctly)`);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(values.json!, JSON.stringify({ backend: report.chosen, date: new Date().toISOString(), repeat: REPEAT, rows: out }, null, 1));
+  writeFileSync(values.json!, JSON.stringify({ backend: report.chosen, date: new Date().toISOString(), repeat: REPEAT, rows: out, broadcastMatMulMaxAbsDiff: broadcast[0] }, null, 1));
   tf.dispose(Object.values(w));
 }
 main();

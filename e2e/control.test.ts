@@ -5,27 +5,16 @@
  * run is refused with the reason; the guided walk performs each step; the inspector lists every
  * metric and plays correlation metrics step by step; the backend note closes on an outside click.
  */
-import type { ChildProcess } from 'node:child_process';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, launch, startServer } from './harness';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import {ARTIFACTS, useStudio } from './harness';
 import { dropFiles, openStudio } from './page';
 
-let browser: Browser;
-let server: { url: string; proc: ChildProcess };
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  server?.proc.kill();
-});
+const studio = useStudio();
 
 async function newPage(): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-  await openStudio(page, server.url, '?backend=wasm');
+  const page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await openStudio(page, studio.url, '?backend=wasm');
   return page;
 }
 

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ARTIFACTS = 'test-artifacts';
 
@@ -55,4 +56,31 @@ export async function launch(): Promise<Browser> {
     executablePath,
     args: ['--headless=new', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
   });
+}
+
+/**
+ * The built studio served and one Chromium, started before the calling file's tests and stopped
+ * after them: `const studio = useStudio();` then `studio.browser` and `studio.url` inside tests.
+ */
+export function useStudio(): { readonly browser: Browser; readonly url: string } {
+  let browser: Browser | undefined;
+  let server: { url: string; proc: ChildProcess } | undefined;
+  beforeAll(async () => {
+    server = await startServer();
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.proc.kill();
+  });
+  return {
+    get browser() {
+      if (!browser) throw new Error('useStudio: the browser starts in beforeAll');
+      return browser;
+    },
+    get url() {
+      if (!server) throw new Error('useStudio: the server starts in beforeAll');
+      return server.url;
+    },
+  };
 }

@@ -9,28 +9,17 @@
  * file in a dropped folder shows the engine's message and the earlier task stays. Screenshots in
  * test-artifacts/.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { zipSync } from 'fflate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseNpy } from '../src/core/data/images';
-import { ARTIFACTS, launch, startServer } from './harness';
+import {ARTIFACTS, useStudio } from './harness';
 import { dropFiles, dropTree, openStudio } from './page';
 
-let browser: Browser;
-let server: { url: string; proc: ChildProcess };
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  server?.proc.kill();
-});
+const studio = useStudio();
 
 const npy = (path: string) => {
   const b = gunzipSync(readFileSync(path));
@@ -72,8 +61,8 @@ async function canvasPixels(page: Page, testId: string): Promise<{ image: number
 describe('the digits demo in the studio', () => {
   let page: Page;
   beforeAll(async () => {
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await openStudio(page, server.url, '?backend=wasm');
+    page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await openStudio(page, studio.url, '?backend=wasm');
     expect(await page.getByTestId('backend-chosen').textContent()).toContain('wasm');
   });
 
@@ -236,8 +225,8 @@ describe('image data dropped on the studio', () => {
   const tree = chosen.map((r) => ({ path: `digits-png/${digitLabels.data[r]}/row${String(r).padStart(4, '0')}.png`, ...digitPng(r) }));
 
   beforeAll(async () => {
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await openStudio(page, server.url, '?backend=wasm');
+    page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await openStudio(page, studio.url, '?backend=wasm');
   });
 
   it('a folder of PNGs with class sub-folders loads: rows, classes, and the decoded pixels of every row', async () => {
@@ -355,8 +344,8 @@ describe('a 196-patch explainer trains through WebGPU', () => {
 
   /** The images at 2×2-pixel patches (196 tokens, the paper's count): explained and scored on a few rows, then two epochs of a small explainer. */
   async function trainSteps(backend: string): Promise<{ steps: { lPC: number; lLC: number }[]; tokens: number }> {
-    const page = await (await browser.newContext()).newPage();
-    await openStudio(page, server.url, `?backend=${backend}`);
+    const page = await (await studio.browser.newContext()).newPage();
+    await openStudio(page, studio.url, `?backend=${backend}`);
     expect(await page.getByTestId('backend-chosen').textContent()).toContain(backend);
     const out = await page.evaluate(async (f) => {
       const bytes = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)).buffer;

@@ -5,23 +5,12 @@
  * checkpoint; a save that fails for lack of storage (a CDP quota override) is reported and the
  * results on screen stay.
  */
-import type { ChildProcess } from 'node:child_process';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, launch, startServer } from './harness';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import {ARTIFACTS, useStudio } from './harness';
 import { openStudio } from './page';
 
-let browser: Browser;
-let server: { url: string; proc: ChildProcess };
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  server?.proc.kill();
-});
+const studio = useStudio();
 
 const state = (page: Page, expr: string) => page.evaluate((e) => new Function('s', `return ${e}`)((window as any).__studio.getState()), expr);
 const idle = (page: Page, timeout = 120_000) => page.waitForFunction(() => (window as any).__studio.getState().busy === null, null, { timeout });
@@ -44,8 +33,8 @@ async function scoredIris(page: Page, epochs: number, rows = 60): Promise<void> 
 
 describe('interruptions', () => {
   it('a worker that stops answering is reported within 5 s and replaced; the results stay and work goes on', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    await openStudio(page, server.url, '?backend=wasm');
+    const page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await openStudio(page, studio.url, '?backend=wasm');
     await scoredIris(page, 3);
     const scores = await state(page, 's.evaluation.scores.map((e) => e.metrics.map((m) => m.mean))');
     const t0 = Date.now();
@@ -63,9 +52,9 @@ describe('interruptions', () => {
   });
 
   it('a reload in the middle of a training offers to resume it from its last checkpoint, and the resumed run finishes', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await studio.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    await openStudio(page, server.url, '?backend=wasm');
+    await openStudio(page, studio.url, '?backend=wasm');
     await scoredIris(page, 4000);
     await page.click('[data-step=train]');
     await page.click('[data-testid=train-start]');
@@ -89,8 +78,8 @@ describe('interruptions', () => {
   });
 
   it('a lost WebGPU device falls back to wasm and resumes the training from the last checkpoint', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    await openStudio(page, server.url, '?backend=webgpu');
+    const page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await openStudio(page, studio.url, '?backend=webgpu');
     expect(await page.getByTestId('backend-chosen').textContent()).toMatch(/using webgpu/);
     await scoredIris(page, 12);
     await page.click('[data-step=train]');
@@ -108,11 +97,11 @@ describe('interruptions', () => {
   it('a save that fails for lack of storage (a CDP quota override) is reported and the results on screen stay', async () => {
     // Chromium enforces the override on storage created after it, so the origin starts full here;
     // that an earlier save is kept when a later one fails is tested in src/store/store.test.ts
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await studio.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(server.url).origin, quotaSize: 1 });
-    await openStudio(page, server.url, '?backend=wasm');
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(studio.url).origin, quotaSize: 1 });
+    await openStudio(page, studio.url, '?backend=wasm');
     await page.click('[data-demo=iris]');
     await page.getByTestId('accuracy').waitFor({ timeout: 60_000 });
     await page.click('[data-step=explain]');

@@ -1,5 +1,6 @@
 /** Page helpers shared by the browser tests. */
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 /** Open the studio (with ?test, which exposes the store as window.__studio) and wait for the backend. */
 export async function openStudio(page: Page, baseUrl: string, query = ''): Promise<void> {
@@ -71,4 +72,33 @@ export async function dropTree(page: Page, files: { path: string; base64: string
     },
     { list: files, selector },
   );
+}
+
+/** What trainTinyIris reads back: each step's losses and the report's explainer row. */
+export interface TinyRun {
+  steps: { lPC: number; lLC: number }[];
+  explainerScores: Record<string, number>;
+}
+
+/** A tiny tabular job through the store on the page's backends: iris, 6 rows, 3 methods, 2 metrics, a 1-layer explainer for one epoch. */
+export async function trainTinyIris(page: Page): Promise<TinyRun> {
+  const r = await page.evaluate(async () => {
+    const store = (window as any).__studio;
+    const st = () => store.getState();
+    await st().loadDemo('iris');
+    for (const m of st().methods) st().setMethod(m.id, { enabled: ['saliency', 'integrated-gradients', 'occlusion'].includes(m.id) });
+    for (const m of st().metrics) st().setMetric(m.id, { enabled: ['RP', 'DEL'].includes(m.id) });
+    st().setRows({ start: 0, count: 6 });
+    st().setP(0);
+    await st().runExplain();
+    await st().runEvaluate();
+    st().setTraining({ epochs: 1, batchSize: 4, lcSubsets: 8 });
+    st().setExplainerArch({ dModel: 16, nHeads: 2, nLayers: 1, dFF: 32, dropout: 0 });
+    const ok = await st().runTrain();
+    const row = st().report?.table.find((t: any) => t.isExplainer);
+    return { ok, err: st().trainError, steps: st().trainSteps.map((s: any) => ({ lPC: s.lPC, lLC: s.lLC })), explainerScores: row?.scores ?? {} };
+  });
+  expect(r.err).toBeNull();
+  expect(r.ok).toBe(true);
+  return r;
 }

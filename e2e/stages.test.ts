@@ -5,57 +5,17 @@
  * and the report's explainer row equal an all-wasm run's within tolerance (an explainer read back
  * from WebGPU synchronously would be zeros).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, launch, startServer } from './harness';
-import { openStudio } from './page';
+import { describe, expect, it } from 'vitest';
+import {ARTIFACTS, useStudio } from './harness';
+import { openStudio, trainTinyIris } from './page';
 
-let browser: Browser;
-let server: { url: string; proc: ChildProcess };
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  server?.proc.kill();
-});
-
-interface Run {
-  steps: { lPC: number; lLC: number }[];
-  explainerScores: Record<string, number>;
-}
-
-/** A tiny tabular job through the store: iris, 6 rows, 3 methods, 2 metrics, one epoch. */
-async function trainTiny(page: Page): Promise<Run> {
-  const r = await page.evaluate(async () => {
-    const store = (window as any).__studio;
-    const st = () => store.getState();
-    await st().loadDemo('iris');
-    for (const m of st().methods) st().setMethod(m.id, { enabled: ['saliency', 'integrated-gradients', 'occlusion'].includes(m.id) });
-    for (const m of st().metrics) st().setMetric(m.id, { enabled: ['RP', 'DEL'].includes(m.id) });
-    st().setRows({ start: 0, count: 6 });
-    st().setP(0);
-    await st().runExplain();
-    await st().runEvaluate();
-    st().setTraining({ epochs: 1, batchSize: 4, lcSubsets: 8 });
-    st().setExplainerArch({ dModel: 16, nHeads: 2, nLayers: 1, dFF: 32, dropout: 0 });
-    const ok = await st().runTrain();
-    const row = st().report?.table.find((t: any) => t.isExplainer);
-    return { ok, err: st().trainError, steps: st().trainSteps.map((s: any) => ({ lPC: s.lPC, lLC: s.lLC })), explainerScores: row?.scores ?? {} };
-  });
-  expect(r.err).toBeNull();
-  expect(r.ok).toBe(true);
-  return r;
-}
+const studio = useStudio();
 
 describe('per-stage backends', () => {
   it('trains on webgpu and scores on wasm; shows both stages with reasons; equals all-wasm within tolerance', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    await openStudio(page, server.url, '?trainBackend=webgpu');
-    const split = await trainTiny(page);
+    const page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await openStudio(page, studio.url, '?trainBackend=webgpu');
+    const split = await trainTinyIris(page);
     expect(await page.getByTestId('backend-chosen').textContent()).toBe('using wasm to score · webgpu to train');
     await page.locator('[data-testid=backend-stages] summary').click();
     expect(await page.getByTestId('stage-train-backend').textContent()).toBe('webgpu');
@@ -68,9 +28,9 @@ describe('per-stage backends', () => {
     await page.screenshot({ path: `${ARTIFACTS}/e2e-stages.png` });
     await page.context().close();
 
-    const plain = await (await browser.newContext()).newPage();
-    await openStudio(plain, server.url, '?backend=wasm');
-    const wasm = await trainTiny(plain);
+    const plain = await (await studio.browser.newContext()).newPage();
+    await openStudio(plain, studio.url, '?backend=wasm');
+    const wasm = await trainTinyIris(plain);
     expect(await plain.getByTestId('backend-chosen').textContent()).toBe('using wasm');
     await plain.context().close();
 

@@ -1,24 +1,13 @@
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolveJob } from '../src/core/job';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, launch, startServer } from './harness';
-import { dropFiles, openStudio } from './page';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {ARTIFACTS, useStudio } from './harness';
+import { dropFiles, openStudio, trainTinyIris } from './page';
 
-let browser: Browser;
-let server: { url: string; proc: ChildProcess };
+const studio = useStudio();
 
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  server?.proc.kill();
-});
-
-const open = (page: Page, query = '') => openStudio(page, server.url, query);
+const open = (page: Page, query = '') => openStudio(page, studio.url, query);
 
 /** Press Tab until the focused element matches `selector`; fails after `max` presses. */
 async function tabTo(page: Page, selector: string, max = 80): Promise<void> {
@@ -32,7 +21,7 @@ async function tabTo(page: Page, selector: string, max = 80): Promise<void> {
 describe('studio end to end (iris)', () => {
   let page: Page;
   beforeAll(async () => {
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await open(page);
   });
 
@@ -250,7 +239,7 @@ describe('studio end to end (iris)', () => {
 
 describe('changing the row count', () => {
   it('explaining a new N clears the old table and the Evaluate panel offers the re-run with N rows; one click gives an N-row table', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await open(page);
     await page.click('[data-demo=iris]');
     await expect.poll(() => page.getByTestId('accuracy').textContent(), { timeout: 60_000 }).toMatch(/%/);
@@ -292,7 +281,7 @@ describe('changing the row count', () => {
 
 describe('dropped files', () => {
   it('(b) a model folder and a CSV dropped through a real drop event load and show the accuracy', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await open(page);
     await dropFiles(page, [
       { url: '/demos/iris/model/model.json', name: 'model.json' },
@@ -306,7 +295,7 @@ describe('dropped files', () => {
     expect(await page.getByTestId('n-rows').textContent()).toBe('150');
     // the label column can be chosen from the CSV's columns even though "label" was recognised
     const options = await page.locator('[data-testid=label-pick] option').allTextContents();
-    const header = (await (await fetch(server.url + 'demos/iris/data.csv')).text()).split('\n')[0].split(',');
+    const header = (await (await fetch(studio.url + 'demos/iris/data.csv')).text()).split('\n')[0].split(',');
     expect(options).toEqual(header);
     expect(await page.locator('[data-testid=label-pick]').inputValue()).toBe(header[header.length - 1]);
     await page.screenshot({ path: `${ARTIFACTS}/e2e-b-dropped.png` });
@@ -317,27 +306,12 @@ describe('dropped files', () => {
 describe('webgpu', () => {
   /** A few training steps through the store on one backend; returns the steps' losses. */
   async function trainSteps(backend: string): Promise<{ lPC: number; lLC: number }[]> {
-    const page = await (await browser.newContext()).newPage();
+    const page = await (await studio.browser.newContext()).newPage();
     await open(page, `?backend=${backend}`);
     expect(await page.getByTestId('backend-chosen').textContent()).toContain(backend);
-    const steps = await page.evaluate(async () => {
-      const store = (window as any).__studio;
-      const st = () => store.getState();
-      await st().loadDemo('iris');
-      for (const m of st().methods) st().setMethod(m.id, { enabled: ['saliency', 'integrated-gradients', 'occlusion'].includes(m.id) });
-      for (const m of st().metrics) st().setMetric(m.id, { enabled: ['RP', 'DEL'].includes(m.id) });
-      st().setRows({ start: 0, count: 6 });
-      st().setP(0);
-      await st().runExplain();
-      await st().runEvaluate();
-      st().setTraining({ epochs: 1, batchSize: 4, lcSubsets: 8 });
-      st().setExplainerArch({ dModel: 16, nHeads: 2, nLayers: 1, dFF: 32, dropout: 0 });
-      const ok = await st().runTrain();
-      return { ok, err: st().trainError, steps: st().trainSteps.map((s: any) => ({ lPC: s.lPC, lLC: s.lLC })) };
-    });
+    const run = await trainTinyIris(page);
     await page.context().close();
-    expect(steps.err).toBeNull();
-    return steps.steps;
+    return run.steps;
   }
 
   it('(d) a few training steps on webgpu give finite losses equal to wasm within tolerance', async () => {
@@ -355,7 +329,7 @@ describe('webgpu', () => {
 
 describe('keyboard', () => {
   it('Tab reaches the stepper, the demo picker and the run buttons; Enter activates them', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await open(page);
     await tabTo(page, '[data-demo=iris]');
     await page.keyboard.press('Enter');

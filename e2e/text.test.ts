@@ -12,25 +12,14 @@
  * a vocabulary of the wrong size and a non-UTF-8 CSV refused with the engine's message while the
  * task stays. Screenshots in test-artifacts/.
  */
-import type { ChildProcess } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { color, interpolateOrRd, interpolateRdBu } from 'd3';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, launch, startServer } from './harness';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {ARTIFACTS, useStudio } from './harness';
 import { dropTree, openStudio } from './page';
 
-let browser: Browser;
-let server: { url: string; proc: ChildProcess };
-
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-  server?.proc.kill();
-});
+const studio = useStudio();
 
 const rgb = (css: string) => {
   const c = color(css)!.rgb();
@@ -65,8 +54,8 @@ describe('the sentiment demo in the studio', () => {
   let page: Page;
   let lengths: number[];
   beforeAll(async () => {
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await openStudio(page, server.url, '?backend=wasm');
+    page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await openStudio(page, studio.url, '?backend=wasm');
     expect(await page.getByTestId('backend-chosen').textContent()).toContain('wasm');
   });
 
@@ -312,8 +301,8 @@ describe('a text model, its vocabulary and a CSV dropped on the studio', () => {
       }),
     );
     m.dispose();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await openStudio(page, server.url, '?backend=wasm');
+    page = await (await studio.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await openStudio(page, studio.url, '?backend=wasm');
   });
 
   it('loads after its text column is chosen, and explains its sentences', async () => {
