@@ -159,6 +159,13 @@ describe('job', () => {
       const scored = await scoreAll(prep.loaded.task, { x, nRows: nT, rowIndex }, target, [minMaxNormalize(reachable, nT, n)], prep.metrics, new Seeder(prep.job.seed));
       result.metrics.forEach((m, i) => expect(row.scores[m.id]).toBeCloseTo(scored.perSample[0][i].reduce((a, b) => a + b, 0) / nT, 6));
       expect(reportMarkdown(result)).toContain(`reachable ${c.reachable!.toFixed(4)}`);
+      expect(reportMarkdown(result)).not.toContain('signed head');
+      // a signed head is measured against the same fits; its ceiling is the out-of-sample optimum
+      const signed = await trainAndReport(prep, { training: { epochs: 1 }, explainer: { head: 'signed' } });
+      signed.explainer.dispose();
+      const s = signed.result.ceilings!.lossLC;
+      expect([s.optimum, s.outOfSample, s.reachable]).toEqual([c.optimum, c.outOfSample, c.reachable]);
+      expect(reportMarkdown(signed.result)).toContain(`out-of-sample optimum ${s.outOfSample!.toFixed(4)} (explainer ${((100 * (s.explainer - s.outOfSample!)) / s.outOfSample!).toFixed(1)} % above: the ceiling of this explainer's signed head)`);
     } finally {
       prep.loaded.task.model.dispose();
     }

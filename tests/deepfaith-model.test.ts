@@ -109,6 +109,36 @@ describe('explainer model', () => {
     }
   });
 
+  it('signed head: the same weights without the sigmoid — σ(signed output) equals the sigmoid head\'s output; negative values occur; saved and reloaded; an unknown head is refused', async () => {
+    const x = randomRows(6, 5, 'h', -3, 3);
+    const st = inputStatistics(x, 6, 5);
+    const sig = new Explainer(tinyConfig(5, 7, st));
+    const signed = new Explainer(tinyConfig(5, 7, { ...st, head: 'signed' }));
+    let r: Explainer | undefined;
+    try {
+      // move the weights off their initial values, identically in both (same names, same seeded noise)
+      for (const [name, v] of sig.vars) {
+        const noise = tf.tidy(() => tf.randomNormal(v.shape, 0, 0.3, 'float32', 11));
+        v.assign(tf.tidy(() => tf.add(v, noise)));
+        signed.vars.get(name)!.assign(tf.tidy(() => tf.add(signed.vars.get(name)!, noise)));
+        noise.dispose();
+      }
+      const ys = await sig.explain(x, 6);
+      const yz = await signed.explain(x, 6);
+      yz.forEach((z, i) => expect(1 / (1 + Math.exp(-z))).toBeCloseTo(ys[i], 6));
+      expect(Math.min(...yz)).toBeLessThan(0);
+      const { modelJson, weights } = await signed.serialize();
+      expect(modelJson.config.head).toBe('signed');
+      r = loadExplainer(JSON.parse(JSON.stringify(modelJson)), weights.slice(0));
+      expect(Array.from(await r.explain(x, 6))).toEqual(Array.from(yz));
+      expect(() => new Explainer(tinyConfig(5, 7, { ...st, head: 'tanh' as never }))).toThrow(/head "tanh"/);
+    } finally {
+      sig.dispose();
+      signed.dispose();
+      r?.dispose();
+    }
+  });
+
   it('saves as model.json + weights.bin and reloads with identical outputs', async () => {
     const x = randomRows(7, 6, 's', -3, 3);
     const cfg = tinyConfig(6, 9, { ...inputStatistics(x, 7, 6) });

@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { runTraining, scheduledLearningRate, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
 import { inputStatistics, type ExplainerConfig } from '../src/core/explainer/model';
-import { lossPC } from '../src/core/explainer/losses';
+import { lcTargets, lossLC, lossPC } from '../src/core/explainer/losses';
+import { lcOptimum } from '../src/core/job/report';
 import { minMaxNormalize } from '../src/core/supervision/supervision';
 import { getMetric } from '../src/core/metrics/registry';
 import { getMethod } from '../src/core/attribution/registry';
@@ -170,6 +171,40 @@ describe('explainer training', () => {
         const b = mean(Array.from((await metric.score(task, test, rnd, target, metric.defaults, seeder)).perSample));
         expect(better(a, b), `${id}: explainer ${a} vs random ${b}`).toBe(true);
       }
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('the sigmoid head cannot go below the non-negative fit\'s L_LC; the signed head can, towards the optimum 0 (Δ(I) = Σ_{i∈I} w_i x_i exactly, with weights of both signs)', async () => {
+    const { task, input } = setup();
+    try {
+      const over = { epochs: 60, lcSampling: 'exact' as const, batchSize: 64, learningRate: 3e-3 };
+      const base = input('lc-only', over);
+      const heldLC = async (inp: TrainInput) => {
+        const { events } = await collect(inp);
+        const evals = events.filter((e) => e.type === 'eval');
+        return (evals[evals.length - 1] as { lossLC: number }).lossLC;
+      };
+      const sigmoid = await heldLC(base);
+      const signed = await heldLC({ ...base, explainer: { ...base.explainer, head: 'signed' } });
+      // the bound: the non-negative least-squares fit on the same (all 2^n) held-out subsets maximises
+      // each row's Pearson over attributions ≥ 0, and a sigmoid output is ≥ 0
+      const h = base.heldOut!.samples;
+      const lc = await lcTargets(task, h.x, h.nRows, h.rowIndex, h.target, 16, new Seeder(0), 'bound', 'exact');
+      const nonNeg = await lcOptimum(lc, h.nRows, n, { nonNegative: true });
+      const exact = await lcOptimum(lc, h.nRows, n);
+      const lcOf = async (phi: Float32Array) => {
+        const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [h.nRows, n]), tf.tensor3d(lc.masks, [h.nRows, lc.k, n]), tf.tensor2d(lc.delta, [h.nRows, lc.k]), false));
+        const v = (await t.data())[0];
+        t.dispose();
+        return v;
+      };
+      const bound = await lcOf(nonNeg);
+      expect(await lcOf(exact)).toBeLessThan(1e-5); // the additive model's optimum is exact
+      expect(bound).toBeGreaterThan(0.05);
+      expect(sigmoid).toBeGreaterThanOrEqual(bound - 1e-5);
+      expect(signed, `signed ${signed}, sigmoid ${sigmoid}, non-negative bound ${bound}`).toBeLessThan(bound / 2);
     } finally {
       task.model.dispose();
     }

@@ -22,7 +22,7 @@ const job: JobInput = {
   methods: [{ id: 'saliency' }, { id: 'integrated-gradients', params: { steps: 16 } }, { id: 'occlusion' }, { id: 'feature-ablation' }, { id: 'kernel-shap', params: { samples: 64 } }],
   metrics: 'all',
   supervision: { p: 0.3 },
-  explainer: { dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, inputTransform: 'signed-log' },
+  explainer: { dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, inputTransform: 'signed-log', head: 'signed' },
   training: { epochs: 4, lcSubsets: 10, evalEvery: 2, batchSize: 64 },
   seed: 5,
 };
@@ -57,9 +57,9 @@ describe('the studio worker and runJob give the same table for one job', () => {
         expect(studio.table[i].scores[m.id], `${studio.table[i].method} ${m.id}`).toBe(cli.result.table[i].scores[m.id]);
         expect(studio.table[i].ranks[m.id]).toBe(cli.result.table[i].ranks[m.id]);
       }
-    // the targets are the labels, and the explainer kept the job's input transform
+    // the targets are the labels, and the explainer kept the job's input transform and head
     expect(Array.from(attribution.target)).toEqual(Array.from(readFileSync('public/demos/iris/data.csv', 'utf8').trim().split('\n').slice(1, 61), (l) => Number(l.split(',').pop())));
-    expect((trained.artifacts.modelJson as { config: { inputTransform: string } }).config.inputTransform).toBe('signed-log');
+    expect((trained.artifacts.modelJson as { config: { inputTransform: string; head: string } }).config).toMatchObject({ inputTransform: 'signed-log', head: 'signed' });
     // the prepared state the studio saves restores the same scores
     const restored = await w.call({ type: 'restore', job, prepared: trained.prepared });
     expect(restored.evaluation.scores.map((s) => s.metrics.map((m) => m.mean))).toEqual(evaluation.scores.map((s) => s.metrics.map((m) => m.mean)));

@@ -100,6 +100,21 @@ describe('jobs the studio writes', () => {
     const t = evaluationTable(store.getState().evaluation!, store.getState().metrics);
     expect(t.rows.map((r) => r.method)).toEqual(['saliency', 'integrated-gradients', 'occlusion', 'feature-ablation']);
   });
+
+  it('the signed head: written to the exported job, the same table as runJob, and the watched row shown as it is scored (min–max normalised)', async () => {
+    const store = await newStore();
+    await smallJob(store);
+    store.getState().setExplainerArch({ head: 'signed' });
+    expect(store.getState().exportJob().explainer).toEqual({ dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, head: 'signed' });
+    expect(await store.getState().runExplain()).toBe(true);
+    expect(await store.getState().runEvaluate()).toBe(true);
+    expect(await store.getState().runTrain()).toBe(true);
+    const watched = Array.from(store.getState().watchSaliency!);
+    expect([Math.min(...watched), Math.max(...watched)]).toEqual([0, 1]);
+    const cli = await runJob(store.getState().exportJob(), nodeJobIO(process.cwd()));
+    cli.explainer.dispose();
+    expect(reportTable(store.getState().report!).rows.map((r) => [r.method, r.scores])).toEqual(reportTable(cli.result).rows.map((r) => [r.method, r.scores]));
+  });
 });
 
 describe('long work asks first', () => {

@@ -10,7 +10,7 @@
 import { UserError } from '../core/errors';
 import { Explainer, loadExplainer } from '../core/explainer/model';
 import { trainExplainer, type EvalEvent, type StepEvent, type TrainCheckpoint, type TrainEvent, type TrainResult } from '../core/explainer/train';
-import { exportPrepared, planTraining, reportTraining, type JobResult } from '../core/job';
+import { exportPrepared, normalizeFor, planTraining, reportTraining, type JobResult } from '../core/job';
 import { yieldNow } from '../core/yield';
 import type { Post } from './handler';
 import type { ResultMap, TrainEval, TrainRequestConfig, TrainStep } from './protocol';
@@ -62,7 +62,10 @@ export class Trainer {
     let lastPost = 0;
     let wasConverged = false;
     const t0 = performance.now();
-    const watchX = this.session.batchOf([c.watchRow]).x;
+    const watchRows = this.session.batchOf([c.watchRow]);
+    const watchX = watchRows.x;
+    // a signed head's output is shown as it is scored (min–max normalised); the sigmoid head's as it is
+    const watchView = (s: Float32Array) => (plan.input.explainer.head === 'signed' ? normalizeFor(plan.input.task, watchRows, s) : s);
     const flush = (watchSaliency?: Float32Array, checkpoint?: TrainCheckpoint) => {
       const elapsed = (performance.now() - t0) / 1000;
       this.post({ type: 'train', id: this.requestId, steps: pendingSteps.splice(0), evals: pendingEvals.splice(0), stepsPerSecond: elapsed > 0 ? steps.length / elapsed : 0, watchSaliency, checkpoint });
@@ -100,7 +103,7 @@ export class Trainer {
         } else if (ev.type === 'checkpoint') {
           const snap = new Explainer(ev.checkpoint.explainer, new Map(Object.entries(ev.checkpoint.weights).map(([k, v]) => [k, Float32Array.from(v)])));
           try {
-            flush(await snap.explain(watchX, 1), packCheckpoint(ev.checkpoint));
+            flush(watchView(await snap.explain(watchX, 1)), packCheckpoint(ev.checkpoint));
           } finally {
             snap.dispose();
           }

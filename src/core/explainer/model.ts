@@ -1,6 +1,8 @@
 /**
  * The DeepFaith explainer φ_θ: an L-layer Transformer encoder over the n feature tokens, a
- * per-token linear head and a sigmoid, giving a saliency vector in [0,1]^n.
+ * per-token linear head and a sigmoid, giving a saliency vector in [0,1]^n (METRICS.md). Option
+ * `head: 'signed'` (outside the contract) drops the sigmoid: the head's linear output is the
+ * attribution, so negative attributions can be expressed (docs/deepfaith.md, "The signed head").
  *
  * Written as a layer-free module: every weight is a `tf.Variable` created here from a seeded JS
  * PRNG (seedrandom's Alea, the same generator as src/core/rng.ts), and the forward pass is plain tf
@@ -20,7 +22,7 @@
  * The encoder, head and losses are the same for every kind.
  * Encoder layer (pre-LayerNorm): h ← h + Drop(MHA(LN(h))); h ← h + Drop(FFN(LN(h))), FFN =
  * Linear(d→f) · GELU(tanh approximation) · Linear(f→d). Then a final LayerNorm, the head
- * Linear(d→1) per token and a sigmoid.
+ * Linear(d→1) per token and a sigmoid (or, with head 'signed', no sigmoid).
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
@@ -57,9 +59,18 @@ export interface ExplainerConfig {
    * inputMean / inputStd are statistics of the transformed values.
    */
   inputTransform?: InputTransform;
+  /**
+   * The output: 'sigmoid' (the contract's head, values in [0,1]; also when absent) or 'signed' (the
+   * head's linear output, any sign — an option outside METRICS.md: L_LC's Pearson is blind to the
+   * scale of an attribution but not to a shift, so a [0,1] output cannot express a feature whose
+   * removal raises the class score; every explanation is still min–max normalised before scoring).
+   */
+  head?: ExplainerHead;
 }
 
 export const INPUT_TRANSFORMS = ['standard', 'signed-log'] as const;
+export const EXPLAINER_HEADS = ['sigmoid', 'signed'] as const;
+export type ExplainerHead = (typeof EXPLAINER_HEADS)[number];
 export type InputTransform = (typeof INPUT_TRANSFORMS)[number];
 
 /** The input transform applied before standardisation. */
@@ -68,8 +79,8 @@ export function transformValue(v: number, t: InputTransform | undefined): number
 }
 
 /** Architecture defaults (the paper's Table 14 tabular column: d 64, 8 heads, FFN 128, 4 layers, dropout 0.01). */
-export const defaults: { dModel: number; nHeads: number; nLayers: number; dFF: number; dropout: number; inputTransform: InputTransform } = {
-  dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01, inputTransform: 'standard',
+export const defaults: { dModel: number; nHeads: number; nLayers: number; dFF: number; dropout: number; inputTransform: InputTransform; head: ExplainerHead } = {
+  dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01, inputTransform: 'standard', head: 'sigmoid',
 };
 
 export type ExplainerArchitecture = typeof defaults;
@@ -82,6 +93,7 @@ export const params: ParamSchema<ExplainerArchitecture> = {
   dFF: { type: 'int', min: 1, max: 16384, meaning: 'Hidden size of each feed-forward block.' },
   dropout: { type: 'number', min: 0, max: 0.99, meaning: 'Dropout rate on the embedding and the residual branches (training only).' },
   inputTransform: { type: 'choice', choices: INPUT_TRANSFORMS, meaning: 'Applied to each value before standardisation: none, or sign·log1p for heavy-tailed features.' },
+  head: { type: 'choice', choices: EXPLAINER_HEADS, meaning: 'Output: sigmoid (the contract\'s [0,1] saliency), or signed (the linear output, any sign; outside METRICS.md, so that L_LC\'s optimum can be reached).' },
 };
 
 export const EXPLAINER_FORMAT = 'deepfaith-explainer';
@@ -157,6 +169,7 @@ export function validateConfig(c: ExplainerConfig): void {
   if (c.dModel % c.nHeads !== 0) bad(`Explainer width dModel = ${c.dModel} is not divisible by nHeads = ${c.nHeads}.`, 'Pick a width that is a multiple of the number of heads.');
   if (!(c.dropout >= 0 && c.dropout < 1)) bad(`Explainer dropout ${c.dropout} is outside [0, 1).`, 'Use e.g. 0.01.');
   if (c.inputTransform !== undefined && !(INPUT_TRANSFORMS as readonly string[]).includes(c.inputTransform)) bad(`Explainer inputTransform "${c.inputTransform}" is not known.`, `Use one of: ${INPUT_TRANSFORMS.join(', ')}.`);
+  if (c.head !== undefined && !(EXPLAINER_HEADS as readonly string[]).includes(c.head)) bad(`Explainer head "${c.head}" is not known.`, `Use one of: ${EXPLAINER_HEADS.join(', ')}.`);
   if (c.tokens !== undefined) validateTokens(c.tokens, c.nFeatures);
   const width = inputWidth(tokensOf(c), c.nFeatures);
   if (!Array.isArray(c.inputMean) || !Array.isArray(c.inputStd) || c.inputMean.length !== width || c.inputStd.length !== width)
@@ -301,7 +314,8 @@ export class Explainer {
       h = tf.add(h, drop(ff)) as tf.Tensor3D;
     }
     const z = linear(layerNorm(h, 'final_ln'), 'head/w', 'head/b'); // [b, n, 1]
-    const s = tf.sigmoid(tf.reshape(z, [b, n])) as tf.Tensor2D; // [b, n]
+    const logits = tf.reshape(z, [b, n]) as tf.Tensor2D; // [b, n]
+    const s = c.head === 'signed' ? logits : (tf.sigmoid(logits) as tf.Tensor2D); // [b, n]
     // text: padding gets no mass
     return this.tokens.kind === 'token-id' ? (tf.mul(s, tf.cast(tf.notEqual(x, this.tokens.pad), 'float32')) as tf.Tensor2D) : s;
   }

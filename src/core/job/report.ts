@@ -398,8 +398,8 @@ function zMeanExplanations(plan: TrainingPlan, n: number): Float32Array {
   return normalizeFor(prep.loaded.task, plan.testBatch, out);
 }
 
-/** Min–max per row; on text each row over its real tokens only (padding stays 0; core/task/ragged.ts). [nRows, n] */
-function normalizeFor(task: Task, rows: Batch, s: Float32Array): Float32Array {
+/** Min–max per row, as every explanation is scored; on text each row over its real tokens only (padding stays 0; core/task/ragged.ts). [nRows, n] */
+export function normalizeFor(task: Task, rows: Batch, s: Float32Array): Float32Array {
   const counts = rowFeatureCounts(task, rows);
   return counts ? minMaxNormalizeRows(s, rows.nRows, task.nFeatures, counts) : minMaxNormalize(s, rows.nRows, task.nFeatures);
 }

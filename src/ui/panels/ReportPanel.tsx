@@ -110,6 +110,12 @@ export function ReportPanel() {
                       {report.ceilings.lossLC.reachable > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.reachable)) / report.ceilings.lossLC.reachable, 1)} % above)`} — non-negative attributions (all [0,1] outputs can express) fitted on {report.ceilings.lossLC.fitSubsets?.toLocaleString("en-US")} fresh subsets
                     </span>
                   )}
+                  {report.job.explainer.head === 'signed' && report.ceilings.lossLC.outOfSample !== undefined && (
+                    <span data-testid="lc-out-of-sample">
+                      ; this explainer’s head is signed, so its ceiling is the out-of-sample optimum’s <strong>{fmtNum(report.ceilings.lossLC.outOfSample, 4)}</strong>
+                      {report.ceilings.lossLC.outOfSample > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.outOfSample)) / report.ceilings.lossLC.outOfSample, 1)} % above)`} — any sign, the same fresh subsets
+                    </span>
+                  )}
                   ; mean per-row Pearson with{' '}
                   {Object.entries(report.ceilings.agreement)
                     .map(([k, v]) => `${k === 'z-mean' ? 'the Z mean' : labelOf(k)} ${fmtNum(v, 2)}`)

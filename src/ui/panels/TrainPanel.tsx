@@ -94,6 +94,13 @@ export function TrainPanel() {
                 </select>
               </label>
               {arch('dropout', 'dropout', 0.01)}
+              <label>
+                explainer output{' '}
+                <select value={ts.explainer.head ?? 'sigmoid'} disabled={running} onChange={(e) => s.setExplainerArch({ head: e.target.value as TrainSettings['explainer']['head'] })} data-testid="train-head">
+                  <option value="sigmoid">sigmoid, in [0,1] (METRICS.md)</option>
+                  <option value="signed">signed (linear; outside METRICS.md)</option>
+                </select>
+              </label>
             </div>
           </details>
           <p className="hint">Defaults are the engine’s job defaults (the same as <code>deepfaith run</code>). Z comes from the {sup.split.train.length} training rows of the job’s seeded 80/20 split; the {sup.split.test.length} held-out rows give the held-out losses.</p>
