@@ -25,6 +25,12 @@
  * training / explainer / supervision overrides) for every seed and budget, scoring on validation
  * rows carved out of the TRAINING rows (trainAndReport's evaluateOn 'validation'), and appends one
  * JSON line per run to out/deepfaith-tune.jsonl. The test split is not touched.
+ *
+ * Options chosen that way, measured on the test split: `--options options.json` (same shape as
+ * --tune) trains each option for every seed and budget on the test split, keeps the runs in the
+ * task's out/deepfaith-results/<task>.json (`options`) and rewrites the page's options table (between
+ * `<!-- options:begin -->` and `<!-- options:end -->`, rebuilt with the summary from every task's
+ * kept results); the job's own runs are untouched.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -39,7 +45,7 @@ import { TRAIN_MODES } from '../src/core/explainer/train';
 import { lcTargets, lossLC } from '../src/core/explainer/losses';
 import { Seeder } from '../src/core/rng';
 import { nodeJobIO } from '../src/cli/commands/run';
-import { bestPrior, f2, f3, meanSd, replaceBlock, section, summaryTable, upsertSection, type BudgetOutcome, type PaperRow, type TaskOutcome } from './resultsTables';
+import { bestPrior, f2, f3, meanSd, optionsTable, replaceBlock, section, summaryTable, upsertSection, type BudgetOutcome, type PaperRow, type TaskOutcome } from './resultsTables';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,6 +62,7 @@ const { values: args } = parseArgs({
     'skip-ablations': { type: 'boolean' },
     'skip-frontier': { type: 'boolean' },
     refresh: { type: 'boolean' },
+    options: { type: 'string' },
   },
 });
 const PAPER_DATA = resolve(args['paper-data'] ?? '../shared/paper-data');
@@ -209,6 +216,40 @@ function save(o: TaskOutcome): void {
   writeFileSync(`out/deepfaith-results/${o.id}.json`, JSON.stringify(o));
 }
 
+/** Options (chosen on validation rows) on the test split: every option × budget × seed, kept with the task's results. */
+async function runOptions(def: TaskDef, options: Record<string, TrainAndReportOptions>): Promise<void> {
+  const file = `out/deepfaith-results/${def.id}.json`;
+  if (!existsSync(file)) throw new Error(`--options: ${def.id} has no kept results (${file}); measure the task first.`);
+  const kept = JSON.parse(readFileSync(file, 'utf8')) as TaskOutcome;
+  kept.options ??= {};
+  for (const budget of BUDGETS) {
+    const job = resolveJob({ ...def.job, priorBudget: budget });
+    const { prep } = await prepared(budget === 'default' ? def.id : `${def.id}-${budget}`, job, nodeJobIO(def.baseDir));
+    try {
+      for (const [name, settings] of Object.entries(options)) {
+        const t0 = performance.now();
+        const out: BudgetOutcome = { budget, full: [], priorSeconds: NaN, seconds: 0 };
+        // the option's other budgets stay when its settings are the same; new settings start afresh
+        const prev = kept.options[name];
+        const same = prev !== undefined && JSON.stringify(prev.settings) === JSON.stringify(settings);
+        kept.options[name] = { settings, budgets: [...(same ? prev.budgets.filter((b) => b.budget !== budget) : []), out].sort(byBudget) };
+        for (const seed of SEEDS) {
+          const { result, explainer } = await trainAndReport(prep, { ...settings, mode: settings.mode ?? 'full', trainSeed: seed });
+          explainer.dispose();
+          out.full.push(result);
+          out.seconds = (performance.now() - t0) / 1000;
+          const c = result.ceilings?.lossLC;
+          console.error(`${def.id}/${budget} option ${name} seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)}; held-out L_LC ${f3(c?.explainer ?? NaN)} (optimum ${f3(c?.optimum ?? NaN)}, out of sample ${f3(c?.outOfSample ?? NaN)}); ${(result.training.ms / 1000).toFixed(0)} s training`);
+          save(kept);
+        }
+      }
+    } finally {
+      prep.loaded.task.model.dispose();
+    }
+  }
+}
+
+
 /** Validation-only tuning: every variant × seed, scored on rows carved from the training rows. */
 async function tuneTask(def: TaskDef, budget: PriorBudget, variants: Record<string, TrainAndReportOptions>): Promise<void> {
   const id = def.id;
@@ -224,7 +265,7 @@ async function tuneTask(def: TaskDef, budget: PriorBudget, variants: Record<stri
         const best = bestPrior(result);
         const ev = result.training.evals[result.training.evals.length - 1];
         ranks.push(ours.meanRank);
-        const line = { task: id, budget, variant: vname, seed, mode: result.training.mode, rank: ours.meanRank, bestPrior: best.method, bestPriorRank: best.meanRank, scores: ours.scores, z: result.supervision.counts.afterFilter, steps: result.training.steps.length, heldPC: ev?.lossPC, heldLC: ev?.lossLC, lcOptimum: result.ceilings?.lossLC.optimum, lcReachable: result.ceilings?.lossLC.reachable, explainerLC: result.ceilings?.lossLC.explainer, rankGap: result.ceilings?.rankGap, finalAlpha: result.training.alpha.alpha, firstConv: result.training.steps.find((s) => s.converged)?.step ?? null, trainS: result.training.ms / 1000, options: v };
+        const line = { task: id, budget, variant: vname, seed, mode: result.training.mode, rank: ours.meanRank, bestPrior: best.method, bestPriorRank: best.meanRank, scores: ours.scores, z: result.supervision.counts.afterFilter, steps: result.training.steps.length, heldPC: ev?.lossPC, heldLC: ev?.lossLC, lastStepLC: result.training.steps[result.training.steps.length - 1]?.lossLC, lcOptimum: result.ceilings?.lossLC.optimum, lcReachable: result.ceilings?.lossLC.reachable, explainerLC: result.ceilings?.lossLC.explainer, rankGap: result.ceilings?.rankGap, finalAlpha: result.training.alpha.alpha, firstConv: result.training.steps.find((s) => s.converged)?.step ?? null, trainS: result.training.ms / 1000, options: v };
         appendFileSync('out/deepfaith-tune.jsonl', JSON.stringify(line) + '\n');
         console.error(`${id}/${budget} ${vname} seed ${seed}: rank ${ours.meanRank.toFixed(2)} (best prior ${best.method} ${best.meanRank.toFixed(2)}); held-out L_PC ${f3(ev?.lossPC ?? NaN)} L_LC ${f3(ev?.lossLC ?? NaN)} (optimum ${f3(line.lcOptimum ?? NaN)}); ${result.training.steps.length} steps, first convergence ${line.firstConv}, final α ${f3(line.finalAlpha)}; ${line.trainS.toFixed(0)} s`);
       }
@@ -290,7 +331,8 @@ function writeSection(id: string, text: string): void {
   page = upsertSection(page, MARK, id, text, ORDER);
   const kept = ORDER.filter((t) => existsSync(`out/deepfaith-results/${t}.json`)).map((t) => JSON.parse(readFileSync(`out/deepfaith-results/${t}.json`, 'utf8')) as TaskOutcome).filter((o) => o.budgets?.length && o.budgets.every((b) => b.full.length));
   for (const o of kept) o.budgets.sort(byBudget);
-  writeFileSync(OUT, replaceBlock(page, 'summary', summaryTable(kept)));
+  page = replaceBlock(page, 'summary', summaryTable(kept));
+  writeFileSync(OUT, replaceBlock(page, 'options', optionsTable(kept.filter((o) => o.options && Object.keys(o.options).length))));
 }
 
 async function main() {
@@ -299,6 +341,18 @@ async function main() {
   mkdirSync('out', { recursive: true });
   const wanted = args.tasks ? args.tasks.split(',') : ORDER;
   const variants = args.tune ? (JSON.parse(readFileSync(args.tune, 'utf8')) as Record<string, TrainAndReportOptions>) : undefined;
+  const options = args.options ? (JSON.parse(readFileSync(args.options, 'utf8')) as Record<string, TrainAndReportOptions>) : undefined;
+  if (options) {
+    for (const id of wanted) {
+      const def = await taskDef(id);
+      await runOptions(def, options);
+      const kept = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as TaskOutcome;
+      kept.budgets.sort(byBudget);
+      writeSection(id, section(kept, kept.paperKey ? PAPER[kept.paperKey] : undefined));
+      console.error(`${id}: options measured; wrote ${OUT}`);
+    }
+    return;
+  }
   for (const id of wanted) {
     if (args.render) {
       const saved = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as TaskOutcome;
@@ -325,6 +379,9 @@ async function main() {
       continue;
     }
     const outcome: TaskOutcome = { id, name: def.name, note: def.note, paperKey: def.paperKey, primary: PRIMARY, budgets: [], ablations: {}, seeds: SEEDS };
+    // options measured earlier stay with the task (a re-run reproduces the priors they were measured against)
+    const before = `out/deepfaith-results/${id}.json`;
+    if (existsSync(before)) outcome.options = (JSON.parse(readFileSync(before, 'utf8')) as TaskOutcome).options;
     // the primary budget first: its ablations and frontier are the longest part
     for (const budget of [PRIMARY, ...BUDGETS.filter((b) => b !== PRIMARY)]) await runBudget(def, budget, budget === PRIMARY, outcome);
     outcome.budgets.sort(byBudget);

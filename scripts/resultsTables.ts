@@ -6,7 +6,7 @@
  */
 import { rankTable } from '../src/core/ranking';
 import { frontierMarkdown } from '../src/core/job/markdown';
-import type { JobResult } from '../src/core/job/report';
+import type { JobResult, TrainAndReportOptions } from '../src/core/job/report';
 import type { Frontier } from '../src/core/job/frontier';
 import type { PriorBudget } from '../src/core/job/schema';
 import { TRAIN_MODES, type TrainMode } from '../src/core/explainer/train';
@@ -34,6 +34,11 @@ export interface TaskOutcome {
   ablations: Partial<Record<TrainMode, JobResult>>;
   frontier?: Frontier;
   seeds: number[];
+  /**
+   * Settings beyond the job's, measured on the test split after being chosen on validation rows
+   * (`results.ts --options`): per option name, the overrides and one BudgetOutcome per budget.
+   */
+  options?: Record<string, { settings: TrainAndReportOptions; budgets: BudgetOutcome[] }>;
 }
 
 /** The paper's Tables 25–26 (mean rank column) and its DeepFaith row, for comparison. */
@@ -114,7 +119,7 @@ export interface BudgetStats {
    * Per seed: held-out L_LC of the explainer and of the optimum, and the % above; where measured,
    * the reachable L_LC (non-negative fit on fresh subsets, report.ts `lcOptimum`) and the % above it.
    */
-  lc: { explainer: number; optimum: number; pct: number; normalisedOptimum?: number; reachable?: number; reachablePct?: number }[];
+  lc: { explainer: number; optimum: number; pct: number; normalisedOptimum?: number; reachable?: number; reachablePct?: number; outOfSample?: number; outOfSamplePct?: number }[];
   /** Mean % above the optimum over the seeds. */
   lcPct: number;
   /** Mean % above the reachable L_LC over the seeds (NaN where not measured). */
@@ -144,6 +149,7 @@ export function budgetStats(b: BudgetOutcome): BudgetStats {
       pct: pctAbove(explainer, optimum),
       ...(b.normalisedOptimumLC ? { normalisedOptimum: b.normalisedOptimumLC[i] } : {}),
       ...(c?.reachable !== undefined ? { reachable: c.reachable, reachablePct: pctAbove(explainer, c.reachable) } : {}),
+      ...(c?.outOfSample !== undefined ? { outOfSample: c.outOfSample, outOfSamplePct: pctAbove(explainer, c.outOfSample) } : {}),
     };
   });
   return {
@@ -321,4 +327,37 @@ export function replaceBlock(page: string, name: string, text: string): string {
   const j = page.indexOf(end);
   if (i < 0 || j < i) return page;
   return page.slice(0, i + begin.length) + '\n' + text.trim() + '\n' + page.slice(j);
+}
+
+/** One option's settings in words: the overrides as `section.key value`, the mode first. */
+export function optionSettingsText(o: TrainAndReportOptions): string {
+  const parts: string[] = [];
+  if (o.mode) parts.push(`mode ${o.mode}`);
+  for (const sec of ['explainer', 'training', 'supervision'] as const)
+    for (const [k, v] of Object.entries(o[sec] ?? {})) parts.push(`${sec}.${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  return parts.join(', ') || 'the job\'s settings';
+}
+
+/**
+ * Options beside the job's settings, on the test split: per task, budget and option, the explainer's
+ * mean rank and held-out L_LC against the job's own settings at the same budget (the task's kept
+ * runs), the optimum, the out-of-sample fit and the reachable L_LC.
+ */
+export function optionsTable(outcomes: TaskOutcome[]): string {
+  const L = [
+    '| task | option | prior budget | explainer mean rank (seeds) | with the job\'s settings | held-out L_LC vs optimum (mean % above; per seed) | within 10 % of the optimum on every seed | vs out-of-sample fit (mean % above) | vs reachable (mean % above) | with the job\'s settings: vs optimum / reachable | training s (mean) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const o of outcomes)
+    for (const [name, opt] of Object.entries(o.options ?? {}))
+      for (const b of opt.budgets) {
+        const s = budgetStats(b);
+        const baseB = o.budgets.find((x) => x.budget === b.budget);
+        const base = baseB ? budgetStats(baseB) : undefined;
+        const oos = meanSd(s.lc.map((x) => x.outOfSamplePct ?? NaN)).mean;
+        L.push(
+          `| ${o.id} | ${name}: ${optionSettingsText(opt.settings)} | ${b.budget} | ${f2(s.mean)} ± ${f2(s.sd)} (${s.ranks.map(f2).join(', ')}) | ${base ? `${f2(base.mean)} ± ${f2(base.sd)}` : 'n/a'} | ${signedPct(s.lcPct)} (${s.lc.map((x) => signedPct(x.pct)).join(', ')}) | ${s.lc.every((x) => x.pct <= 10) ? 'yes' : 'no'} | ${Number.isFinite(oos) ? signedPct(oos) : 'n/a'} | ${Number.isFinite(s.reachablePct) ? signedPct(s.reachablePct) : 'n/a'} | ${base ? `${signedPct(base.lcPct)} / ${Number.isFinite(base.reachablePct) ? signedPct(base.reachablePct) : 'n/a'}` : 'n/a'} | ${f1(meanSd(s.trainSeconds).mean)} |`,
+        );
+      }
+  return L.join('\n');
 }

@@ -118,6 +118,17 @@ describe('explainer training', () => {
         const l = tf.tidy(() => lossPC(tf.tensor2d(phi, [16, n]), tf.tensor2d(val.z.s, [16, n])));
         expect((await l.data())[0]).toBeCloseTo(stop!.bestObjective, 5);
         l.dispose();
+        // and the last held-out evaluation is of those weights, marked as kept
+        const evals = events.filter((e): e is Extract<TrainEvent, { type: 'eval' }> => e.type === 'eval');
+        const kept = evals[evals.length - 1];
+        expect(kept.kept).toBe(true);
+        expect(kept.epoch).toBe(stop!.bestEpoch);
+        expect(evals.filter((e) => e.kept)).toHaveLength(1);
+        const h = input('full').heldOut!.z;
+        const ph = await result.explainer.explain(h.x, h.nPairs);
+        const lh = tf.tidy(() => lossPC(tf.tensor2d(ph, [h.nPairs, n]), tf.tensor2d(h.s, [h.nPairs, n])));
+        expect((await lh.data())[0]).toBeCloseTo(kept.lossPC, 5);
+        lh.dispose();
       } finally {
         result.explainer.dispose();
       }

@@ -2,7 +2,7 @@
 // runs (places, mean ranks over seeds, L_LC against the optimum, both budgets) and how the page's
 // blocks are replaced. Hand-made results with known answers; no model runs.
 import { describe, expect, it } from 'vitest';
-import { budgetsRun, budgetStats, explainerPlace, meanSd, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
+import { budgetsRun, budgetStats, explainerPlace, meanSd, optionSettingsText, optionsTable, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
 import type { JobResult, MethodRow } from '../src/core/job/report';
 import type { Frontier } from '../src/core/job/frontier';
 
@@ -128,6 +128,25 @@ describe('scripts/resultsTables', () => {
     const sec = section(o);
     expect(sec).toContain('0.220 / 0.200 (+10.0 %); 0.300 / 0.200 (+50.0 %)');
     expect(sec).toContain('**reachable 0.200** out of sample (explainer +10.0 %); the reachable row ranks 1.00 among the priors.');
+  });
+
+  it('options on the test split: the option\'s mean rank and L_LC against the optimum, the out-of-sample fit and the reachable, beside the job\'s own settings at the same budget', () => {
+    const lc = (explainer: number, optimum: number, outOfSample: number, reachable: number) => ({ explainer, optimum, outOfSample, reachable, fitSubsets: 1000 }) as never;
+    const base: BudgetOutcome = { budget: 'paper', full: [result(4, { lime: 2, saliency: 3 }, lc(0.3, 0.2, 0.22, 0.27)), result(5, { lime: 2, saliency: 3 }, lc(0.5, 0.2, 0.22, 0.4))], priorSeconds: NaN, seconds: 1 };
+    const opt: BudgetOutcome = { budget: 'paper', full: [result(2, { lime: 2, saliency: 3 }, lc(0.21, 0.2, 0.22, 0.27)), result(3, { lime: 2, saliency: 3 }, lc(0.24, 0.2, 0.22, 0.4))], priorSeconds: NaN, seconds: 1 };
+    const settings = { mode: 'lc-only' as const, explainer: { head: 'signed' as const }, training: { epochs: 1000 } };
+    expect(optionSettingsText(settings)).toBe('mode lc-only, explainer.head signed, training.epochs 1000');
+    expect(optionSettingsText({})).toBe("the job's settings");
+    const o: TaskOutcome = { id: 'wine', name: 'w', note: '', primary: 'paper', seeds: [0, 1], budgets: [base], ablations: {}, options: { signed: { settings, budgets: [opt] } } };
+    const t = optionsTable([o]).split('\n');
+    expect(t).toHaveLength(3);
+    // vs optimum: +5 %, +20 % (mean 12.5); vs out of sample: (0.21−0.22)/0.22 = −4.5 %, (0.24−0.22)/0.22 = +9.1 % (mean +2.3 %); vs reachable: −22.2 %, −40 % (mean −31.1 %);
+    // the job's settings: vs optimum +50 %, +150 % (mean +100 %), vs reachable +11.1 %, +25 % (mean +18.1 %); training 2 s
+    expect(t[2]).toBe('| wine | signed: mode lc-only, explainer.head signed, training.epochs 1000 | paper | 2.50 ± 0.71 (2.00, 3.00) | 4.50 ± 0.71 | +12.5 % (+5.0 %, +20.0 %) | no | +2.3 % | -31.1 % | +100.0 % / +18.1 % | 2.0 |');
+    // within 10 % only when every seed is
+    opt.full[1] = result(3, { lime: 2, saliency: 3 }, lc(0.212, 0.2, 0.22, 0.4));
+    expect(optionsTable([o]).split('\n')[2]).toContain('| +5.5 % (+5.0 %, +6.0 %) | yes |');
+    expect(optionsTable([{ ...o, options: undefined }]).split('\n')).toHaveLength(2);
   });
 
   it('section: both budgets, the primary one first, ceilings in italics, the frontier under its own heading', () => {

@@ -363,6 +363,8 @@ export interface TrainEval {
   epoch: number;
   lPC: number;
   lLC: number;
+  /** The returned weights of the best validation epoch (early stopping), evaluated after training. */
+  kept?: true;
 }
 
 export type Response =

@@ -97,7 +97,7 @@ export class Trainer {
         } else if (ev.type === 'eval') {
           evals.push(ev);
           // the engine's eval step counts the steps done; the chart's x is each step's 0-based index
-          const e: TrainEval = { step: ev.step - 1, epoch: ev.epoch, lPC: ev.lossPC, lLC: ev.lossLC };
+          const e: TrainEval = { step: ev.step - 1, epoch: ev.epoch, lPC: ev.lossPC, lLC: ev.lossLC, ...(ev.kept ? { kept: true as const } : {}) };
           pendingEvals.push(e);
           allEvals.push(e);
         } else if (ev.type === 'checkpoint') {

@@ -169,6 +169,12 @@ export interface EvalEvent {
   /** L_PC on the held-out pairs, L_LC on the held-out samples (fixed subsets). */
   lossPC: number;
   lossLC: number;
+  /**
+   * Set on the evaluation of the weights training returns when they are not the last epoch's
+   * (early stopping kept the best validation epoch, `epoch`): the held-out losses of the explainer
+   * the report scores.
+   */
+  kept?: true;
 }
 export interface CheckpointEvent {
   type: 'checkpoint';
@@ -435,12 +441,20 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         }
       }
     }
-    if (bestWeights && bestEpoch !== config.epochs - 1)
+    if (bestWeights && bestEpoch !== config.epochs - 1) {
       for (const [name, v] of explainer.vars) {
         const w = tf.tensor(bestWeights.get(name)!, v.shape);
         v.assign(w);
         w.dispose();
       }
+      // the held-out losses of what is returned (the last evaluation above was of other weights, or there was none)
+      if (heldOut && heldLc) {
+        const e = await evaluateLosses(explainer, heldOut.z, heldLc, heldOut.samples, config.lcNormalised ?? false);
+        await onScore();
+        yield { type: 'eval', step, epoch: bestEpoch, ...e, kept: true };
+        await onTrain();
+      }
+    }
     void stopped;
     if (split) {
       // the trained explainer is rebuilt on the score backend from its weights (read with await data()), where the report and later explanations run

@@ -187,8 +187,8 @@ export function TrainPanel() {
               </thead>
               <tbody>
                 {evals.map((e) => (
-                  <tr key={e.step}>
-                    <td>{e.epoch + 1}</td>
+                  <tr key={`${e.step}${e.kept ? '-kept' : ''}`} data-kept={e.kept ? 'true' : undefined}>
+                    <td>{e.kept ? `${e.epoch + 1} (kept: best on validation rows)` : e.epoch + 1}</td>
                     <td>{e.step}</td>
                     <td>{Number.isFinite(e.lPC) ? e.lPC.toFixed(4) : 'n/a (no held-out pairs)'}</td>
                     <td>{e.lLC.toFixed(4)}</td>
