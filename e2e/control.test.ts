@@ -120,7 +120,8 @@ describe('studio details', () => {
     const report = await page.evaluate(() => (window as any).__studio.getState().report);
     // the reachable L_LC (non-negative fit on fresh subsets) is shown with the explainer's distance to it
     const l = report.ceilings.lossLC;
-    expect(await page.getByTestId('lc-reachable').textContent()).toContain(`${l.reachable.toFixed(4)} (${((100 * (l.explainer - l.reachable)) / l.reachable).toFixed(1)} % above)`);
+    const pct = (100 * (l.explainer - l.reachable)) / l.reachable;
+    expect(await page.getByTestId('lc-reachable').textContent()).toContain(`${l.reachable.toFixed(4)} (${Math.abs(pct).toFixed(1)} % ${pct < 0 ? 'below' : 'above'})`);
     // the cost–faithfulness frontier renders: four budgets of each budgeted prior and the explainer
     await page.getByTestId('run-frontier').click();
     await page.getByTestId('frontier-plot').locator('svg').waitFor({ timeout: 120_000 });

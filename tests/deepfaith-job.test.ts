@@ -165,7 +165,8 @@ describe('job', () => {
       signed.explainer.dispose();
       const s = signed.result.ceilings!.lossLC;
       expect([s.optimum, s.outOfSample, s.reachable]).toEqual([c.optimum, c.outOfSample, c.reachable]);
-      expect(reportMarkdown(signed.result)).toContain(`out-of-sample optimum ${s.outOfSample!.toFixed(4)} (explainer ${((100 * (s.explainer - s.outOfSample!)) / s.outOfSample!).toFixed(1)} % above: the ceiling of this explainer's signed head)`);
+      const pct = (100 * (s.explainer - s.outOfSample!)) / s.outOfSample!;
+      expect(reportMarkdown(signed.result)).toContain(`out-of-sample optimum ${s.outOfSample!.toFixed(4)} (explainer ${Math.abs(pct).toFixed(1)} % ${pct < 0 ? 'below' : 'above'}: the ceiling of this explainer's signed head)`);
     } finally {
       prep.loaded.task.model.dispose();
     }

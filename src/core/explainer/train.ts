@@ -451,7 +451,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
       if (heldOut && heldLc) {
         const e = await evaluateLosses(explainer, heldOut.z, heldLc, heldOut.samples, config.lcNormalised ?? false);
         await onScore();
-        yield { type: 'eval', step, epoch: bestEpoch, ...e, kept: true };
+        yield { type: 'eval', step: (bestEpoch + 1) * stepsPerEpoch, epoch: bestEpoch, ...e, kept: true }; // the steps done when those weights were taken
         await onTrain();
       }
     }

@@ -14,6 +14,12 @@ import { useLabelOf } from './EvaluatePanel';
 import { Figure5Grid } from '../image/Figure5Grid';
 import { TextFigureGrid } from '../text/TextFigureGrid';
 
+/** "12.3 % above" / "4.5 % below": a held-out L_LC against a ceiling. */
+function relativeTo(v: number, ceiling: number): string {
+  const pct = (100 * (v - ceiling)) / ceiling;
+  return `${fmtNum(Math.abs(pct), 1)} % ${pct < 0 ? 'below' : 'above'}`;
+}
+
 export function ReportPanel() {
   const store = useStudioStore();
   const evaluation = useStudio((s) => s.evaluation);
@@ -102,18 +108,18 @@ export function ReportPanel() {
               {report.ceilings && (
                 <p className="hint ceilings" data-testid="ceilings">
                   How far the explainer is from what it can reach: held-out L_LC <strong>{fmtNum(report.ceilings.lossLC.explainer, 4)}</strong> against the L_LC optimum’s <strong>{fmtNum(report.ceilings.lossLC.optimum, 4)}</strong>
-                  {report.ceilings.lossLC.optimum > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.optimum)) / report.ceilings.lossLC.optimum, 1)} % above; fitted to these very subsets)`}
+                  {report.ceilings.lossLC.optimum > 0 && ` (${relativeTo(report.ceilings.lossLC.explainer, report.ceilings.lossLC.optimum)}; fitted to these very subsets)`}
                   {report.ceilings.lossLC.reachable !== undefined && (
                     <span data-testid="lc-reachable">
                       {' '}
                       and the reachable L_LC’s <strong>{fmtNum(report.ceilings.lossLC.reachable, 4)}</strong>
-                      {report.ceilings.lossLC.reachable > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.reachable)) / report.ceilings.lossLC.reachable, 1)} % above)`} — non-negative attributions (all [0,1] outputs can express) fitted on {report.ceilings.lossLC.fitSubsets?.toLocaleString("en-US")} fresh subsets
+                      {report.ceilings.lossLC.reachable > 0 && ` (${relativeTo(report.ceilings.lossLC.explainer, report.ceilings.lossLC.reachable)})`} — non-negative attributions (all [0,1] outputs can express) fitted on {report.ceilings.lossLC.fitSubsets?.toLocaleString("en-US")} fresh subsets
                     </span>
                   )}
                   {report.job.explainer.head === 'signed' && report.ceilings.lossLC.outOfSample !== undefined && (
                     <span data-testid="lc-out-of-sample">
                       ; this explainer’s head is signed, so its ceiling is the out-of-sample optimum’s <strong>{fmtNum(report.ceilings.lossLC.outOfSample, 4)}</strong>
-                      {report.ceilings.lossLC.outOfSample > 0 && ` (${fmtNum((100 * (report.ceilings.lossLC.explainer - report.ceilings.lossLC.outOfSample)) / report.ceilings.lossLC.outOfSample, 1)} % above)`} — any sign, the same fresh subsets
+                      {report.ceilings.lossLC.outOfSample > 0 && ` (${relativeTo(report.ceilings.lossLC.explainer, report.ceilings.lossLC.outOfSample)})`} — any sign, the same fresh subsets
                     </span>
                   )}
                   ; mean per-row Pearson with{' '}

@@ -96,9 +96,9 @@ export function TrainPanel() {
               {arch('dropout', 'dropout', 0.01)}
               <label>
                 explainer output{' '}
-                <select value={ts.explainer.head ?? 'sigmoid'} disabled={running} onChange={(e) => s.setExplainerArch({ head: e.target.value as TrainSettings['explainer']['head'] })} data-testid="train-head">
-                  <option value="sigmoid">sigmoid, in [0,1] (METRICS.md)</option>
-                  <option value="signed">signed (linear; outside METRICS.md)</option>
+                <select value={ts.explainer.head ?? 'sigmoid'} disabled={running} onChange={(e) => s.setExplainerArch({ head: e.target.value as TrainSettings['explainer']['head'] })} data-testid="train-head" title="sigmoid: the contract's saliency in [0,1]; signed: the head's linear output, any sign (an option outside METRICS.md; shown and scored min–max normalised)">
+                  <option value="sigmoid">sigmoid, [0,1]</option>
+                  <option value="signed">signed (linear)</option>
                 </select>
               </label>
             </div>
