@@ -345,8 +345,8 @@ export function optionSettingsText(o: TrainAndReportOptions): string {
  */
 export function optionsTable(outcomes: TaskOutcome[]): string {
   const L = [
-    '| task | option | prior budget | explainer mean rank (seeds) | with the job\'s settings | held-out L_LC vs optimum (mean % above; per seed) | within 10 % of the optimum on every seed | vs out-of-sample fit (mean % above) | vs reachable (mean % above) | with the job\'s settings: vs optimum / reachable | training s (mean) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| task | option | prior budget | explainer mean rank (seeds) | place per seed; best of the table | with the job\'s settings | held-out L_LC vs optimum (mean % above; per seed) | within 10 % of the optimum on every seed | vs out-of-sample fit (mean % above) | vs reachable (mean % above) | with the job\'s settings: vs optimum / reachable | training s (mean) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const o of outcomes)
     for (const [name, opt] of Object.entries(o.options ?? {}))
@@ -356,7 +356,7 @@ export function optionsTable(outcomes: TaskOutcome[]): string {
         const base = baseB ? budgetStats(baseB) : undefined;
         const oos = meanSd(s.lc.map((x) => x.outOfSamplePct ?? NaN)).mean;
         L.push(
-          `| ${o.id} | ${name}: ${optionSettingsText(opt.settings)} | ${b.budget} | ${f2(s.mean)} ± ${f2(s.sd)} (${s.ranks.map(f2).join(', ')}) | ${base ? `${f2(base.mean)} ± ${f2(base.sd)}` : 'n/a'} | ${signedPct(s.lcPct)} (${s.lc.map((x) => signedPct(x.pct)).join(', ')}) | ${s.lc.every((x) => x.pct <= 10) ? 'yes' : 'no'} | ${Number.isFinite(oos) ? signedPct(oos) : 'n/a'} | ${Number.isFinite(s.reachablePct) ? signedPct(s.reachablePct) : 'n/a'} | ${base ? `${signedPct(base.lcPct)} / ${Number.isFinite(base.reachablePct) ? signedPct(base.reachablePct) : 'n/a'}` : 'n/a'} | ${f1(meanSd(s.trainSeconds).mean)} |`,
+          `| ${o.id} | ${name}: ${optionSettingsText(opt.settings)} | ${b.budget} | ${f2(s.mean)} ± ${f2(s.sd)} (${s.ranks.map(f2).join(', ')}) | ${s.places.map(placeText).join(', ')} (of ${s.places[0]?.of ?? 'n/a'}); ${s.bestOfTable} of ${s.ranks.length} seeds | ${base ? `${f2(base.mean)} ± ${f2(base.sd)}` : 'n/a'} | ${signedPct(s.lcPct)} (${s.lc.map((x) => signedPct(x.pct)).join(', ')}) | ${s.lc.every((x) => x.pct <= 10) ? 'yes' : 'no'} | ${Number.isFinite(oos) ? signedPct(oos) : 'n/a'} | ${Number.isFinite(s.reachablePct) ? signedPct(s.reachablePct) : 'n/a'} | ${base ? `${signedPct(base.lcPct)} / ${Number.isFinite(base.reachablePct) ? signedPct(base.reachablePct) : 'n/a'}` : 'n/a'} | ${f1(meanSd(s.trainSeconds).mean)} |`,
         );
       }
   return L.join('\n');
