@@ -111,6 +111,14 @@ describe('jobs the studio writes', () => {
     expect(await store.getState().runTrain()).toBe(true);
     const watched = Array.from(store.getState().watchSaliency!);
     expect([Math.min(...watched), Math.max(...watched)]).toEqual([0, 1]);
+    // and so are the explainer's rows the other panels draw
+    const sal = store.getState().explainer!.saliency!;
+    const n = store.getState().info!.nFeatures;
+    expect(sal.length).toBe(30 * n);
+    for (let r = 0; r < 30; r++) {
+      const row = Array.from(sal.subarray(r * n, (r + 1) * n));
+      expect([Math.min(...row), Math.max(...row)]).toEqual([0, 1]);
+    }
     const cli = await runJob(store.getState().exportJob(), nodeJobIO(process.cwd()));
     cli.explainer.dispose();
     expect(reportTable(store.getState().report!).rows.map((r) => [r.method, r.scores])).toEqual(reportTable(cli.result).rows.map((r) => [r.method, r.scores]));

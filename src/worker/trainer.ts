@@ -12,6 +12,7 @@ import { Explainer, loadExplainer } from '../core/explainer/model';
 import { trainExplainer, type EvalEvent, type StepEvent, type TrainCheckpoint, type TrainEvent, type TrainResult } from '../core/explainer/train';
 import { exportPrepared, normalizeFor, planTraining, reportTraining, type JobResult } from '../core/job';
 import { yieldNow } from '../core/yield';
+import type { Batch } from '../core/task/task';
 import type { Post } from './handler';
 import type { ResultMap, TrainEval, TrainRequestConfig, TrainStep } from './protocol';
 import type { ProgressFn, Session } from './session';
@@ -144,10 +145,15 @@ export class Trainer {
     return t;
   }
 
+  /** The explainer's values as the studio shows them: a signed head's min–max normalised per row (as they are scored), a sigmoid head's as they are. */
+  private shown(b: Batch, s: Float32Array): Float32Array {
+    return this.explainer?.config.head === 'signed' ? normalizeFor(this.session.requireTask().full.task, b, s) : s;
+  }
+
   async explain(rows: number[]): Promise<Float32Array> {
     if (!this.explainer) throw new UserError('No explainer has been trained in this session.', 'Train one in the Train panel first.');
     const b = this.session.batchOf(rows);
-    return this.explainer.explain(b.x, b.nRows);
+    return this.shown(b, await this.explainer.explain(b.x, b.nRows));
   }
 
   /** Whether a trained (or restored) explainer is held. */
@@ -158,7 +164,7 @@ export class Trainer {
   /** The explainer on model-input rows that are not rows of the data (a sentence typed by the user). */
   async explainInputs(x: Float32Array, nRows: number): Promise<Float32Array> {
     if (!this.explainer) throw new UserError('No explainer has been trained in this session.', 'Train one in the Train panel first.');
-    return this.explainer.explain(x, nRows);
+    return this.shown({ x, nRows, rowIndex: new Int32Array(nRows) }, await this.explainer.explain(x, nRows));
   }
 
   dispose(): void {
