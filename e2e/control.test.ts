@@ -3,7 +3,8 @@
  * pause stops the step counter and resume continues from the same step; cancel ends training and an
  * Explain of 200,000 rows within a second, leaving no half table; loading another task during a
  * run is refused with the reason; the guided walk performs each step; the inspector lists every
- * metric and plays correlation metrics step by step; the backend note closes on an outside click.
+ * metric and plays correlation metrics step by step; the backend note closes on an outside click;
+ * the signed head chosen in the Train panel reaches the engine and the Report.
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -149,5 +150,31 @@ describe('studio details', () => {
     expect(await page.locator('.backend-detail').getAttribute('open')).not.toBeNull();
     await page.locator('h1').click();
     expect(await page.locator('.backend-detail').getAttribute('open')).toBeNull();
+  });
+
+  it('the signed head chosen in the Train panel: the explainer trains with it, draws its watched row normalised, and the Report names its ceiling', async () => {
+    const page = await newPage();
+    await page.evaluate(async () => {
+      const st = () => (window as any).__studio.getState();
+      await st().loadDemo('iris');
+      for (const m of st().methods) st().setMethod(m.id, { enabled: ['saliency', 'integrated-gradients', 'occlusion'].includes(m.id) });
+      st().setRows({ start: 0, count: 30 });
+      await st().runExplain();
+      await st().runEvaluate();
+      st().setTraining({ epochs: 3, lcSubsets: 16 });
+      st().setExplainerArch({ dModel: 8, nHeads: 2, nLayers: 1, dFF: 16 });
+    });
+    await page.click('[data-step=train]');
+    await page.click('[data-testid=train-more] summary');
+    await page.selectOption('[data-testid=train-head]', 'signed');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('done'), null, { timeout: 120_000 });
+    expect(await state(page, 's.exportJob().explainer.head')).toBe('signed');
+    const watched = (await state(page, 'Array.from(s.watchSaliency)')) as number[];
+    expect([Math.min(...watched), Math.max(...watched)]).toEqual([0, 1]);
+    await page.click('[data-step=report]');
+    const l = (await state(page, 's.report.ceilings.lossLC')) as { explainer: number; outOfSample: number };
+    const pct = (100 * (l.explainer - l.outOfSample)) / l.outOfSample;
+    expect(await page.getByTestId('lc-out-of-sample').textContent()).toContain(`its ceiling is the out-of-sample optimum’s ${l.outOfSample.toFixed(4)} (${Math.abs(pct).toFixed(1)} % ${pct < 0 ? 'below' : 'above'})`);
   });
 });
