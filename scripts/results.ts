@@ -210,6 +210,15 @@ async function runBudget(def: TaskDef, budget: PriorBudget, primary: boolean, pa
   }
 }
 
+/** A task's kept results (budgets in PRIOR_BUDGETS order), or undefined where it has none. */
+function loadKept(id: string): TaskOutcome | undefined {
+  const file = `out/deepfaith-results/${id}.json`;
+  if (!existsSync(file)) return undefined;
+  const o = JSON.parse(readFileSync(file, 'utf8')) as TaskOutcome;
+  o.budgets.sort(byBudget);
+  return o;
+}
+
 /** Keep the measured results (without the prepared jobs) so the page can be re-rendered without retraining. */
 function save(o: TaskOutcome): void {
   mkdirSync('out/deepfaith-results', { recursive: true });
@@ -218,9 +227,8 @@ function save(o: TaskOutcome): void {
 
 /** Options (chosen on validation rows) on the test split: every option × budget × seed, kept with the task's results. */
 async function runOptions(def: TaskDef, options: Record<string, TrainAndReportOptions>): Promise<void> {
-  const file = `out/deepfaith-results/${def.id}.json`;
-  if (!existsSync(file)) throw new Error(`--options: ${def.id} has no kept results (${file}); measure the task first.`);
-  const kept = JSON.parse(readFileSync(file, 'utf8')) as TaskOutcome;
+  const kept = loadKept(def.id);
+  if (!kept) throw new Error(`--options: ${def.id} has no kept results (out/deepfaith-results/${def.id}.json); measure the task first.`);
   kept.options ??= {};
   for (const budget of BUDGETS) {
     const job = resolveJob({ ...def.job, priorBudget: budget });
@@ -329,8 +337,7 @@ function writeSection(id: string, text: string): void {
     /* first run */
   }
   page = upsertSection(page, MARK, id, text, ORDER);
-  const kept = ORDER.filter((t) => existsSync(`out/deepfaith-results/${t}.json`)).map((t) => JSON.parse(readFileSync(`out/deepfaith-results/${t}.json`, 'utf8')) as TaskOutcome).filter((o) => o.budgets?.length && o.budgets.every((b) => b.full.length));
-  for (const o of kept) o.budgets.sort(byBudget);
+  const kept = ORDER.map(loadKept).filter((o): o is TaskOutcome => o !== undefined && o.budgets?.length > 0 && o.budgets.every((b) => b.full.length));
   page = replaceBlock(page, 'summary', summaryTable(kept));
   writeFileSync(OUT, replaceBlock(page, 'options', optionsTable(kept.filter((o) => o.options && Object.keys(o.options).length))));
 }
@@ -346,8 +353,7 @@ async function main() {
     for (const id of wanted) {
       const def = await taskDef(id);
       await runOptions(def, options);
-      const kept = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as TaskOutcome;
-      kept.budgets.sort(byBudget);
+      const kept = loadKept(id)!;
       writeSection(id, section(kept, kept.paperKey ? PAPER[kept.paperKey] : undefined));
       console.error(`${id}: options measured; wrote ${OUT}`);
     }
@@ -355,8 +361,8 @@ async function main() {
   }
   for (const id of wanted) {
     if (args.render) {
-      const saved = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as TaskOutcome;
-      saved.budgets.sort(byBudget);
+      const saved = loadKept(id);
+      if (!saved) throw new Error(`--render: ${id} has no kept results (out/deepfaith-results/${id}.json).`);
       writeSection(id, section(saved, saved.paperKey ? PAPER[saved.paperKey] : undefined));
       console.error(`${id}: re-rendered from out/deepfaith-results/${id}.json`);
       continue;
@@ -369,7 +375,8 @@ async function main() {
     if (args.refresh) {
       // re-measure the explainer's seeds at the given budgets (bit-identical trainings; the report's
       // newer fields are filled in), keeping the task's ablations, frontier and other budgets
-      const kept = JSON.parse(readFileSync(`out/deepfaith-results/${id}.json`, 'utf8')) as TaskOutcome;
+      const kept = loadKept(id);
+      if (!kept) throw new Error(`--refresh: ${id} has no kept results (out/deepfaith-results/${id}.json); measure the task first.`);
       if (kept.seeds.join(',') !== SEEDS.join(',')) throw new Error(`--refresh: ${id} was measured with seeds ${kept.seeds.join(',')}; pass --seeds ${kept.seeds.join(',')}.`);
       for (const budget of BUDGETS) await runBudget(def, budget, false, kept);
       kept.budgets.sort(byBudget);
@@ -380,8 +387,7 @@ async function main() {
     }
     const outcome: TaskOutcome = { id, name: def.name, note: def.note, paperKey: def.paperKey, primary: PRIMARY, budgets: [], ablations: {}, seeds: SEEDS };
     // options measured earlier stay with the task (a re-run reproduces the priors they were measured against)
-    const before = `out/deepfaith-results/${id}.json`;
-    if (existsSync(before)) outcome.options = (JSON.parse(readFileSync(before, 'utf8')) as TaskOutcome).options;
+    outcome.options = loadKept(id)?.options;
     // the primary budget first: its ablations and frontier are the longest part
     for (const budget of [PRIMARY, ...BUDGETS.filter((b) => b !== PRIMARY)]) await runBudget(def, budget, budget === PRIMARY, outcome);
     outcome.budgets.sort(byBudget);

@@ -10,7 +10,7 @@
 import { UserError } from '../core/errors';
 import { Explainer, loadExplainer } from '../core/explainer/model';
 import { trainExplainer, type EvalEvent, type StepEvent, type TrainCheckpoint, type TrainEvent, type TrainResult } from '../core/explainer/train';
-import { exportPrepared, normalizeFor, planTraining, reportTraining, type JobResult } from '../core/job';
+import { exportPrepared, planTraining, reportTraining, shownExplanation, type JobResult } from '../core/job';
 import { yieldNow } from '../core/yield';
 import type { Batch } from '../core/task/task';
 import type { Post } from './handler';
@@ -64,9 +64,6 @@ export class Trainer {
     let wasConverged = false;
     const t0 = performance.now();
     const watchRows = this.session.batchOf([c.watchRow]);
-    const watchX = watchRows.x;
-    // a signed head's output is shown as it is scored (min–max normalised); the sigmoid head's as it is
-    const watchView = (s: Float32Array) => (plan.input.explainer.head === 'signed' ? normalizeFor(plan.input.task, watchRows, s) : s);
     const flush = (watchSaliency?: Float32Array, checkpoint?: TrainCheckpoint) => {
       const elapsed = (performance.now() - t0) / 1000;
       this.post({ type: 'train', id: this.requestId, steps: pendingSteps.splice(0), evals: pendingEvals.splice(0), stepsPerSecond: elapsed > 0 ? steps.length / elapsed : 0, watchSaliency, checkpoint });
@@ -104,7 +101,7 @@ export class Trainer {
         } else if (ev.type === 'checkpoint') {
           const snap = new Explainer(ev.checkpoint.explainer, new Map(Object.entries(ev.checkpoint.weights).map(([k, v]) => [k, Float32Array.from(v)])));
           try {
-            flush(watchView(await snap.explain(watchX, 1)), packCheckpoint(ev.checkpoint));
+            flush(shownExplanation(plan.input.task, watchRows, snap.config.head, await snap.explain(watchRows.x, 1)), packCheckpoint(ev.checkpoint));
           } finally {
             snap.dispose();
           }
@@ -145,15 +142,14 @@ export class Trainer {
     return t;
   }
 
-  /** The explainer's values as the studio shows them: a signed head's min–max normalised per row (as they are scored), a sigmoid head's as they are. */
-  private shown(b: Batch, s: Float32Array): Float32Array {
-    return this.explainer?.config.head === 'signed' ? normalizeFor(this.session.requireTask().full.task, b, s) : s;
+  /** The held explainer on these rows, as the studio draws them (core/job `shownExplanation`). */
+  private async shown(e: Explainer, b: Batch): Promise<Float32Array> {
+    return shownExplanation(this.session.requireTask().full.task, b, e.config.head, await e.explain(b.x, b.nRows));
   }
 
   async explain(rows: number[]): Promise<Float32Array> {
     if (!this.explainer) throw new UserError('No explainer has been trained in this session.', 'Train one in the Train panel first.');
-    const b = this.session.batchOf(rows);
-    return this.shown(b, await this.explainer.explain(b.x, b.nRows));
+    return this.shown(this.explainer, this.session.batchOf(rows));
   }
 
   /** Whether a trained (or restored) explainer is held. */
@@ -164,7 +160,7 @@ export class Trainer {
   /** The explainer on model-input rows that are not rows of the data (a sentence typed by the user). */
   async explainInputs(x: Float32Array, nRows: number): Promise<Float32Array> {
     if (!this.explainer) throw new UserError('No explainer has been trained in this session.', 'Train one in the Train panel first.');
-    return this.shown({ x, nRows, rowIndex: new Int32Array(nRows) }, await this.explainer.explain(x, nRows));
+    return this.shown(this.explainer, { x, nRows, rowIndex: new Int32Array(nRows) });
   }
 
   dispose(): void {

@@ -8,6 +8,12 @@ import { costSentence } from '../explainer/cost';
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 
+/** "12.3 % above" / "4.5 % below": a held-out L_LC against a ceiling (report.md and the Report panel). */
+export function relativeTo(v: number, ceiling: number): string {
+  const pct = (100 * (v - ceiling)) / Math.max(1e-12, ceiling);
+  return Number.isFinite(pct) ? `${fmt(Math.abs(pct), 1)} % ${pct < 0 ? 'below' : 'above'}` : 'n/a';
+}
+
 /** The report: method × metric table (directions, ranks, mean rank), runtimes, supervision counts, training summary. */
 export function reportMarkdown(r: JobResult): string {
   const arrow = (d: string) => (d === 'higher' ? '↑' : '↓');
@@ -28,11 +34,7 @@ export function reportMarkdown(r: JobResult): string {
   if (r.ceilings) {
     const c0 = r.ceilings;
     const l = c0.lossLC;
-    // "12.3 % above" / "4.5 % below": the explainer's held-out L_LC against a ceiling
-    const above = (v: number) => {
-      const pct = (100 * (l.explainer - v)) / Math.max(1e-12, v);
-      return Number.isFinite(pct) ? `${fmt(Math.abs(pct), 1)} % ${pct < 0 ? 'below' : 'above'}` : 'n/a';
-    };
+    const above = (v: number) => relativeTo(l.explainer, v);
     const signed = r.job.explainer.head === 'signed';
     const fits = l.reachable !== undefined ? ` Fitted on ${l.fitSubsets} fresh subsets of the same rows and scored on these: out-of-sample optimum ${fmt(l.outOfSample ?? NaN, 4)}${signed ? ` (explainer ${above(l.outOfSample ?? NaN)}: the ceiling of this explainer's signed head)` : ''}; with non-negative attributions (all ${signed ? 'a sigmoid head' : "the explainer's [0,1] outputs"} can express) non-negative ${fmt(l.nonNegative ?? NaN, 4)} on these subsets, reachable ${fmt(l.reachable, 4)} out of sample (explainer ${above(l.reachable)} the reachable).` : '';
     lines.push(`Held-out L_LC: explainer ${fmt(l.explainer, 4)}, L_LC optimum ${fmt(l.optimum, 4)} (${above(l.optimum)}; the optimum is fitted to these very subsets).${fits} Mean per-row Pearson of the explainer with: ${Object.entries(c0.agreement).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}.`, '');

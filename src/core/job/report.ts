@@ -398,6 +398,15 @@ function zMeanExplanations(plan: TrainingPlan, n: number): Float32Array {
   return normalizeFor(prep.loaded.task, plan.testBatch, out);
 }
 
+/**
+ * The explainer's values as the studio draws them: a signed head's min–max normalised per row (the
+ * form every explanation is scored in; its raw values have no fixed range), a sigmoid head's as
+ * they are ([0,1] already). [nRows, n]
+ */
+export function shownExplanation(task: Task, rows: Batch, head: ExplainerConfig['head'], s: Float32Array): Float32Array {
+  return head === 'signed' ? normalizeFor(task, rows, s) : s;
+}
+
 /** Min–max per row, as every explanation is scored; on text each row over its real tokens only (padding stays 0; core/task/ragged.ts). [nRows, n] */
 export function normalizeFor(task: Task, rows: Batch, s: Float32Array): Float32Array {
   const counts = rowFeatureCounts(task, rows);

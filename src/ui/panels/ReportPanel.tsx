@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useStudio, useStudioStore } from '../../store/hooks';
 import { jobToHash } from '../../store/job';
 import { reportTable } from '../../store/store';
-import { frontierVerdict } from '../../core/job/markdown';
+import { frontierVerdict, relativeTo } from '../../core/job/markdown';
 import { costSentence } from '../../core/explainer/cost';
 import { Empty, Help, Plot, ProblemBox, fmtMs, fmtNum } from '../components/common';
 import { renderLines } from '../plots/lines';
@@ -13,12 +13,6 @@ import { PANEL_HELP } from '../teaching';
 import { useLabelOf } from './EvaluatePanel';
 import { Figure5Grid } from '../image/Figure5Grid';
 import { TextFigureGrid } from '../text/TextFigureGrid';
-
-/** "12.3 % above" / "4.5 % below": a held-out L_LC against a ceiling. */
-function relativeTo(v: number, ceiling: number): string {
-  const pct = (100 * (v - ceiling)) / ceiling;
-  return `${fmtNum(Math.abs(pct), 1)} % ${pct < 0 ? 'below' : 'above'}`;
-}
 
 export function ReportPanel() {
   const store = useStudioStore();
