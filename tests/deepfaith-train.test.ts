@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { runTraining, scheduledLearningRate, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
+import { augmentedSamples, checkAugment, runTraining, scheduledLearningRate, stepsPerEpochOf, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
 import { inputStatistics, type ExplainerConfig } from '../src/core/explainer/model';
 import { lcTargets, lossLC, lossPC } from '../src/core/explainer/losses';
 import { lcOptimum } from '../src/core/job/report';
@@ -8,7 +8,7 @@ import { minMaxNormalize } from '../src/core/supervision/supervision';
 import { getMetric } from '../src/core/metrics/registry';
 import { getMethod } from '../src/core/attribution/registry';
 import { Seeder } from '../src/core/rng';
-import { additiveTask, batchOf, randomRows, useBackend } from './helpers/models';
+import { additiveTask, batchOf, mlpTask, randomRows, useBackend } from './helpers/models';
 import type { Task } from '../src/core/task/task';
 
 const W = [2, -1, 0.5, 1.5];
@@ -278,6 +278,72 @@ describe('explainer training', () => {
       ).rejects.toThrow(/Cancelled/);
       expect(seen).toBe(3);
       expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      task.model.dispose();
+    }
+  });
+  it('synthetic L_LC rows (lcAugment): the training rows first, then A noisy copies of each (σ = lcJitter·std of each input value), explained for the predicted class there or the source row\'s; fresh every epoch', async () => {
+    const rows = 60;
+    const A = 5;
+    const jitter = 0.3;
+    const x = randomRows(rows, n, 'augment-rows');
+    const task = mlpTask(n, 3, x, rows, 4);
+    try {
+      const samples = { x, nRows: rows, rowIndex: Int32Array.from({ length: rows }, (_, i) => 10 + i), target: Int32Array.from({ length: rows }, (_, i) => i % 3) };
+      const std = new Float32Array(n);
+      for (let j = 0; j < n; j++) {
+        let m = 0;
+        for (let r = 0; r < rows; r++) m += x[r * n + j] / rows;
+        let v = 0;
+        for (let r = 0; r < rows; r++) v += (x[r * n + j] - m) ** 2 / rows;
+        std[j] = Math.sqrt(v);
+      }
+      const seeder = new Seeder(3);
+      const d = await augmentedSamples(task, samples, n, std, { lcAugment: A, lcJitter: jitter }, seeder, 0, 'predicted');
+      expect(d.nRows).toBe(rows * (1 + A));
+      expect(Array.from(d.x.subarray(0, rows * n))).toEqual(Array.from(x));
+      expect(Array.from(d.rowIndex.subarray(0, rows))).toEqual(Array.from(samples.rowIndex));
+      expect(Array.from(d.rowIndex.subarray(rows))).toEqual(Array.from({ length: rows * A }, (_, i) => -(i + 1)));
+      expect(Array.from(d.target.subarray(0, rows))).toEqual(Array.from(samples.target));
+      // synthetic row i comes from source row ⌊i/A⌋; its noise in units of jitter·std_j is standard normal
+      const zs: number[] = [];
+      for (let i = 0; i < rows * A; i++)
+        for (let j = 0; j < n; j++) zs.push((d.x[(rows + i) * n + j] - x[Math.floor(i / A) * n + j]) / (jitter * std[j]));
+      const zMean = mean(zs);
+      const zVar = mean(zs.map((v) => (v - zMean) ** 2));
+      expect(Math.abs(zMean)).toBeLessThan(4 / Math.sqrt(zs.length));
+      expect(Math.abs(zVar - 1)).toBeLessThan(4 * Math.sqrt(2 / zs.length));
+      // 'predicted': the class the model predicts at the synthetic row
+      const p = await task.model.predict(d.x.subarray(rows * n), rows * A, task.output);
+      for (let i = 0; i < rows * A; i++) {
+        const row = Array.from(p.subarray(i * 3, i * 3 + 3));
+        expect(d.target[rows + i]).toBe(row.indexOf(Math.max(...row)));
+      }
+      // 'source': the source row's class; same epoch → same rows, another epoch → other noise
+      const src = await augmentedSamples(task, samples, n, std, { lcAugment: A, lcJitter: jitter }, seeder, 0, 'source');
+      expect(Array.from(src.x)).toEqual(Array.from(d.x));
+      expect(Array.from(src.target.subarray(rows))).toEqual(Array.from({ length: rows * A }, (_, i) => samples.target[Math.floor(i / A)]));
+      const next = await augmentedSamples(task, samples, n, std, { lcAugment: A, lcJitter: jitter }, seeder, 1, 'predicted');
+      expect(next.x[rows * n]).not.toBe(d.x[rows * n]);
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('lcAugment in training: lc-only without Z takes ⌈rows·(1+A)/batchSize⌉ steps per epoch; text explainers (token ids) refuse it by name', async () => {
+    const { task, input } = setup();
+    try {
+      expect(stepsPerEpochOf('lc-only', 0, nTrain, { batchSize: 32, lcAugment: 2 })).toBe(6);
+      expect(stepsPerEpochOf('full', nTrain, nTrain, { batchSize: 32, lcAugment: 2 })).toBe(2);
+      const base = input('lc-only', { epochs: 2, lcAugment: 2, lcJitter: 0.2 });
+      const before = tf.memory().numTensors;
+      const { steps } = await collect({ ...base, z: { x: new Float32Array(0), s: new Float32Array(0), nPairs: 0 } });
+      expect(steps.length).toBe(12);
+      expect(steps.every((s) => Number.isFinite(s.lossLC))).toBe(true);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(() => checkAugment(2, 'token-id')).toThrow(/training\.lcAugment.*token ids/);
+      expect(() => checkAugment(0, 'token-id')).not.toThrow();
+      expect(() => checkAugment(2, 'patch')).not.toThrow();
     } finally {
       task.model.dispose();
     }

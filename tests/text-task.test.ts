@@ -273,6 +273,10 @@ describe('a user\'s text model, vocabulary and CSV', () => {
     } finally {
       prep.loaded.task.model.dispose();
     }
+    // synthetic L_LC rows (noise on input values) are refused for token ids once the task is loaded, before any prior runs
+    const stages: string[] = [];
+    await expect(prepareJob({ ...job, training: { ...job.training, lcAugment: 2 } }, nodeTaskIO(), (e) => stages.push(e.stage))).rejects.toThrow(/training\.lcAugment.*token ids.*Set training\.lcAugment to 0 for text tasks/);
+    expect(stages).not.toContain('priors');
     expect(() => resolveJob({ task: { demo: 'sentiment', vocab: 'v.json' } })).not.toThrow();
     expect(() => resolveJob({ task: { demo: 'sentiment', vocabulary: 'v.json' } as never })).toThrow(/task.vocabulary is not known/);
   });

@@ -23,7 +23,7 @@ const job: JobInput = {
   metrics: 'all',
   supervision: { p: 0.3 },
   explainer: { dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, inputTransform: 'signed-log', head: 'signed' },
-  training: { epochs: 4, lcSubsets: 10, evalEvery: 2, batchSize: 64 },
+  training: { epochs: 4, lcSubsets: 10, evalEvery: 2, batchSize: 64, lcAugment: 2, lcJitter: 0.2 }, // synthetic L_LC rows, explained for their source rows' labels
   seed: 5,
 };
 

@@ -101,11 +101,13 @@ describe('jobs the studio writes', () => {
     expect(t.rows.map((r) => r.method)).toEqual(['saliency', 'integrated-gradients', 'occlusion', 'feature-ablation']);
   });
 
-  it('the signed head: written to the exported job, the same table as runJob, and the watched row shown as it is scored (min–max normalised)', async () => {
+  it('the signed head and synthetic L_LC rows: written to the exported job, the same table as runJob, and the watched row shown as it is scored (min–max normalised)', async () => {
     const store = await newStore();
     await smallJob(store);
     store.getState().setExplainerArch({ head: 'signed' });
+    store.getState().setTraining({ lcAugment: 1, lcJitter: 0.3 });
     expect(store.getState().exportJob().explainer).toEqual({ dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, head: 'signed' });
+    expect(store.getState().exportJob().training).toMatchObject({ lcAugment: 1, lcJitter: 0.3 });
     expect(await store.getState().runExplain()).toBe(true);
     expect(await store.getState().runEvaluate()).toBe(true);
     expect(await store.getState().runTrain()).toBe(true);

@@ -27,7 +27,7 @@ import type { Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
 import { LC_SAMPLINGS, lcSubsetCount, lcTargets, lossLC, lossPC, type LcSampling, type LcTargets } from './losses';
 import { Explainer, type ExplainerConfig } from './model';
-import { inputWidth, tokensOf } from './tokens';
+import { inputWidth, tokensOf, type TokenKind } from './tokens';
 import type { ParamSchema } from '../params';
 
 export const TRAIN_MODES = ['full', 'pc-only', 'lc-only', 'dedup-only', 'filter-only'] as const;
@@ -56,6 +56,16 @@ export interface TrainConfig {
   patience: number;
   /** L_LC on the per-sample min–max normalised output (what the metrics score) instead of the sigmoid output. */
   lcNormalised: boolean;
+  /**
+   * Synthetic L_LC rows per training row, drawn afresh every epoch (0 = off; outside METRICS.md,
+   * whose D is the training rows): each a training row plus Gaussian noise of σ = lcJitter × that
+   * input value's standard deviation over the training rows, explained for the model's predicted
+   * class there (the source row's class when the job explains labels). L_LC needs only model calls,
+   * so a few hundred rows can be stretched to many; validation and held-out rows stay real.
+   */
+  lcAugment: number;
+  /** σ of the synthetic rows' noise, in standard deviations of each input value over the training rows. */
+  lcJitter: number;
   /** Held-out evaluation every this many epochs (and after the last). 0 = only after the last. */
   evalEvery: number;
   /** Algorithm 1's ε, e, C. */
@@ -72,6 +82,8 @@ export const defaults: TrainConfig = {
   lcSubsets: 100,
   lcSampling: 'independent',
   lcNormalised: false,
+  lcAugment: 0,
+  lcJitter: 0.1,
   lrSchedule: 'constant',
   patience: 0,
   evalEvery: 10,
@@ -88,6 +100,8 @@ export const params: ParamSchema<Omit<TrainConfig, 'alpha'>> = {
   lcSubsets: { type: 'int', min: 2, max: 10000, meaning: 'k: random removed subsets per sample in L_LC.' },
   lcSampling: { type: 'choice', choices: LC_SAMPLINGS, meaning: 'L_LC subsets: independent draws, antithetic pairs (a draw and its complement), or all 2ⁿ (n ≤ 12).' },
   lcNormalised: { type: 'boolean', meaning: 'Compute L_LC on the per-sample min–max normalised output (what the metrics score).' },
+  lcAugment: { type: 'int', min: 0, max: 64, meaning: 'Synthetic L_LC rows per training row, fresh every epoch: a training row plus Gaussian noise (0 = off; tables and images).' },
+  lcJitter: { type: 'number', min: 0, minExclusive: true, max: 10, meaning: 'σ of the synthetic rows\' noise, in standard deviations of each input value over the training rows.' },
   lrSchedule: { type: 'choice', choices: ['constant', 'cosine'], meaning: 'Learning rate over the steps: constant, or cosine decay to 0.' },
   patience: { type: 'int', min: 0, max: 100000, meaning: 'Early stopping: epochs without a better validation objective before training stops (0 = off; validation rows come from the training rows).' },
   evalEvery: { type: 'int', min: 0, max: 100000, meaning: 'Held-out evaluation every this many epochs (and after the last; 0 = only after the last).' },
@@ -138,6 +152,11 @@ export interface TrainInput {
   heldOut?: { z: PairSet; samples: SampleSet };
   /** Validation pairs and samples (from the training rows) for early stopping (config.patience > 0). */
   validation?: { z: PairSet; samples: SampleSet };
+  /**
+   * The class a synthetic L_LC row (config.lcAugment) is explained for: the model's predicted class
+   * at that row (default; jobs that explain the predicted class) or its source row's (jobs that explain labels).
+   */
+  syntheticTarget?: 'predicted' | 'source';
   /** Continue from a checkpoint (taken at the end of an epoch). */
   resume?: TrainCheckpoint;
   /** Yield a checkpoint event every this many epochs (0 = never). */
@@ -226,6 +245,73 @@ function modeAlpha(mode: TrainMode, state: AlphaState): number {
   return mode === 'pc-only' ? 1 : mode === 'lc-only' ? 0 : state.alpha;
 }
 
+/** Synthetic L_LC rows are noise added to input values: refused where the explainer reads token ids (text). */
+export function checkAugment(lcAugment: number, tokenKind: TokenKind): void {
+  if (lcAugment > 0 && tokenKind === 'token-id')
+    throw new UserError('Synthetic L_LC rows (training.lcAugment) add noise to the input values, and a text explainer reads token ids: noise would not give words.', 'Set training.lcAugment to 0 for text tasks.');
+}
+
+/** Steps per epoch: one per batchSize pairs of Z; lc-only without Z, one per batchSize rows of D (synthetic rows included). */
+export function stepsPerEpochOf(mode: TrainMode, nPairs: number, nRows: number, config: Pick<TrainConfig, 'batchSize' | 'lcAugment'>): number {
+  const rows = nRows * (1 + (config.lcAugment ?? 0));
+  return Math.max(1, Math.ceil((mode === 'lc-only' && nPairs === 0 ? rows : nPairs) / config.batchSize));
+}
+
+/** Each input value's standard deviation over the rows (the synthetic rows' noise scale). */
+function columnStd(x: Float32Array, nRows: number, width: number): Float32Array {
+  const mean = new Float64Array(width);
+  const sq = new Float64Array(width);
+  for (let r = 0; r < nRows; r++) for (let j = 0; j < width; j++) mean[j] += x[r * width + j] / nRows;
+  for (let r = 0; r < nRows; r++)
+    for (let j = 0; j < width; j++) {
+      const dv = x[r * width + j] - mean[j];
+      sq[j] += (dv * dv) / nRows;
+    }
+  return Float32Array.from(sq, Math.sqrt);
+}
+
+/**
+ * D of one epoch with `lcAugment` synthetic rows per training row: the training rows, then for each
+ * of them `lcAugment` copies plus N(0, (lcJitter·std_j)²) noise (stream unit `deepfaith-augment|epoch…`,
+ * per source row), explained for the model's predicted class there or the source row's class.
+ * Synthetic rows get row indices −1, −2, … (they seed their own L_LC subsets).
+ */
+export async function augmentedSamples(task: Task, samples: SampleSet, width: number, std: Float32Array, config: Pick<TrainConfig, 'lcAugment' | 'lcJitter'>, seeder: Seeder, epoch: number, target: 'predicted' | 'source'): Promise<SampleSet> {
+  const a = config.lcAugment;
+  const nSyn = samples.nRows * a;
+  const x = new Float32Array((samples.nRows + nSyn) * width);
+  x.set(samples.x);
+  const src = new Int32Array(nSyn);
+  for (let r = 0; r < samples.nRows; r++) {
+    const rng = seeder.rng(`deepfaith-augment|epoch${epoch}`, samples.rowIndex[r]);
+    for (let c = 0; c < a; c++) {
+      const i = r * a + c;
+      src[i] = r;
+      const o = (samples.nRows + i) * width;
+      for (let j = 0; j < width; j++) x[o + j] = samples.x[r * width + j] + config.lcJitter * std[j] * rng.normal();
+    }
+  }
+  const syn = x.subarray(samples.nRows * width);
+  let synTarget: Int32Array;
+  if (target === 'source') synTarget = Int32Array.from(src, (r) => samples.target[r]);
+  else {
+    const p = await task.model.predict(syn, nSyn, task.output);
+    const c = task.nClasses;
+    synTarget = Int32Array.from({ length: nSyn }, (_, i) => {
+      let best = 0;
+      for (let j = 1; j < c; j++) if (p[i * c + j] > p[i * c + best]) best = j;
+      return best;
+    });
+  }
+  const rowIndex = new Int32Array(samples.nRows + nSyn);
+  rowIndex.set(samples.rowIndex);
+  for (let i = 0; i < nSyn; i++) rowIndex[samples.nRows + i] = -(i + 1);
+  const targetAll = new Int32Array(samples.nRows + nSyn);
+  targetAll.set(samples.target);
+  targetAll.set(synTarget, samples.nRows);
+  return { x, nRows: samples.nRows + nSyn, rowIndex, target: targetAll };
+}
+
 function shuffled(nItems: number, seeder: Seeder, unit: string): Int32Array {
   const rng = seeder.rng(unit, 0);
   return rng.sampleWithoutReplacement(nItems, nItems);
@@ -276,7 +362,10 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     throw new UserError('Training needs batchSize ≥ 1, epochs ≥ 0 and at least 2 L_LC subsets.', 'Fix the training settings.');
   const seeder = new Seeder(input.seed);
   const resume = input.resume;
-  const width = inputWidth(tokensOf(resume?.explainer ?? input.explainer), n); // values per row the explainer reads
+  const tokenSpec = tokensOf(resume?.explainer ?? input.explainer);
+  const width = inputWidth(tokenSpec, n); // values per row the explainer reads
+  const augment = config.lcAugment ?? 0;
+  checkAugment(augment, tokenSpec.kind);
   if (samples.x.length !== samples.nRows * width || z.x.length !== z.nPairs * width)
     throw new Error(`trainExplainer: rows of ${width} values expected (the explainer's tokens read ${width} per row)`);
   // per-stage backends: null when one backend does everything (then none of these switch)
@@ -306,7 +395,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     const perEpoch = (config.alpha.every ?? 'epoch') === 'epoch';
     let step = resume ? resume.step : 0;
     const startEpoch = resume ? resume.epoch : 0;
-    const stepsPerEpoch = Math.max(1, Math.ceil((mode === 'lc-only' && z.nPairs === 0 ? samples.nRows : z.nPairs) / config.batchSize));
+    const stepsPerEpoch = stepsPerEpochOf(mode, z.nPairs, samples.nRows, config);
+    const std = augment > 0 ? columnStd(samples.x, samples.nRows, width) : null;
     const heldLc = heldOut && heldOut.samples.nRows > 0 ? await onTarget(() => lcTargets(task, heldOut.samples.x, heldOut.samples.nRows, heldOut.samples.rowIndex, heldOut.samples.target, kAsked, seeder, 'deepfaith-lc-heldout', sampling)) : undefined;
     // early stopping: a validation objective after every epoch, the best epoch's weights kept
     const val = config.patience > 0 && input.validation && input.validation.samples.nRows > 0 ? input.validation : undefined;
@@ -320,10 +410,12 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     const adam = optimizer as unknown as { learningRate: number };
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       throwIfCancelled(signal);
-      const lc = await onTarget(() => lcTargets(task, samples.x, samples.nRows, samples.rowIndex, samples.target, kAsked, seeder, `deepfaith-lc|epoch${epoch}`, sampling));
+      // D of this epoch: the training rows, and synthetic rows when lcAugment > 0
+      const d = std ? await onTarget(() => augmentedSamples(task, samples, width, std, config, seeder, epoch, input.syntheticTarget ?? 'predicted')) : samples;
+      const lc = await onTarget(() => lcTargets(task, d.x, d.nRows, d.rowIndex, d.target, kAsked, seeder, `deepfaith-lc|epoch${epoch}`, sampling));
       const zOrder = z.nPairs > 0 ? shuffled(z.nPairs, seeder, `deepfaith-shuffle-z|epoch${epoch}`) : new Int32Array(0);
-      const dOrder = shuffled(samples.nRows, seeder, `deepfaith-shuffle-d|epoch${epoch}`);
-      const dPerStep = Math.ceil(samples.nRows / stepsPerEpoch);
+      const dOrder = shuffled(d.nRows, seeder, `deepfaith-shuffle-d|epoch${epoch}`);
+      const dPerStep = Math.ceil(d.nRows / stepsPerEpoch);
       let epochPcSum = 0;
       let epochPcCount = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
@@ -331,8 +423,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         await checkpoint(signal);
         const t0 = Date.now();
         const zIdx = zOrder.subarray(s * config.batchSize, Math.min((s + 1) * config.batchSize, z.nPairs));
-        let dIdx = dOrder.subarray(s * dPerStep, Math.min((s + 1) * dPerStep, samples.nRows));
-        if (dIdx.length === 0) dIdx = dOrder.subarray(0, Math.min(dPerStep, samples.nRows));
+        let dIdx = dOrder.subarray(s * dPerStep, Math.min((s + 1) * dPerStep, d.nRows));
+        if (dIdx.length === 0) dIdx = dOrder.subarray(0, Math.min(dPerStep, d.nRows));
         const a = modeAlpha(mode, alpha);
         const lr = scheduledLearningRate(config, step, totalSteps);
         adam.learningRate = lr; // Adam reads it at every applyGradients
@@ -342,7 +434,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           // the whole minibatch in one pass
           const zx = gatherRows(z.x, width, zIdx);
           const zs = gatherRows(z.s, n, zIdx);
-          const dx = gatherRows(samples.x, width, dIdx);
+          const dx = gatherRows(d.x, width, dIdx);
           const masks = gatherRows(lc.masks, k * n, dIdx);
           const delta = gatherRows(lc.delta, k, dIdx);
           let pcT: tf.Scalar | null = null;
@@ -374,7 +466,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           const sum = await chunkedGradients(explainer, vars, chunkRows, {
             seed: input.seed, step, a, width, n, k, normalised: config.lcNormalised ?? false, compiled,
             z: { x: z.x, s: z.s, idx: zIdx },
-            d: { x: samples.x, masks: lc.masks, delta: lc.delta, idx: dIdx },
+            d: { x: d.x, masks: lc.masks, delta: lc.delta, idx: dIdx },
           });
           optimizer.applyGradients(sum.grads as unknown as Record<string, tf.Variable>);
           tf.dispose(sum.grads);

@@ -21,7 +21,7 @@ import { buildSupervision, minMaxNormalize, scoreAll, splitSamples, supervisionO
 import { Explainer, inputStatistics, type ExplainerArchitecture, type ExplainerConfig } from '../explainer/model';
 import { inputWidth, tokenSpecFor } from '../explainer/tokens';
 import { resolveCamLayer, spatialShape } from '../attribution/cam';
-import { runTraining, trainExplainer, type EvalEvent, type StepEvent, type TrainConfig, type TrainInput, type TrainMode, type TrainResult } from '../explainer/train';
+import { runTraining, stepsPerEpochOf, trainExplainer, type EvalEvent, type StepEvent, type TrainConfig, type TrainInput, type TrainMode, type TrainResult } from '../explainer/train';
 import type { AlphaState } from '../explainer/alpha';
 import type { Batch, Task } from '../task/task';
 import { minMaxNormalizeRows, rowFeatureCounts } from '../task/ragged';
@@ -197,10 +197,11 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
     samples: { x: trainBatch.x, nRows: trainBatch.nRows, rowIndex: trainBatch.rowIndex, target: trainTarget },
     heldOut: testBatch.nRows > 0 ? { z: zTest, samples: { x: testBatch.x, nRows: testBatch.nRows, rowIndex: testBatch.rowIndex, target: testTarget } } : undefined,
     validation,
+    syntheticTarget: job.task.target === 'label' ? 'source' : 'predicted',
     checkpointEvery: opts.checkpointEvery,
     resume: opts.resume,
   };
-  const stepsPerEpoch = Math.max(1, Math.ceil((mode === 'lc-only' && zTrain.nPairs === 0 ? trainBatch.nRows : zTrain.nPairs) / job.training.batchSize));
+  const stepsPerEpoch = stepsPerEpochOf(mode, zTrain.nPairs, trainBatch.nRows, job.training);
   return { prep, job, mode, trainSeed, evaluateOn, split, zTrain, zTest, trainBatch, testBatch, trainTarget, testTarget, input, totalSteps: job.training.epochs * stepsPerEpoch, fit };
 }
 

@@ -86,6 +86,8 @@ export function TrainPanel() {
               <label>
                 <input type="checkbox" checked={!!ts.training.lcNormalised} disabled={running} onChange={(e) => s.setTraining({ lcNormalised: e.target.checked })} data-testid="train-lcNormalised" /> L_LC on the normalised output
               </label>
+              {num('lcAugment', 'synthetic L_LC rows per row (0 = off)')}
+              {num('lcJitter', 'their noise σ (× each value\'s std)', 0.05)}
               <label>
                 α updated every{' '}
                 <select value={ts.training.alpha.every} disabled={running} onChange={(e) => s.setTraining({ alpha: { ...ts.training.alpha, every: e.target.value as 'epoch' | 'step' } })} data-testid="train-alpha-every">
