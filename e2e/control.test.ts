@@ -152,7 +152,7 @@ describe('studio details', () => {
     expect(await page.locator('.backend-detail').getAttribute('open')).toBeNull();
   });
 
-  it('the signed head chosen in the Train panel: the explainer trains with it, draws its watched row normalised, and the Report names its ceiling', async () => {
+  it('the signed head and synthetic rows chosen in the Train panel: the explainer trains with them, draws its watched row normalised, and the Report names its ceiling', async () => {
     const page = await newPage();
     await page.evaluate(async () => {
       const st = () => (window as any).__studio.getState();
@@ -167,9 +167,13 @@ describe('studio details', () => {
     await page.click('[data-step=train]');
     await page.click('[data-testid=train-more] summary');
     await page.selectOption('[data-testid=train-head]', 'signed');
+    // synthetic L_LC rows, typed into their inputs, reach the job the engine trains
+    await page.fill('[data-testid=train-lcAugment]', '2');
+    await page.fill('[data-testid=train-lcJitter]', '0.4');
     await page.click('[data-testid=train-start]');
     await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('done'), null, { timeout: 120_000 });
     expect(await state(page, 's.exportJob().explainer.head')).toBe('signed');
+    expect(await state(page, '[s.report.job.training.lcAugment, s.report.job.training.lcJitter]')).toEqual([2, 0.4]);
     const watched = (await state(page, 'Array.from(s.watchSaliency)')) as number[];
     expect([Math.min(...watched), Math.max(...watched)]).toEqual([0, 1]);
     await page.click('[data-step=report]');

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { augmentedSamples, checkAugment, runTraining, scheduledLearningRate, stepsPerEpochOf, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
+import { augmentedSamples, checkAugment, stepMemoryError, runTraining, scheduledLearningRate, stepsPerEpochOf, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
 import { inputStatistics, type ExplainerConfig } from '../src/core/explainer/model';
 import { lcTargets, lossLC, lossPC } from '../src/core/explainer/losses';
 import { lcOptimum } from '../src/core/job/report';
@@ -347,5 +347,17 @@ describe('explainer training', () => {
     } finally {
       task.model.dispose();
     }
+  });
+  it('a step the backend has no memory for (wasm: WebAssembly.RuntimeError "memory access out of bounds") becomes a message naming the step\'s size and what to lower; other errors pass unchanged', () => {
+    const arch = { dModel: 64, nHeads: 8, nLayers: 4, dFF: 128 };
+    const e = stepMemoryError(new WebAssembly.RuntimeError('memory access out of bounds'), 0, 0, 3000, 1822, arch) as Error;
+    expect(e.name).toBe('UserError');
+    expect(e.message).toBe(
+      'Training ran out of memory on the wasm backend at step 0 (epoch 1): one step takes 3000 pairs of Z and 1822 rows for L_LC through an explainer of width 64, 8 heads, 4 layers, FFN 128 (memory access out of bounds). Nothing was saved. ' +
+        "Lower training.batchSize (e.g. 256) or the explainer's size, or choose another backend, and train again.",
+    );
+    expect((stepMemoryError(new RangeError('Array buffer allocation failed'), 2, 1, 1, 1, arch) as Error).name).toBe('UserError');
+    const other = new Error('shapes do not match');
+    expect(stepMemoryError(other, 0, 0, 1, 1, arch)).toBe(other);
   });
 });

@@ -29,3 +29,13 @@ export class CancelledError extends Error {
 export function throwIfCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
 }
+
+/**
+ * A backend running out of memory, as tfjs reports it: the wasm backend's "memory access out of
+ * bounds" (its heap could not hold a kernel's tensors), an allocation that failed, or a GPU's
+ * out-of-memory. Long stages turn it into a UserError that names the stage's size and what to lower.
+ */
+export function isOutOfMemory(e: unknown): boolean {
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return /memory access out of bounds|out of memory|Array buffer allocation failed|Failed to allocate|Cannot enlarge memory/i.test(msg);
+}

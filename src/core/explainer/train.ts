@@ -19,7 +19,7 @@
  * asynchronously. With one backend for both stages nothing switches.
  */
 import * as tf from '@tensorflow/tfjs';
-import { throwIfCancelled, UserError } from '../errors';
+import { isOutOfMemory, throwIfCancelled, UserError } from '../errors';
 import { checkpoint } from '../yield';
 import { compileAhead, splitStages, activateBackend, withBackend } from '../backend';
 import { Seeder } from '../rng';
@@ -245,6 +245,18 @@ function modeAlpha(mode: TrainMode, state: AlphaState): number {
   return mode === 'pc-only' ? 1 : mode === 'lc-only' ? 0 : state.alpha;
 }
 
+/**
+ * A training step the backend had no memory for, as a UserError naming the step's size and what to
+ * lower (the wasm backend reports it as "memory access out of bounds"); any other error unchanged.
+ */
+export function stepMemoryError(e: unknown, step: number, epoch: number, pairs: number, rows: number, c: Pick<ExplainerConfig, 'dModel' | 'nHeads' | 'nLayers' | 'dFF'>): unknown {
+  if (!isOutOfMemory(e)) return e;
+  return new UserError(
+    `Training ran out of memory on the ${tf.getBackend()} backend at step ${step} (epoch ${epoch + 1}): one step takes ${pairs} pairs of Z and ${rows} rows for L_LC through an explainer of width ${c.dModel}, ${c.nHeads} heads, ${c.nLayers} layers, FFN ${c.dFF} (${e instanceof Error ? e.message : String(e)}). Nothing was saved.`,
+    'Lower training.batchSize (e.g. 256) or the explainer\'s size, or choose another backend, and train again.',
+  );
+}
+
 /** Synthetic L_LC rows are noise added to input values: refused where the explainer reads token ids (text). */
 export function checkAugment(lcAugment: number, tokenKind: TokenKind): void {
   if (lcAugment > 0 && tokenKind === 'token-id')
@@ -453,7 +465,13 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
             await compileAhead(() => tf.variableGrads(() => objective(false), vars));
             compiled.add('step');
           }
-          const { grads, value } = tf.variableGrads(() => objective(true), vars);
+          let gv: { grads: tf.NamedTensorMap; value: tf.Scalar };
+          try {
+            gv = tf.variableGrads(() => objective(true), vars);
+          } catch (e) {
+            throw stepMemoryError(e, step, epoch, zIdx.length, dIdx.length, explainer.config);
+          }
+          const { grads, value } = gv;
           optimizer.applyGradients(grads as unknown as Record<string, tf.Variable>);
           tf.dispose(grads);
           value.dispose();
@@ -467,6 +485,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
             seed: input.seed, step, a, width, n, k, normalised: config.lcNormalised ?? false, compiled,
             z: { x: z.x, s: z.s, idx: zIdx },
             d: { x: d.x, masks: lc.masks, delta: lc.delta, idx: dIdx },
+          }).catch((e) => {
+            throw stepMemoryError(e, step, epoch, zIdx.length, dIdx.length, explainer.config);
           });
           optimizer.applyGradients(sum.grads as unknown as Record<string, tf.Variable>);
           tf.dispose(sum.grads);
