@@ -27,7 +27,8 @@
  * JSON line per run to out/deepfaith-tune.jsonl. The test split is not touched.
  *
  * Options chosen that way, measured on the test split: `--options options.json` (same shape as
- * --tune) trains each option for every seed and budget on the test split, keeps the runs in the
+ * --tune) trains each option for every seed and budget on the test split (runs of other seeds with
+ * the same settings are kept, so `--seeds 1,2` adds to a seed-0 run), keeps the runs in the
  * task's out/deepfaith-results/<task>.json (`options`) and rewrites the page's options table (between
  * `<!-- options:begin -->` and `<!-- options:end -->`, rebuilt with the summary from every task's
  * kept results); the job's own runs are untouched.
@@ -45,7 +46,7 @@ import { TRAIN_MODES } from '../src/core/explainer/train';
 import { lcTargets, lossLC } from '../src/core/explainer/losses';
 import { Seeder } from '../src/core/rng';
 import { nodeJobIO } from '../src/cli/commands/run';
-import { bestPrior, f2, f3, meanSd, optionsTable, replaceBlock, section, summaryTable, upsertSection, type BudgetOutcome, type PaperRow, type TaskOutcome } from './resultsTables';
+import { addRun, bestPrior, f2, f3, meanSd, optionSlot, optionsTable, replaceBlock, section, summaryTable, upsertSection, type BudgetOutcome, type PaperRow, type TaskOutcome } from './resultsTables';
 
 const { values: args } = parseArgs({
   options: {
@@ -236,15 +237,13 @@ async function runOptions(def: TaskDef, options: Record<string, TrainAndReportOp
     try {
       for (const [name, settings] of Object.entries(options)) {
         const t0 = performance.now();
-        const out: BudgetOutcome = { budget, full: [], priorSeconds: NaN, seconds: 0 };
-        // the option's other budgets stay when its settings are the same; new settings start afresh
-        const prev = kept.options[name];
-        const same = prev !== undefined && JSON.stringify(prev.settings) === JSON.stringify(settings);
-        kept.options[name] = { settings, budgets: [...(same ? prev.budgets.filter((b) => b.budget !== budget) : []), out].sort(byBudget) };
+        // the option's other budgets, and this budget's runs of seeds not in --seeds, stay when its settings are the same
+        const { record, out } = optionSlot(kept.options[name], settings, budget, SEEDS, PRIOR_BUDGETS);
+        kept.options[name] = record;
         for (const seed of SEEDS) {
           const { result, explainer } = await trainAndReport(prep, { ...settings, mode: settings.mode ?? 'full', trainSeed: seed });
           explainer.dispose();
-          out.full.push(result);
+          addRun(out, result);
           out.seconds = (performance.now() - t0) / 1000;
           const c = result.ceilings?.lossLC;
           console.error(`${def.id}/${budget} option ${name} seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)}; held-out L_LC ${f3(c?.explainer ?? NaN)} (optimum ${f3(c?.optimum ?? NaN)}, out of sample ${f3(c?.outOfSample ?? NaN)}); ${(result.training.ms / 1000).toFixed(0)} s training`);

@@ -41,6 +41,27 @@ export interface TaskOutcome {
   options?: Record<string, { settings: TrainAndReportOptions; budgets: BudgetOutcome[] }>;
 }
 
+export type OptionRecord = NonNullable<TaskOutcome['options']>[string];
+
+/**
+ * Where an option's new runs at one budget go: the record kept for the option (its other budgets,
+ * and this budget's runs of seeds not being re-run, stay when its settings are the same; new
+ * settings start afresh) and the budget's outcome, already holding the runs kept (by seed).
+ */
+export function optionSlot(prev: OptionRecord | undefined, settings: TrainAndReportOptions, budget: PriorBudget, seeds: number[], budgetOrder: readonly PriorBudget[]): { record: OptionRecord; out: BudgetOutcome } {
+  const same = prev !== undefined && JSON.stringify(prev.settings) === JSON.stringify(settings);
+  const kept = same ? (prev.budgets.find((b) => b.budget === budget)?.full ?? []).filter((r) => !seeds.includes(r.training.seed)) : [];
+  const out: BudgetOutcome = { budget, full: kept, priorSeconds: NaN, seconds: 0 };
+  const budgets = [...(same ? prev.budgets.filter((b) => b.budget !== budget) : []), out].sort((a, b) => budgetOrder.indexOf(a.budget) - budgetOrder.indexOf(b.budget));
+  return { record: { settings, budgets }, out };
+}
+
+/** Add a run to a budget's outcome, keeping its runs in seed order. */
+export function addRun(out: BudgetOutcome, result: JobResult): void {
+  out.full.push(result);
+  out.full.sort((a, b) => a.training.seed - b.training.seed);
+}
+
 /** The paper's Tables 25–26 (mean rank column) and its DeepFaith row, for comparison. */
 export interface PaperRow {
   deepfaith: Record<string, number>;

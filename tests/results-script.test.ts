@@ -2,7 +2,7 @@
 // runs (places, mean ranks over seeds, L_LC against the optimum, both budgets) and how the page's
 // blocks are replaced. Hand-made results with known answers; no model runs.
 import { describe, expect, it } from 'vitest';
-import { budgetsRun, budgetStats, explainerPlace, meanSd, optionSettingsText, optionsTable, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
+import { addRun, budgetsRun, budgetStats, explainerPlace, meanSd, optionSettingsText, optionSlot, optionsTable, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
 import type { JobResult, MethodRow } from '../src/core/job/report';
 import type { Frontier } from '../src/core/job/frontier';
 
@@ -150,6 +150,27 @@ describe('scripts/resultsTables', () => {
     opt.full[0] = result(1.5, { lime: 2, saliency: 3 }, lc(0.21, 0.2, 0.22, 0.27));
     expect(optionsTable([o]).split('\n')[2]).toContain('| 1, 2 (tied with 1) (of 3); 1 of 2 seeds |');
     expect(optionsTable([{ ...o, options: undefined }]).split('\n')).toHaveLength(2);
+  });
+
+  it('an option re-run with other seeds keeps the runs of the seeds it does not re-run (same settings), in seed order; other settings start afresh', () => {
+    const run = (seed: number, ours: number) => {
+      const r = result(ours, { lime: 2 }, { explainer: 0.3, optimum: 0.2 });
+      return { ...r, training: { ...r.training, seed } } as JobResult;
+    };
+    const settings = { training: { lcAugment: 4 } };
+    const prev = { settings, budgets: [{ budget: 'default' as const, full: [run(0, 9)], priorSeconds: NaN, seconds: 1 }, { budget: 'paper' as const, full: [run(0, 1), run(1, 2)], priorSeconds: NaN, seconds: 1 }] };
+    const order = ['default', 'paper'] as const;
+    const { record, out } = optionSlot(prev, { training: { lcAugment: 4 } }, 'paper', [1, 2], order);
+    expect(out.full.map((r) => r.training.seed)).toEqual([0]);
+    addRun(out, run(2, 3));
+    addRun(out, run(1, 4));
+    expect(out.full.map((r) => [r.training.seed, r.table[0].meanRank])).toEqual([[0, 1], [1, 4], [2, 3]]);
+    expect(record.budgets.map((b) => b.budget)).toEqual(['default', 'paper']);
+    expect(record.budgets[1]).toBe(out);
+    const fresh = optionSlot(prev, { training: { lcAugment: 8 } }, 'paper', [1], order);
+    expect(fresh.out.full).toEqual([]);
+    expect(fresh.record.budgets.map((b) => b.budget)).toEqual(['paper']);
+    expect(optionSlot(undefined, settings, 'default', [0], order).record.budgets).toHaveLength(1);
   });
 
   it('section: both budgets, the primary one first, ceilings in italics, the frontier under its own heading', () => {
