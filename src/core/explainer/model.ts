@@ -186,17 +186,19 @@ export function validateConfig(c: ExplainerConfig): void {
  * statistics and the transform they belong to together.
  */
 export function inputStatistics(x: Float32Array, nRows: number, nFeatures: number, transform: InputTransform = 'standard'): { inputMean: number[]; inputStd: number[]; inputTransform: InputTransform } {
-  const mean = new Array(nFeatures).fill(0);
-  const sq = new Array(nFeatures).fill(0);
-  const at = (r: number, j: number) => transformValue(x[r * nFeatures + j], transform);
-  for (let r = 0; r < nRows; r++) for (let j = 0; j < nFeatures; j++) mean[j] += at(r, j);
-  for (let j = 0; j < nFeatures; j++) mean[j] /= nRows;
-  for (let r = 0; r < nRows; r++) for (let j = 0; j < nFeatures; j++) sq[j] += (at(r, j) - mean[j]) ** 2;
-  const std = sq.map((s) => {
-    const v = Math.sqrt(s / nRows);
-    return v > 1e-12 ? v : 1;
-  });
-  return { inputMean: mean, inputStd: std, inputTransform: transform };
+  const { mean, std } = columnMoments(x, nRows, nFeatures, transform);
+  return { inputMean: mean, inputStd: std.map((v) => (v > 1e-12 ? v : 1)), inputTransform: transform };
+}
+
+/** Each column's mean and (population) standard deviation over the rows, after `transform`; a constant column's std is 0. */
+export function columnMoments(x: Float32Array, nRows: number, width: number, transform: InputTransform = 'standard'): { mean: number[]; std: number[] } {
+  const mean = new Array(width).fill(0);
+  const sq = new Array(width).fill(0);
+  const at = (r: number, j: number) => transformValue(x[r * width + j], transform);
+  for (let r = 0; r < nRows; r++) for (let j = 0; j < width; j++) mean[j] += at(r, j);
+  for (let j = 0; j < width; j++) mean[j] /= nRows;
+  for (let r = 0; r < nRows; r++) for (let j = 0; j < width; j++) sq[j] += (at(r, j) - mean[j]) ** 2;
+  return { mean, std: sq.map((s) => Math.sqrt(s / nRows)) };
 }
 
 /** Variable names must be unique in the tfjs engine: each explainer instance gets its own prefix. */

@@ -23,10 +23,10 @@ import { isOutOfMemory, throwIfCancelled, UserError } from '../errors';
 import { checkpoint } from '../yield';
 import { compileAhead, splitStages, activateBackend, withBackend } from '../backend';
 import { Seeder } from '../rng';
-import type { Task } from '../task/task';
+import { chooseTargets, type Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
 import { LC_SAMPLINGS, lcSubsetCount, lcTargets, lossLC, lossPC, type LcSampling, type LcTargets } from './losses';
-import { Explainer, type ExplainerConfig } from './model';
+import { columnMoments, Explainer, type ExplainerConfig } from './model';
 import { inputWidth, tokensOf, type TokenKind } from './tokens';
 import type { ParamSchema } from '../params';
 
@@ -269,19 +269,6 @@ export function stepsPerEpochOf(mode: TrainMode, nPairs: number, nRows: number, 
   return Math.max(1, Math.ceil((mode === 'lc-only' && nPairs === 0 ? rows : nPairs) / config.batchSize));
 }
 
-/** Each input value's standard deviation over the rows (the synthetic rows' noise scale). */
-function columnStd(x: Float32Array, nRows: number, width: number): Float32Array {
-  const mean = new Float64Array(width);
-  const sq = new Float64Array(width);
-  for (let r = 0; r < nRows; r++) for (let j = 0; j < width; j++) mean[j] += x[r * width + j] / nRows;
-  for (let r = 0; r < nRows; r++)
-    for (let j = 0; j < width; j++) {
-      const dv = x[r * width + j] - mean[j];
-      sq[j] += (dv * dv) / nRows;
-    }
-  return Float32Array.from(sq, Math.sqrt);
-}
-
 /**
  * D of one epoch with `lcAugment` synthetic rows per training row: the training rows, then for each
  * of them `lcAugment` copies plus N(0, (lcJitter·std_j)²) noise (stream unit `deepfaith-augment|epoch…`,
@@ -303,21 +290,14 @@ export async function augmentedSamples(task: Task, samples: SampleSet, width: nu
       for (let j = 0; j < width; j++) x[o + j] = samples.x[r * width + j] + config.lcJitter * std[j] * rng.normal();
     }
   }
-  const syn = x.subarray(samples.nRows * width);
-  let synTarget: Int32Array;
-  if (target === 'source') synTarget = Int32Array.from(src, (r) => samples.target[r]);
-  else {
-    const p = await task.model.predict(syn, nSyn, task.output);
-    const c = task.nClasses;
-    synTarget = Int32Array.from({ length: nSyn }, (_, i) => {
-      let best = 0;
-      for (let j = 1; j < c; j++) if (p[i * c + j] > p[i * c + best]) best = j;
-      return best;
-    });
-  }
   const rowIndex = new Int32Array(samples.nRows + nSyn);
   rowIndex.set(samples.rowIndex);
   for (let i = 0; i < nSyn; i++) rowIndex[samples.nRows + i] = -(i + 1);
+  // the engine's target rule (task.ts chooseTargets) on the synthetic rows, or their source rows' classes
+  const synTarget =
+    target === 'source'
+      ? Int32Array.from(src, (r) => samples.target[r])
+      : await chooseTargets(task, { x: x.subarray(samples.nRows * width), nRows: nSyn, rowIndex: rowIndex.subarray(samples.nRows) }, 'predicted');
   const targetAll = new Int32Array(samples.nRows + nSyn);
   targetAll.set(samples.target);
   targetAll.set(synTarget, samples.nRows);
@@ -408,7 +388,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     let step = resume ? resume.step : 0;
     const startEpoch = resume ? resume.epoch : 0;
     const stepsPerEpoch = stepsPerEpochOf(mode, z.nPairs, samples.nRows, config);
-    const std = augment > 0 ? columnStd(samples.x, samples.nRows, width) : null;
+    const std = augment > 0 ? Float32Array.from(columnMoments(samples.x, samples.nRows, width).std) : null; // each input value's std over the training rows (the noise scale)
     const heldLc = heldOut && heldOut.samples.nRows > 0 ? await onTarget(() => lcTargets(task, heldOut.samples.x, heldOut.samples.nRows, heldOut.samples.rowIndex, heldOut.samples.target, kAsked, seeder, 'deepfaith-lc-heldout', sampling)) : undefined;
     // early stopping: a validation objective after every epoch, the best epoch's weights kept
     const val = config.patience > 0 && input.validation && input.validation.samples.nRows > 0 ? input.validation : undefined;
