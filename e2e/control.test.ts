@@ -123,6 +123,9 @@ describe('studio details', () => {
     const l = report.ceilings.lossLC;
     const pct = (100 * (l.explainer - l.reachable)) / l.reachable;
     expect(await page.getByTestId('lc-reachable').textContent()).toContain(`${l.reachable.toFixed(4)} (${Math.abs(pct).toFixed(1)} % ${pct < 0 ? 'below' : 'above'})`);
+    // and the same comparison on the fresh subsets, the optimum fitted to them
+    const pctFit = (100 * (l.onFit.explainer - l.onFit.optimum)) / l.onFit.optimum;
+    expect(await page.getByTestId('lc-on-fit').textContent()).toContain(`on the ${l.fitSubsets.toLocaleString('en-US')} fresh subsets, with the optimum fitted to them, ${l.onFit.explainer.toFixed(4)} against ${l.onFit.optimum.toFixed(4)} (${Math.abs(pctFit).toFixed(1)} % ${pctFit < 0 ? 'below' : 'above'})`);
     // the cost–faithfulness frontier renders: four budgets of each budgeted prior and the explainer
     await page.getByTestId('run-frontier').click();
     await page.getByTestId('frontier-plot').locator('svg').waitFor({ timeout: 120_000 });

@@ -129,7 +129,6 @@ describe('job', () => {
   it('the L_LC ceilings: the out-of-sample and non-negative fits are recomputed by hand from fresh subsets, and the reachable row is scored like every explanation', async () => {
     const prep = await prepareJob(resolveJob(tinyJob), nodeJobIO(process.cwd()));
     const { result, explainer } = await trainAndReport(prep, { training: { epochs: 1 } });
-    explainer.dispose();
     try {
       const c = result.ceilings!.lossLC;
       const k = tinyJob.training!.lcSubsets!;
@@ -143,13 +142,20 @@ describe('job', () => {
       const seedOf = () => new Seeder(result.training.seed);
       const held = await lcTargets(prep.loaded.task, x, nT, rowIndex, target, k, seedOf(), 'deepfaith-lc-heldout');
       const fit = await lcTargets(prep.loaded.task, x, nT, rowIndex, target, c.fitSubsets!, seedOf(), 'deepfaith-lc-fit');
-      const lcOf = async (phi: Float32Array) => {
-        const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [nT, n]), tf.tensor3d(held.masks, [nT, k, n]), tf.tensor2d(held.delta, [nT, k])));
+      const lcOf = async (phi: Float32Array, on = held) => {
+        const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [nT, n]), tf.tensor3d(on.masks, [nT, on.k, n]), tf.tensor2d(on.delta, [nT, on.k])));
         const v = (await t.data())[0];
         t.dispose();
         return v;
       };
       const reachable = await lcOptimum(fit, nT, n, { nonNegative: true });
+      const raw = await explainer.explain(x, nT);
+      expect(c.explainer).toBeCloseTo(await lcOf(raw), 6);
+      // the same comparison on the fit subsets, the optimum fitted to them
+      expect(c.onFit!.explainer).toBeCloseTo(await lcOf(raw, fit), 6);
+      expect(c.onFit!.optimum).toBeCloseTo(await lcOf(await lcOptimum(fit, nT, n), fit), 6);
+      const onFitPct = (100 * (c.onFit!.explainer - c.onFit!.optimum)) / c.onFit!.optimum;
+      expect(reportMarkdown(result)).toContain(`On the ${c.fitSubsets} fresh subsets, the optimum fitted to them: explainer ${c.onFit!.explainer.toFixed(4)}, optimum ${c.onFit!.optimum.toFixed(4)} (${Math.abs(onFitPct).toFixed(1)} % ${onFitPct < 0 ? 'below' : 'above'};`);
       expect(c.optimum).toBeCloseTo(await lcOf(await lcOptimum(held, nT, n)), 6);
       expect(c.outOfSample).toBeCloseTo(await lcOf(await lcOptimum(fit, nT, n)), 6);
       expect(c.nonNegative).toBeCloseTo(await lcOf(await lcOptimum(held, nT, n, { nonNegative: true })), 6);
@@ -167,7 +173,9 @@ describe('job', () => {
       expect([s.optimum, s.outOfSample, s.reachable]).toEqual([c.optimum, c.outOfSample, c.reachable]);
       const pct = (100 * (s.explainer - s.outOfSample!)) / s.outOfSample!;
       expect(reportMarkdown(signed.result)).toContain(`out-of-sample optimum ${s.outOfSample!.toFixed(4)} (explainer ${Math.abs(pct).toFixed(1)} % ${pct < 0 ? 'below' : 'above'}: the ceiling of this explainer's signed head)`);
+      expect(s.onFit!.optimum).toBe(c.onFit!.optimum);
     } finally {
+      explainer.dispose();
       prep.loaded.task.model.dispose();
     }
   });

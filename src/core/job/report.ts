@@ -76,8 +76,13 @@ export interface JobResult {
      * explainer's sigmoid outputs lie in [0,1] and L_LC's Pearson is blind to scale but not to a
      * shift (a shift b adds b·|I| to every subset sum), so non-negative attributions are all it can
      * express, and `reachable` is its ceiling.
+     *
+     * `onFit`: the explainer and the least-squares optimum both scored on the `fitSubsets` subsets,
+     * the optimum fitted to them. The in-sample optimum's lead from fitting n + 1 unknowns to the
+     * very k subsets it is scored on shrinks like (n + 1)/k, so with ten times the subsets this
+     * compares the explainer with what the per-row fit reaches, not with its fit to the draw.
      */
-    lossLC: { explainer: number; optimum: number; outOfSample?: number; nonNegative?: number; reachable?: number; fitSubsets?: number };
+    lossLC: { explainer: number; optimum: number; outOfSample?: number; nonNegative?: number; reachable?: number; fitSubsets?: number; onFit?: { explainer: number; optimum: number } };
     /** Mean per-row Pearson of the explainer's (normalised) explanation with each prior's and with the Z mean. */
     agreement: Record<string, number>;
     /**
@@ -269,22 +274,24 @@ export async function reportTraining(
     table.push({ method: 'lc-optimum', label: 'L_LC optimum (diagnostic)', isExplainer: false, diagnostic: 'lc-optimum', ...summarise(diag.perSample[0], testPositions), ...noRank });
     table.push({ method: 'lc-reachable', label: 'L_LC reachable (diagnostic)', isExplainer: false, diagnostic: 'lc-reachable', ...summarise(diag.perSample[1], testPositions), ...noRank });
     table.push({ method: 'z-mean', label: 'Z mean (diagnostic)', isExplainer: false, diagnostic: 'z-mean', ...summarise(diag.perSample[2], testPositions), ...noRank });
-    const lcOf = async (phi: Float32Array, normalised: boolean) => {
-      const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [nTest, n]), tf.tensor3d(lc.masks, [nTest, lc.k, n]), tf.tensor2d(lc.delta, [nTest, lc.k]), normalised));
+    const lcOf = async (phi: Float32Array, normalised: boolean, on: { k: number; masks: Float32Array; delta: Float32Array } = lc) => {
+      const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [nTest, n]), tf.tensor3d(on.masks, [nTest, on.k, n]), tf.tensor2d(on.delta, [nTest, on.k]), normalised));
       try {
         return (await t.data())[0];
       } finally {
         t.dispose();
       }
     };
+    const outOfSampleRaw = await lcOptimum(lcFit, nTest, n, {}, signal);
     const lossLc = {
       explainer: await lcOf(raw, cfg.lcNormalised ?? false),
       optimum: await lcOf(optimumRaw, false),
-      outOfSample: await lcOf(await lcOptimum(lcFit, nTest, n, {}, signal), false),
+      outOfSample: await lcOf(outOfSampleRaw, false),
       // in sample, only where the subsets outnumber the unknowns (with fewer, the fit is underdetermined)
       ...(lc.k > n + 1 ? { nonNegative: await lcOf(await lcOptimum(lc, nTest, n, { nonNegative: true }, signal), false) } : {}),
       reachable: await lcOf(reachableRaw, false),
       fitSubsets: lcFit.k,
+      onFit: { explainer: await lcOf(raw, cfg.lcNormalised ?? false, lcFit), optimum: await lcOf(outOfSampleRaw, false, lcFit) },
     };
     const agreement: Record<string, number> = {};
     const meanPearson = (a: Float32Array, b: Float32Array) => {

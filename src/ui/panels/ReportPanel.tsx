@@ -116,6 +116,12 @@ export function ReportPanel() {
                       {report.ceilings.lossLC.outOfSample > 0 && ` (${relativeTo(report.ceilings.lossLC.explainer, report.ceilings.lossLC.outOfSample)})`} — any sign, the same fresh subsets
                     </span>
                   )}
+                  {report.ceilings.lossLC.onFit && (
+                    <span data-testid="lc-on-fit">
+                      ; on the {report.ceilings.lossLC.fitSubsets?.toLocaleString("en-US")} fresh subsets, with the optimum fitted to them, <strong>{fmtNum(report.ceilings.lossLC.onFit.explainer, 4)}</strong> against <strong>{fmtNum(report.ceilings.lossLC.onFit.optimum, 4)}</strong>
+                      {report.ceilings.lossLC.onFit.optimum > 0 && ` (${relativeTo(report.ceilings.lossLC.onFit.explainer, report.ceilings.lossLC.onFit.optimum)})`}
+                    </span>
+                  )}
                   ; mean per-row Pearson with{' '}
                   {Object.entries(report.ceilings.agreement)
                     .map(([k, v]) => `${k === 'z-mean' ? 'the Z mean' : labelOf(k)} ${fmtNum(v, 2)}`)
