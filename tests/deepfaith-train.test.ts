@@ -263,11 +263,25 @@ describe('explainer training', () => {
     }
   });
 
-  it('modes: lc-only uses α ≡ 0; cancellation stops the run and frees every tensor', async () => {
-    const { task, input } = setup();
+  it('modes: lc-only uses α ≡ 0 and runs no L_PC pass; cancellation stops the run and frees every tensor', async () => {
+    const { task, input, x } = setup();
     try {
       const lc = (await collect(input('lc-only', { epochs: 1 }))).steps;
       for (const s of lc) expect(s.alpha).toBe(0);
+      // α ≡ 0 leaves L_PC out of the step: no L_PC pass (the steps report none), and training exactly as without Z
+      const withZ = await runTraining(trainExplainer(input('lc-only', { epochs: 2 })), () => {});
+      const noZEvents: StepEvent[] = [];
+      const base = input('lc-only', { epochs: 2 });
+      const noZ = await runTraining(trainExplainer({ ...base, z: { x: new Float32Array(0), s: new Float32Array(0), nPairs: 0 } }), (e) => e.type === 'step' && noZEvents.push(e));
+      try {
+        const again = (await collect(input('lc-only', { epochs: 2 }))).steps;
+        expect(again.map((s) => s.lossPC).every(Number.isNaN)).toBe(true);
+        expect(again.map((s) => s.lossLC)).toEqual(noZEvents.map((s) => s.lossLC));
+        expect(Array.from(await withZ.explainer.explain(x, nRows))).toEqual(Array.from(await noZ.explainer.explain(x, nRows)));
+      } finally {
+        withZ.explainer.dispose();
+        noZ.explainer.dispose();
+      }
       const before = tf.memory().numTensors;
       const ctrl = new AbortController();
       let seen = 0;

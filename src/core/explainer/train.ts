@@ -414,7 +414,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         throwIfCancelled(signal);
         await checkpoint(signal);
         const t0 = Date.now();
-        const zIdx = zOrder.subarray(s * config.batchSize, Math.min((s + 1) * config.batchSize, z.nPairs));
+        // lc-only: α ≡ 0, so the step's L_PC pass would add nothing but time and memory; it is left out (the step reports no L_PC)
+        const zIdx = mode === 'lc-only' ? new Int32Array(0) : zOrder.subarray(s * config.batchSize, Math.min((s + 1) * config.batchSize, z.nPairs));
         let dIdx = dOrder.subarray(s * dPerStep, Math.min((s + 1) * dPerStep, d.nRows));
         if (dIdx.length === 0) dIdx = dOrder.subarray(0, Math.min(dPerStep, d.nRows));
         const a = modeAlpha(mode, alpha);

@@ -137,7 +137,7 @@ export function TrainPanel() {
           )}
           {last && (
             <p className="live" data-testid="train-last">
-              step {last.step}: L_PC = <span data-testid="last-lpc">{last.lPC.toFixed(5)}</span>, L_LC = <span data-testid="last-llc">{last.lLC.toFixed(5)}</span>, α = {last.alpha.toFixed(3)}
+              step {last.step}: L_PC = <span data-testid="last-lpc">{Number.isFinite(last.lPC) ? last.lPC.toFixed(5) : 'n/a (not trained)'}</span>, L_LC = <span data-testid="last-llc">{last.lLC.toFixed(5)}</span>, α = {last.alpha.toFixed(3)}
               {last.converged ? ' (converged)' : ''}
             </p>
           )}
