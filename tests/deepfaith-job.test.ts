@@ -9,7 +9,7 @@ import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
 import { additiveTask, randomRows, useBackend } from './helpers/models';
 import { lcTargets, lossLC } from '../src/core/explainer/losses';
-import { lcOptimum } from '../src/core/job/report';
+import { lcOptimum, unitRows } from '../src/core/job/report';
 import { Seeder } from '../src/core/rng';
 import { minMaxNormalize, scoreAll } from '../src/core/supervision/supervision';
 
@@ -92,6 +92,34 @@ describe('job', () => {
     expect(() => resolveJob({ task: { demo: 'iris' }, priorBudget: 'tiny' as never })).toThrow(/priorBudget "tiny" is not known/);
   });
 
+  it('a fit is scored at unit scale: where Δ varies by 1e-6 the exact optimum w_i x_i has L_LC 0 at unit scale, while at its own scale the Pearson\'s 1e-8 nearly halves it', async () => {
+    const W = [2e-6, -1e-6, 0.5e-6, 1.5e-6];
+    const nR = 3;
+    const x = Float32Array.from([1, 1, 1, 1, 0.5, -2, 1, 1, -1, 0.25, -2, 2]);
+    const task = additiveTask(W, 0.2, x, nR);
+    try {
+      const lc = await lcTargets(task, x, nR, Int32Array.from([0, 1, 2]), new Int32Array(nR), 16, new Seeder(2), 'u', 'exact');
+      const exact = Float32Array.from({ length: nR * W.length }, (_, j) => W[j % W.length] * x[j]);
+      const lcOf = async (phi: Float32Array) => {
+        const t = tf.tidy(() => lossLC(tf.tensor2d(phi, [nR, W.length]), tf.tensor3d(lc.masks, [nR, lc.k, W.length]), tf.tensor2d(lc.delta, [nR, lc.k])));
+        const v = (await t.data())[0];
+        t.dispose();
+        return v;
+      };
+      const unit = unitRows(exact, nR, W.length);
+      // each row divided by its largest |value|
+      for (let r = 0; r < nR; r++) {
+        const m = Math.max(...Array.from(exact.subarray(r * W.length, (r + 1) * W.length), Math.abs));
+        for (let i = 0; i < W.length; i++) expect(unit[r * W.length + i]).toBeCloseTo(exact[r * W.length + i] / m, 6);
+      }
+      expect(await lcOf(unit)).toBeCloseTo(0, 3);
+      expect(await lcOf(exact)).toBeGreaterThan(0.2);
+      expect(Array.from(unitRows(new Float32Array(4), 1, 4))).toEqual([0, 0, 0, 0]);
+    } finally {
+      task.model.dispose();
+    }
+  });
+
   it('the L_LC optimum is the least-squares attribution: on an additive model with a zero baseline it is w_i x_i exactly', async () => {
     const W = [2, -1, 0.5, 1.5];
     const nR = 4;
@@ -149,17 +177,19 @@ describe('job', () => {
         return v;
       };
       const reachable = await lcOptimum(fit, nT, n, { nonNegative: true });
+      const fitOf = (phi: Float32Array, on = held) => lcOf(unitRows(phi, nT, n), on);
+      expect(c.fitScale).toBe('unit');
       const raw = await explainer.explain(x, nT);
       expect(c.explainer).toBeCloseTo(await lcOf(raw), 6);
       // the same comparison on the fit subsets, the optimum fitted to them
       expect(c.onFit!.explainer).toBeCloseTo(await lcOf(raw, fit), 6);
-      expect(c.onFit!.optimum).toBeCloseTo(await lcOf(await lcOptimum(fit, nT, n), fit), 6);
+      expect(c.onFit!.optimum).toBeCloseTo(await fitOf(await lcOptimum(fit, nT, n), fit), 6);
       const onFitPct = (100 * (c.onFit!.explainer - c.onFit!.optimum)) / c.onFit!.optimum;
       expect(reportMarkdown(result)).toContain(`On the ${c.fitSubsets} fresh subsets, the optimum fitted to them: explainer ${c.onFit!.explainer.toFixed(4)}, optimum ${c.onFit!.optimum.toFixed(4)} (${Math.abs(onFitPct).toFixed(1)} % ${onFitPct < 0 ? 'below' : 'above'};`);
-      expect(c.optimum).toBeCloseTo(await lcOf(await lcOptimum(held, nT, n)), 6);
-      expect(c.outOfSample).toBeCloseTo(await lcOf(await lcOptimum(fit, nT, n)), 6);
-      expect(c.nonNegative).toBeCloseTo(await lcOf(await lcOptimum(held, nT, n, { nonNegative: true })), 6);
-      expect(c.reachable).toBeCloseTo(await lcOf(reachable), 6);
+      expect(c.optimum).toBeCloseTo(await fitOf(await lcOptimum(held, nT, n)), 6);
+      expect(c.outOfSample).toBeCloseTo(await fitOf(await lcOptimum(fit, nT, n)), 6);
+      expect(c.nonNegative).toBeCloseTo(await fitOf(await lcOptimum(held, nT, n, { nonNegative: true })), 6);
+      expect(c.reachable).toBeCloseTo(await fitOf(reachable), 6);
       for (const v of reachable) expect(v).toBeGreaterThanOrEqual(0);
       const row = result.table.find((r) => r.diagnostic === 'lc-reachable')!;
       const scored = await scoreAll(prep.loaded.task, { x, nRows: nT, rowIndex }, target, [minMaxNormalize(reachable, nT, n)], prep.metrics, new Seeder(prep.job.seed));

@@ -81,8 +81,12 @@ export interface JobResult {
      * the optimum fitted to them. The in-sample optimum's lead from fitting n + 1 unknowns to the
      * very k subsets it is scored on shrinks like (n + 1)/k, so with ten times the subsets this
      * compares the explainer with what the per-row fit reaches, not with its fit to the draw.
+     *
+     * `fitScale: 'unit'`: the fits were scored with every row at unit scale (`unitRows`); reports
+     * without it scored them at the scale of Δ, where L_LC's 1e-8 in the Pearson's denominator
+     * understated what they reach on rows where the model is saturated.
      */
-    lossLC: { explainer: number; optimum: number; outOfSample?: number; nonNegative?: number; reachable?: number; fitSubsets?: number; onFit?: { explainer: number; optimum: number } };
+    lossLC: { explainer: number; optimum: number; outOfSample?: number; nonNegative?: number; reachable?: number; fitSubsets?: number; onFit?: { explainer: number; optimum: number }; fitScale?: 'unit' };
     /** Mean per-row Pearson of the explainer's (normalised) explanation with each prior's and with the Z mean. */
     agreement: Record<string, number>;
     /**
@@ -282,16 +286,19 @@ export async function reportTraining(
         t.dispose();
       }
     };
+    // a fit is scored at unit scale (fitScale): its L_LC is then that of its direction, which is what it optimises
+    const fitLC = (phi: Float32Array, on?: { k: number; masks: Float32Array; delta: Float32Array }) => lcOf(unitRows(phi, nTest, n), false, on);
     const outOfSampleRaw = await lcOptimum(lcFit, nTest, n, {}, signal);
     const lossLc = {
       explainer: await lcOf(raw, cfg.lcNormalised ?? false),
-      optimum: await lcOf(optimumRaw, false),
-      outOfSample: await lcOf(outOfSampleRaw, false),
+      optimum: await fitLC(optimumRaw),
+      outOfSample: await fitLC(outOfSampleRaw),
       // in sample, only where the subsets outnumber the unknowns (with fewer, the fit is underdetermined)
-      ...(lc.k > n + 1 ? { nonNegative: await lcOf(await lcOptimum(lc, nTest, n, { nonNegative: true }, signal), false) } : {}),
-      reachable: await lcOf(reachableRaw, false),
+      ...(lc.k > n + 1 ? { nonNegative: await fitLC(await lcOptimum(lc, nTest, n, { nonNegative: true }, signal)) } : {}),
+      reachable: await fitLC(reachableRaw),
       fitSubsets: lcFit.k,
-      onFit: { explainer: await lcOf(raw, cfg.lcNormalised ?? false, lcFit), optimum: await lcOf(outOfSampleRaw, false, lcFit) },
+      onFit: { explainer: await lcOf(raw, cfg.lcNormalised ?? false, lcFit), optimum: await fitLC(outOfSampleRaw, lcFit) },
+      fitScale: 'unit' as const,
     };
     const agreement: Record<string, number> = {};
     const meanPearson = (a: Float32Array, b: Float32Array) => {
@@ -329,6 +336,23 @@ export async function reportTraining(
       ran.map((p) => ({ id: p.id, forwardsPerRow: methodRows(p.id, p.params, n, p.id === 'score-cam' ? spatialShape(resolveCamLayer(task, String(p.params.layer ?? ''), 'Score-CAM'))[2] : undefined) })),
     ),
   };
+}
+
+/**
+ * Each row divided by its largest |value| (rows of zeros stay zeros). L_LC's Pearson adds 1e-8 to
+ * its denominator, so it is blind to an attribution's scale only while ‖centred subset sums‖·‖centred
+ * Δ‖ is well above 1e-8; a least-squares fit has the scale of Δ, and where the model is saturated
+ * (Δ varies by 1e-4 or less across the subsets) scoring it at that scale halves its Pearson. At
+ * unit scale the fits score what their direction reaches. [nRows, n]
+ */
+export function unitRows(phi: Float32Array, nRows: number, n: number): Float32Array {
+  const out = new Float32Array(nRows * n);
+  for (let r = 0; r < nRows; r++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(phi[r * n + i]));
+    if (m > 0) for (let i = 0; i < n; i++) out[r * n + i] = phi[r * n + i] / m;
+  }
+  return out;
 }
 
 /** How many more subsets the out-of-sample L_LC fits draw than the held-out evaluation uses. */
