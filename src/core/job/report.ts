@@ -342,7 +342,7 @@ export async function reportTraining(
  * Each row divided by its largest |value| (rows of zeros stay zeros). L_LC's Pearson adds 1e-8 to
  * its denominator, so it is blind to an attribution's scale only while ‖centred subset sums‖·‖centred
  * Δ‖ is well above 1e-8; a least-squares fit has the scale of Δ, and where the model is saturated
- * (Δ varies by 1e-4 or less across the subsets) scoring it at that scale halves its Pearson. At
+ * (Δ varies by 1e-3 or less across the subsets) scoring it at that scale cuts its Pearson. At
  * unit scale the fits score what their direction reaches. [nRows, n]
  */
 export function unitRows(phi: Float32Array, nRows: number, n: number): Float32Array {
