@@ -147,15 +147,16 @@ describe('explainer training', () => {
       expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 24 }, (_, i) => i));
       for (const s of steps) {
         expect(s.alpha).toBe(1);
-        expect(Number.isFinite(s.lossLC)).toBe(true);
+        expect(Number.isNaN(s.lossLC)).toBe(true); // pc-only: no L_LC pass
       }
       const first = mean(steps.slice(0, 2).map((s) => s.lossPC));
       const last = mean(steps.slice(-2).map((s) => s.lossPC));
       expect(last).toBeLessThan(0.5 * first);
       const evals = events.filter((e) => e.type === 'eval');
       expect(evals.map((e) => e.epoch)).toEqual([1, 3, 5, 7, 9, 11]);
-      const ev = evals as { lossPC: number }[];
+      const ev = evals as { lossPC: number; lossLC: number }[];
       expect(ev[ev.length - 1].lossPC).toBeLessThan(ev[0].lossPC);
+      expect(ev.every((e) => Number.isFinite(e.lossLC))).toBe(true); // held-out L_LC is still measured
     } finally {
       task.model.dispose();
     }
@@ -263,7 +264,7 @@ describe('explainer training', () => {
     }
   });
 
-  it('modes: lc-only uses α ≡ 0 and runs no L_PC pass; cancellation stops the run and frees every tensor', async () => {
+  it('modes: lc-only uses α ≡ 0 and runs no L_PC pass, pc-only α ≡ 1 and no L_LC pass; cancellation stops the run and frees every tensor', async () => {
     const { task, input, x } = setup();
     try {
       const lc = (await collect(input('lc-only', { epochs: 1 }))).steps;
@@ -282,6 +283,20 @@ describe('explainer training', () => {
         withZ.explainer.dispose();
         noZ.explainer.dispose();
       }
+      // pc-only: α ≡ 1 leaves L_LC out of the step (no Δ model calls, the steps report none); it trains exactly as a full run whose α stays 1 (window never fills), whose L_LC pass has weight 0
+      const pcOnly = await runTraining(trainExplainer(input('pc-only', { epochs: 2 })), () => {});
+      const fullA1Events: StepEvent[] = [];
+      const fullA1 = await runTraining(trainExplainer(input('full', { epochs: 2, alpha: { ...trainDefaults.alpha, window: 10000 } })), (e) => e.type === 'step' && fullA1Events.push(e));
+      try {
+        const pcSteps = (await collect(input('pc-only', { epochs: 2 }))).steps;
+        expect(pcSteps.map((s) => s.lossLC).every(Number.isNaN)).toBe(true);
+        expect(fullA1Events.every((s) => s.alpha === 1 && Number.isFinite(s.lossLC))).toBe(true);
+        expect(pcSteps.map((s) => s.lossPC)).toEqual(fullA1Events.map((s) => s.lossPC));
+        expect(Array.from(await pcOnly.explainer.explain(x, nRows))).toEqual(Array.from(await fullA1.explainer.explain(x, nRows)));
+      } finally {
+        pcOnly.explainer.dispose();
+        fullA1.explainer.dispose();
+      }
       const before = tf.memory().numTensors;
       const ctrl = new AbortController();
       let seen = 0;
@@ -294,6 +309,38 @@ describe('explainer training', () => {
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       task.model.dispose();
+    }
+  });
+  it('lcOutput logit: the steps fit Δ of the target logit (the steps of the same run on a logit task); held-out L_LC stays on the task\'s output', async () => {
+    const { input, task: additive } = setup();
+    const prob = mlpTask(n, 3, randomRows(8, n, 'lc-output'), 8, 5, 16, 'probability');
+    const logit = mlpTask(n, 3, randomRows(8, n, 'lc-output'), 8, 5, 16, 'logit');
+    try {
+      const run = async (task: Task, over: Partial<TrainConfig>) => {
+        const events: TrainEvent[] = [];
+        const r = await runTraining(trainExplainer({ ...input('lc-only', { epochs: 2, ...over }), task }), (e) => events.push(e));
+        return { explainer: r.explainer, steps: events.filter((e): e is StepEvent => e.type === 'step').map((e) => e.lossLC), evals: events.filter((e) => e.type === 'eval') };
+      };
+      const a = await run(prob, { lcOutput: 'logit' });
+      const b = await run(logit, {});
+      const c = await run(prob, {});
+      try {
+        expect(a.steps).toEqual(b.steps);
+        expect(a.steps[0]).not.toBe(c.steps[0]);
+        // held out: the probability's Δ on the held-out rows (fixed subsets), recomputed by hand for the explainer returned
+        const h = input('lc-only').heldOut!.samples;
+        const lc = await lcTargets(prob, h.x, h.nRows, h.rowIndex, h.target, 20, new Seeder(7), 'deepfaith-lc-heldout');
+        const phi = await a.explainer.explain(h.x, h.nRows);
+        const byHand = tf.tidy(() => lossLC(tf.tensor2d(phi, [h.nRows, n]), tf.tensor3d(lc.masks, [h.nRows, lc.k, n]), tf.tensor2d(lc.delta, [h.nRows, lc.k])).dataSync()[0]);
+        const last = a.evals[a.evals.length - 1];
+        expect(last.type === 'eval' && last.lossLC).toBeCloseTo(byHand, 6);
+        const lcLogit = await lcTargets(prob, h.x, h.nRows, h.rowIndex, h.target, 20, new Seeder(7), 'deepfaith-lc-heldout', 'independent', 'logit');
+        expect(Array.from(lcLogit.delta)).not.toEqual(Array.from(lc.delta));
+      } finally {
+        for (const r of [a, b, c]) r.explainer.dispose();
+      }
+    } finally {
+      for (const t of [prob, logit, additive]) t.model.dispose();
     }
   });
   it('synthetic L_LC rows (lcAugment): the training rows first, then A noisy copies of each (σ = lcJitter·std of each input value), explained for the predicted class there or the source row\'s; fresh every epoch', async () => {

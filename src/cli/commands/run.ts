@@ -56,7 +56,7 @@ export function progressPrinter(prefix: string): (e: JobEvent) => void {
       if (e.train?.type === 'step' && tenth !== lastTenth) {
         lastTenth = tenth;
         const s = e.train;
-        console.error(`${prefix} train step ${s.step + 1}/${e.total}: L_PC ${Number.isFinite(s.lossPC) ? s.lossPC.toFixed(4) : 'n/a'}, L_LC ${s.lossLC.toFixed(4)}, α ${s.alpha.toFixed(3)}${s.converged ? ' (converged)' : ''}`);
+        console.error(`${prefix} train step ${s.step + 1}/${e.total}: L_PC ${Number.isFinite(s.lossPC) ? s.lossPC.toFixed(4) : 'n/a'}, L_LC ${Number.isFinite(s.lossLC) ? s.lossLC.toFixed(4) : 'n/a'}, α ${s.alpha.toFixed(3)}${s.converged ? ' (converged)' : ''}`);
       }
       return;
     }

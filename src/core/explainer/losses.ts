@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import type { Seeder } from '../rng';
 import type { Task } from '../task/task';
+import type { OutputMode } from '../task/model';
 import { rowBaselines } from '../task/featureSpace';
 
 /** Row-wise differentiable Pearson. a, b: [B, m] → [B]. */
@@ -64,6 +65,10 @@ export type LcSampling = 'independent' | 'antithetic' | 'exact';
 export const LC_SAMPLINGS: readonly LcSampling[] = ['independent', 'antithetic', 'exact'];
 export const LC_EXACT_MAX_FEATURES = 12;
 
+/** The model output whose Δ the training steps' L_LC fits (train.ts TrainConfig.lcOutput). */
+export type LcOutput = 'task' | 'logit';
+export const LC_OUTPUTS: readonly LcOutput[] = ['task', 'logit'];
+
 /** Subsets per sample for a sampling rule. */
 export function lcSubsetCount(sampling: LcSampling, k: number, n: number): number {
   if (sampling === 'exact') {
@@ -90,7 +95,7 @@ export interface LcTargets {
 /**
  * Draw the subsets of each sample (by `sampling`: each feature removed with probability ½ from
  * `seeder.rng(unitId, rowIndex[r])`, those and their complements, or all 2ⁿ) and compute their Δ
- * with one batched model call over the nRows·(k+1) inputs (clean rows included) — per chunk of rows
+ * with one batched model call over the nRows·(k+1) inputs (clean rows included; on `output`, the task's by default) — per chunk of rows
  * when they would exceed LC_INPUT_VALUES values (images); the numbers do not depend on it —,
  * k = lcSubsetCount(sampling, kRequested, n). No gradient flows through Δ.
  */
@@ -104,6 +109,7 @@ export async function lcTargets(
   seeder: Seeder,
   unitId: string,
   sampling: LcSampling = 'independent',
+  output: OutputMode = task.output,
 ): Promise<LcTargets> {
   const n = task.nFeatures;
   const k = lcSubsetCount(sampling, kRequested, n);
@@ -133,7 +139,7 @@ export async function lcTargets(
       }
       targets.fill(target[r], base, base + k + 1);
     }
-    const p = await task.model.predictTarget(inputs, (r1 - r0) * (k + 1), targets, task.output);
+    const p = await task.model.predictTarget(inputs, (r1 - r0) * (k + 1), targets, output);
     for (let r = r0; r < r1; r++) for (let j = 0; j < k; j++) delta[r * k + j] = p[(r - r0) * (k + 1)] - p[(r - r0) * (k + 1) + 1 + j];
   }
   return { nRows, k, masks, delta };

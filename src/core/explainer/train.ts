@@ -25,7 +25,8 @@ import { compileAhead, splitStages, activateBackend, withBackend } from '../back
 import { Seeder } from '../rng';
 import { chooseTargets, type Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
-import { LC_SAMPLINGS, lcSubsetCount, lcTargets, lossLC, lossPC, type LcSampling, type LcTargets } from './losses';
+import { LC_OUTPUTS, LC_SAMPLINGS, lcSubsetCount, lcTargets, lossLC, lossPC, type LcOutput, type LcSampling, type LcTargets } from './losses';
+import type { OutputMode } from '../task/model';
 import { columnMoments, Explainer, type ExplainerConfig } from './model';
 import { inputWidth, tokensOf, type TokenKind } from './tokens';
 import type { ParamSchema } from '../params';
@@ -66,6 +67,13 @@ export interface TrainConfig {
   lcAugment: number;
   /** σ of the synthetic rows' noise, in standard deviations of each input value over the training rows. */
   lcJitter: number;
+  /**
+   * The model output whose Δ the training steps' L_LC fits: 'task' (the task's output, METRICS.md;
+   * the default) or 'logit' (the target logit; outside METRICS.md). A saturated probability barely
+   * moves when features are removed (and near 1 float32 resolves it only to 6e-8), its logit does.
+   * Validation (early stopping) and held-out L_LC stay on the task's output, which is what is scored.
+   */
+  lcOutput: LcOutput;
   /** Held-out evaluation every this many epochs (and after the last). 0 = only after the last. */
   evalEvery: number;
   /** Algorithm 1's ε, e, C. */
@@ -84,6 +92,7 @@ export const defaults: TrainConfig = {
   lcNormalised: false,
   lcAugment: 0,
   lcJitter: 0.1,
+  lcOutput: 'task',
   lrSchedule: 'constant',
   patience: 0,
   evalEvery: 10,
@@ -102,6 +111,7 @@ export const params: ParamSchema<Omit<TrainConfig, 'alpha'>> = {
   lcNormalised: { type: 'boolean', meaning: 'Compute L_LC on the per-sample min–max normalised output (what the metrics score).' },
   lcAugment: { type: 'int', min: 0, max: 64, meaning: 'Synthetic L_LC rows per training row, fresh every epoch: a training row plus Gaussian noise (0 = off; tables and images).' },
   lcJitter: { type: 'number', min: 0, minExclusive: true, max: 10, meaning: 'σ of the synthetic rows\' noise, in standard deviations of each input value over the training rows.' },
+  lcOutput: { type: 'choice', choices: LC_OUTPUTS, meaning: 'Model output whose Δ the training steps\' L_LC fits: the task\'s output, or the target logit (saturated probabilities barely move); validation and held-out L_LC stay on the task\'s output.' },
   lrSchedule: { type: 'choice', choices: ['constant', 'cosine'], meaning: 'Learning rate over the steps: constant, or cosine decay to 0.' },
   patience: { type: 'int', min: 0, max: 100000, meaning: 'Early stopping: epochs without a better validation objective before training stops (0 = off; validation rows come from the training rows).' },
   evalEvery: { type: 'int', min: 0, max: 100000, meaning: 'Held-out evaluation every this many epochs (and after the last; 0 = only after the last).' },
@@ -170,7 +180,9 @@ export interface StepEvent {
   type: 'step';
   step: number;
   epoch: number;
+  /** The step's L_PC; NaN in lc-only (α ≡ 0: no L_PC pass). */
   lossPC: number;
+  /** The step's L_LC; NaN in pc-only (α ≡ 1: no L_LC pass). */
   lossLC: number;
   /** α used in this step. */
   alpha: number;
@@ -357,6 +369,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
   const tokenSpec = tokensOf(resume?.explainer ?? input.explainer);
   const width = inputWidth(tokenSpec, n); // values per row the explainer reads
   const augment = config.lcAugment ?? 0;
+  const usesLc = mode !== 'pc-only'; // α ≡ 1 in pc-only: the steps need no L_LC
+  const stepOutput: OutputMode = (config.lcOutput ?? 'task') === 'logit' ? 'logit' : task.output; // the output whose Δ the steps' L_LC fits
   checkAugment(augment, tokenSpec.kind);
   if (samples.x.length !== samples.nRows * width || z.x.length !== z.nPairs * width)
     throw new Error(`trainExplainer: rows of ${width} values expected (the explainer's tokens read ${width} per row)`);
@@ -404,7 +418,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
       throwIfCancelled(signal);
       // D of this epoch: the training rows, and synthetic rows when lcAugment > 0
       const d = std ? await onTarget(() => augmentedSamples(task, samples, width, std, config, seeder, epoch, input.syntheticTarget ?? 'predicted')) : samples;
-      const lc = await onTarget(() => lcTargets(task, d.x, d.nRows, d.rowIndex, d.target, kAsked, seeder, `deepfaith-lc|epoch${epoch}`, sampling));
+      // pc-only: α ≡ 1, so L_LC adds nothing to a step: no Δ model calls and no L_LC pass (the steps report no L_LC)
+      const lc = usesLc ? await onTarget(() => lcTargets(task, d.x, d.nRows, d.rowIndex, d.target, kAsked, seeder, `deepfaith-lc|epoch${epoch}`, sampling, stepOutput)) : { nRows: d.nRows, k, masks: new Float32Array(0), delta: new Float32Array(0) };
       const zOrder = z.nPairs > 0 ? shuffled(z.nPairs, seeder, `deepfaith-shuffle-z|epoch${epoch}`) : new Int32Array(0);
       const dOrder = shuffled(d.nRows, seeder, `deepfaith-shuffle-d|epoch${epoch}`);
       const dPerStep = Math.ceil(d.nRows / stepsPerEpoch);
@@ -418,6 +433,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         const zIdx = mode === 'lc-only' ? new Int32Array(0) : zOrder.subarray(s * config.batchSize, Math.min((s + 1) * config.batchSize, z.nPairs));
         let dIdx = dOrder.subarray(s * dPerStep, Math.min((s + 1) * dPerStep, d.nRows));
         if (dIdx.length === 0) dIdx = dOrder.subarray(0, Math.min(dPerStep, d.nRows));
+        if (!usesLc) dIdx = new Int32Array(0);
         const a = modeAlpha(mode, alpha);
         const lr = scheduledLearningRate(config, step, totalSteps);
         adam.learningRate = lr; // Adam reads it at every applyGradients
@@ -434,12 +450,12 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           let lcT: tf.Scalar | null = null;
           // the step's objective; `keep` holds its two losses for reading after the step
           const objective = (keep: boolean): tf.Scalar => {
-            const lcLoss = lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false); // scalar
-            if (keep) lcT = tf.keep(lcLoss);
-            if (zIdx.length === 0) return tf.mul(1 - a, lcLoss) as tf.Scalar;
+            const lcLoss = dIdx.length > 0 ? lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false) : null; // scalar
+            if (keep && lcLoss) lcT = tf.keep(lcLoss);
+            if (zIdx.length === 0) return tf.mul(1 - a, lcLoss!) as tf.Scalar;
             const pcLoss = lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, width]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n])); // scalar
             if (keep) pcT = tf.keep(pcLoss);
-            return tf.add(tf.mul(a, pcLoss), tf.mul(1 - a, lcLoss)) as tf.Scalar;
+            return (lcLoss ? tf.add(tf.mul(a, pcLoss), tf.mul(1 - a, lcLoss)) : tf.mul(a, pcLoss)) as tf.Scalar;
           };
           if (!compiled.has('step')) {
             // a GPU's kernels for this step are compiled first, off the thread (core/backend.ts)
@@ -457,9 +473,9 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           tf.dispose(grads);
           value.dispose();
           pcValue = pcT ? (await (pcT as tf.Scalar).data())[0] : NaN;
-          lcValue = (await (lcT as unknown as tf.Scalar).data())[0];
+          lcValue = lcT ? (await (lcT as unknown as tf.Scalar).data())[0] : NaN;
           if (pcT) (pcT as tf.Scalar).dispose();
-          (lcT as unknown as tf.Scalar).dispose();
+          if (lcT) (lcT as unknown as tf.Scalar).dispose();
         } else {
           // chunks of at most chunkRows rows; each chunk's loss weighted by its share of the minibatch, gradients summed
           const sum = await chunkedGradients(explainer, vars, chunkRows, {
@@ -482,7 +498,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
             decayed.dispose(); // the variable keeps the data; the handle is released
           }
         }
-        if (!Number.isFinite(lcValue) || (zIdx.length > 0 && !Number.isFinite(pcValue)))
+        if ((dIdx.length > 0 && !Number.isFinite(lcValue)) || (zIdx.length > 0 && !Number.isFinite(pcValue)))
           throw new UserError(
             `Training diverged at step ${step} (epoch ${epoch + 1}): L_PC = ${pcValue}, L_LC = ${lcValue} with learning rate ${lr}. Nothing was saved.`,
             'Lower training.learningRate (e.g. by 10×) and train again.',
@@ -645,7 +661,7 @@ async function chunkedGradients(
     }
     const grads = acc!;
     acc = null;
-    return { grads, lossPC: nZ > 0 ? pcSum : NaN, lossLC: lcSum };
+    return { grads, lossPC: nZ > 0 ? pcSum : NaN, lossLC: nD > 0 ? lcSum : NaN };
   } finally {
     if (acc) tf.dispose(acc as tf.NamedTensorMap);
   }

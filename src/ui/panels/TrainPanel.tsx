@@ -26,7 +26,7 @@ export function TrainPanel() {
       {label} <input type="number" step={step} value={ts ? ts.explainer[k] : ''} disabled={running || !ts} onChange={(e) => s.setExplainerArch({ [k]: Number(e.target.value) })} data-testid={`train-${k}`} />
     </label>
   );
-  const choice = (k: 'lrSchedule' | 'lcSampling', label: string, options: [string, string][]) => (
+  const choice = (k: 'lrSchedule' | 'lcSampling' | 'lcOutput', label: string, options: [string, string][]) => (
     <label>
       {label}{' '}
       <select value={ts ? String(ts.training[k]) : ''} disabled={running || !ts} onChange={(e) => s.setTraining({ [k]: e.target.value } as Partial<TrainSettings['training']>)} data-testid={`train-${k}`}>
@@ -88,6 +88,10 @@ export function TrainPanel() {
               </label>
               {num('lcAugment', 'synthetic L_LC rows per row (0 = off)')}
               {num('lcJitter', 'their noise σ (× each value\'s std)', 0.05)}
+              {choice('lcOutput', 'L_LC trained on Δ of', [
+                ['task', 'the task\'s output'],
+                ['logit', 'the target logit'],
+              ])}
               <label>
                 α updated every{' '}
                 <select value={ts.training.alpha.every} disabled={running} onChange={(e) => s.setTraining({ alpha: { ...ts.training.alpha, every: e.target.value as 'epoch' | 'step' } })} data-testid="train-alpha-every">
@@ -137,7 +141,7 @@ export function TrainPanel() {
           )}
           {last && (
             <p className="live" data-testid="train-last">
-              step {last.step}: L_PC = <span data-testid="last-lpc">{Number.isFinite(last.lPC) ? last.lPC.toFixed(5) : 'n/a (not trained)'}</span>, L_LC = <span data-testid="last-llc">{last.lLC.toFixed(5)}</span>, α = {last.alpha.toFixed(3)}
+              step {last.step}: L_PC = <span data-testid="last-lpc">{Number.isFinite(last.lPC) ? last.lPC.toFixed(5) : 'n/a (not trained)'}</span>, L_LC = <span data-testid="last-llc">{Number.isFinite(last.lLC) ? last.lLC.toFixed(5) : 'n/a (not trained)'}</span>, α = {last.alpha.toFixed(3)}
               {last.converged ? ' (converged)' : ''}
             </p>
           )}
