@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DEFAULTS, PAPER_PRESET, reportMarkdown, evaluationSplit, exportPrepared, prepareJob, preparedKey, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
+import { DEFAULTS, PAPER_PRESET, reportMarkdown, evaluationSplit, exportPrepared, planTraining, prepareJob, preparedKey, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
@@ -267,6 +267,36 @@ describe('job', () => {
     }
   });
 
+  it('explainer.classFrame "sign": each Z pair carries its row\'s target class and the report explains every test row for its own class; a three-class job is refused when its task loads, before any model call', async () => {
+    const job = resolveJob({ ...tinyJob, task: { demo: 'breast-cancer', maxRows: 40 }, explainer: { ...tinyJob.explainer, classFrame: 'sign', head: 'signed' }, mode: 'full' });
+    const prep = await prepareJob(job, nodeJobIO(process.cwd()));
+    const plan = planTraining(prep);
+    const posOf = new Map(Array.from(prep.loaded.batch.rowIndex, (r, p) => [r, p] as [number, number]));
+    expect(plan.zTrain.nPairs).toBeGreaterThan(0);
+    expect(new Set(Array.from(plan.testTarget)).size).toBe(2); // both classes among the test rows
+    expect(Array.from(plan.input.z.target!)).toEqual(Array.from(plan.zTrain.pairRow, (r) => prep.target[posOf.get(r)!]));
+    expect(Array.from(plan.input.heldOut!.z.target!)).toEqual(Array.from(plan.zTest.pairRow, (r) => prep.target[posOf.get(r)!]));
+    const { result, explainer } = await trainAndReport(prep, { training: { epochs: 2 } });
+    try {
+      // the explainer row is the trained explainer on the test rows for their own classes, min–max normalised and scored
+      const n = prep.loaded.task.nFeatures;
+      const t = plan.testTarget;
+      const ours = minMaxNormalize(await explainer.explain(plan.testBatch.x, plan.testBatch.nRows, t), plan.testBatch.nRows, n);
+      const scored = await scoreAll(prep.loaded.task, plan.testBatch, t, [ours], prep.metrics, new Seeder(prep.job.seed));
+      const row = result.table.find((r) => r.isExplainer)!;
+      result.metrics.forEach((m, i) => expect(row.scores[m.id]).toBeCloseTo(scored.perSample[0][i].reduce((a, b) => a + b, 0) / plan.testBatch.nRows, 10));
+      const flipped = minMaxNormalize(await explainer.explain(plan.testBatch.x, plan.testBatch.nRows, t.map((c) => 1 - c)), plan.testBatch.nRows, n);
+      expect(Array.from(flipped)).not.toEqual(Array.from(ours));
+    } finally {
+      explainer.dispose();
+      prep.loaded.task.model.dispose();
+    }
+    const stages = new Set<string>();
+    const refused = prepareJob(resolveJob({ ...tinyJob, explainer: { ...tinyJob.explainer, classFrame: 'sign' } }), nodeJobIO(process.cwd()), (e) => stages.add(e.stage));
+    await expect(refused).rejects.toThrow(/class frame "sign".*this task has 3 classes/);
+    expect([...stages]).toEqual(['load']); // refused while loading: no prior ran
+  });
+
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {
     const j = resolveJob({ task: { demo: 'wine' }, preset: 'paper', supervision: { delta: 0.93 } });
     expect(j.preset).toBe('paper');
@@ -322,6 +352,31 @@ describe('job', () => {
     const again = await runJob(tinyJob, nodeJobIO(process.cwd()));
     again.explainer.dispose();
     expect(again.result.table.map((r) => r.scores)).toEqual(result.table.map((r) => r.scores));
+  });
+
+  it('CLI: an explainer with classFrame "sign" is saved with it, and explain gives each row its target class\'s explanation (class 0: the negative of class 1\'s)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'df-frame-'));
+    const jobPath = join(dir, 'job.json');
+    writeFileSync(jobPath, JSON.stringify({ ...tinyJob, task: { demo: 'breast-cancer', maxRows: 40 }, explainer: { ...tinyJob.explainer, classFrame: 'sign' } }));
+    const out = join(dir, 'out');
+    expect(await main(['run', jobPath, '--out', out])).toBe(0);
+    const modelJson = JSON.parse(readFileSync(join(out, 'explainer', 'model.json'), 'utf8'));
+    expect(modelJson.config.classFrame).toBe('sign');
+    const ef = join(dir, 'e.json');
+    expect(await main(['explain', '--explainer', join(out, 'explainer'), '--demo', 'breast-cancer', '--rows', '0:40', '--out', ef])).toBe(0);
+    const file = JSON.parse(readFileSync(ef, 'utf8'));
+    expect(new Set(file.target).size).toBe(2);
+    // the same weights without the frame give class 1's explanation of every row
+    const bin = readFileSync(join(out, 'explainer', 'weights.bin'));
+    const plain = loadExplainer({ ...modelJson, config: { ...modelJson.config, classFrame: 'none' } }, bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+    try {
+      const n = plain.config.nFeatures;
+      const rows = readFileSync(resolve('public/demos/breast-cancer/data.csv'), 'utf8').trim().split(/\r?\n/).slice(1, 41).map((l) => l.split(',').slice(0, n).map(Number));
+      const y = await plain.explain(Float32Array.from(rows.flat()), 40);
+      for (let r = 0; r < 40; r++) for (let i = 0; i < n; i++) expect(file.values[r][i]).toBeCloseTo((file.target[r] === 1 ? 1 : -1) * y[r * n + i], 6);
+    } finally {
+      plain.dispose();
+    }
   });
 
   it('CLI: run writes results.json, report.md and a loadable explainer; explain writes the attribute format', async () => {

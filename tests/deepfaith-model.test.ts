@@ -18,6 +18,28 @@ async function read(t: tf.Tensor): Promise<Float32Array> {
 describe('explainer model', () => {
   beforeAll(() => useBackend('wasm'));
 
+  it('classFrame sign: class 1 rows as the plain explainer gives them, class 0 rows negated; the frame needs every row\'s target', async () => {
+    const x = randomRows(6, 5, 'frame');
+    const plain = new Explainer(tinyConfig(5, 4));
+    const framed = new Explainer(tinyConfig(5, 4, { classFrame: 'sign' }));
+    const targets = Int32Array.of(1, 0, 0, 1, 0, 1);
+    try {
+      expect(plain.needsTargets).toBe(false);
+      expect(framed.needsTargets).toBe(true);
+      const p = await plain.explain(x, 6);
+      const before = tf.memory().numTensors;
+      const f = await framed.explain(x, 6, targets, 4); // chunked: the targets follow their rows
+      expect(tf.memory().numTensors).toBe(before);
+      for (let r = 0; r < 6; r++) for (let i = 0; i < 5; i++) expect(f[r * 5 + i]).toBe(targets[r] === 1 ? p[r * 5 + i] : -p[r * 5 + i]);
+      expect(Array.from(await plain.explain(x, 6, targets))).toEqual(Array.from(p)); // no frame: the targets are ignored
+      await expect(framed.explain(x, 6)).rejects.toThrow(/classFrame sign needs the target class/);
+      expect(() => new Explainer(tinyConfig(5, 4, { classFrame: 'flip' as never }))).toThrow(/classFrame "flip" is not known/);
+    } finally {
+      plain.dispose();
+      framed.dispose();
+    }
+  });
+
   it('maps [b, n] rows to saliency in [0,1]^n; same seed → same weights, another seed differs', async () => {
     const x = randomRows(6, 5, 'm');
     const a = new Explainer(tinyConfig(5, 1));
@@ -32,7 +54,7 @@ describe('explainer model', () => {
       expect(Array.from(await b.explain(x, 6))).toEqual(Array.from(ya));
       expect(Array.from(await c.explain(x, 6))).not.toEqual(Array.from(ya));
       // chunking does not change outputs
-      const chunked = await a.explain(x, 6, 4);
+      const chunked = await a.explain(x, 6, undefined, 4);
       for (let i = 0; i < 30; i++) expect(chunked[i]).toBeCloseTo(ya[i], 6);
     } finally {
       a.dispose();

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { augmentedSamples, checkAugment, stepMemoryError, runTraining, scheduledLearningRate, stepsPerEpochOf, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
+import { augmentedSamples, checkAugment, checkClassFrame, stepMemoryError, runTraining, scheduledLearningRate, stepsPerEpochOf, trainExplainer, defaults as trainDefaults, type StepEvent, type TrainCheckpoint, type TrainConfig, type TrainEvent, type TrainInput, type TrainMode } from '../src/core/explainer/train';
 import { inputStatistics, type ExplainerConfig } from '../src/core/explainer/model';
 import { lcTargets, lossLC, lossPC } from '../src/core/explainer/losses';
 import { lcOptimum } from '../src/core/job/report';
@@ -341,6 +341,61 @@ describe('explainer training', () => {
       }
     } finally {
       for (const t of [prob, logit, additive]) t.model.dispose();
+    }
+  });
+  it('classFrame sign trains as a plain explainer on class 1\'s frame (Δ₁ for every row, Z targets of class-0 pairs mirrored 1 − s) and explains class 0 as its negative; refused where Δ₀ ≠ −Δ₁', async () => {
+    const { input, task: additive, x } = setup();
+    const binary = mlpTask(n, 2, randomRows(8, n, 'frame'), 8, 9, 16, 'probability');
+    const three = mlpTask(n, 3, randomRows(8, n, 'frame'), 8, 9, 16, 'probability');
+    const binaryLogit = mlpTask(n, 2, randomRows(8, n, 'frame'), 8, 9, 16, 'logit');
+    try {
+      const base = input('full', { epochs: 2, alpha: { ...trainDefaults.alpha, window: 2, epsilon: 10, every: 'step' } });
+      const mixed = (m: number) => Int32Array.from({ length: m }, (_, i) => (i % 3 === 0 ? 0 : 1)); // both classes
+      const zTarget = mixed(base.z.nPairs);
+      const framedInput: TrainInput = {
+        ...base,
+        task: binary,
+        explainer: { ...base.explainer, classFrame: 'sign' },
+        z: { ...base.z, target: zTarget },
+        samples: { ...base.samples, target: mixed(base.samples.nRows) },
+        heldOut: { z: { ...base.heldOut!.z, target: mixed(base.heldOut!.z.nPairs) }, samples: { ...base.heldOut!.samples, target: mixed(base.heldOut!.samples.nRows) } },
+      };
+      // the same training in class 1's frame, with a plain explainer
+      const mirrored = Float32Array.from(base.z.s, (v, k) => (zTarget[Math.floor(k / n)] === 0 ? 1 - v : v));
+      const frameInput: TrainInput = {
+        ...base,
+        task: binary,
+        z: { ...base.z, s: mirrored },
+        samples: { ...base.samples, target: new Int32Array(base.samples.nRows).fill(1) },
+        heldOut: { z: base.heldOut!.z, samples: { ...base.heldOut!.samples, target: new Int32Array(base.heldOut!.samples.nRows).fill(1) } },
+      };
+      const aSteps: StepEvent[] = [];
+      const bSteps: StepEvent[] = [];
+      const a = await runTraining(trainExplainer(framedInput), (e) => e.type === 'step' && aSteps.push(e));
+      const b = await runTraining(trainExplainer(frameInput), (e) => e.type === 'step' && bSteps.push(e));
+      try {
+        expect(aSteps.some((st) => st.alpha < 1)).toBe(true); // both losses trained
+        expect(aSteps.length).toBe(bSteps.length);
+        aSteps.forEach((st, i) => {
+          expect(st.lossPC).toBeCloseTo(bSteps[i].lossPC, 4);
+          expect(st.lossLC).toBeCloseTo(bSteps[i].lossLC, 4);
+        });
+        const t = mixed(nRows);
+        const fa = await a.explainer.explain(x, nRows, t);
+        const fb = await b.explainer.explain(x, nRows);
+        for (let k = 0; k < fa.length; k++) expect(fa[k]).toBeCloseTo(t[Math.floor(k / n)] === 1 ? fb[k] : -fb[k], 3);
+      } finally {
+        a.explainer.dispose();
+        b.explainer.dispose();
+      }
+      // refused before any model call where the mirror is not exact, naming the setting
+      await expect(runTraining(trainExplainer({ ...framedInput, task: three }), () => {})).rejects.toThrow(/two-class model scored on its probability; this task has 3 classes/);
+      expect(() => checkClassFrame('sign', binaryLogit, 'task')).toThrow(/output "logit"/);
+      expect(() => checkClassFrame('sign', binary, 'logit')).toThrow(/training\.lcOutput "logit"/);
+      expect(() => checkClassFrame('none', three, 'logit')).not.toThrow();
+      expect(() => checkClassFrame('sign', binary, 'task')).not.toThrow();
+    } finally {
+      for (const t of [binary, three, binaryLogit, additive]) t.model.dispose();
     }
   });
   it('synthetic L_LC rows (lcAugment): the training rows first, then A noisy copies of each (σ = lcJitter·std of each input value), explained for the predicted class there or the source row\'s; fresh every epoch', async () => {

@@ -136,7 +136,7 @@ export class Handler {
           break;
         case 'explainSentence': {
           const trainer = this.trainer;
-          result = await this.session.explainSentence(req.job, req.text, req.target, trainer?.hasExplainer() ? (x) => trainer.explainInputs(x, 1) : undefined, abort.signal, progress);
+          result = await this.session.explainSentence(req.job, req.text, req.target, trainer?.hasExplainer() ? (x, c) => trainer.explainInputs(x, 1, Int32Array.of(c)) : undefined, abort.signal, progress);
           break;
         }
         default:

@@ -20,7 +20,7 @@ import { validateMetrics, type ValidationResult } from '../core/ffidelity/valida
 import { EXTRA_METRICS, METRICS, getMetric } from '../core/metrics/registry';
 import { minMaxNormalize, buildSupervision, supervisionOptionsFor, type StoredScores } from '../core/supervision/supervision';
 import { findProblems, loadTask, taskRows, type LoadedTask, type TaskIO } from '../core/task/load';
-import { argmax, type Batch, type Task } from '../core/task/task';
+import { argmax, chooseTargets, type Batch, type Task } from '../core/task/task';
 import { type PriorRun } from '../core/supervision/supervision';
 import type { TaskSpec } from '../core/task/load';
 import { makeTask } from '../core/task/task';
@@ -372,6 +372,33 @@ export class Session {
   }
 
   /**
+   * The target class of each row: the prepared job's (its target rule) where the row is one of its
+   * rows, else the model's prediction on it (task.ts chooseTargets). For an explainer whose
+   * explanation depends on the class (explainer.classFrame).
+   */
+  async targetsOf(b: Batch): Promise<Int32Array> {
+    const p = this.prepared?.rows;
+    const known = new Map<number, number>();
+    if (p) p.loaded.batch.rowIndex.forEach((row, pos) => known.set(row, p.target[pos]));
+    const out = new Int32Array(b.nRows);
+    const missing: number[] = [];
+    for (let r = 0; r < b.nRows; r++) {
+      const t = known.get(b.rowIndex[r]);
+      if (t === undefined) missing.push(r);
+      else out[r] = t;
+    }
+    if (missing.length) {
+      const task = this.currentTask();
+      const w = task.inputSize;
+      const x = new Float32Array(missing.length * w);
+      missing.forEach((r, i) => x.set(b.x.subarray(r * w, (r + 1) * w), i * w));
+      const predicted = await chooseTargets(task, { x, nRows: missing.length, rowIndex: Int32Array.from(missing, (r) => b.rowIndex[r]) }, 'predicted');
+      missing.forEach((r, i) => (out[r] = predicted[i]));
+    }
+    return out;
+  }
+
+  /**
    * The job resolved and checked against the loaded task: it must name this task (the studio builds
    * it from the task it shows), so results can never mix tasks.
    */
@@ -646,7 +673,7 @@ export class Session {
    * and by the trained explainer when `explain` is given. Its draws are seeded as the row after
    * the data (row index = the data's row count).
    */
-  async explainSentence(input: JobInput, text: string, target: number | undefined, explain?: (x: Float32Array) => Promise<Float32Array>, signal?: AbortSignal, progress?: ProgressFn): Promise<SentenceResult> {
+  async explainSentence(input: JobInput, text: string, target: number | undefined, explain?: (x: Float32Array, target: number) => Promise<Float32Array>, signal?: AbortSignal, progress?: ProgressFn): Promise<SentenceResult> {
     const job = this.resolve(input);
     const { full } = this.requireTask();
     const info = full.data.text;
@@ -674,7 +701,7 @@ export class Session {
       predicted,
       explanations: run.ranIds.map((methodId, j) => ({ methodId, values: run.raw[j], normalised: run.explanations[j], ms: ran[j].ms })),
       skipped: run.methods.filter((m) => !m.ran).map((m) => ({ methodId: m.id, reason: m.reason ?? '' })),
-      ...(explain ? { explainer: await explain(enc.x) } : {}),
+      ...(explain ? { explainer: await explain(enc.x, c) } : {}),
       key: explainKey(job),
     };
   }

@@ -101,7 +101,7 @@ export class Trainer {
         } else if (ev.type === 'checkpoint') {
           const snap = new Explainer(ev.checkpoint.explainer, new Map(Object.entries(ev.checkpoint.weights).map(([k, v]) => [k, Float32Array.from(v)])));
           try {
-            flush(shownExplanation(plan.input.task, watchRows, snap.config.head, await snap.explain(watchRows.x, 1)), packCheckpoint(ev.checkpoint));
+            flush(shownExplanation(plan.input.task, watchRows, snap.config, await snap.explain(watchRows.x, 1, snap.needsTargets ? await this.session.targetsOf(watchRows) : undefined)), packCheckpoint(ev.checkpoint));
           } finally {
             snap.dispose();
           }
@@ -143,8 +143,9 @@ export class Trainer {
   }
 
   /** The held explainer on these rows, as the studio draws them (core/job `shownExplanation`). */
-  private async shown(e: Explainer, b: Batch): Promise<Float32Array> {
-    return shownExplanation(this.session.requireTask().full.task, b, e.config.head, await e.explain(b.x, b.nRows));
+  private async shown(e: Explainer, b: Batch, targets?: Int32Array): Promise<Float32Array> {
+    const t = e.needsTargets ? (targets ?? (await this.session.targetsOf(b))) : undefined; // a class-frame explainer explains each row's target class
+    return shownExplanation(this.session.requireTask().full.task, b, e.config, await e.explain(b.x, b.nRows, t));
   }
 
   async explain(rows: number[]): Promise<Float32Array> {
@@ -158,9 +159,9 @@ export class Trainer {
   }
 
   /** The explainer on model-input rows that are not rows of the data (a sentence typed by the user). */
-  async explainInputs(x: Float32Array, nRows: number): Promise<Float32Array> {
+  async explainInputs(x: Float32Array, nRows: number, targets?: Int32Array): Promise<Float32Array> {
     if (!this.explainer) throw new UserError('No explainer has been trained in this session.', 'Train one in the Train panel first.');
-    return this.shown(this.explainer, { x, nRows, rowIndex: new Int32Array(nRows) });
+    return this.shown(this.explainer, { x, nRows, rowIndex: new Int32Array(nRows) }, targets);
   }
 
   dispose(): void {

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors';
 import { loadExplainer } from '../../core/explainer/model';
+import { checkClassFrame } from '../../core/explainer/train';
 import { parseRows } from '../../core/data/csv';
 import { sliceBatch } from '../../core/task/task';
 import { loadTask, targetsFor, type TaskSpec } from '../../core/task/load';
@@ -144,6 +145,7 @@ export const command: CliCommand = {
           );
         if (task.nFeatures !== n || task.inputSize !== explainer.inputWidth)
           throw new UserError(`The explainer expects ${n} features but ${loaded.source.data} has ${data.nFeatures} (${data.featureNames.join(', ')}).`, 'Choose the data the explainer was trained on (and the same --drop).');
+        checkClassFrame(explainer.config.classFrame, task, undefined); // a class-frame explainer: two-class probability tasks only
         rows = parseRows(flags.rows as string | undefined, data.nRows);
         const before = task.model.rowsEvaluated;
         target = await targetsFor(loaded, targetRule, sliceBatch(data, rows[0], rows[1]));
@@ -153,7 +155,7 @@ export const command: CliCommand = {
       }
       const batch = sliceBatch(data, rows[0], rows[1]);
       const t0 = performance.now();
-      const values = await explainer.explain(batch.x, batch.nRows); // [nRows, n]
+      const values = await explainer.explain(batch.x, batch.nRows, target); // [nRows, n] (the target class matters to a class-frame explainer)
       const ms = performance.now() - t0;
       const file: ExplanationsFile = {
         method: 'deepfaith',

@@ -66,10 +66,21 @@ export interface ExplainerConfig {
    * removal raises the class score; every explanation is still min–max normalised before scoring).
    */
   head?: ExplainerHead;
+  /**
+   * How the explanation depends on the target class c: 'none' (the contract's explainer reads x
+   * only; also when absent) or 'sign' (two-class tasks with a probability output; outside
+   * METRICS.md): the network explains class 1 and the explanation of class 0 is its negative —
+   * exact there, since p₀ = 1 − p₁ gives Δ₀(I) = −Δ₁(I) and a prior's explanation of class 0 is the
+   * mirror of class 1's. Without it the explanation of the predicted class must flip sign across
+   * the decision boundary, a jump the network cannot see in x.
+   */
+  classFrame?: ClassFrame;
 }
 
 export const INPUT_TRANSFORMS = ['standard', 'signed-log'] as const;
 export const EXPLAINER_HEADS = ['sigmoid', 'signed'] as const;
+export const CLASS_FRAMES = ['none', 'sign'] as const;
+export type ClassFrame = (typeof CLASS_FRAMES)[number];
 export type ExplainerHead = (typeof EXPLAINER_HEADS)[number];
 export type InputTransform = (typeof INPUT_TRANSFORMS)[number];
 
@@ -79,8 +90,8 @@ export function transformValue(v: number, t: InputTransform | undefined): number
 }
 
 /** Architecture defaults (the paper's Table 14 tabular column: d 64, 8 heads, FFN 128, 4 layers, dropout 0.01). */
-export const defaults: { dModel: number; nHeads: number; nLayers: number; dFF: number; dropout: number; inputTransform: InputTransform; head: ExplainerHead } = {
-  dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01, inputTransform: 'standard', head: 'sigmoid',
+export const defaults: { dModel: number; nHeads: number; nLayers: number; dFF: number; dropout: number; inputTransform: InputTransform; head: ExplainerHead; classFrame: ClassFrame } = {
+  dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01, inputTransform: 'standard', head: 'sigmoid', classFrame: 'none',
 };
 
 export type ExplainerArchitecture = typeof defaults;
@@ -94,6 +105,7 @@ export const params: ParamSchema<ExplainerArchitecture> = {
   dropout: { type: 'number', min: 0, max: 0.99, meaning: 'Dropout rate on the embedding and the residual branches (training only).' },
   inputTransform: { type: 'choice', choices: INPUT_TRANSFORMS, meaning: 'Applied to each value before standardisation: none, or sign·log1p for heavy-tailed features.' },
   head: { type: 'choice', choices: EXPLAINER_HEADS, meaning: 'Output: sigmoid (the contract\'s [0,1] saliency), or signed (the linear output, any sign; outside METRICS.md, so that L_LC\'s optimum can be reached).' },
+  classFrame: { type: 'choice', choices: CLASS_FRAMES, meaning: 'Target class: none (the explanation reads x only), or sign (two-class tasks with a probability output: class 0\'s explanation is the negative of class 1\'s; outside METRICS.md).' },
 };
 
 export const EXPLAINER_FORMAT = 'deepfaith-explainer';
@@ -170,6 +182,7 @@ export function validateConfig(c: ExplainerConfig): void {
   if (!(c.dropout >= 0 && c.dropout < 1)) bad(`Explainer dropout ${c.dropout} is outside [0, 1).`, 'Use e.g. 0.01.');
   if (c.inputTransform !== undefined && !(INPUT_TRANSFORMS as readonly string[]).includes(c.inputTransform)) bad(`Explainer inputTransform "${c.inputTransform}" is not known.`, `Use one of: ${INPUT_TRANSFORMS.join(', ')}.`);
   if (c.head !== undefined && !(EXPLAINER_HEADS as readonly string[]).includes(c.head)) bad(`Explainer head "${c.head}" is not known.`, `Use one of: ${EXPLAINER_HEADS.join(', ')}.`);
+  if (c.classFrame !== undefined && !(CLASS_FRAMES as readonly string[]).includes(c.classFrame)) bad(`Explainer classFrame "${c.classFrame}" is not known.`, `Use one of: ${CLASS_FRAMES.join(', ')}.`);
   if (c.tokens !== undefined) validateTokens(c.tokens, c.nFeatures);
   const width = inputWidth(tokensOf(c), c.nFeatures);
   if (!Array.isArray(c.inputMean) || !Array.isArray(c.inputStd) || c.inputMean.length !== width || c.inputStd.length !== width)
@@ -273,12 +286,18 @@ export class Explainer {
     return this.vars.get(name)!;
   }
 
+  /** Whether explanations depend on the target class (config.classFrame 'sign'): then apply/explain need each row's target. */
+  get needsTargets(): boolean {
+    return (this.config.classFrame ?? 'none') !== 'none';
+  }
+
   /**
    * Forward pass. x: [b, inputWidth] raw values (features, or the image for patch tokens) → [b, n] saliency in [0,1].
    * `dropoutSeed` (training only) seeds this call's dropout masks; without it no dropout is applied.
+   * `targets` ([b] class indices): required with classFrame 'sign' (rows of class 0 get the negative), ignored otherwise.
    * Call inside tf.tidy or tf.variableGrads.
    */
-  apply(x: tf.Tensor2D, dropoutSeed?: string): tf.Tensor2D {
+  apply(x: tf.Tensor2D, dropoutSeed?: string, targets?: ArrayLike<number>): tf.Tensor2D {
     const c = this.config;
     const b = x.shape[0];
     const n = c.nFeatures;
@@ -319,18 +338,23 @@ export class Explainer {
     const logits = tf.reshape(z, [b, n]) as tf.Tensor2D; // [b, n]
     const s = c.head === 'signed' ? logits : (tf.sigmoid(logits) as tf.Tensor2D); // [b, n]
     // text: padding gets no mass
-    return this.tokens.kind === 'token-id' ? (tf.mul(s, tf.cast(tf.notEqual(x, this.tokens.pad), 'float32')) as tf.Tensor2D) : s;
+    const masked = this.tokens.kind === 'token-id' ? (tf.mul(s, tf.cast(tf.notEqual(x, this.tokens.pad), 'float32')) as tf.Tensor2D) : s;
+    if (!this.needsTargets) return masked;
+    if (!targets || targets.length !== b) throw new Error(`Explainer.apply: classFrame ${c.classFrame} needs the target class of each of the ${b} rows`);
+    const sign = Float32Array.from({ length: b }, (_, r) => (targets[r] === 1 ? 1 : -1)); // class 1 as is, class 0 mirrored
+    return tf.mul(masked, tf.tensor2d(sign, [b, 1])) as tf.Tensor2D; // [b, n]
   }
 
-  /** Explanations of nRows rows (no dropout), batched. x: [nRows, inputWidth] → [nRows, n]. */
-  async explain(x: Float32Array, nRows: number, maxBatchRows = explainerRowsPerPass(this.config)): Promise<Float32Array> {
+  /** Explanations of nRows rows (no dropout), batched. x: [nRows, inputWidth] → [nRows, n]; `targets` as in `apply`. */
+  async explain(x: Float32Array, nRows: number, targets?: ArrayLike<number>, maxBatchRows = explainerRowsPerPass(this.config)): Promise<Float32Array> {
     const n = this.config.nFeatures;
     const w = this.inputWidth;
     if (x.length !== nRows * w) throw new Error(`explain: expected ${nRows * w} values, got ${x.length}`);
     const out = new Float32Array(nRows * n);
     for (let start = 0; start < nRows; start += maxBatchRows) {
       const rows = Math.min(maxBatchRows, nRows - start);
-      const y = tf.tidy(() => this.apply(tf.tensor2d(x.subarray(start * w, (start + rows) * w), [rows, w]))); // [rows, n]
+      const t = targets ? Array.prototype.slice.call(targets, start, start + rows) : undefined;
+      const y = tf.tidy(() => this.apply(tf.tensor2d(x.subarray(start * w, (start + rows) * w), [rows, w]), undefined, t)); // [rows, n]
       try {
         out.set(await y.data(), start * n);
       } finally {

@@ -27,7 +27,7 @@ import { chooseTargets, type Task } from '../task/task';
 import { alphaStep, initialAlphaState, defaults as alphaDefaults, type AlphaParams, type AlphaState } from './alpha';
 import { LC_OUTPUTS, LC_SAMPLINGS, lcSubsetCount, lcTargets, lossLC, lossPC, type LcOutput, type LcSampling, type LcTargets } from './losses';
 import type { OutputMode } from '../task/model';
-import { columnMoments, Explainer, type ExplainerConfig } from './model';
+import { columnMoments, Explainer, type ClassFrame, type ExplainerConfig } from './model';
 import { inputWidth, tokensOf, type TokenKind } from './tokens';
 import type { ParamSchema } from '../params';
 
@@ -147,6 +147,8 @@ export interface PairSet {
   /** [nPairs, n] saliency targets in [0,1] */
   s: Float32Array;
   nPairs: number;
+  /** [nPairs] the target class each pair's explanation is of (needed by an explainer with a class frame). */
+  target?: Int32Array;
 }
 
 export interface TrainInput {
@@ -270,6 +272,21 @@ export function stepMemoryError(e: unknown, step: number, epoch: number, pairs: 
 }
 
 /** Synthetic L_LC rows are noise added to input values: refused where the explainer reads token ids (text). */
+/**
+ * A class frame ('sign': class 0's explanation is the negative of class 1's) is exact only where
+ * Δ₀ = −Δ₁: a two-class task scored on its probability, with L_LC trained on that output.
+ */
+export function checkClassFrame(frame: ClassFrame | undefined, task: Pick<Task, 'nClasses' | 'output'>, lcOutput: LcOutput | undefined): void {
+  if ((frame ?? 'none') === 'none') return;
+  if (task.nClasses !== 2 || task.output !== 'probability')
+    throw new UserError(
+      `The explainer's class frame "sign" mirrors class 1's explanation for class 0, which is exact only for a two-class model scored on its probability; this task has ${task.nClasses} class${task.nClasses === 1 ? '' : 'es'} and output "${task.output}".`,
+      'Set explainer.classFrame to "none" for this task.',
+    );
+  if ((lcOutput ?? 'task') === 'logit')
+    throw new UserError('The class frame "sign" relies on p₀ = 1 − p₁; the two classes\' logits are not mirrors of each other, so it cannot be trained with training.lcOutput "logit".', 'Set training.lcOutput to "task", or explainer.classFrame to "none".');
+}
+
 export function checkAugment(lcAugment: number, tokenKind: TokenKind): void {
   if (lcAugment > 0 && tokenKind === 'token-id')
     throw new UserError('Synthetic L_LC rows (training.lcAugment) add noise to the input values, and a text explainer reads token ids: noise would not give words.', 'Set training.lcAugment to 0 for text tasks.');
@@ -332,14 +349,14 @@ async function evaluateLosses(explainer: Explainer, z: PairSet, lc: LcTargets, s
   const n = explainer.config.nFeatures;
   let lossPCValue = NaN;
   if (z.nPairs > 0) {
-    const phi = await explainer.explain(z.x, z.nPairs);
+    const phi = await explainer.explain(z.x, z.nPairs, z.target);
     const l = tf.tidy(() => lossPC(tf.tensor2d(phi, [z.nPairs, n]), tf.tensor2d(z.s, [z.nPairs, n])));
     lossPCValue = (await l.data())[0];
     l.dispose();
   }
   let lossLCValue = NaN;
   if (samples.nRows > 0) {
-    const phi = await explainer.explain(samples.x, samples.nRows);
+    const phi = await explainer.explain(samples.x, samples.nRows, samples.target);
     const l = tf.tidy(() =>
       lossLC(tf.tensor2d(phi, [samples.nRows, n]), tf.tensor3d(lc.masks, [samples.nRows, lc.k, n]), tf.tensor2d(lc.delta, [samples.nRows, lc.k]), normalised),
     );
@@ -372,6 +389,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
   const usesLc = mode !== 'pc-only'; // α ≡ 1 in pc-only: the steps need no L_LC
   const stepOutput: OutputMode = (config.lcOutput ?? 'task') === 'logit' ? 'logit' : task.output; // the output whose Δ the steps' L_LC fits
   checkAugment(augment, tokenSpec.kind);
+  checkClassFrame((resume?.explainer ?? input.explainer).classFrame, task, config.lcOutput);
+  if ((resume?.explainer ?? input.explainer).classFrame === 'sign' && z.nPairs > 0 && !z.target) throw new Error('trainExplainer: an explainer with a class frame needs the target class of every Z pair');
   if (samples.x.length !== samples.nRows * width || z.x.length !== z.nPairs * width)
     throw new Error(`trainExplainer: rows of ${width} values expected (the explainer's tokens read ${width} per row)`);
   // per-stage backends: null when one backend does everything (then none of these switch)
@@ -444,16 +463,18 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           const zx = gatherRows(z.x, width, zIdx);
           const zs = gatherRows(z.s, n, zIdx);
           const dx = gatherRows(d.x, width, dIdx);
+          const dt = Array.from(dIdx, (r) => d.target[r]); // each row's target class (used by a class frame)
+          const zt = z.target ? Array.from(zIdx, (r) => z.target![r]) : undefined;
           const masks = gatherRows(lc.masks, k * n, dIdx);
           const delta = gatherRows(lc.delta, k, dIdx);
           let pcT: tf.Scalar | null = null;
           let lcT: tf.Scalar | null = null;
           // the step's objective; `keep` holds its two losses for reading after the step
           const objective = (keep: boolean): tf.Scalar => {
-            const lcLoss = dIdx.length > 0 ? lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false) : null; // scalar
+            const lcLoss = dIdx.length > 0 ? lossLC(explainer.apply(tf.tensor2d(dx, [dIdx.length, width]), `${input.seed}|dropout|${step}|lc`, dt), tf.tensor3d(masks, [dIdx.length, k, n]), tf.tensor2d(delta, [dIdx.length, k]), config.lcNormalised ?? false) : null; // scalar
             if (keep && lcLoss) lcT = tf.keep(lcLoss);
             if (zIdx.length === 0) return tf.mul(1 - a, lcLoss!) as tf.Scalar;
-            const pcLoss = lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, width]), `${input.seed}|dropout|${step}|pc`), tf.tensor2d(zs, [zIdx.length, n])); // scalar
+            const pcLoss = lossPC(explainer.apply(tf.tensor2d(zx, [zIdx.length, width]), `${input.seed}|dropout|${step}|pc`, zt), tf.tensor2d(zs, [zIdx.length, n])); // scalar
             if (keep) pcT = tf.keep(pcLoss);
             return (lcLoss ? tf.add(tf.mul(a, pcLoss), tf.mul(1 - a, lcLoss)) : tf.mul(a, pcLoss)) as tf.Scalar;
           };
@@ -480,8 +501,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           // chunks of at most chunkRows rows; each chunk's loss weighted by its share of the minibatch, gradients summed
           const sum = await chunkedGradients(explainer, vars, chunkRows, {
             seed: input.seed, step, a, width, n, k, normalised: config.lcNormalised ?? false, compiled,
-            z: { x: z.x, s: z.s, idx: zIdx },
-            d: { x: d.x, masks: lc.masks, delta: lc.delta, idx: dIdx },
+            z: { x: z.x, s: z.s, target: z.target, idx: zIdx },
+            d: { x: d.x, masks: lc.masks, delta: lc.delta, target: d.target, idx: dIdx },
           }).catch((e) => {
             throw stepMemoryError(e, step, epoch, zIdx.length, dIdx.length, explainer.config);
           });
@@ -602,8 +623,8 @@ async function chunkedGradients(
     normalised: boolean;
     /** The kinds of pass whose GPU kernels were compiled ahead ('lc', 'pc'). */
     compiled: Set<string>;
-    z: { x: Float32Array; s: Float32Array; idx: Int32Array };
-    d: { x: Float32Array; masks: Float32Array; delta: Float32Array; idx: Int32Array };
+    z: { x: Float32Array; s: Float32Array; target?: Int32Array; idx: Int32Array };
+    d: { x: Float32Array; masks: Float32Array; delta: Float32Array; target: Int32Array; idx: Int32Array };
   },
 ): Promise<{ grads: tf.NamedTensorMap; lossPC: number; lossLC: number }> {
   const { a, width, n, k } = s;
@@ -647,7 +668,8 @@ async function chunkedGradients(
       const masks = gatherRows(s.d.masks, k * n, idx);
       const delta = gatherRows(s.d.delta, k, idx);
       const site = i === 0 ? `${s.seed}|dropout|${s.step}|lc` : `${s.seed}|dropout|${s.step}|lc|${i}`;
-      lcSum += (m / nD) * (await pass('lc', (1 - a) * (m / nD), () => lossLC(explainer.apply(tf.tensor2d(dx, [m, width]), site), tf.tensor3d(masks, [m, k, n]), tf.tensor2d(delta, [m, k]), s.normalised)));
+      const t = Array.from(idx, (r) => s.d.target[r]);
+      lcSum += (m / nD) * (await pass('lc', (1 - a) * (m / nD), () => lossLC(explainer.apply(tf.tensor2d(dx, [m, width]), site, t), tf.tensor3d(masks, [m, k, n]), tf.tensor2d(delta, [m, k]), s.normalised)));
     }
     let pcSum = 0;
     const nZ = s.z.idx.length;
@@ -657,7 +679,8 @@ async function chunkedGradients(
       const zx = gatherRows(s.z.x, width, idx);
       const zs = gatherRows(s.z.s, n, idx);
       const site = i === 0 ? `${s.seed}|dropout|${s.step}|pc` : `${s.seed}|dropout|${s.step}|pc|${i}`;
-      pcSum += (m / nZ) * (await pass('pc', a * (m / nZ), () => lossPC(explainer.apply(tf.tensor2d(zx, [m, width]), site), tf.tensor2d(zs, [m, n]))));
+      const t = s.z.target ? Array.from(idx, (r) => s.z.target![r]) : undefined;
+      pcSum += (m / nZ) * (await pass('pc', a * (m / nZ), () => lossPC(explainer.apply(tf.tensor2d(zx, [m, width]), site, t), tf.tensor2d(zs, [m, n]))));
     }
     const grads = acc!;
     acc = null;

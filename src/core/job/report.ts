@@ -175,6 +175,10 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
   const trainSeed = opts.trainSeed ?? job.trainSeed ?? job.seed;
   const supOpts = supervisionOptionsFor(mode, job.supervision.delta, job.supervision.p);
   const supInput = { x: batch.x, n, inputSize: d, rowIndex: batch.rowIndex, methodIds: prep.ranIds, explanations: prep.explanations, scores };
+  // each Z pair's target class (its row's), for an explainer with a class frame
+  const targetOfRow = new Map<number, number>();
+  for (let p = 0; p < batch.nRows; p++) targetOfRow.set(batch.rowIndex[p], target[p]);
+  const withTargets = <Z extends { pairRow: Int32Array }>(zs: Z): Z & { target: Int32Array } => ({ ...zs, target: Int32Array.from(zs.pairRow, (r) => targetOfRow.get(r)!) });
   // early stopping watches validation rows carved from the training rows (never the evaluation rows)
   let fit = split.train;
   let validation: TrainInput['validation'];
@@ -182,12 +186,12 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
     const carve = splitSamples(Int32Array.from(split.train, (p) => batch.rowIndex[p]), VALIDATION_FRACTION, new Seeder(job.seed), 'deepfaith-earlystop');
     const valPos = carve.test.map((i) => split.train[i]);
     fit = carve.train.map((i) => split.train[i]);
-    const zVal = buildSupervision({ ...supInput, use: valPos }, supOpts);
+    const zVal = withTargets(buildSupervision({ ...supInput, use: valPos }, supOpts));
     const valBatch = subBatch(batch, valPos, d);
     validation = { z: zVal, samples: { x: valBatch.x, nRows: valBatch.nRows, rowIndex: valBatch.rowIndex, target: Int32Array.from(valPos, (p) => target[p]) } };
   }
-  const zTrain = buildSupervision({ ...supInput, use: fit }, supOpts);
-  const zTest = buildSupervision({ ...supInput, use: split.test }, supOpts);
+  const zTrain = withTargets(buildSupervision({ ...supInput, use: fit }, supOpts));
+  const zTest = withTargets(buildSupervision({ ...supInput, use: split.test }, supOpts));
   const trainBatch = subBatch(batch, fit, d);
   const testBatch = subBatch(batch, split.test, d);
   if (trainBatch.nRows === 0) throw new UserError('There are no training rows.', 'Use more rows.');
@@ -229,7 +233,7 @@ export async function reportTraining(
   throwIfCancelled(signal);
   onEvent?.({ stage: 'explain', done: 0, total: 1 });
   const te = performance.now();
-  const raw = await trained.explainer.explain(testBatch.x, testBatch.nRows);
+  const raw = await trained.explainer.explain(testBatch.x, testBatch.nRows, testTarget);
   const explainMs = performance.now() - te;
   const ours = normalizeFor(task, testBatch, raw);
   onEvent?.({ stage: 'explain', done: 1, total: 1 });
@@ -313,7 +317,7 @@ export async function reportTraining(
     const width = plan.trainBatch.x.length / Math.max(1, plan.trainBatch.nRows);
     const trainPos = plan.fit.slice(0, m);
     const trainRows: Batch = { x: plan.trainBatch.x.subarray(0, m * width), nRows: m, rowIndex: plan.trainBatch.rowIndex.subarray(0, m) };
-    const trainOurs = normalizeFor(task, trainRows, await trained.explainer.explain(trainRows.x, m));
+    const trainOurs = normalizeFor(task, trainRows, await trained.explainer.explain(trainRows.x, m, plan.trainTarget.subarray(0, m)));
     const trainScores = await scoreAll(task, trainRows, plan.trainTarget.subarray(0, m), [trainOurs], prep.metrics, new Seeder(job.seed), undefined, signal);
     const trainTable = [summarise(trainScores.perSample[0], Array.from({ length: m }, (_, i) => i)), ...prep.ranIds.map((_, j) => summarise(scores.perSample[j], trainPos))];
     const rankGap = m > 0 ? { rows: m, train: rankTable(trainTable, metricsInfo).meanRank[0], test: table[0].meanRank } : undefined;
@@ -432,11 +436,11 @@ function zMeanExplanations(plan: TrainingPlan, n: number): Float32Array {
 
 /**
  * The explainer's values as the studio draws them: a signed head's min–max normalised per row (the
- * form every explanation is scored in; its raw values have no fixed range), a sigmoid head's as
- * they are ([0,1] already). [nRows, n]
+ * form every explanation is scored in; its raw values have no fixed range) and so a class frame's
+ * (class 0's values are negative), a plain sigmoid head's as they are ([0,1] already). [nRows, n]
  */
-export function shownExplanation(task: Task, rows: Batch, head: ExplainerConfig['head'], s: Float32Array): Float32Array {
-  return head === 'signed' ? normalizeFor(task, rows, s) : s;
+export function shownExplanation(task: Task, rows: Batch, c: Pick<ExplainerConfig, 'head' | 'classFrame'>, s: Float32Array): Float32Array {
+  return c.head === 'signed' || (c.classFrame ?? 'none') !== 'none' ? normalizeFor(task, rows, s) : s;
 }
 
 /** Min–max per row, as every explanation is scored; on text each row over its real tokens only (padding stays 0; core/task/ragged.ts). [nRows, n] */

@@ -21,7 +21,7 @@ import { METRICS, getMetric } from '../metrics/registry';
 import type { MetricRequest } from '../metrics/evaluate';
 import { PAPER_IMAGE_METHODS, PAPER_METHODS, methodRequests, defaults as supervisionDefaults, params as supervisionParams, type MethodSelection } from '../supervision/supervision';
 import { defaults as explainerDefaults, params as explainerParams, type ExplainerArchitecture } from '../explainer/model';
-import { TRAIN_MODES, checkAugment, defaults as trainDefaults, params as trainParams, type TrainConfig, type TrainMode } from '../explainer/train';
+import { TRAIN_MODES, checkAugment, checkClassFrame, defaults as trainDefaults, params as trainParams, type TrainConfig, type TrainMode } from '../explainer/train';
 import { tokenSpecFor } from '../explainer/tokens';
 import { params as alphaParams } from '../explainer/alpha';
 import { lcSubsetCount } from '../explainer/losses';
@@ -331,5 +331,6 @@ export function checkJobForTask(job: Job, nFeatures: number, task?: Task): void 
   }
   lcSubsetCount(job.training.lcSampling, job.training.lcSubsets, nFeatures); // 'exact' only up to 12 features
   if (task) checkAugment(job.training.lcAugment ?? 0, tokenSpecFor(task.space).kind); // synthetic L_LC rows: not for token ids
+  if (task) checkClassFrame(job.explainer.classFrame, task, job.training.lcOutput); // a class frame: two-class probability tasks only
 }
 

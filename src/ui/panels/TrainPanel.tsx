@@ -107,6 +107,13 @@ export function TrainPanel() {
                   <option value="signed">signed (linear)</option>
                 </select>
               </label>
+              <label>
+                class frame{' '}
+                <select value={ts.explainer.classFrame ?? 'none'} disabled={running} onChange={(e) => s.setExplainerArch({ classFrame: e.target.value as TrainSettings['explainer']['classFrame'] })} data-testid="train-classFrame" title="none: the explanation reads the row only; sign (two-class tasks on their probability): the explainer explains class 1 and class 0's explanation is its negative, so it need not flip sign across the decision boundary (an option outside METRICS.md)">
+                  <option value="none">none (the row only)</option>
+                  <option value="sign">sign (two classes: class 0 = −class 1)</option>
+                </select>
+              </label>
             </div>
           </details>
           <p className="hint">Defaults are the engine’s job defaults (the same as <code>deepfaith run</code>). Z comes from the {sup.split.train.length} training rows of the job’s seeded 80/20 split; the {sup.split.test.length} held-out rows give the held-out losses.</p>
