@@ -69,6 +69,41 @@ describe('the studio worker and runJob give the same table for one job', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('a class-frame explainer (two classes) trains to the same table through the handler and runJob; the studio explains each row for its job target', async () => {
+    const bc: JobInput = {
+      task: { demo: 'breast-cancer', maxRows: 60 },
+      methods: [{ id: 'saliency' }, { id: 'occlusion' }, { id: 'feature-ablation' }],
+      metrics: [{ id: 'FC' }, { id: 'DEL' }, { id: 'RP' }],
+      supervision: { p: 0.3 },
+      explainer: { dModel: 8, nHeads: 2, nLayers: 1, dFF: 16, classFrame: 'sign' },
+      training: { epochs: 3, lcSubsets: 10, evalEvery: 1 },
+      seed: 2,
+    };
+    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'breast-cancer' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
+    const attribution = await w.call({ type: 'attribute', job: bc });
+    expect(new Set(Array.from(attribution.target)).size).toBe(2);
+    await w.call({ type: 'evaluate', job: bc });
+    const trained = await w.call({ type: 'train', config: { job: bc, watchRow: 0, explainRows: attribution.rows } });
+    const cli = await runJob(bc, nodeJobIO(process.cwd()));
+    try {
+      const studio = trained.result;
+      expect(studio.training.steps.map((st) => [st.lossPC, st.lossLC, st.alpha])).toEqual(cli.result.training.steps.map((st) => [st.lossPC, st.lossLC, st.alpha]));
+      for (let i = 0; i < studio.table.length; i++) for (const m of studio.metrics) expect(studio.table[i].scores[m.id], `${studio.table[i].method} ${m.id}`).toBe(cli.result.table[i].scores[m.id]);
+      // the studio's explainer saliency: the engine's explainer on the rows for the job's targets, min–max normalised
+      const n = 30;
+      const x = Float32Array.from(readFileSync('public/demos/breast-cancer/data.csv', 'utf8').trim().split('\n').slice(1, 61).flatMap((l) => l.split(',').slice(0, n).map(Number)));
+      const raw = await cli.explainer.explain(x, 60, attribution.target);
+      for (let r = 0; r < 60; r++) {
+        const row = raw.subarray(r * n, (r + 1) * n);
+        const lo = Math.min(...row);
+        const hi = Math.max(...row);
+        for (let i = 0; i < n; i++) expect(trained.explainerSaliency[r * n + i]).toBeCloseTo((row[i] - lo) / (hi - lo), 5);
+      }
+    } finally {
+      cli.explainer.dispose();
+    }
+  });
+
   it('metric validation (F-Fidelity included) in the studio equals deepfaith validate on the same normalised explanation, metric by metric', async () => {
     const small: JobInput = { ...job, task: { ...job.task, maxRows: 60 }, metrics: [{ id: 'FE' }, { id: 'DEL' }, { id: 'RP' }, { id: 'INF' }] };
     await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
