@@ -183,5 +183,13 @@ describe('studio details', () => {
     const l = (await state(page, 's.report.ceilings.lossLC')) as { explainer: number; outOfSample: number };
     const pct = (100 * (l.explainer - l.outOfSample)) / l.outOfSample;
     expect(await page.getByTestId('lc-out-of-sample').textContent()).toContain(`its ceiling is the out-of-sample optimum’s ${l.outOfSample.toFixed(4)} (${Math.abs(pct).toFixed(1)} % ${pct < 0 ? 'below' : 'above'})`);
+    // the class frame on a three-class task: refused by name in the Train panel before training, the report kept
+    await page.click('[data-step=train]');
+    if ((await page.locator('[data-testid=train-more]').getAttribute('open')) === null) await page.click('[data-testid=train-more] summary');
+    await page.selectOption('[data-testid=train-classFrame]', 'sign');
+    await page.click('[data-testid=train-start]');
+    await page.getByTestId('train-error').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('train-error').textContent()).toMatch(/class frame "sign" .*this task has 3 classes.*Set explainer\.classFrame to "none" for this task\./);
+    expect(await state(page, 's.report.ceilings.lossLC.explainer')).toBe(l.explainer);
   });
 });
