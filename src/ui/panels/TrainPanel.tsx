@@ -110,8 +110,8 @@ export function TrainPanel() {
               <label>
                 class frame{' '}
                 <select value={ts.explainer.classFrame ?? 'none'} disabled={running} onChange={(e) => s.setExplainerArch({ classFrame: e.target.value as TrainSettings['explainer']['classFrame'] })} data-testid="train-classFrame" title="none: the explanation reads the row only; sign (two-class tasks on their probability): the explainer explains class 1 and class 0's explanation is its negative, so it need not flip sign across the decision boundary (an option outside METRICS.md)">
-                  <option value="none">none (the row only)</option>
-                  <option value="sign">sign (two classes: class 0 = −class 1)</option>
+                  <option value="none">none</option>
+                  <option value="sign">sign (two classes)</option>
                 </select>
               </label>
             </div>
