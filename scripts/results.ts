@@ -39,7 +39,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { costFrontier, exportPrepared, lcOptimum, planTraining, preparedKey, prepareJob, PRIOR_BUDGETS, resolveJob, trainAndReport, type Job, type JobIO, type JobInput, type PreparedCache, type PreparedJob, type PriorBudget, type TrainAndReportOptions } from '../src/core/job';
+import { costFrontier, exportPrepared, lcOptimum, planTraining, preparedKey, prepareJob, PRIOR_BUDGETS, resolveJob, trainAndReport, type Job, type JobIO, type JobInput, type JobResult, type PreparedCache, type PreparedJob, type PriorBudget, type TrainAndReportOptions } from '../src/core/job';
 import { frontierVerdict } from '../src/core/job/markdown';
 import { parseCsv } from '../src/core/data/csv';
 import { TRAIN_MODES } from '../src/core/explainer/train';
@@ -240,13 +240,21 @@ async function runOptions(def: TaskDef, options: Record<string, TrainAndReportOp
         // the option's other budgets, and this budget's runs of seeds not in --seeds, stay when its settings are the same
         const { record, out } = optionSlot(kept.options[name], settings, budget, SEEDS, PRIOR_BUDGETS);
         kept.options[name] = record;
+        const own: JobResult[] = [];
         for (const seed of SEEDS) {
           const { result, explainer } = await trainAndReport(prep, { ...settings, mode: settings.mode ?? 'full', trainSeed: seed });
           explainer.dispose();
-          addRun(out, result);
+          own.push(result);
           out.seconds = (performance.now() - t0) / 1000;
           const c = result.ceilings?.lossLC;
           console.error(`${def.id}/${budget} option ${name} seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)}; held-out L_LC ${f3(c?.explainer ?? NaN)} (optimum ${f3(c?.optimum ?? NaN)}, out of sample ${f3(c?.outOfSample ?? NaN)}); ${(result.training.ms / 1000).toFixed(0)} s training`);
+          // runs of other seeds (and other options) that a parallel --options process of this task saved meanwhile are kept
+          const disk = loadKept(def.id);
+          for (const [other, rec] of Object.entries(disk?.options ?? {})) if (other !== name) kept.options[other] = rec;
+          const same = disk?.options?.[name] && JSON.stringify(disk.options[name].settings) === JSON.stringify(settings) ? disk.options[name] : undefined;
+          const others = same ? (same.budgets.find((b) => b.budget === budget)?.full ?? []).filter((r) => !SEEDS.includes(r.training.seed)) : out.full.filter((r) => !SEEDS.includes(r.training.seed));
+          out.full = [];
+          for (const r of [...others, ...own]) addRun(out, r);
           save(kept);
         }
       }

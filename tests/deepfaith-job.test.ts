@@ -301,7 +301,7 @@ describe('job', () => {
     const j = resolveJob({ task: { demo: 'wine' }, preset: 'paper', supervision: { delta: 0.93 } });
     expect(j.preset).toBe('paper');
     expect(j.supervision).toEqual({ delta: 0.93, p: 0.15, testFraction: 0.2 });
-    expect(j.explainer).toEqual({ dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01, inputTransform: 'standard', head: 'sigmoid' });
+    expect(j.explainer).toEqual({ dModel: 64, nHeads: 8, nLayers: 4, dFF: 128, dropout: 0.01, inputTransform: 'standard', head: 'sigmoid', classFrame: 'none' });
     expect(j.training).toMatchObject({ epochs: 20, learningRate: 1e-5, weightDecay: 1e-5, lcSubsets: 100, alpha: { epsilon: 1e-5, window: 5, C: 10 } });
     expect(j.metrics).toEqual(PAPER_PRESET.metrics());
     expect((j.metrics as { id: string; params?: object }[]).find((m) => m.id === 'FC')!.params).toEqual({ nSubsets: 30, subsetSize: 1 });
