@@ -99,6 +99,15 @@ describe('the studio worker and runJob give the same table for one job', () => {
         const hi = Math.max(...row);
         for (let i = 0; i < n; i++) expect(trained.explainerSaliency[r * n + i]).toBeCloseTo((row[i] - lo) / (hi - lo), 5);
       }
+      // a row outside the job's 60: explained for the class the job's rule (predicted) gives it
+      const x100 = Float32Array.from(readFileSync('public/demos/breast-cancer/data.csv', 'utf8').trim().split('\n')[101].split(',').slice(0, n).map(Number));
+      const { proba } = await w.session.predict(x100, 1);
+      const c100 = proba[1] > proba[0] ? 1 : 0;
+      const shown = (await w.call({ type: 'explainer', rows: [100] })).values;
+      const raw100 = await cli.explainer.explain(x100, 1, [c100]);
+      const lo = Math.min(...raw100);
+      const hi = Math.max(...raw100);
+      for (let i = 0; i < n; i++) expect(shown[i]).toBeCloseTo((raw100[i] - lo) / (hi - lo), 5);
     } finally {
       cli.explainer.dispose();
     }

@@ -19,8 +19,8 @@ import { attachFinetuneRows, releaseFfidelity } from '../core/ffidelity/context'
 import { validateMetrics, type ValidationResult } from '../core/ffidelity/validate';
 import { EXTRA_METRICS, METRICS, getMetric } from '../core/metrics/registry';
 import { minMaxNormalize, buildSupervision, supervisionOptionsFor, type StoredScores } from '../core/supervision/supervision';
-import { findProblems, loadTask, taskRows, type LoadedTask, type TaskIO } from '../core/task/load';
-import { argmax, chooseTargets, type Batch, type Task } from '../core/task/task';
+import { findProblems, loadTask, targetsFor, taskRows, type LoadedTask, type TaskIO } from '../core/task/load';
+import { argmax, type Batch, type Task } from '../core/task/task';
 import { type PriorRun } from '../core/supervision/supervision';
 import type { TaskSpec } from '../core/task/load';
 import { makeTask } from '../core/task/task';
@@ -372,9 +372,10 @@ export class Session {
   }
 
   /**
-   * The target class of each row: the prepared job's (its target rule) where the row is one of its
-   * rows, else the model's prediction on it (task.ts chooseTargets). For an explainer whose
-   * explanation depends on the class (explainer.classFrame).
+   * The target class of each row, for an explainer whose explanation depends on it
+   * (explainer.classFrame): the prepared job's targets where the row is one of its rows, else the
+   * engine's target rule (core `targetsFor`) on the row — the prepared job's rule on its task, or
+   * the model's prediction when no job is prepared.
    */
   async targetsOf(b: Batch): Promise<Int32Array> {
     const p = this.prepared?.rows;
@@ -388,12 +389,13 @@ export class Session {
       else out[r] = t;
     }
     if (missing.length) {
-      const task = this.currentTask();
-      const w = task.inputSize;
+      const loaded = p?.loaded ?? this.requireTask().full;
+      const w = loaded.task.inputSize;
       const x = new Float32Array(missing.length * w);
       missing.forEach((r, i) => x.set(b.x.subarray(r * w, (r + 1) * w), i * w));
-      const predicted = await chooseTargets(task, { x, nRows: missing.length, rowIndex: Int32Array.from(missing, (r) => b.rowIndex[r]) }, 'predicted');
-      missing.forEach((r, i) => (out[r] = predicted[i]));
+      const rule = p?.job.task.target ?? 'predicted';
+      const t = await targetsFor(loaded, rule, { x, nRows: missing.length, rowIndex: Int32Array.from(missing, (r) => b.rowIndex[r]) });
+      missing.forEach((r, i) => (out[r] = t[i]));
     }
     return out;
   }

@@ -64,6 +64,7 @@ export class Trainer {
     let wasConverged = false;
     const t0 = performance.now();
     const watchRows = this.session.batchOf([c.watchRow]);
+    let watchTarget: Promise<Int32Array> | undefined; // the watched row's class, asked once (a class-frame explainer needs it)
     const flush = (watchSaliency?: Float32Array, checkpoint?: TrainCheckpoint) => {
       const elapsed = (performance.now() - t0) / 1000;
       this.post({ type: 'train', id: this.requestId, steps: pendingSteps.splice(0), evals: pendingEvals.splice(0), stepsPerSecond: elapsed > 0 ? steps.length / elapsed : 0, watchSaliency, checkpoint });
@@ -101,7 +102,7 @@ export class Trainer {
         } else if (ev.type === 'checkpoint') {
           const snap = new Explainer(ev.checkpoint.explainer, new Map(Object.entries(ev.checkpoint.weights).map(([k, v]) => [k, Float32Array.from(v)])));
           try {
-            flush(shownExplanation(plan.input.task, watchRows, snap.config, await snap.explain(watchRows.x, 1, snap.needsTargets ? await this.session.targetsOf(watchRows) : undefined)), packCheckpoint(ev.checkpoint));
+            flush(shownExplanation(plan.input.task, watchRows, snap.config, await snap.explain(watchRows.x, 1, snap.needsTargets ? await (watchTarget ??= this.session.targetsOf(watchRows)) : undefined)), packCheckpoint(ev.checkpoint));
           } finally {
             snap.dispose();
           }

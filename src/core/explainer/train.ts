@@ -271,7 +271,6 @@ export function stepMemoryError(e: unknown, step: number, epoch: number, pairs: 
   );
 }
 
-/** Synthetic L_LC rows are noise added to input values: refused where the explainer reads token ids (text). */
 /**
  * A class frame ('sign': class 0's explanation is the negative of class 1's) is exact only where
  * Δ₀ = −Δ₁: a two-class task scored on its probability, with L_LC trained on that output.
@@ -287,6 +286,7 @@ export function checkClassFrame(frame: ClassFrame | undefined, task: Pick<Task, 
     throw new UserError('The class frame "sign" relies on p₀ = 1 − p₁; the two classes\' logits are not mirrors of each other, so it cannot be trained with training.lcOutput "logit".', 'Set training.lcOutput to "task", or explainer.classFrame to "none".');
 }
 
+/** Synthetic L_LC rows are noise added to input values: refused where the explainer reads token ids (text). */
 export function checkAugment(lcAugment: number, tokenKind: TokenKind): void {
   if (lcAugment > 0 && tokenKind === 'token-id')
     throw new UserError('Synthetic L_LC rows (training.lcAugment) add noise to the input values, and a text explainer reads token ids: noise would not give words.', 'Set training.lcAugment to 0 for text tasks.');
@@ -390,7 +390,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
   const stepOutput: OutputMode = (config.lcOutput ?? 'task') === 'logit' ? 'logit' : task.output; // the output whose Δ the steps' L_LC fits
   checkAugment(augment, tokenSpec.kind);
   checkClassFrame((resume?.explainer ?? input.explainer).classFrame, task, config.lcOutput);
-  if ((resume?.explainer ?? input.explainer).classFrame === 'sign' && z.nPairs > 0 && !z.target) throw new Error('trainExplainer: an explainer with a class frame needs the target class of every Z pair');
+  const framed = ((resume?.explainer ?? input.explainer).classFrame ?? 'none') !== 'none'; // the explainer's output depends on each row's class
+  if (framed && z.nPairs > 0 && !z.target) throw new Error('trainExplainer: an explainer with a class frame needs the target class of every Z pair');
   if (samples.x.length !== samples.nRows * width || z.x.length !== z.nPairs * width)
     throw new Error(`trainExplainer: rows of ${width} values expected (the explainer's tokens read ${width} per row)`);
   // per-stage backends: null when one backend does everything (then none of these switch)
@@ -463,8 +464,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           const zx = gatherRows(z.x, width, zIdx);
           const zs = gatherRows(z.s, n, zIdx);
           const dx = gatherRows(d.x, width, dIdx);
-          const dt = Array.from(dIdx, (r) => d.target[r]); // each row's target class (used by a class frame)
-          const zt = z.target ? Array.from(zIdx, (r) => z.target![r]) : undefined;
+          const dt = framed ? Array.from(dIdx, (r) => d.target[r]) : undefined; // each row's target class (a class frame's sign)
+          const zt = framed ? Array.from(zIdx, (r) => z.target![r]) : undefined;
           const masks = gatherRows(lc.masks, k * n, dIdx);
           const delta = gatherRows(lc.delta, k, dIdx);
           let pcT: tf.Scalar | null = null;
@@ -501,8 +502,8 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           // chunks of at most chunkRows rows; each chunk's loss weighted by its share of the minibatch, gradients summed
           const sum = await chunkedGradients(explainer, vars, chunkRows, {
             seed: input.seed, step, a, width, n, k, normalised: config.lcNormalised ?? false, compiled,
-            z: { x: z.x, s: z.s, target: z.target, idx: zIdx },
-            d: { x: d.x, masks: lc.masks, delta: lc.delta, target: d.target, idx: dIdx },
+            z: { x: z.x, s: z.s, target: framed ? z.target : undefined, idx: zIdx },
+            d: { x: d.x, masks: lc.masks, delta: lc.delta, target: framed ? d.target : undefined, idx: dIdx },
           }).catch((e) => {
             throw stepMemoryError(e, step, epoch, zIdx.length, dIdx.length, explainer.config);
           });
@@ -624,7 +625,7 @@ async function chunkedGradients(
     /** The kinds of pass whose GPU kernels were compiled ahead ('lc', 'pc'). */
     compiled: Set<string>;
     z: { x: Float32Array; s: Float32Array; target?: Int32Array; idx: Int32Array };
-    d: { x: Float32Array; masks: Float32Array; delta: Float32Array; target: Int32Array; idx: Int32Array };
+    d: { x: Float32Array; masks: Float32Array; delta: Float32Array; target?: Int32Array; idx: Int32Array };
   },
 ): Promise<{ grads: tf.NamedTensorMap; lossPC: number; lossLC: number }> {
   const { a, width, n, k } = s;
@@ -668,7 +669,7 @@ async function chunkedGradients(
       const masks = gatherRows(s.d.masks, k * n, idx);
       const delta = gatherRows(s.d.delta, k, idx);
       const site = i === 0 ? `${s.seed}|dropout|${s.step}|lc` : `${s.seed}|dropout|${s.step}|lc|${i}`;
-      const t = Array.from(idx, (r) => s.d.target[r]);
+      const t = s.d.target ? Array.from(idx, (r) => s.d.target![r]) : undefined;
       lcSum += (m / nD) * (await pass('lc', (1 - a) * (m / nD), () => lossLC(explainer.apply(tf.tensor2d(dx, [m, width]), site, t), tf.tensor3d(masks, [m, k, n]), tf.tensor2d(delta, [m, k]), s.normalised)));
     }
     let pcSum = 0;
