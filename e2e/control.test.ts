@@ -155,7 +155,7 @@ describe('studio details', () => {
     expect(await page.locator('.backend-detail').getAttribute('open')).toBeNull();
   });
 
-  it('the signed head and synthetic rows chosen in the Train panel: the explainer trains with them, draws its watched row normalised, and the Report names its ceiling', async () => {
+  it('the signed head and synthetic rows chosen in the Train panel: the explainer trains with them, draws its watched row normalised, and the Report names its ceiling; the sign class frame is refused on three classes, the classes frame trains', async () => {
     const page = await newPage();
     await page.evaluate(async () => {
       const st = () => (window as any).__studio.getState();
@@ -189,7 +189,15 @@ describe('studio details', () => {
     await page.selectOption('[data-testid=train-classFrame]', 'sign');
     await page.click('[data-testid=train-start]');
     await page.getByTestId('train-error').waitFor({ timeout: 60_000 });
-    expect(await page.getByTestId('train-error').textContent()).toMatch(/class frame "sign" .*this task has 3 classes.*Set explainer\.classFrame to "none" for this task\./);
+    expect(await page.getByTestId('train-error').textContent()).toMatch(/class frame "sign" .*this task has 3 classes.*Set explainer\.classFrame to "classes" \(any number of classes\) or "none" for this task\./);
     expect(await state(page, 's.report.ceilings.lossLC.explainer')).toBe(l.explainer);
+    // the frame for any number of classes trains on the same task: one explanation per class, the watched row drawn normalised
+    await page.selectOption('[data-testid=train-classFrame]', 'classes');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('done'), null, { timeout: 120_000 });
+    expect(await state(page, 's.report.job.explainer.classFrame')).toBe('classes');
+    const framed = (await state(page, 'Array.from(s.watchSaliency)')) as number[];
+    expect([Math.min(...framed), Math.max(...framed)]).toEqual([0, 1]);
+    expect(await page.getByTestId('train-error').count()).toBe(0);
   });
 });

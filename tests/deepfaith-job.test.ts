@@ -297,6 +297,34 @@ describe('job', () => {
     expect([...stages]).toEqual(['load']); // refused while loading: no prior ran
   });
 
+  it('explainer.classFrame "classes" on a three-class job: the explainer explains each of the task\'s classes (nClasses saved), the report scores each test row for its own class, and the three classes\' explanations sum to zero', async () => {
+    const job = resolveJob({ ...tinyJob, task: { demo: 'iris' }, explainer: { ...tinyJob.explainer, classFrame: 'classes', head: 'signed' }, mode: 'full' }); // all 150 rows: every class among the test rows
+    const prep = await prepareJob(job, nodeJobIO(process.cwd()));
+    const plan = planTraining(prep);
+    expect(prep.loaded.task.nClasses).toBe(3);
+    expect(plan.input.explainer.nClasses).toBe(3);
+    expect(new Set(Array.from(plan.testTarget)).size).toBe(3);
+    const posOf = new Map(Array.from(prep.loaded.batch.rowIndex, (r, p) => [r, p] as [number, number]));
+    expect(Array.from(plan.input.z.target!)).toEqual(Array.from(plan.zTrain.pairRow, (r) => prep.target[posOf.get(r)!]));
+    const { result, explainer } = await trainAndReport(prep, { training: { epochs: 2 } });
+    try {
+      expect(explainer.config.nClasses).toBe(3);
+      const n = prep.loaded.task.nFeatures;
+      const rows = plan.testBatch.nRows;
+      const t = plan.testTarget;
+      const ours = minMaxNormalize(await explainer.explain(plan.testBatch.x, rows, t), rows, n);
+      const scored = await scoreAll(prep.loaded.task, plan.testBatch, t, [ours], prep.metrics, new Seeder(prep.job.seed));
+      const row = result.table.find((r) => r.isExplainer)!;
+      result.metrics.forEach((m, i) => expect(row.scores[m.id]).toBeCloseTo(scored.perSample[0][i].reduce((a, b) => a + b, 0) / rows, 10));
+      const per = await Promise.all([0, 1, 2].map((c) => explainer.explain(plan.testBatch.x, rows, new Int32Array(rows).fill(c))));
+      for (let k = 0; k < rows * n; k++) expect(Math.abs(per[0][k] + per[1][k] + per[2][k])).toBeLessThan(1e-5);
+      expect(Array.from(per[0])).not.toEqual(Array.from(per[1]));
+    } finally {
+      explainer.dispose();
+      prep.loaded.task.model.dispose();
+    }
+  });
+
   it('preset "paper" starts from the paper\'s tabular settings (Tables 12–14); the job\'s own fields win', () => {
     const j = resolveJob({ task: { demo: 'wine' }, preset: 'paper', supervision: { delta: 0.93 } });
     expect(j.preset).toBe('paper');

@@ -40,6 +40,50 @@ describe('explainer model', () => {
     }
   });
 
+  it('classFrame classes: K heads centred across the classes, each row its target\'s — on two classes the sign frame with heads w and −w, on three σ(a_t) − mean_c σ(a_c) of three one-head explainers sharing the trunk', async () => {
+    const x = randomRows(5, 4, 'classes');
+    const targets2 = Int32Array.of(1, 0, 1, 0, 0);
+    // two classes, signed head: heads (−w, −b) for class 0 and (w, b) for class 1 give (a₁ − a₀)/2 = a₁ for class 1 and its negative for class 0
+    const sign = new Explainer(tinyConfig(4, 5, { classFrame: 'sign', head: 'signed' }));
+    const w = await sign.weightValues();
+    const hw = w.get('head/w')!; // [8, 1]
+    const hb = w.get('head/b')!; // [1]
+    const two = new Explainer(
+      tinyConfig(4, 5, { classFrame: 'classes', nClasses: 2, head: 'signed' }),
+      new Map([...w, ['head/w', Float32Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? -hw[i >> 1] : hw[i >> 1]))], ['head/b', Float32Array.of(-hb[0], hb[0])]]),
+    );
+    // three classes, sigmoid head, against three plain explainers, one per class head
+    const K = 3;
+    const three = new Explainer(tinyConfig(4, 6, { classFrame: 'classes', nClasses: K }));
+    const w3 = await three.weightValues();
+    expect(w3.get('head/w')!.length).toBe(8 * K);
+    const plains = Array.from({ length: K }, (_, c) => new Explainer(tinyConfig(4, 6), new Map([...w3, ['head/w', Float32Array.from({ length: 8 }, (_, i) => w3.get('head/w')![i * K + c])], ['head/b', Float32Array.of(w3.get('head/b')![c])]])));
+    try {
+      const s = await sign.explain(x, 5, targets2);
+      const before = tf.memory().numTensors;
+      const t = await two.explain(x, 5, targets2, 2); // chunked: the targets follow their rows
+      expect(tf.memory().numTensors).toBe(before);
+      for (let i = 0; i < 20; i++) expect(t[i]).toBeCloseTo(s[i], 5);
+      const perClass = await Promise.all(plains.map((p) => p.explain(x, 5))); // σ(a_c) per class
+      const byTarget = await Promise.all(Array.from({ length: K }, (_, c) => three.explain(x, 5, new Int32Array(5).fill(c))));
+      for (let r = 0; r < 5; r++)
+        for (let i = 0; i < 4; i++) {
+          const mean = (perClass[0][r * 4 + i] + perClass[1][r * 4 + i] + perClass[2][r * 4 + i]) / K;
+          for (let c = 0; c < K; c++) expect(byTarget[c][r * 4 + i]).toBeCloseTo(perClass[c][r * 4 + i] - mean, 5);
+          expect(Math.abs(byTarget[0][r * 4 + i] + byTarget[1][r * 4 + i] + byTarget[2][r * 4 + i])).toBeLessThan(1e-6); // they sum to zero
+        }
+      const mixed = await three.explain(x, 5, Int32Array.of(2, 0, 1, 1, 2));
+      expect(Array.from(mixed.subarray(0, 4))).toEqual(Array.from(byTarget[2].subarray(0, 4)));
+      expect(Array.from(mixed.subarray(4, 8))).toEqual(Array.from(byTarget[0].subarray(4, 8)));
+      await expect(three.explain(x, 5)).rejects.toThrow(/classFrame classes needs the target class/);
+      await expect(three.explain(x, 5, Int32Array.of(0, 1, 3, 0, 0))).rejects.toThrow(/target class 3 of row 2 is not one of the 3 classes/);
+      expect(() => new Explainer(tinyConfig(4, 6, { classFrame: 'classes' }))).toThrow(/classFrame "classes" needs the number of classes it explains/);
+      expect(() => new Explainer(tinyConfig(4, 6, { classFrame: 'classes', nClasses: 1 }))).toThrow(/nClasses = 1/);
+    } finally {
+      for (const e of [sign, two, three, ...plains]) e.dispose();
+    }
+  });
+
   it('maps [b, n] rows to saliency in [0,1]^n; same seed → same weights, another seed differs', async () => {
     const x = randomRows(6, 5, 'm');
     const a = new Explainer(tinyConfig(5, 1));

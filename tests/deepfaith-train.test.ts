@@ -394,6 +394,13 @@ describe('explainer training', () => {
       expect(() => checkClassFrame('sign', binary, 'logit')).toThrow(/training\.lcOutput "logit"/);
       expect(() => checkClassFrame('none', three, 'logit')).not.toThrow();
       expect(() => checkClassFrame('sign', binary, 'task')).not.toThrow();
+      // 'classes': any number of classes on probabilities (they sum to one), refused on logits and for another model's classes
+      expect(() => checkClassFrame('classes', three, 'task', 3)).not.toThrow();
+      expect(() => checkClassFrame('classes', binary, 'task')).not.toThrow();
+      await expect(runTraining(trainExplainer({ ...framedInput, task: binaryLogit, explainer: { ...base.explainer, classFrame: 'classes', nClasses: 2 } }), () => {})).rejects.toThrow(/class frame "classes" makes the classes' explanations sum to zero.*output "logit"/);
+      expect(() => checkClassFrame('classes', three, 'logit')).toThrow(/"classes" relies on the classes' probabilities summing to one/);
+      expect(() => checkClassFrame('classes', binary, 'task', 3)).toThrow(/explains 3 classes \(class frame "classes"\), but this task's model has 2/);
+      expect(() => checkClassFrame('sign', three, 'task')).toThrow(/Set explainer\.classFrame to "classes" \(any number of classes\) or "none"/);
     } finally {
       for (const t of [binary, three, binaryLogit, additive]) t.model.dispose();
     }

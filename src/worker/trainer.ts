@@ -9,7 +9,7 @@
  */
 import { UserError } from '../core/errors';
 import { Explainer, loadExplainer } from '../core/explainer/model';
-import { trainExplainer, type EvalEvent, type StepEvent, type TrainCheckpoint, type TrainEvent, type TrainResult } from '../core/explainer/train';
+import { checkClassFrame, trainExplainer, type EvalEvent, type StepEvent, type TrainCheckpoint, type TrainEvent, type TrainResult } from '../core/explainer/train';
 import { exportPrepared, planTraining, reportTraining, shownExplanation, type JobResult } from '../core/job';
 import { yieldNow } from '../core/yield';
 import type { Batch } from '../core/task/task';
@@ -136,9 +136,16 @@ export class Trainer {
   static restore(session: Session, artifacts: { modelJson: unknown; weights: ArrayBuffer }, post: Post): Trainer {
     const t = new Trainer(session, -1, null as unknown as TrainRequestConfig, post);
     t.explainer = loadExplainer(artifacts.modelJson, artifacts.weights);
-    if (t.explainer.config.nFeatures !== session.requireTask().full.task.nFeatures) {
+    const task = session.requireTask().full.task;
+    if (t.explainer.config.nFeatures !== task.nFeatures) {
       t.dispose();
       throw new UserError('The saved explainer was trained for another number of features.', 'Train a new explainer for this task.');
+    }
+    try {
+      checkClassFrame(t.explainer.config.classFrame, task, undefined, t.explainer.config.nClasses); // a class-frame explainer fits only a model with its classes
+    } catch (e) {
+      t.dispose();
+      throw e;
     }
     return t;
   }

@@ -145,7 +145,7 @@ export const command: CliCommand = {
           );
         if (task.nFeatures !== n || task.inputSize !== explainer.inputWidth)
           throw new UserError(`The explainer expects ${n} features but ${loaded.source.data} has ${data.nFeatures} (${data.featureNames.join(', ')}).`, 'Choose the data the explainer was trained on (and the same --drop).');
-        checkClassFrame(explainer.config.classFrame, task, undefined); // a class-frame explainer: two-class probability tasks only
+        checkClassFrame(explainer.config.classFrame, task, undefined, explainer.config.nClasses); // a class-frame explainer: probability tasks (two classes for 'sign'; its own number of classes for 'classes')
         rows = parseRows(flags.rows as string | undefined, data.nRows);
         const before = task.model.rowsEvaluated;
         target = await targetsFor(loaded, targetRule, sliceBatch(data, rows[0], rows[1]));

@@ -72,14 +72,20 @@ export interface ExplainerConfig {
    * METRICS.md): the network explains class 1 and the explanation of class 0 is its negative —
    * exact there, since p₀ = 1 − p₁ gives Δ₀(I) = −Δ₁(I) and a prior's explanation of class 0 is the
    * mirror of class 1's. Without it the explanation of the predicted class must flip sign across
-   * the decision boundary, a jump the network cannot see in x.
+   * the decision boundary, a jump the network cannot see in x. 'classes' (any number K ≥ 2 of
+   * classes, probability outputs; outside METRICS.md): the head gives one explanation per class and
+   * they are centred across the classes, so that they sum to zero as the classes' Δ_c(I) do
+   * (Σ_c p_c = 1); each row gets its target class's. On two classes it is the sign frame with a
+   * second head.
    */
   classFrame?: ClassFrame;
+  /** The number of classes K the head explains (classFrame 'classes' only; the task's). */
+  nClasses?: number;
 }
 
 export const INPUT_TRANSFORMS = ['standard', 'signed-log'] as const;
 export const EXPLAINER_HEADS = ['sigmoid', 'signed'] as const;
-export const CLASS_FRAMES = ['none', 'sign'] as const;
+export const CLASS_FRAMES = ['none', 'sign', 'classes'] as const;
 export type ClassFrame = (typeof CLASS_FRAMES)[number];
 export type ExplainerHead = (typeof EXPLAINER_HEADS)[number];
 export type InputTransform = (typeof INPUT_TRANSFORMS)[number];
@@ -105,7 +111,7 @@ export const params: ParamSchema<ExplainerArchitecture> = {
   dropout: { type: 'number', min: 0, max: 0.99, meaning: 'Dropout rate on the embedding and the residual branches (training only).' },
   inputTransform: { type: 'choice', choices: INPUT_TRANSFORMS, meaning: 'Applied to each value before standardisation: none, or sign·log1p for heavy-tailed features.' },
   head: { type: 'choice', choices: EXPLAINER_HEADS, meaning: 'Output: sigmoid (the contract\'s [0,1] saliency), or signed (the linear output, any sign; outside METRICS.md, so that L_LC\'s optimum can be reached).' },
-  classFrame: { type: 'choice', choices: CLASS_FRAMES, meaning: 'Target class: none (the explanation reads x only), or sign (two-class tasks with a probability output: class 0\'s explanation is the negative of class 1\'s; outside METRICS.md).' },
+  classFrame: { type: 'choice', choices: CLASS_FRAMES, meaning: 'Target class: none (the explanation reads x only), sign (two-class tasks with a probability output: class 0\'s explanation is the negative of class 1\'s), or classes (probability outputs, any number of classes: one explanation per class, centred across the classes so that they sum to zero; each row gets its target\'s). Both frames are outside METRICS.md.' },
 };
 
 export const EXPLAINER_FORMAT = 'deepfaith-explainer';
@@ -143,8 +149,14 @@ export function weightShapes(c: ExplainerConfig): [string, number[]][] {
       [p + 'ffn/w2', [f, d]], [p + 'ffn/b2', [d]],
     );
   }
-  out.push(['final_ln/gamma', [d]], ['final_ln/beta', [d]], ['head/w', [d, 1]], ['head/b', [1]]);
+  const heads = headCount(c);
+  out.push(['final_ln/gamma', [d]], ['final_ln/beta', [d]], ['head/w', [d, heads]], ['head/b', [heads]]);
   return out;
+}
+
+/** Outputs per token: one, or one per class with classFrame 'classes'. */
+export function headCount(c: Pick<ExplainerConfig, 'classFrame' | 'nClasses'>): number {
+  return c.classFrame === 'classes' ? (c.nClasses ?? 0) : 1;
 }
 
 /**
@@ -183,6 +195,8 @@ export function validateConfig(c: ExplainerConfig): void {
   if (c.inputTransform !== undefined && !(INPUT_TRANSFORMS as readonly string[]).includes(c.inputTransform)) bad(`Explainer inputTransform "${c.inputTransform}" is not known.`, `Use one of: ${INPUT_TRANSFORMS.join(', ')}.`);
   if (c.head !== undefined && !(EXPLAINER_HEADS as readonly string[]).includes(c.head)) bad(`Explainer head "${c.head}" is not known.`, `Use one of: ${EXPLAINER_HEADS.join(', ')}.`);
   if (c.classFrame !== undefined && !(CLASS_FRAMES as readonly string[]).includes(c.classFrame)) bad(`Explainer classFrame "${c.classFrame}" is not known.`, `Use one of: ${CLASS_FRAMES.join(', ')}.`);
+  if (c.classFrame === 'classes' && !(Number.isInteger(c.nClasses) && (c.nClasses as number) >= 2))
+    bad(`Explainer classFrame "classes" needs the number of classes it explains (nClasses = ${JSON.stringify(c.nClasses)}).`, 'Give nClasses, the task\'s number of classes (2 or more).');
   if (c.tokens !== undefined) validateTokens(c.tokens, c.nFeatures);
   const width = inputWidth(tokensOf(c), c.nFeatures);
   if (!Array.isArray(c.inputMean) || !Array.isArray(c.inputStd) || c.inputMean.length !== width || c.inputStd.length !== width)
@@ -286,7 +300,7 @@ export class Explainer {
     return this.vars.get(name)!;
   }
 
-  /** Whether explanations depend on the target class (config.classFrame 'sign'): then apply/explain need each row's target. */
+  /** Whether explanations depend on the target class (config.classFrame 'sign' or 'classes'): then apply/explain need each row's target. */
   get needsTargets(): boolean {
     return (this.config.classFrame ?? 'none') !== 'none';
   }
@@ -294,7 +308,8 @@ export class Explainer {
   /**
    * Forward pass. x: [b, inputWidth] raw values (features, or the image for patch tokens) → [b, n] saliency in [0,1].
    * `dropoutSeed` (training only) seeds this call's dropout masks; without it no dropout is applied.
-   * `targets` ([b] class indices): required with classFrame 'sign' (rows of class 0 get the negative), ignored otherwise.
+   * `targets` ([b] class indices): required with a class frame ('sign': rows of class 0 get the
+   * negative; 'classes': each row its class's centred explanation), ignored otherwise.
    * Call inside tf.tidy or tf.variableGrads.
    */
   apply(x: tf.Tensor2D, dropoutSeed?: string, targets?: ArrayLike<number>): tf.Tensor2D {
@@ -334,15 +349,28 @@ export class Explainer {
       const ff = linear(gelu(linear(m, p + 'ffn/w1', p + 'ffn/b1')), p + 'ffn/w2', p + 'ffn/b2'); // [b, n, d]
       h = tf.add(h, drop(ff)) as tf.Tensor3D;
     }
-    const z = linear(layerNorm(h, 'final_ln'), 'head/w', 'head/b'); // [b, n, 1]
-    const logits = tf.reshape(z, [b, n]) as tf.Tensor2D; // [b, n]
-    const s = c.head === 'signed' ? logits : (tf.sigmoid(logits) as tf.Tensor2D); // [b, n]
+    if (this.needsTargets && (!targets || targets.length !== b)) throw new Error(`Explainer.apply: classFrame ${c.classFrame} needs the target class of each of the ${b} rows`);
+    const z = linear(layerNorm(h, 'final_ln'), 'head/w', 'head/b'); // [b, n, K] (K = 1 but with classFrame 'classes')
+    let s: tf.Tensor2D; // [b, n]
+    if (c.classFrame === 'classes') {
+      const K = headCount(c);
+      const perClass = c.head === 'signed' ? z : tf.sigmoid(z); // [b, n, K]
+      const centred = tf.sub(perClass, tf.mean(perClass, 2, true)); // [b, n, K]: the classes' explanations sum to zero
+      const pick = new Float32Array(b * K);
+      for (let r = 0; r < b; r++) {
+        const t = targets![r];
+        if (!(Number.isInteger(t) && t >= 0 && t < K)) throw new Error(`Explainer.apply: target class ${t} of row ${r} is not one of the ${K} classes the explainer explains`);
+        pick[r * K + t] = 1;
+      }
+      const oneHot = tf.tensor2d(pick, [b, K]); // [b, K]
+      s = tf.sum(tf.mul(centred, tf.expandDims(oneHot, 1)), 2) as tf.Tensor2D; // [b, n]: each row's target class
+    } else {
+      const logits = tf.reshape(z, [b, n]) as tf.Tensor2D; // [b, n]
+      s = c.head === 'signed' ? logits : (tf.sigmoid(logits) as tf.Tensor2D); // [b, n]
+      if (c.classFrame === 'sign') s = tf.mul(s, tf.tensor2d(Float32Array.from({ length: b }, (_, r) => (targets![r] === 1 ? 1 : -1)), [b, 1])) as tf.Tensor2D; // class 1 as is, class 0 mirrored
+    }
     // text: padding gets no mass
-    const masked = this.tokens.kind === 'token-id' ? (tf.mul(s, tf.cast(tf.notEqual(x, this.tokens.pad), 'float32')) as tf.Tensor2D) : s;
-    if (!this.needsTargets) return masked;
-    if (!targets || targets.length !== b) throw new Error(`Explainer.apply: classFrame ${c.classFrame} needs the target class of each of the ${b} rows`);
-    const sign = Float32Array.from({ length: b }, (_, r) => (targets[r] === 1 ? 1 : -1)); // class 1 as is, class 0 mirrored
-    return tf.mul(masked, tf.tensor2d(sign, [b, 1])) as tf.Tensor2D; // [b, n]
+    return this.tokens.kind === 'token-id' ? (tf.mul(s, tf.cast(tf.notEqual(x, this.tokens.pad), 'float32')) as tf.Tensor2D) : s;
   }
 
   /** Explanations of nRows rows (no dropout), batched. x: [nRows, inputWidth] → [nRows, n]; `targets` as in `apply`. */

@@ -272,18 +272,36 @@ export function stepMemoryError(e: unknown, step: number, epoch: number, pairs: 
 }
 
 /**
- * A class frame ('sign': class 0's explanation is the negative of class 1's) is exact only where
- * Δ₀ = −Δ₁: a two-class task scored on its probability, with L_LC trained on that output.
+ * A class frame is exact only where the classes' Δ_c are tied as it assumes: 'sign' (class 0's
+ * explanation is the negative of class 1's) on a two-class task scored on its probability,
+ * 'classes' (the classes' explanations sum to zero) on any task scored on its probabilities — both
+ * with L_LC trained on that output. `explainerClasses`: the classes a trained explainer explains
+ * (its config's nClasses), checked against the task's.
  */
-export function checkClassFrame(frame: ClassFrame | undefined, task: Pick<Task, 'nClasses' | 'output'>, lcOutput: LcOutput | undefined): void {
+export function checkClassFrame(frame: ClassFrame | undefined, task: Pick<Task, 'nClasses' | 'output'>, lcOutput: LcOutput | undefined, explainerClasses?: number): void {
   if ((frame ?? 'none') === 'none') return;
-  if (task.nClasses !== 2 || task.output !== 'probability')
+  if (frame === 'sign' && (task.nClasses !== 2 || task.output !== 'probability'))
     throw new UserError(
       `The explainer's class frame "sign" mirrors class 1's explanation for class 0, which is exact only for a two-class model scored on its probability; this task has ${task.nClasses} class${task.nClasses === 1 ? '' : 'es'} and output "${task.output}".`,
+      task.output === 'probability' && task.nClasses > 2 ? 'Set explainer.classFrame to "classes" (any number of classes) or "none" for this task.' : 'Set explainer.classFrame to "none" for this task.',
+    );
+  if (frame === 'classes' && (task.nClasses < 2 || task.output !== 'probability'))
+    throw new UserError(
+      `The explainer's class frame "classes" makes the classes' explanations sum to zero, as the changes of probabilities that sum to one do; this task has ${task.nClasses} class${task.nClasses === 1 ? '' : 'es'} and output "${task.output}".`,
       'Set explainer.classFrame to "none" for this task.',
     );
   if ((lcOutput ?? 'task') === 'logit')
-    throw new UserError('The class frame "sign" relies on p₀ = 1 − p₁; the two classes\' logits are not mirrors of each other, so it cannot be trained with training.lcOutput "logit".', 'Set training.lcOutput to "task", or explainer.classFrame to "none".');
+    throw new UserError(
+      frame === 'sign'
+        ? 'The class frame "sign" relies on p₀ = 1 − p₁; the two classes\' logits are not mirrors of each other, so it cannot be trained with training.lcOutput "logit".'
+        : 'The class frame "classes" relies on the classes\' probabilities summing to one; their logits do not sum to anything fixed, so it cannot be trained with training.lcOutput "logit".',
+      'Set training.lcOutput to "task", or explainer.classFrame to "none".',
+    );
+  if (frame === 'classes' && explainerClasses !== undefined && explainerClasses !== task.nClasses)
+    throw new UserError(
+      `The explainer explains ${explainerClasses} classes (class frame "classes"), but this task's model has ${task.nClasses}.`,
+      'Give the data and model the explainer was trained for, or train an explainer for this model.',
+    );
 }
 
 /** Synthetic L_LC rows are noise added to input values: refused where the explainer reads token ids (text). */
@@ -389,7 +407,7 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
   const usesLc = mode !== 'pc-only'; // α ≡ 1 in pc-only: the steps need no L_LC
   const stepOutput: OutputMode = (config.lcOutput ?? 'task') === 'logit' ? 'logit' : task.output; // the output whose Δ the steps' L_LC fits
   checkAugment(augment, tokenSpec.kind);
-  checkClassFrame((resume?.explainer ?? input.explainer).classFrame, task, config.lcOutput);
+  checkClassFrame((resume?.explainer ?? input.explainer).classFrame, task, config.lcOutput, (resume?.explainer ?? input.explainer).nClasses);
   const framed = ((resume?.explainer ?? input.explainer).classFrame ?? 'none') !== 'none'; // the explainer's output depends on each row's class
   if (framed && z.nPairs > 0 && !z.target) throw new Error('trainExplainer: an explainer with a class frame needs the target class of every Z pair');
   if (samples.x.length !== samples.nRows * width || z.x.length !== z.nPairs * width)

@@ -199,7 +199,7 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
   const testTarget = Int32Array.from(split.test, (p) => target[p]);
   // token ids are read as ids, not standardised: their statistics are the identity
   const statistics = tokens.kind === 'token-id' ? { inputMean: new Array<number>(d).fill(0), inputStd: new Array<number>(d).fill(1), inputTransform: 'standard' as const } : inputStatistics(trainBatch.x, trainBatch.nRows, d, job.explainer.inputTransform);
-  const explainer: ExplainerConfig = { nFeatures: n, ...job.explainer, seed: trainSeed, tokens, ...statistics };
+  const explainer: ExplainerConfig = { nFeatures: n, ...job.explainer, ...(job.explainer.classFrame === 'classes' ? { nClasses: task.nClasses } : {}), seed: trainSeed, tokens, ...statistics };
   const input: TrainInput = {
     task,
     explainer,

@@ -331,6 +331,6 @@ export function checkJobForTask(job: Job, nFeatures: number, task?: Task): void 
   }
   lcSubsetCount(job.training.lcSampling, job.training.lcSubsets, nFeatures); // 'exact' only up to 12 features
   if (task) checkAugment(job.training.lcAugment ?? 0, tokenSpecFor(task.space).kind); // synthetic L_LC rows: not for token ids
-  if (task) checkClassFrame(job.explainer.classFrame, task, job.training.lcOutput); // a class frame: two-class probability tasks only
+  if (task) checkClassFrame(job.explainer.classFrame, task, job.training.lcOutput); // a class frame: probability tasks ('sign': two classes only)
 }
 

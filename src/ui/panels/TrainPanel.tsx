@@ -109,9 +109,10 @@ export function TrainPanel() {
               </label>
               <label>
                 class frame{' '}
-                <select value={ts.explainer.classFrame ?? 'none'} disabled={running} onChange={(e) => s.setExplainerArch({ classFrame: e.target.value as TrainSettings['explainer']['classFrame'] })} data-testid="train-classFrame" title="none: the explanation reads the row only; sign (two-class tasks on their probability): the explainer explains class 1 and class 0's explanation is its negative, so it need not flip sign across the decision boundary (an option outside METRICS.md)">
+                <select value={ts.explainer.classFrame ?? 'none'} disabled={running} onChange={(e) => s.setExplainerArch({ classFrame: e.target.value as TrainSettings['explainer']['classFrame'] })} data-testid="train-classFrame" title="none: the explanation reads the row only; sign (two-class tasks on their probability): the explainer explains class 1 and class 0's explanation is its negative, so it need not flip sign across the decision boundary; classes (tasks on their probabilities, any number of classes): one explanation per class, centred so that they sum to zero, each row shown its target class's (options outside METRICS.md)">
                   <option value="none">none</option>
                   <option value="sign">sign (two classes)</option>
+                  <option value="classes">classes (one per class)</option>
                 </select>
               </label>
             </div>
