@@ -113,6 +113,26 @@ describe('the studio worker and runJob give the same table for one job', () => {
     }
   });
 
+  it('a classes-frame explainer (three classes) trains to the same table through the handler and runJob, and saves the task\'s number of classes', async () => {
+    const framed: JobInput = { ...job, task: { ...job.task, maxRows: 150 }, methods: [{ id: 'saliency' }, { id: 'occlusion' }], metrics: [{ id: 'FC' }, { id: 'DEL' }], explainer: { ...job.explainer, classFrame: 'classes' }, training: { ...job.training, epochs: 2 } };
+    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'mean', target: 'label' } });
+    const attribution = await w.call({ type: 'attribute', job: framed });
+    expect(new Set(Array.from(attribution.target)).size).toBe(3);
+    await w.call({ type: 'evaluate', job: framed });
+    const trained = await w.call({ type: 'train', config: { job: framed, watchRow: 0, explainRows: attribution.rows } });
+    const cli = await runJob(framed, nodeJobIO(process.cwd()));
+    try {
+      const studio = trained.result;
+      expect(studio.training.steps.map((st) => [st.lossPC, st.lossLC, st.alpha])).toEqual(cli.result.training.steps.map((st) => [st.lossPC, st.lossLC, st.alpha]));
+      expect(studio.table.map((r) => r.method)).toEqual(cli.result.table.map((r) => r.method));
+      for (let i = 0; i < studio.table.length; i++) for (const m of studio.metrics) expect(studio.table[i].scores[m.id], `${studio.table[i].method} ${m.id}`).toBe(cli.result.table[i].scores[m.id]);
+      expect((trained.artifacts.modelJson as { config: { nClasses: number } }).config.nClasses).toBe(3);
+      expect(cli.explainer.config.nClasses).toBe(3);
+    } finally {
+      cli.explainer.dispose();
+    }
+  });
+
   it('metric validation (F-Fidelity included) in the studio equals deepfaith validate on the same normalised explanation, metric by metric', async () => {
     const small: JobInput = { ...job, task: { ...job.task, maxRows: 60 }, metrics: [{ id: 'FE' }, { id: 'DEL' }, { id: 'RP' }, { id: 'INF' }] };
     await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
