@@ -126,6 +126,10 @@ describe('studio details', () => {
     // and the same comparison on the fresh subsets, the optimum fitted to them
     const pctFit = (100 * (l.onFit.explainer - l.onFit.optimum)) / l.onFit.optimum;
     expect(await page.getByTestId('lc-on-fit').textContent()).toContain(`on the ${l.fitSubsets.toLocaleString('en-US')} fresh subsets, with the optimum fitted to them, ${l.onFit.explainer.toFixed(4)} against ${l.onFit.optimum.toFixed(4)} (${Math.abs(pctFit).toFixed(1)} % ${pctFit < 0 ? 'below' : 'above'})`);
+    // how much of the ranking is the draw of test rows: the explainer's bootstrap interval and share of firsts
+    const ex = report.rankBootstrap.rows.find((r: { method: string }) => r.method === 'deepfaith');
+    expect(report.rankBootstrap.resamples).toBe(1000);
+    expect(await page.getByTestId('rank-bootstrap').textContent()).toContain(`the explainer ${ex.lo.toFixed(2)}–${ex.hi.toFixed(2)}, first alone in ${(100 * ex.pBest).toFixed(1)} % of them and first or tied in ${(100 * ex.pBestOrTied).toFixed(1)} %`);
     // the cost–faithfulness frontier renders: four budgets of each budgeted prior and the explainer
     await page.getByTestId('run-frontier').click();
     await page.getByTestId('frontier-plot').locator('svg').waitFor({ timeout: 120_000 });

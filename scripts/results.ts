@@ -46,7 +46,7 @@ import { TRAIN_MODES } from '../src/core/explainer/train';
 import { lcTargets, lossLC } from '../src/core/explainer/losses';
 import { Seeder } from '../src/core/rng';
 import { nodeJobIO } from '../src/cli/commands/run';
-import { addRun, bestPrior, f2, f3, meanSd, optionSlot, optionsTable, replaceBlock, section, summaryTable, upsertSection, type BudgetOutcome, type PaperRow, type TaskOutcome } from './resultsTables';
+import { addRun, bestPrior, f2, f3, firstShare, meanSd, optionSlot, optionsTable, replaceBlock, section, summaryTable, upsertSection, type BudgetOutcome, type PaperRow, type TaskOutcome } from './resultsTables';
 
 const { values: args } = parseArgs({
   options: {
@@ -184,7 +184,7 @@ async function runBudget(def: TaskDef, budget: PriorBudget, primary: boolean, pa
       out.full.push(result);
       out.normalisedOptimumLC!.push(await normalisedOptimumLC(prep, { mode: 'full', trainSeed: seed }));
       const c = result.ceilings;
-      console.error(`${tag}: full seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)} (best prior ${bestPrior(result).method} ${bestPrior(result).meanRank.toFixed(2)}); held-out L_LC ${f3(c?.lossLC.explainer ?? NaN)} vs optimum ${f3(c?.lossLC.optimum ?? NaN)}; ${(result.training.ms / 1000).toFixed(0)} s training`);
+      console.error(`${tag}: full seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)} (best prior ${bestPrior(result).method} ${bestPrior(result).meanRank.toFixed(2)}); held-out L_LC ${f3(c?.lossLC.explainer ?? NaN)} vs optimum ${f3(c?.lossLC.optimum ?? NaN)}${firstShare(result)}; ${(result.training.ms / 1000).toFixed(0)} s training`);
       out.seconds = (performance.now() - t0) / 1000;
       save(partial);
     }
@@ -247,7 +247,7 @@ async function runOptions(def: TaskDef, options: Record<string, TrainAndReportOp
           own.push(result);
           out.seconds = (performance.now() - t0) / 1000;
           const c = result.ceilings?.lossLC;
-          console.error(`${def.id}/${budget} option ${name} seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)}; held-out L_LC ${f3(c?.explainer ?? NaN)} (optimum ${f3(c?.optimum ?? NaN)}, out of sample ${f3(c?.outOfSample ?? NaN)}); ${(result.training.ms / 1000).toFixed(0)} s training`);
+          console.error(`${def.id}/${budget} option ${name} seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)}; held-out L_LC ${f3(c?.explainer ?? NaN)} (optimum ${f3(c?.optimum ?? NaN)}, out of sample ${f3(c?.outOfSample ?? NaN)})${firstShare(result)}; ${(result.training.ms / 1000).toFixed(0)} s training`);
           // runs of other seeds (and other options) that a parallel --options process of this task saved meanwhile are kept
           const disk = loadKept(def.id);
           for (const [other, rec] of Object.entries(disk?.options ?? {})) if (other !== name) kept.options[other] = rec;
@@ -280,9 +280,9 @@ async function tuneTask(def: TaskDef, budget: PriorBudget, variants: Record<stri
         const best = bestPrior(result);
         const ev = result.training.evals[result.training.evals.length - 1];
         ranks.push(ours.meanRank);
-        const line = { task: id, budget, variant: vname, seed, mode: result.training.mode, rank: ours.meanRank, bestPrior: best.method, bestPriorRank: best.meanRank, scores: ours.scores, z: result.supervision.counts.afterFilter, steps: result.training.steps.length, heldPC: ev?.lossPC, heldLC: ev?.lossLC, lastStepLC: result.training.steps[result.training.steps.length - 1]?.lossLC, lcOptimum: result.ceilings?.lossLC.optimum, lcReachable: result.ceilings?.lossLC.reachable, lcOnFit: result.ceilings?.lossLC.onFit, explainerLC: result.ceilings?.lossLC.explainer, rankGap: result.ceilings?.rankGap, finalAlpha: result.training.alpha.alpha, firstConv: result.training.steps.find((s) => s.converged)?.step ?? null, trainS: result.training.ms / 1000, options: v };
+        const line = { task: id, budget, variant: vname, seed, mode: result.training.mode, rank: ours.meanRank, bestPrior: best.method, bestPriorRank: best.meanRank, scores: ours.scores, z: result.supervision.counts.afterFilter, steps: result.training.steps.length, heldPC: ev?.lossPC, heldLC: ev?.lossLC, lastStepLC: result.training.steps[result.training.steps.length - 1]?.lossLC, lcOptimum: result.ceilings?.lossLC.optimum, lcReachable: result.ceilings?.lossLC.reachable, lcOnFit: result.ceilings?.lossLC.onFit, explainerLC: result.ceilings?.lossLC.explainer, rankGap: result.ceilings?.rankGap, rankBootstrap: result.rankBootstrap?.rows.find((r) => r.method === 'deepfaith'), finalAlpha: result.training.alpha.alpha, firstConv: result.training.steps.find((s) => s.converged)?.step ?? null, trainS: result.training.ms / 1000, options: v };
         appendFileSync('out/deepfaith-tune.jsonl', JSON.stringify(line) + '\n');
-        console.error(`${id}/${budget} ${vname} seed ${seed}: rank ${ours.meanRank.toFixed(2)} (best prior ${best.method} ${best.meanRank.toFixed(2)}); held-out L_PC ${f3(ev?.lossPC ?? NaN)} L_LC ${f3(ev?.lossLC ?? NaN)} (optimum ${f3(line.lcOptimum ?? NaN)}); ${result.training.steps.length} steps, first convergence ${line.firstConv}, final α ${f3(line.finalAlpha)}; ${line.trainS.toFixed(0)} s`);
+        console.error(`${id}/${budget} ${vname} seed ${seed}: rank ${ours.meanRank.toFixed(2)} (best prior ${best.method} ${best.meanRank.toFixed(2)}); held-out L_PC ${f3(ev?.lossPC ?? NaN)} L_LC ${f3(ev?.lossLC ?? NaN)} (optimum ${f3(line.lcOptimum ?? NaN)})${firstShare(result)}; ${result.training.steps.length} steps, first convergence ${line.firstConv}, final α ${f3(line.finalAlpha)}; ${line.trainS.toFixed(0)} s`);
       }
       console.error(`== ${id}/${budget} ${vname}: validation mean rank ${f2(meanSd(ranks).mean)} (${ranks.map(f2).join(', ')})`);
     }

@@ -5,7 +5,7 @@
  * page's marked blocks replaced one at a time. Tested in tests/results-script.test.ts.
  */
 import { rankTable } from '../src/core/ranking';
-import { frontierMarkdown } from '../src/core/job/markdown';
+import { frontierMarkdown, rankBootstrapSentence } from '../src/core/job/markdown';
 import type { JobResult, TrainAndReportOptions } from '../src/core/job/report';
 import type { Frontier } from '../src/core/job/frontier';
 import type { PriorBudget } from '../src/core/job/schema';
@@ -272,6 +272,8 @@ export function section(o: TaskOutcome, paper?: PaperRow): string {
       const reach = l.reachable !== undefined ? ` Fitted on ${l.fitSubsets} fresh subsets and scored on the same held-out ones: out-of-sample optimum ${f3(l.outOfSample ?? NaN)}; non-negative (what [0,1] outputs can express) ${f3(l.nonNegative ?? NaN)} in sample, **reachable ${f3(l.reachable)}** out of sample (explainer ${signedPct(pctAbove(l.explainer, l.reachable))}); the reachable row ranks ${f2(diagnosticRank(r, 'lc-reachable'))} among the priors.` : '';
       L.push(`Held-out L_LC (seed ${o.seeds[0]}): explainer ${f3(c.lossLC.explainer)}, L_LC optimum ${f3(c.lossLC.optimum)} (${f1(pctAbove(c.lossLC.explainer, c.lossLC.optimum))} % above).${reach} Mean per-row Pearson of the explainer with: ${Object.entries(c.agreement).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}.`, '');
     }
+    const boot = rankBootstrapSentence(r);
+    if (boot) L.push(`Seed ${o.seeds[0]}: ${boot}`, '');
   }
   const modes = TRAIN_MODES.filter((m) => o.ablations[m]);
   if (modes.length) {
@@ -385,4 +387,10 @@ export function optionsTable(outcomes: TaskOutcome[]): string {
         );
       }
   return L.join('\n');
+}
+
+/** The explainer's share of first places over the resampled evaluation rows, for log lines ('' for older results). */
+export function firstShare(r: JobResult): string {
+  const b = r.rankBootstrap?.rows.find((row) => row.method === 'deepfaith');
+  return b ? `; first alone in ${(100 * b.pBest).toFixed(1)} % of ${r.rankBootstrap!.resamples} row resamples (with ties ${(100 * b.pBestOrTied).toFixed(1)} %), mean rank ${b.lo.toFixed(2)}–${b.hi.toFixed(2)}` : '';
 }

@@ -3,13 +3,13 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DEFAULTS, PAPER_PRESET, reportMarkdown, evaluationSplit, exportPrepared, planTraining, prepareJob, preparedKey, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
+import { DEFAULTS, PAPER_PRESET, reportMarkdown, evaluationSplit, exportPrepared, planTraining, prepareJob, preparedKey, bootstrapRanks, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
 import { additiveTask, randomRows, useBackend } from './helpers/models';
 import { lcTargets, lossLC } from '../src/core/explainer/losses';
-import { lcOptimum, unitRows } from '../src/core/job/report';
+import { lcOptimum, RANK_RESAMPLES, unitRows } from '../src/core/job/report';
 import { Seeder } from '../src/core/rng';
 import { minMaxNormalize, scoreAll } from '../src/core/supervision/supervision';
 
@@ -262,6 +262,31 @@ describe('job', () => {
       ];
       expect(gap.train).toBeCloseTo(rankTable(rows, result.metrics).meanRank[0], 10);
       expect(reportMarkdown(result)).toContain(`Train-vs-test gap: the explainer's mean rank is ${gap.train.toFixed(2)} on ${gap.rows} of its own training rows`);
+    } finally {
+      explainer.dispose();
+    }
+  });
+
+  it('the rank bootstrap: the test rows resampled with the job\'s seed, the explainer\'s and the priors\' per-row scores ranked each time', async () => {
+    const prep = await prepareJob(resolveJob(tinyJob), nodeJobIO(process.cwd()));
+    const { result, explainer } = await trainAndReport(prep, { training: { epochs: 2 } });
+    try {
+      const b = result.rankBootstrap!;
+      const ranked = result.table.filter((r) => !r.diagnostic);
+      expect(b.resamples).toBe(RANK_RESAMPLES);
+      expect(b.rows.map((r) => r.method)).toEqual(ranked.map((r) => r.method));
+      // by hand: the test rows explained, normalised and scored with the job's seed; the priors' stored per-row scores at the test rows
+      const n = prep.loaded.task.nFeatures;
+      const pos = result.split.testRows.map((r) => Array.from(prep.loaded.batch.rowIndex).indexOf(r));
+      const x = Float32Array.from(pos.flatMap((p) => Array.from(prep.loaded.batch.x.subarray(p * n, (p + 1) * n))));
+      const batch = { x, nRows: pos.length, rowIndex: Int32Array.from(pos, (p) => prep.loaded.batch.rowIndex[p]) };
+      const ours = minMaxNormalize(await explainer.explain(x, pos.length), pos.length, n);
+      const scored = await scoreAll(prep.loaded.task, batch, Int32Array.from(pos, (p) => prep.target[p]), [ours], prep.metrics, new Seeder(prep.job.seed));
+      const perSample = [scored.perSample[0], ...prep.ranIds.map((_, j) => prep.scores.perSample[j].map((v) => Float32Array.from(pos, (p) => v[p])))];
+      const expected = bootstrapRanks(perSample, result.metrics, new Seeder(prep.job.seed).rng('rank-bootstrap', 0), RANK_RESAMPLES);
+      expect(b.rows.map(({ method: _, ...rest }) => rest)).toEqual(expected);
+      const ex = b.rows[0];
+      expect(reportMarkdown(result)).toContain(`the explainer ${ex.lo.toFixed(2)}–${ex.hi.toFixed(2)}, first alone in ${(100 * ex.pBest).toFixed(1)} % of them`);
     } finally {
       explainer.dispose();
     }

@@ -8,6 +8,7 @@
  * is left out of the mean and counted, never dropped silently.
  */
 import { averageRanks } from './metrics/correlation';
+import { quantileSorted } from 'd3-array';
 
 export type Direction = 'higher' | 'lower';
 
@@ -38,4 +39,58 @@ export function meanSkippingNaN(v: ArrayLike<number>, positions?: ArrayLike<numb
     c++;
   }
   return { mean: c ? s / c : NaN, nNaN: n - c };
+}
+
+/** One ranked row's mean rank under resampling of the evaluation rows (`bootstrapRanks`). */
+export interface RankBootstrapRow {
+  /** 2.5 % and 97.5 % percentiles of the mean rank over the resamples. */
+  lo: number;
+  hi: number;
+  /** Share of resamples in which this row has the lowest mean rank alone. */
+  pBest: number;
+  /** Share of resamples in which no row has a lower mean rank (ties for first counted). */
+  pBestOrTied: number;
+}
+
+/**
+ * How much of a mean-rank table is the draw of evaluation rows: resample the rows with
+ * replacement `resamples` times, rank the NaN-skipping means with `rankTable` each time, and report
+ * each row's 95 % percentile interval of the mean rank and how often it is first (alone, or tied).
+ * `perSample[row][metric]` holds one value per evaluation row, the same rows for every table row.
+ * Mean ranks closer than 1e-9 count as tied (rank sums of tied metrics are exact multiples of ½).
+ */
+export function bootstrapRanks(
+  perSample: ArrayLike<number>[][],
+  metrics: { id: string; direction: Direction }[],
+  rng: { int(n: number): number },
+  resamples: number,
+): RankBootstrapRow[] {
+  const nRows = perSample.length ? (perSample[0][0]?.length ?? 0) : 0;
+  if (!nRows || !perSample.length || resamples < 1) return perSample.map(() => ({ lo: NaN, hi: NaN, pBest: NaN, pBestOrTied: NaN }));
+  const draws = perSample.map(() => new Float64Array(resamples));
+  const best = new Float64Array(perSample.length);
+  const bestOrTied = new Float64Array(perSample.length);
+  const positions = new Int32Array(nRows);
+  for (let b = 0; b < resamples; b++) {
+    for (let i = 0; i < nRows; i++) positions[i] = rng.int(nRows);
+    const rows = perSample.map((byMetric) => {
+      const scores: Record<string, number> = {};
+      metrics.forEach((m, j) => (scores[m.id] = meanSkippingNaN(byMetric[j], positions).mean));
+      return { scores };
+    });
+    const { meanRank } = rankTable(rows, metrics);
+    const low = Math.min(...meanRank);
+    const atLow = meanRank.filter((v) => v - low < 1e-9).length;
+    meanRank.forEach((v, r) => {
+      draws[r][b] = v;
+      if (v - low < 1e-9) {
+        bestOrTied[r]++;
+        if (atLow === 1) best[r]++;
+      }
+    });
+  }
+  return draws.map((d, r) => {
+    const sorted = Array.from(d).sort((a, b) => a - b);
+    return { lo: quantileSorted(sorted, 0.025) ?? NaN, hi: quantileSorted(sorted, 0.975) ?? NaN, pBest: best[r] / resamples, pBestOrTied: bestOrTied[r] / resamples };
+  });
 }

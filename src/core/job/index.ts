@@ -12,11 +12,11 @@ import { resolveJob, type Job, type JobInput } from './schema';
 export * from './schema';
 export * from './prepare';
 export * from './report';
-export { reportMarkdown } from './markdown';
+export { rankBootstrapSentence, reportMarkdown } from './markdown';
 export { jobDiff, stableStringify } from './diff';
 export * from './frontier';
 export * from './shard';
-export { rankTable, meanSkippingNaN } from '../ranking';
+export { bootstrapRanks, rankTable, meanSkippingNaN } from '../ranking';
 
 /**
  * Run a whole job. Returns the results and the trained explainer (the caller disposes it). With

@@ -14,6 +14,27 @@ export function relativeTo(v: number, ceiling: number): string {
   return Number.isFinite(pct) ? `${fmt(Math.abs(pct), 1)} % ${pct < 0 ? 'below' : 'above'}` : 'n/a';
 }
 
+/**
+ * What resampling the evaluation rows does to the ranking (`JobResult.rankBootstrap`), as one
+ * sentence: the explainer's and the best prior's 95 % interval of the mean rank and how often each
+ * is first alone or tied (report.md, the Report panel, docs/results.md). Empty for older reports.
+ */
+export function rankBootstrapSentence(r: Pick<JobResult, 'rankBootstrap' | 'table' | 'split'>): string {
+  const b = r.rankBootstrap;
+  if (!b) return '';
+  const byMethod = new Map(b.rows.map((row) => [row.method, row]));
+  const ranked = r.table.filter((row) => !row.diagnostic);
+  const ours = ranked.find((row) => row.isExplainer);
+  const bestPrior = ranked.filter((row) => !row.isExplainer).sort((x, y) => x.meanRank - y.meanRank)[0];
+  const pct = (v: number) => `${fmt(100 * v, 1)} %`;
+  const part = (label: string, method: string | undefined) => {
+    const row = method ? byMethod.get(method) : undefined;
+    return row ? `${label} ${fmt(row.lo, 2)}–${fmt(row.hi, 2)}, first alone in ${pct(row.pBest)} of them and first or tied in ${pct(row.pBestOrTied)}` : '';
+  };
+  const parts = [part('the explainer', ours?.method), bestPrior ? part(`the best prior (${bestPrior.method})`, bestPrior.method) : ''].filter(Boolean);
+  return `With the ${r.split.evaluatedOn === 'validation' ? 'validation' : 'test'} rows resampled ${b.resamples} times (with replacement), 95 % of the mean ranks lie in: ${parts.join('; ')}.`;
+}
+
 /** The report: method × metric table (directions, ranks, mean rank), runtimes, supervision counts, training summary. */
 export function reportMarkdown(r: JobResult): string {
   const arrow = (d: string) => (d === 'higher' ? '↑' : '↓');
@@ -31,6 +52,8 @@ export function reportMarkdown(r: JobResult): string {
   for (const row of diagnostics)
     lines.push(`| *${row.label}* | ${r.metrics.map((m) => fmt(row.scores[m.id])).join(' | ')} | – | – |`);
   lines.push('', 'Each cell: mean score (rank among the methods; ties share the mean rank).' + (diagnostics.length ? ' Rows in italics are diagnostics, not methods (never in Z, not ranked): the L_LC optimum is the per-sample least-squares fit of Δ on the removed subsets (the best L_LC can reach on them), the L_LC reachable the non-negative fit on fresh subsets (the best an explainer with outputs in [0,1] can reach), the Z mean is the mean of the surviving priors (the best L_PC can reach).' : ''), '');
+  const boot = rankBootstrapSentence(r);
+  if (boot) lines.push(boot, '');
   if (r.ceilings) {
     const c0 = r.ceilings;
     const l = c0.lossLC;

@@ -16,7 +16,7 @@ import { Seeder } from '../rng';
 import { checkpoint } from '../yield';
 import { getMetric } from '../metrics/registry';
 import type { Params } from '../params';
-import { meanSkippingNaN, rankTable } from '../ranking';
+import { bootstrapRanks, meanSkippingNaN, rankTable, type RankBootstrapRow } from '../ranking';
 import { buildSupervision, minMaxNormalize, scoreAll, splitSamples, supervisionOptionsFor, type PriorMethodInfo, type SampleRecord, type SupervisionCounts, type SupervisionSet } from '../supervision/supervision';
 import { Explainer, inputStatistics, type ExplainerArchitecture, type ExplainerConfig } from '../explainer/model';
 import { inputWidth, tokenSpecFor } from '../explainer/tokens';
@@ -95,6 +95,13 @@ export interface JobResult {
      */
     rankGap?: { rows: number; train: number; test: number };
   };
+  /**
+   * How much of the ranked table is the draw of evaluation rows: the rows resampled with
+   * replacement `resamples` times (seeded by the job seed), each ranked row's 95 % interval of the
+   * mean rank and how often it is first, alone or tied (`bootstrapRanks`). One entry per ranked row
+   * of `table`, in its order.
+   */
+  rankBootstrap?: { resamples: number; rows: ({ method: string } & RankBootstrapRow)[] };
   /** The cost–faithfulness frontier, when asked for (runJob's `frontier`). */
   frontier?: Frontier;
   /** FLOPs of one explainer row against one target forward, and each prior's forwards per row (explainer/cost.ts). */
@@ -262,6 +269,14 @@ export async function reportTraining(
   });
   const { ranks, meanRank } = rankTable(rowsOut, metricsInfo);
   const table: MethodRow[] = rowsOut.map((r, i) => ({ ...r, ranks: ranks[i], meanRank: meanRank[i] }));
+  const gather = (v: Float32Array, positions: number[]) => Float32Array.from(positions, (p) => v[p]);
+  const boot = bootstrapRanks(
+    [metricsInfo.map((_, i) => ourScores.perSample[0][i]), ...prep.ranIds.map((_, j) => metricsInfo.map((_, i) => gather(scores.perSample[j][i], split.test)))],
+    metricsInfo,
+    new Seeder(job.seed).rng('rank-bootstrap', 0),
+    RANK_RESAMPLES,
+  );
+  const rankBootstrap = { resamples: RANK_RESAMPLES, rows: boot.map((b, i) => ({ method: rowsOut[i].method, ...b })) };
 
   // ceilings (diagnostics): what L_LC and L_PC can reach on these rows, scored like every explanation
   const nTest = testBatch.nRows;
@@ -333,6 +348,7 @@ export async function reportTraining(
     training: { mode: plan.mode, seed: plan.trainSeed, steps: history.steps, evals: history.evals, alpha: trained.alpha, ms: history.ms },
     metrics: metricsInfo,
     table,
+    rankBootstrap,
     ceilings,
     cost: costModel(
       { tokens: n, valuesPerToken: task.inputSize / n, dModel: job.explainer.dModel, nHeads: job.explainer.nHeads, nLayers: job.explainer.nLayers, dFF: job.explainer.dFF },
@@ -361,6 +377,9 @@ export function unitRows(phi: Float32Array, nRows: number, n: number): Float32Ar
 
 /** How many more subsets the out-of-sample L_LC fits draw than the held-out evaluation uses. */
 export const LC_FIT_FACTOR = 10;
+
+/** Resamples of the evaluation rows behind `JobResult.rankBootstrap`. */
+export const RANK_RESAMPLES = 1000;
 
 /** Subsets per row for the out-of-sample L_LC fits: LC_FIT_FACTOR·k, and at least 4 per unknown (n weights and the intercept). */
 export function lcFitSubsets(k: number, n: number): number {

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useStudio, useStudioStore } from '../../store/hooks';
 import { jobToHash } from '../../store/job';
 import { reportTable } from '../../store/store';
-import { frontierVerdict, relativeTo } from '../../core/job/markdown';
+import { frontierVerdict, rankBootstrapSentence, relativeTo } from '../../core/job/markdown';
 import { costSentence } from '../../core/explainer/cost';
 import { Empty, Help, Plot, ProblemBox, fmtMs, fmtNum } from '../components/common';
 import { renderLines } from '../plots/lines';
@@ -97,6 +97,11 @@ export function ReportPanel() {
               {report.cost && (
                 <p className="hint" data-testid="cost-model">
                   {costSentence(report.cost)}
+                </p>
+              )}
+              {report.rankBootstrap && (
+                <p className="hint" data-testid="rank-bootstrap">
+                  {rankBootstrapSentence(report)}
                 </p>
               )}
               {report.ceilings && (
