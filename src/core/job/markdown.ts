@@ -19,7 +19,7 @@ export function relativeTo(v: number, ceiling: number): string {
  * sentence: the explainer's and the best prior's 95 % interval of the mean rank and how often each
  * is first alone or tied (report.md, the Report panel, docs/results.md). Empty for older reports.
  */
-export function rankBootstrapSentence(r: Pick<JobResult, 'rankBootstrap' | 'table' | 'split'>): string {
+export function rankBootstrapSentence(r: Pick<JobResult, 'rankBootstrap' | 'table' | 'split'>, labelOf: (method: string) => string = (m) => m): string {
   const b = r.rankBootstrap;
   if (!b) return '';
   const byMethod = new Map(b.rows.map((row) => [row.method, row]));
@@ -31,7 +31,7 @@ export function rankBootstrapSentence(r: Pick<JobResult, 'rankBootstrap' | 'tabl
     const row = method ? byMethod.get(method) : undefined;
     return row ? `${label} ${fmt(row.lo, 2)}–${fmt(row.hi, 2)}, first alone in ${pct(row.pBest)} of them and first or tied in ${pct(row.pBestOrTied)}` : '';
   };
-  const parts = [part('the explainer', ours?.method), bestPrior ? part(`the best prior (${bestPrior.method})`, bestPrior.method) : ''].filter(Boolean);
+  const parts = [part('the explainer', ours?.method), bestPrior ? part(`the best prior (${labelOf(bestPrior.method)})`, bestPrior.method) : ''].filter(Boolean);
   return `With the ${r.split.evaluatedOn === 'validation' ? 'validation' : 'test'} rows resampled ${b.resamples} times (with replacement), 95 % of the mean ranks lie in: ${parts.join('; ')}.`;
 }
 

@@ -101,7 +101,7 @@ export function ReportPanel() {
               )}
               {report.rankBootstrap && (
                 <p className="hint" data-testid="rank-bootstrap">
-                  {rankBootstrapSentence(report)}
+                  {rankBootstrapSentence(report, labelOf)}
                 </p>
               )}
               {report.ceilings && (
