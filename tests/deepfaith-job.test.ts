@@ -283,7 +283,7 @@ describe('job', () => {
       const ours = minMaxNormalize(await explainer.explain(x, pos.length), pos.length, n);
       const scored = await scoreAll(prep.loaded.task, batch, Int32Array.from(pos, (p) => prep.target[p]), [ours], prep.metrics, new Seeder(prep.job.seed));
       const perSample = [scored.perSample[0], ...prep.ranIds.map((_, j) => prep.scores.perSample[j].map((v) => Float32Array.from(pos, (p) => v[p])))];
-      const expected = bootstrapRanks(perSample, result.metrics, new Seeder(prep.job.seed).rng('rank-bootstrap', 0), RANK_RESAMPLES);
+      const expected = await bootstrapRanks(perSample, result.metrics, new Seeder(prep.job.seed).rng('rank-bootstrap', 0), RANK_RESAMPLES);
       expect(b.rows.map(({ method: _, ...rest }) => rest)).toEqual(expected);
       const ex = b.rows[0];
       expect(reportMarkdown(result)).toContain(`the explainer ${ex.lo.toFixed(2)}–${ex.hi.toFixed(2)}, first alone in ${(100 * ex.pBest).toFixed(1)} % of them`);

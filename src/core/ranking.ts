@@ -9,6 +9,7 @@
  */
 import { averageRanks } from './metrics/correlation';
 import { quantileSorted } from 'd3-array';
+import { checkpoint } from './yield';
 
 export type Direction = 'higher' | 'lower';
 
@@ -59,12 +60,13 @@ export interface RankBootstrapRow {
  * `perSample[row][metric]` holds one value per evaluation row, the same rows for every table row.
  * Mean ranks closer than 1e-9 count as tied (rank sums of tied metrics are exact multiples of ½).
  */
-export function bootstrapRanks(
+export async function bootstrapRanks(
   perSample: ArrayLike<number>[][],
   metrics: { id: string; direction: Direction }[],
   rng: { int(n: number): number },
   resamples: number,
-): RankBootstrapRow[] {
+  signal?: AbortSignal,
+): Promise<RankBootstrapRow[]> {
   const nRows = perSample.length ? (perSample[0][0]?.length ?? 0) : 0;
   if (!nRows || !perSample.length || resamples < 1) return perSample.map(() => ({ lo: NaN, hi: NaN, pBest: NaN, pBestOrTied: NaN }));
   const draws = perSample.map(() => new Float64Array(resamples));
@@ -72,6 +74,7 @@ export function bootstrapRanks(
   const bestOrTied = new Float64Array(perSample.length);
   const positions = new Int32Array(nRows);
   for (let b = 0; b < resamples; b++) {
+    await checkpoint(signal); // a few hundred ms in all on large tables: the worker stays responsive
     for (let i = 0; i < nRows; i++) positions[i] = rng.int(nRows);
     const rows = perSample.map((byMetric) => {
       const scores: Record<string, number> = {};

@@ -270,11 +270,12 @@ export async function reportTraining(
   const { ranks, meanRank } = rankTable(rowsOut, metricsInfo);
   const table: MethodRow[] = rowsOut.map((r, i) => ({ ...r, ranks: ranks[i], meanRank: meanRank[i] }));
   const gather = (v: Float32Array, positions: number[]) => Float32Array.from(positions, (p) => v[p]);
-  const boot = bootstrapRanks(
+  const boot = await bootstrapRanks(
     [metricsInfo.map((_, i) => ourScores.perSample[0][i]), ...prep.ranIds.map((_, j) => metricsInfo.map((_, i) => gather(scores.perSample[j][i], split.test)))],
     metricsInfo,
     new Seeder(job.seed).rng('rank-bootstrap', 0),
     RANK_RESAMPLES,
+    signal,
   );
   const rankBootstrap = { resamples: RANK_RESAMPLES, rows: boot.map((b, i) => ({ method: rowsOut[i].method, ...b })) };
 
