@@ -32,7 +32,7 @@ export function rankBootstrapSentence(r: Pick<JobResult, 'rankBootstrap' | 'tabl
     return row ? `${label} ${fmt(row.lo, 2)}–${fmt(row.hi, 2)}, first alone in ${pct(row.pBest)} of them and first or tied in ${pct(row.pBestOrTied)}` : '';
   };
   const parts = [part('the explainer', ours?.method), bestPrior ? part(`the best prior (${labelOf(bestPrior.method)})`, bestPrior.method) : ''].filter(Boolean);
-  return `With the ${r.split.evaluatedOn === 'validation' ? 'validation' : 'test'} rows resampled ${b.resamples} times (with replacement), 95 % of the mean ranks lie in: ${parts.join('; ')}.`;
+  return `With the ${r.split.evaluatedOn === 'validation' ? 'validation' : 'test'} rows resampled ${b.resamples.toLocaleString('en-US')} times (with replacement), 95 % of the mean ranks lie in: ${parts.join('; ')}.`;
 }
 
 /** The report: method × metric table (directions, ranks, mean rank), runtimes, supervision counts, training summary. */
