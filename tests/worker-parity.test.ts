@@ -11,7 +11,7 @@ import { vi } from 'vitest';
 import { main } from '../src/cli/main';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { runJob, type JobInput } from '../src/core/job';
+import { runJob, type JobInput, type JobResult } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { useBackend } from './helpers/models';
 import { handlerCaller } from './helpers/inProcessWorker';
@@ -35,28 +35,39 @@ describe('the studio worker and runJob give the same table for one job', () => {
   });
   afterAll(() => w.session.dispose());
 
+  /** The same job through the studio's handler (the demo loaded, explained, evaluated, trained) and through runJob. */
+  async function bothWays(j: JobInput, demoId: string, settings: { output: 'probability'; baseline: 'zero' | 'mean'; target: 'predicted' | 'label' }) {
+    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId }, settings });
+    const attribution = await w.call({ type: 'attribute', job: j });
+    const evaluation = await w.call({ type: 'evaluate', job: j });
+    const trained = await w.call({ type: 'train', config: { job: j, watchRow: 0, explainRows: attribution.rows } });
+    const cli = await runJob(j, nodeJobIO(process.cwd()));
+    return { attribution, evaluation, trained, cli };
+  }
+
+  /** Step losses and α, the methods, every table cell (score and rank) and the rank bootstrap: equal. */
+  function expectSameRun(studio: JobResult, cli: JobResult): void {
+    expect(studio.training.steps.map((s) => [s.lossPC, s.lossLC, s.alpha])).toEqual(cli.training.steps.map((s) => [s.lossPC, s.lossLC, s.alpha]));
+    expect(studio.table.map((r) => r.method)).toEqual(cli.table.map((r) => r.method));
+    for (let i = 0; i < studio.table.length; i++)
+      for (const m of studio.metrics) {
+        expect(studio.table[i].scores[m.id], `${studio.table[i].method} ${m.id}`).toBe(cli.table[i].scores[m.id]);
+        expect(studio.table[i].ranks[m.id]).toBe(cli.table[i].ranks[m.id]);
+      }
+    expect(studio.rankBootstrap).toEqual(cli.rankBootstrap);
+  }
+
   it('explain → evaluate → train through the handler equals runJob, cell by cell; no tensor leak', async () => {
     const before = tf.memory().numTensors;
-    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
-    const attribution = await w.call({ type: 'attribute', job });
+    const { attribution, evaluation, trained, cli } = await bothWays(job, 'iris', { output: 'probability', baseline: 'zero', target: 'predicted' });
     expect(attribution.rows.length).toBe(60);
-    const evaluation = await w.call({ type: 'evaluate', job });
     expect(evaluation.scores.map((s) => s.methodId)).toEqual(['saliency', 'integrated-gradients', 'occlusion', 'feature-ablation', 'kernel-shap']);
-    const trained = await w.call({ type: 'train', config: { job, watchRow: 0, explainRows: attribution.rows } });
     const studio = trained.result;
-
-    const cli = await runJob(job, nodeJobIO(process.cwd()));
     cli.explainer.dispose();
 
     expect(studio.split).toEqual(cli.result.split);
     expect(studio.supervision.counts).toEqual(cli.result.supervision.counts);
-    expect(studio.training.steps.map((s) => [s.lossPC, s.lossLC, s.alpha])).toEqual(cli.result.training.steps.map((s) => [s.lossPC, s.lossLC, s.alpha]));
-    expect(studio.table.map((r) => r.method)).toEqual(cli.result.table.map((r) => r.method));
-    for (let i = 0; i < studio.table.length; i++)
-      for (const m of studio.metrics) {
-        expect(studio.table[i].scores[m.id], `${studio.table[i].method} ${m.id}`).toBe(cli.result.table[i].scores[m.id]);
-        expect(studio.table[i].ranks[m.id]).toBe(cli.result.table[i].ranks[m.id]);
-      }
+    expectSameRun(studio, cli.result);
     // the targets are the labels, and the explainer kept the job's input transform and head
     expect(Array.from(attribution.target)).toEqual(Array.from(readFileSync('public/demos/iris/data.csv', 'utf8').trim().split('\n').slice(1, 61), (l) => Number(l.split(',').pop())));
     expect((trained.artifacts.modelJson as { config: { inputTransform: string; head: string } }).config).toMatchObject({ inputTransform: 'signed-log', head: 'signed' });
@@ -79,16 +90,10 @@ describe('the studio worker and runJob give the same table for one job', () => {
       training: { epochs: 3, lcSubsets: 10, evalEvery: 1 },
       seed: 2,
     };
-    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'breast-cancer' }, settings: { output: 'probability', baseline: 'zero', target: 'predicted' } });
-    const attribution = await w.call({ type: 'attribute', job: bc });
+    const { attribution, trained, cli } = await bothWays(bc, 'breast-cancer', { output: 'probability', baseline: 'zero', target: 'predicted' });
     expect(new Set(Array.from(attribution.target)).size).toBe(2);
-    await w.call({ type: 'evaluate', job: bc });
-    const trained = await w.call({ type: 'train', config: { job: bc, watchRow: 0, explainRows: attribution.rows } });
-    const cli = await runJob(bc, nodeJobIO(process.cwd()));
     try {
-      const studio = trained.result;
-      expect(studio.training.steps.map((st) => [st.lossPC, st.lossLC, st.alpha])).toEqual(cli.result.training.steps.map((st) => [st.lossPC, st.lossLC, st.alpha]));
-      for (let i = 0; i < studio.table.length; i++) for (const m of studio.metrics) expect(studio.table[i].scores[m.id], `${studio.table[i].method} ${m.id}`).toBe(cli.result.table[i].scores[m.id]);
+      expectSameRun(trained.result, cli.result);
       // the studio's explainer saliency: the engine's explainer on the rows for the job's targets, min–max normalised
       const n = 30;
       const x = Float32Array.from(readFileSync('public/demos/breast-cancer/data.csv', 'utf8').trim().split('\n').slice(1, 61).flatMap((l) => l.split(',').slice(0, n).map(Number)));
@@ -115,17 +120,10 @@ describe('the studio worker and runJob give the same table for one job', () => {
 
   it('a classes-frame explainer (three classes) trains to the same table through the handler and runJob, and saves the task\'s number of classes', async () => {
     const framed: JobInput = { ...job, task: { ...job.task, maxRows: 150 }, methods: [{ id: 'saliency' }, { id: 'occlusion' }], metrics: [{ id: 'FC' }, { id: 'DEL' }], explainer: { ...job.explainer, classFrame: 'classes' }, training: { ...job.training, epochs: 2 } };
-    await w.call({ type: 'loadTask', source: { kind: 'demo', demoId: 'iris' }, settings: { output: 'probability', baseline: 'mean', target: 'label' } });
-    const attribution = await w.call({ type: 'attribute', job: framed });
+    const { attribution, trained, cli } = await bothWays(framed, 'iris', { output: 'probability', baseline: 'mean', target: 'label' });
     expect(new Set(Array.from(attribution.target)).size).toBe(3);
-    await w.call({ type: 'evaluate', job: framed });
-    const trained = await w.call({ type: 'train', config: { job: framed, watchRow: 0, explainRows: attribution.rows } });
-    const cli = await runJob(framed, nodeJobIO(process.cwd()));
     try {
-      const studio = trained.result;
-      expect(studio.training.steps.map((st) => [st.lossPC, st.lossLC, st.alpha])).toEqual(cli.result.training.steps.map((st) => [st.lossPC, st.lossLC, st.alpha]));
-      expect(studio.table.map((r) => r.method)).toEqual(cli.result.table.map((r) => r.method));
-      for (let i = 0; i < studio.table.length; i++) for (const m of studio.metrics) expect(studio.table[i].scores[m.id], `${studio.table[i].method} ${m.id}`).toBe(cli.result.table[i].scores[m.id]);
+      expectSameRun(trained.result, cli.result);
       expect((trained.artifacts.modelJson as { config: { nClasses: number } }).config.nClasses).toBe(3);
       expect(cli.explainer.config.nClasses).toBe(3);
     } finally {
