@@ -7,8 +7,15 @@
  * the number of explained rows after which building the explainer (the priors on the training rows,
  * their scoring, the training) plus its inference costs less than a prior point that is as faithful
  * or more (a lower or equal mean rank): cost / (prior ms per row − explainer ms per row).
+ *
+ * Timings are noisy: browsers coarsen performance.now() (0.1 ms and more), GPU backends compile
+ * per shape, and the cores are shared. Each point (and the explainer, in report.ts) is timed as the
+ * fastest of three runs (core/timing.ts), and a prior counts as slower per row only when
+ * it is measurably so ({@link measurablySlower}); otherwise a tiny difference would print a
+ * break-even of trillions of rows that is only the timer's rounding.
  */
 import { Seeder } from '../rng';
+import { timeFastest } from '../timing';
 import { getMethod, resolveMethodParams } from '../attribution/registry';
 import { meanSkippingNaN, rankTable } from '../ranking';
 import { minMaxNormalize, scoreAll } from '../supervision/supervision';
@@ -34,17 +41,54 @@ export interface FrontierPoint {
   /** Mean rank the point would have if it were added to the job's table (1 = best). */
   meanRank: number;
   scores: Record<string, number>;
-  /** Explained rows after which the explainer costs less than this point (null: never, or the point is less faithful). */
+  /** Explained rows after which the explainer costs less than this point (null: never — not measurably slower — or the point is less faithful). */
   breakEvenRows: number | null;
+}
+
+/** Smallest per-row difference that counts: 10 % of the explainer's ms per row, and 1 ms over the timed rows. */
+export const TIMING_RELATIVE_MARGIN = 0.1;
+export const TIMING_ABSOLUTE_MARGIN_MS = 1;
+
+/** Per-row ms by which a point must exceed the explainer's to count as slower (timed over `rows` rows). */
+export function timingNoiseMsPerRow(explainerMsPerRow: number, rows: number): number {
+  return Math.max(TIMING_RELATIVE_MARGIN * explainerMsPerRow, TIMING_ABSOLUTE_MARGIN_MS / Math.max(1, rows));
+}
+
+/** Whether a prior point is measurably slower per row than the explainer (see {@link timingNoiseMsPerRow}). */
+export function measurablySlower(pointMsPerRow: number, explainerMsPerRow: number, rows: number): boolean {
+  return pointMsPerRow - explainerMsPerRow >= timingNoiseMsPerRow(explainerMsPerRow, rows);
+}
+
+/**
+ * Break-even rows of each point and the verdict, from the measured points (pure: no timing here).
+ * A point gets a break-even when it is at least as faithful (mean rank ≤ the explainer's) and
+ * measurably slower per row; the verdict is against the cheapest point at least as faithful.
+ */
+export function breakEvens(points: Omit<FrontierPoint, 'breakEvenRows'>[], explainer: { msPerRow: number; meanRank: number; buildMs: number }, rows: number): Pick<Frontier, 'points' | 'verdict' | 'breakEvenRows'> {
+  const exMs = explainer.msPerRow;
+  const out: FrontierPoint[] = points.map((p) => ({
+    ...p,
+    breakEvenRows: p.meanRank <= explainer.meanRank && measurablySlower(p.msPerRow, exMs, rows) ? Math.ceil(explainer.buildMs / (p.msPerRow - exMs)) : null,
+  }));
+  // the alternative a user would pick: the cheapest prior point that is at least as faithful
+  const alternatives = out.filter((p) => p.meanRank <= explainer.meanRank).sort((a, b) => a.msPerRow - b.msPerRow);
+  const cheapest = alternatives[0];
+  const name = (p: FrontierPoint) => `${p.method} (${p.param} ${p.budget})`;
+  const verdict: Frontier['verdict'] = !cheapest ? { kind: 'no-alternative' } : cheapest.breakEvenRows === null ? { kind: 'never', against: name(cheapest) } : { kind: 'after', rows: cheapest.breakEvenRows, against: name(cheapest) };
+  return { points: out, verdict, breakEvenRows: verdict.kind === 'after' ? verdict.rows : null };
 }
 
 export interface Frontier {
   points: FrontierPoint[];
-  explainer: { msPerRow: number; meanRank: number; buildMs: number };
+  /**
+   * The explainer's point; `timedRows` = rows every point was timed on and `noiseMsPerRow` the
+   * per-row difference below which a prior counts as no slower (absent in results written before).
+   */
+  explainer: { msPerRow: number; meanRank: number; buildMs: number; timedRows?: number; noiseMsPerRow?: number };
   /**
    * Against the cheapest prior point at least as faithful as the explainer (mean rank ≤ its own):
-   * 'after' N explained rows the explainer costs less; 'never' when that point is no slower per
-   * row than the explainer; 'no-alternative' when no prior point is as faithful.
+   * 'after' N explained rows the explainer costs less; 'never' when that point is not measurably
+   * slower per row than the explainer; 'no-alternative' when no prior point is as faithful.
    */
   verdict: { kind: 'after'; rows: number; against: string } | { kind: 'never'; against: string } | { kind: 'no-alternative' };
   /** The verdict's rows when it is 'after', else null. */
@@ -74,9 +118,10 @@ export async function costFrontier(prep: PreparedJob, result: JobResult, opts: {
   for (const j of jobs) {
     const unit = getMethod(j.id)!;
     const params: Params = resolveMethodParams(unit, { ...j.base, [j.param]: j.value }, n);
-    const t0 = performance.now();
-    const raw = await unit.explain(task, testBatch, target, params, seeder, undefined, opts.signal);
-    const ms = (performance.now() - t0) / Math.max(1, testBatch.nRows);
+    // the fastest of TIMING_REPEATS runs (the explanation is the same every run: the seeder is keyed)
+    const timed = await timeFastest(() => unit.explain(task, testBatch, target, params, seeder, undefined, opts.signal));
+    const raw = timed.value;
+    const ms = timed.ms / Math.max(1, testBatch.nRows);
     const scored = await scoreAll(task, testBatch, target, [minMaxNormalize(raw, testBatch.nRows, n)], prep.metrics, new Seeder(result.job.seed), undefined, opts.signal);
     const scores: Record<string, number> = {};
     metrics.forEach((m, i) => (scores[m.id] = meanSkippingNaN(scored.perSample[0][i]).mean));
@@ -86,13 +131,8 @@ export async function costFrontier(prep: PreparedJob, result: JobResult, opts: {
     opts.onProgress?.(++done, jobs.length);
   }
   const buildMs = opts.buildMs ?? ran.reduce((a, p) => a + p.msPerSample, 0) * result.split.trainRows.length + result.training.ms;
-  const exMs = explainerRow.msPerSample;
-  for (const p of points) if (p.meanRank <= explainerRow.meanRank && p.msPerRow > exMs) p.breakEvenRows = Math.ceil(buildMs / (p.msPerRow - exMs));
-  // the alternative a user would pick: the cheapest prior point that is at least as faithful
-  const alternatives = points.filter((p) => p.meanRank <= explainerRow.meanRank).sort((a, b) => a.msPerRow - b.msPerRow);
-  const cheapest = alternatives[0];
-  const name = (p: FrontierPoint) => `${p.method} (${p.param} ${p.budget})`;
-  const verdict: Frontier['verdict'] = !cheapest ? { kind: 'no-alternative' } : cheapest.msPerRow <= exMs ? { kind: 'never', against: name(cheapest) } : { kind: 'after', rows: cheapest.breakEvenRows!, against: name(cheapest) };
-  return { points, explainer: { msPerRow: exMs, meanRank: explainerRow.meanRank, buildMs }, verdict, breakEvenRows: verdict.kind === 'after' ? verdict.rows : null };
+  const rows = testBatch.nRows;
+  const explainer = { msPerRow: explainerRow.msPerSample, meanRank: explainerRow.meanRank, buildMs, timedRows: rows, noiseMsPerRow: timingNoiseMsPerRow(explainerRow.msPerSample, rows) };
+  return { ...breakEvens(points, explainer, rows), explainer };
 }
 

@@ -107,6 +107,13 @@ export function frontierMarkdown(f: Frontier): string {
 export function frontierVerdict(f: Frontier): string {
   const v = f.verdict;
   if (v.kind === 'no-alternative') return 'No prior budget is as faithful as the explainer (mean rank ≤ its own): here only the explainer reaches its faithfulness.';
-  if (v.kind === 'never') return `It never pays off here: ${v.against} is at least as faithful and no slower per row.`;
+  if (v.kind === 'never') {
+    const e = f.explainer;
+    if (e.noiseMsPerRow === undefined || e.timedRows === undefined) return `It never pays off here: ${v.against} is at least as faithful and no slower per row.`;
+    return (
+      `It never pays off here: ${v.against} is at least as faithful and not measurably slower per row ` +
+      `(a prior counts as slower only by ${e.noiseMsPerRow.toPrecision(2)} ms per row or more: the larger of 10 % of the explainer's time and 1 ms over the ${e.timedRows.toLocaleString('en')} timed rows).`
+    );
+  }
   return `It pays off after ${v.rows.toLocaleString('en')} explained rows, against ${v.against}, the cheapest prior budget at least as faithful.`;
 }
