@@ -8,6 +8,7 @@ import { minMaxNormalize } from '../src/core/supervision/supervision';
 import { getMetric } from '../src/core/metrics/registry';
 import { getMethod } from '../src/core/attribution/registry';
 import { Seeder } from '../src/core/rng';
+import { packCheckpoint } from '../src/worker/trainer';
 import { additiveTask, batchOf, mlpTask, randomRows, useBackend } from './helpers/models';
 import type { Task } from '../src/core/task/task';
 
@@ -259,6 +260,44 @@ describe('explainer training', () => {
         expect(resumed[i].lossPC).toBeCloseTo(full[4 + i].lossPC, 6);
         expect(resumed[i].lossLC).toBeCloseTo(full[4 + i].lossLC, 6);
       }
+    } finally {
+      task.model.dispose();
+    }
+  });
+
+  it('a run with early stopping resumed from a checkpoint after its best epoch stops where the uninterrupted run stops, with the same best weights', async () => {
+    const { task, input, x } = setup();
+    try {
+      const val = { z: { x: x.slice(0, 16 * n), s: input('full').z.s.slice(0, 16 * n), nPairs: 16 }, samples: { x: x.slice(0, 16 * n), nRows: 16, rowIndex: Int32Array.from({ length: 16 }, (_, i) => 100 + i), target: new Int32Array(16) } };
+      const run = async (resume?: TrainCheckpoint) => {
+        const events: TrainEvent[] = [];
+        const result = await runTraining(trainExplainer({ ...input('pc-only', { epochs: 300, patience: 2, learningRate: 0.05 }), validation: val, checkpointEvery: 1, resume }), (e) => events.push(e));
+        const phi = await result.explainer.explain(val.z.x, 16);
+        result.explainer.dispose();
+        return { events, phi, stop: events.find((e) => e.type === 'stop') as Extract<TrainEvent, { type: 'stop' }> };
+      };
+      const whole = await run();
+      expect(whole.stop).toBeDefined();
+      const b = whole.stop.bestEpoch;
+      // the checkpoint written after the best epoch's validation carries the best objective, its epoch and its weights
+      const cp = whole.events.find((e) => e.type === 'checkpoint' && e.epoch === b + 1) as { checkpoint: TrainCheckpoint };
+      const restored = JSON.parse(JSON.stringify(cp.checkpoint)) as TrainCheckpoint;
+      expect(restored.earlyStop!.bestEpoch).toBe(b);
+      expect(restored.earlyStop!.best).toBe(whole.stop.bestObjective);
+      expect(Object.keys(restored.earlyStop!.bestWeights!).sort()).toEqual(Object.keys(restored.weights).sort());
+      const resumed = await run(restored);
+      expect(resumed.stop).toEqual(whole.stop);
+      for (let i = 0; i < whole.phi.length; i++) expect(resumed.phi[i]).toBeCloseTo(whole.phi[i], 6);
+      // the studio's form (typed arrays, what crosses to the main thread and IndexedDB) resumes the same way
+      const packed = packCheckpoint(cp.checkpoint);
+      expect(Object.values(packed.earlyStop!.bestWeights!).every((v) => v instanceof Float32Array)).toBe(true);
+      const fromPacked = await run(packed);
+      expect(fromPacked.stop).toEqual(whole.stop);
+      expect(Array.from(fromPacked.phi)).toEqual(Array.from(resumed.phi));
+      // a checkpoint without that state (written before it was kept) resumes with early stopping afresh: it stops later
+      const old = { ...restored, earlyStop: undefined };
+      const afresh = await run(old);
+      expect(afresh.stop.bestEpoch).toBeGreaterThan(b);
     } finally {
       task.model.dispose();
     }

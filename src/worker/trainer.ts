@@ -179,7 +179,7 @@ export class Trainer {
 }
 
 /**
- * The checkpoint with its weights and Adam moments as Float32Arrays (the engine's numbers are
+ * The checkpoint with its weights, Adam moments and early stopping's best weights as Float32Arrays (the engine's numbers are
  * float32, so nothing changes): it crosses to the main thread and into IndexedDB every epoch, and
  * structured clone copies typed arrays as blocks, where number[] costs a long main-thread task per
  * epoch (381 ms on wine, bench/main-thread.ts). The engine's resume reads either form.
@@ -189,5 +189,11 @@ export function packCheckpoint(c: TrainCheckpoint): TrainCheckpoint {
     ...c,
     weights: Object.fromEntries(Object.entries(c.weights).map(([k, v]) => [k, Float32Array.from(v)])) as unknown as TrainCheckpoint['weights'],
     optimizer: c.optimizer.map((o) => ({ ...o, values: Float32Array.from(o.values) as unknown as number[] })),
+    ...(c.earlyStop && {
+      earlyStop: {
+        ...c.earlyStop,
+        bestWeights: c.earlyStop.bestWeights && (Object.fromEntries(Object.entries(c.earlyStop.bestWeights).map(([k, v]) => [k, Float32Array.from(v)])) as unknown as Record<string, number[]>),
+      },
+    }),
   };
 }

@@ -8,7 +8,11 @@
  *
  * The differentiable Pearson is Σ(a−ā)(b−b̄) / (√Σ(a−ā)² · √Σ(b−b̄)² + 1e-8), row by row; the
  * two square roots are taken separately so that a constant row on one side (an all-zero
- * supervision target, a constant Δ) gives correlation 0 with a finite gradient.
+ * supervision target, a constant Δ) gives correlation 0 with a finite gradient. A constant row on
+ * the trained side (φ, or equal subset sums) gives 0 · ∞ = NaN in the gradient, deliberately: it
+ * happens when the explainer has collapsed (its sigmoid saturated, e.g. at learning rate 1), and
+ * the NaN is what makes training stop with "Training diverged …" instead of returning a constant
+ * explainer (a floor under the square root was tried: the collapse then trained on silently).
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';

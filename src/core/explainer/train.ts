@@ -245,6 +245,12 @@ export interface TrainCheckpoint {
   weights: Record<string, number[]>;
   /** Adam's state (iterations, first and second moments) in tfjs' getWeights order. */
   optimizer: { name: string; shape: number[]; values: number[] }[];
+  /**
+   * Early stopping's state after this epoch's validation (config.patience > 0): the best objective
+   * so far (null: none yet), its epoch (−1: none) and that epoch's weights (null: none kept). A
+   * checkpoint written without it resumes with early stopping starting afresh.
+   */
+  earlyStop?: { best: number | null; bestEpoch: number; bestWeights: Record<string, number[]> | null };
 }
 
 export interface TrainResult {
@@ -445,9 +451,11 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
     // early stopping: a validation objective after every epoch, the best epoch's weights kept
     const val = config.patience > 0 && input.validation && input.validation.samples.nRows > 0 ? input.validation : undefined;
     const valLc = val ? await onTarget(() => lcTargets(task, val.samples.x, val.samples.nRows, val.samples.rowIndex, val.samples.target, kAsked, seeder, 'deepfaith-lc-validation', sampling)) : undefined;
-    let best = Infinity;
-    let bestEpoch = -1;
-    let bestWeights: Map<string, Float32Array> | null = null;
+    // early stopping's state, carried by a checkpoint across an interruption
+    const es = resume?.earlyStop;
+    let best = es && es.best !== null ? es.best : Infinity;
+    let bestEpoch = es ? es.bestEpoch : -1;
+    let bestWeights: Map<string, Float32Array> | null = es?.bestWeights ? new Map(Object.entries(es.bestWeights).map(([k2, v]) => [k2, Float32Array.from(v)])) : null;
     let stopped = false;
     const totalSteps = Math.max(1, config.epochs * stepsPerEpoch);
     const compiled = new Set<string>();
@@ -564,12 +572,6 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
         yield { type: 'eval', step, epoch, ...e };
         await onTrain();
       }
-      if (input.checkpointEvery && (epoch + 1) % input.checkpointEvery === 0) {
-        const c = await makeCheckpoint(explainer, optimizer, { epoch: epoch + 1, step, mode, seed: input.seed, config, alpha });
-        await onScore();
-        yield { type: 'checkpoint', epoch: epoch + 1, checkpoint: c };
-        await onTrain();
-      }
       if (val && valLc) {
         const e = await evaluateLosses(explainer, val.z, valLc, val.samples, config.lcNormalised ?? false);
         // the objective the mode trains, unweighted (α changes over time, so its weighted sum would not compare across epochs)
@@ -588,6 +590,14 @@ export async function* trainExplainer(input: TrainInput): AsyncGenerator<TrainEv
           await onTrain();
           break;
         }
+      }
+      // after the epoch's validation, so that a resumed run carries early stopping's state on
+      if (input.checkpointEvery && (epoch + 1) % input.checkpointEvery === 0) {
+        const earlyStop = val ? { best: Number.isFinite(best) ? best : null, bestEpoch, bestWeights } : undefined;
+        const c = await makeCheckpoint(explainer, optimizer, { epoch: epoch + 1, step, mode, seed: input.seed, config, alpha }, earlyStop);
+        await onScore();
+        yield { type: 'checkpoint', epoch: epoch + 1, checkpoint: c };
+        await onTrain();
       }
     }
     if (bestWeights && bestEpoch !== config.epochs - 1) {
@@ -713,6 +723,7 @@ async function makeCheckpoint(
   explainer: Explainer,
   optimizer: tf.Optimizer,
   s: { epoch: number; step: number; mode: TrainMode; seed: number; config: TrainConfig; alpha: AlphaState },
+  earlyStop?: { best: number | null; bestEpoch: number; bestWeights: Map<string, Float32Array> | null },
 ): Promise<TrainCheckpoint> {
   const weights: Record<string, number[]> = {};
   for (const [name, v] of await explainer.weightValues()) weights[name] = Array.from(v);
@@ -721,7 +732,14 @@ async function makeCheckpoint(
   for (const w of named) opt.push({ name: w.name, shape: w.tensor.shape.slice(), values: Array.from(await w.tensor.data()) });
   // only the first entry (the iteration count) is a fresh tensor; the rest are the optimizer's own variables
   named[0]?.tensor.dispose();
-  return { version: 1, ...s, alpha: { ...s.alpha, recent: [...s.alpha.recent] }, explainer: explainer.config, weights, optimizer: opt };
+  const out: TrainCheckpoint = { version: 1, ...s, alpha: { ...s.alpha, recent: [...s.alpha.recent] }, explainer: explainer.config, weights, optimizer: opt };
+  if (earlyStop)
+    out.earlyStop = {
+      best: earlyStop.best,
+      bestEpoch: earlyStop.bestEpoch,
+      bestWeights: earlyStop.bestWeights ? Object.fromEntries([...earlyStop.bestWeights].map(([k, v]) => [k, Array.from(v)])) : null,
+    };
+  return out;
 }
 
 /** The learning rate of a step: constant, or cosine-decayed from learningRate (step 0) towards 0 (step totalSteps). */
