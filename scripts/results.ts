@@ -24,7 +24,9 @@
  * Tuning without the test split: `--tune variants.json` trains each variant (an object of
  * training / explainer / supervision overrides) for every seed and budget, scoring on validation
  * rows carved out of the TRAINING rows (trainAndReport's evaluateOn 'validation'), and appends one
- * JSON line per run to out/deepfaith-tune.jsonl. The test split is not touched.
+ * JSON line per run to out/deepfaith-tune.jsonl. The test split is not touched. Every variant of a
+ * --tune or --options file is checked against every task's job (core applyOverrides: the fields of
+ * a job file, their types and ranges) before the first model call.
  *
  * Options chosen that way, measured on the test split: `--options options.json` (same shape as
  * --tune) trains each option for every seed and budget on the test split (runs of other seeds with
@@ -35,11 +37,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../src/cli/files';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { costFrontier, exportPrepared, lcOptimum, planTraining, preparedKey, prepareJob, PRIOR_BUDGETS, resolveJob, trainAndReport, type Job, type JobIO, type JobInput, type JobResult, type PreparedCache, type PreparedJob, type PriorBudget, type TrainAndReportOptions } from '../src/core/job';
+import { applyOverrides, costFrontier, exportPrepared, lcOptimum, planTraining, preparedKey, prepareJob, PRIOR_BUDGETS, resolveJob, trainAndReport, type Job, type JobIO, type JobInput, type JobResult, type PreparedCache, type PreparedJob, type PriorBudget, type TrainAndReportOptions } from '../src/core/job';
 import { frontierVerdict } from '../src/core/job/markdown';
 import { parseCsv } from '../src/core/data/csv';
 import { TRAIN_MODES } from '../src/core/explainer/train';
@@ -122,12 +125,12 @@ async function trainMlp(csvPath: string, label: string, drop: string[], dir: str
     mkdirSync(dir, { recursive: true });
     await m.save(
       tf.io.withSaveHandler(async (a) => {
-        writeFileSync(join(dir, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
-        writeFileSync(join(dir, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+        writeFileAtomic(join(dir, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+        writeFileAtomic(join(dir, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );
-    writeFileSync(info, JSON.stringify({ accuracy, seed, csvPath, label, drop }));
+    writeFileAtomic(info, JSON.stringify({ accuracy, seed, csvPath, label, drop }));
     return { model: join(dir, 'model.json'), accuracy };
   } finally {
     tf.dispose([xs, ys]);
@@ -146,7 +149,7 @@ async function prepared(name: string, job: Job, io: JobIO): Promise<{ prep: Prep
     return { prep: await prepareJob(job, io, undefined, undefined, reuse), cached: true, seconds: (performance.now() - t0) / 1000 };
   }
   const prep = await prepareJob(job, io, (e) => e.stage !== 'train' && e.done === e.total && console.error(`${name}: ${e.stage} ${e.message ?? ''}`));
-  writeFileSync(file, JSON.stringify(exportPrepared(prep)));
+  writeFileAtomic(file, JSON.stringify(exportPrepared(prep)));
   return { prep, cached: false, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -223,7 +226,7 @@ function loadKept(id: string): TaskOutcome | undefined {
 /** Keep the measured results (without the prepared jobs) so the page can be re-rendered without retraining. */
 function save(o: TaskOutcome): void {
   mkdirSync('out/deepfaith-results', { recursive: true });
-  writeFileSync(`out/deepfaith-results/${o.id}.json`, JSON.stringify(o));
+  writeFileAtomic(`out/deepfaith-results/${o.id}.json`, JSON.stringify(o));
 }
 
 /** Options (chosen on validation rows) on the test split: every option × budget × seed, kept with the task's results. */
@@ -346,7 +349,35 @@ function writeSection(id: string, text: string): void {
   page = upsertSection(page, MARK, id, text, ORDER);
   const kept = ORDER.map(loadKept).filter((o): o is TaskOutcome => o !== undefined && o.budgets?.length > 0 && o.budgets.every((b) => b.full.length));
   page = replaceBlock(page, 'summary', summaryTable(kept));
-  writeFileSync(OUT, replaceBlock(page, 'options', optionsTable(kept.filter((o) => o.options && Object.keys(o.options).length))));
+  writeFileAtomic(OUT, replaceBlock(page, 'options', optionsTable(kept.filter((o) => o.options && Object.keys(o.options).length))));
+}
+
+/** The variants of a --tune or --options file (an object of name → settings). */
+function readVariants(file: string, flag: string): Record<string, TrainAndReportOptions> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${flag} ${file}: ${(e as Error).message}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${flag} ${file}: an object of name → settings is expected.`);
+  return v as Record<string, TrainAndReportOptions>;
+}
+
+const VARIANT_KEYS = ['training', 'explainer', 'supervision', 'mode'];
+
+/** Each variant's fields checked like a job file's (core applyOverrides), and its mode; throws naming the variant. */
+function checkVariants(job: Job, variants: Record<string, TrainAndReportOptions>, task: string): void {
+  for (const [name, v] of Object.entries(variants)) {
+    try {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('settings must be an object');
+      for (const k of Object.keys(v)) if (!VARIANT_KEYS.includes(k)) throw new Error(`"${k}" is not a variant field (known: ${VARIANT_KEYS.join(', ')})`);
+      if (v.mode !== undefined && !(TRAIN_MODES as readonly string[]).includes(v.mode)) throw new Error(`mode ${JSON.stringify(v.mode)} is not known (${TRAIN_MODES.join(', ')})`);
+      applyOverrides(job, v);
+    } catch (e) {
+      throw new Error(`variant "${name}" (task ${task}): ${(e as Error).message}`);
+    }
+  }
 }
 
 async function main() {
@@ -354,8 +385,11 @@ async function main() {
   await tf.ready();
   mkdirSync('out', { recursive: true });
   const wanted = args.tasks ? args.tasks.split(',') : ORDER;
-  const variants = args.tune ? (JSON.parse(readFileSync(args.tune, 'utf8')) as Record<string, TrainAndReportOptions>) : undefined;
-  const options = args.options ? (JSON.parse(readFileSync(args.options, 'utf8')) as Record<string, TrainAndReportOptions>) : undefined;
+  const variants = args.tune ? readVariants(args.tune, '--tune') : undefined;
+  const options = args.options ? readVariants(args.options, '--options') : undefined;
+  // every variant checked against every task's job before the first model call (a misspelt setting
+  // would otherwise be ignored, or refused only when its training starts, after hours of others)
+  for (const set of [variants, options]) if (set) for (const id of wanted) checkVariants(resolveJob((await taskDef(id)).job), set, id);
   if (options) {
     for (const id of wanted) {
       const def = await taskDef(id);

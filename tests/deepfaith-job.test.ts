@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DEFAULTS, PAPER_PRESET, reportMarkdown, evaluationSplit, exportPrepared, planTraining, prepareJob, preparedKey, bootstrapRanks, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
+import { DEFAULTS, PAPER_PRESET, applyOverrides, reportMarkdown, evaluationSplit, exportPrepared, planTraining, prepareJob, preparedKey, bootstrapRanks, rankTable, resolveJob, runJob, trainAndReport, type JobEvent, type JobInput } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { main } from '../src/cli/main';
 import { loadExplainer } from '../src/core/explainer/model';
@@ -51,6 +51,32 @@ describe('job', () => {
     expect(() => resolveJob({ ...base, metrics: [] })).toThrow(/"metrics" is an empty list/);
     expect(() => resolveJob({ task: { demo: 'iris', model: 'm.json', data: 'd.csv' } })).toThrow(/names both the demo "iris" and files/);
     expect(() => resolveJob({ ...base, training: { learningRate: 'fast' as never } })).toThrow(/"learningRate" is "fast"/);
+  });
+
+  it('overrides of a job (a tuning variant, an option) are checked like the job\'s own fields: refused when misspelt or out of range, merged field by field otherwise', async () => {
+    const job = resolveJob({ task: { demo: 'iris' }, training: { epochs: 7, alpha: { C: 3 } } });
+    expect(() => applyOverrides(job, { training: { epoch: 2 } as never })).toThrow(/Job section training has no parameter "epoch"/);
+    expect(() => applyOverrides(job, { training: { patience: -1 } })).toThrow(/"patience" is -1/);
+    expect(() => applyOverrides(job, { training: { alpha: { every: 'batch' } as never } })).toThrow(/"every" is "batch"/);
+    expect(() => applyOverrides(job, { explainer: { dModel: 8, nHeads: 3 } })).toThrow(/dModel = 8 is not a multiple of explainer\.nHeads = 3/);
+    expect(() => applyOverrides(job, { supervision: { p: 2 } })).toThrow(/"p" is 2/);
+    expect(() => applyOverrides(job, { explainer: 'wide' as never })).toThrow(/Job field "explainer" must be an object/);
+    const o = applyOverrides(job, { training: { patience: 3, batchSize: undefined, alpha: { window: 5 } }, explainer: { nLayers: 2 } });
+    expect(o.training).toEqual({ ...job.training, patience: 3, alpha: { ...job.training.alpha, window: 5 } });
+    expect(o.training.alpha.C).toBe(3);
+    expect(o.explainer).toEqual({ ...job.explainer, nLayers: 2 });
+    expect(o.supervision).toEqual(job.supervision);
+    expect({ ...o, training: job.training, explainer: job.explainer }).toEqual(job);
+    // the engine refuses them when a training is planned, before any training step
+    const prep = await prepareJob(resolveJob(tinyJob), nodeJobIO(process.cwd()));
+    try {
+      expect(() => planTraining(prep, { training: { lcSubset: 50 } as never })).toThrow(/Job section training has no parameter "lcSubset"/);
+      const before = tf.memory().numTensors;
+      await expect(trainAndReport(prep, { explainer: { dropout: 2 } })).rejects.toThrow(/"dropout" is 2/);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      prep.loaded.task.model.dispose();
+    }
   });
 
   it('target "label" on a file whose labels are 1 and 2 explains classes 1 and 2, in a job as in deepfaith attribute', async () => {

@@ -2,6 +2,10 @@
 // runs (places, mean ranks over seeds, L_LC against the optimum, both budgets) and how the page's
 // blocks are replaced. Hand-made results with known answers; no model runs.
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { addRun, budgetsRun, budgetStats, explainerPlace, meanSd, optionSettingsText, optionSlot, optionsTable, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
 import type { JobResult, MethodRow } from '../src/core/job/report';
 import type { Frontier } from '../src/core/job/frontier';
@@ -32,6 +36,31 @@ function result(ours: number, priors: Record<string, number>, lc: { explainer: n
 }
 
 describe('scripts/resultsTables', () => {
+  it('--tune and --options check every variant against every task before the first model call, naming the variant', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'df-results-'));
+    const file = join(dir, 'variants.json');
+    const out = join(dir, 'results.md');
+    const script = (flag: string, variants: unknown) => {
+      writeFileSync(file, JSON.stringify(variants));
+      return spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/results.ts', flag, file, '--tasks', 'iris,wine', '--seeds', '0', '--budgets', 'paper', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    };
+    // the second variant is misspelt: refused before the first (valid) one trains on iris
+    let r = script('--tune', { good: { training: { epochs: 1 } }, wide: { training: { epoch: 2 } } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/variant "wide" \(task iris\): Job section training has no parameter "epoch"/);
+    expect(r.stderr).not.toMatch(/priors|options measured/);
+    r = script('--options', { frame: { explainer: { classFrame: 'sign', nHeads: 3 } } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/variant "frame" \(task iris\): Job explainer\.dModel = \d+ is not a multiple of explainer\.nHeads = 3/);
+    r = script('--options', { typo: { trainng: {} } });
+    expect(r.stderr).toMatch(/variant "typo" \(task iris\): "trainng" is not a variant field \(known: training, explainer, supervision, mode\)/);
+    r = script('--tune', { m: { mode: 'lc' } });
+    expect(r.stderr).toMatch(/variant "m" \(task iris\): mode "lc" is not known/);
+    r = script('--tune', ['not', 'an', 'object']);
+    expect(r.stderr).toMatch(/--tune .*variants\.json: an object of name → settings is expected/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('places the explainer among the priors only (diagnostic rows left out), counting exact ties', () => {
     expect(explainerPlace(result(2.5, { lime: 2, 'kernel-shap': 2.5, saliency: 3 }, { explainer: 1, optimum: 1 }))).toEqual({ place: 2, tied: 1, of: 4 });
     expect(explainerPlace(result(1.5, { lime: 2, saliency: 3 }, { explainer: 1, optimum: 1 }))).toEqual({ place: 1, tied: 0, of: 3 });

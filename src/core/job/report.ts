@@ -19,17 +19,17 @@ import { getMetric } from '../metrics/registry';
 import type { Params } from '../params';
 import { bootstrapRanks, meanSkippingNaN, rankTable, type RankBootstrapRow } from '../ranking';
 import { buildSupervision, minMaxNormalize, scoreAll, splitSamples, supervisionOptionsFor, type PriorMethodInfo, type SampleRecord, type SupervisionCounts, type SupervisionSet } from '../supervision/supervision';
-import { Explainer, inputStatistics, type ExplainerArchitecture, type ExplainerConfig } from '../explainer/model';
+import { Explainer, inputStatistics, type ExplainerConfig } from '../explainer/model';
 import { inputWidth, tokenSpecFor } from '../explainer/tokens';
 import { resolveCamLayer, spatialShape } from '../attribution/cam';
-import { runTraining, stepsPerEpochOf, trainExplainer, type EvalEvent, type StepEvent, type TrainConfig, type TrainInput, type TrainMode, type TrainResult } from '../explainer/train';
+import { runTraining, stepsPerEpochOf, trainExplainer, type EvalEvent, type StepEvent, type TrainInput, type TrainMode, type TrainResult } from '../explainer/train';
 import type { AlphaState } from '../explainer/alpha';
 import type { Batch, Task } from '../task/task';
 import { minMaxNormalizeRows, rowFeatureCounts } from '../task/ragged';
 import { costModel, type CostModel } from '../explainer/cost';
 import { modelFlops } from '../task/modelFlops';
 import { methodRows } from '../estimate';
-import { VALIDATION_FRACTION, type Job } from './schema';
+import { VALIDATION_FRACTION, applyOverrides, type Job, type JobOverrides } from './schema';
 import { subBatch, type JobEvent, type PreparedJob } from './prepare';
 import type { Frontier } from './frontier';
 
@@ -120,10 +120,10 @@ export interface TrainAndReportOptions {
    */
   evaluateOn?: 'test' | 'validation';
   validationFraction?: number;
-  /** Overrides of the job's settings for this training (tuning sweeps reuse one PreparedJob). */
-  training?: Partial<Omit<TrainConfig, 'alpha'>> & { alpha?: Partial<TrainConfig['alpha']> };
-  explainer?: Partial<ExplainerArchitecture>;
-  supervision?: Partial<Pick<Job['supervision'], 'delta' | 'p'>>;
+  /** Overrides of the job's settings for this training (tuning sweeps reuse one PreparedJob), checked by applyOverrides. */
+  training?: JobOverrides['training'];
+  explainer?: JobOverrides['explainer'];
+  supervision?: JobOverrides['supervision'];
   /** Yield a checkpoint event every this many epochs (the studio's watched sample and resume). */
   checkpointEvery?: number;
   /** Continue from a checkpoint of the same plan. */
@@ -162,13 +162,8 @@ export interface TrainingPlan {
 }
 
 export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}): TrainingPlan {
-  const baseJob = prep.job;
-  const job: Job = {
-    ...baseJob,
-    supervision: { ...baseJob.supervision, ...(opts.supervision ?? {}) },
-    explainer: { ...baseJob.explainer, ...(opts.explainer ?? {}) },
-    training: { ...baseJob.training, ...(opts.training ?? {}), alpha: { ...baseJob.training.alpha, ...(opts.training?.alpha ?? {}) } },
-  };
+  // the overrides are checked like a job file's fields (a misspelt or out-of-range setting is refused, not ignored)
+  const job: Job = applyOverrides(prep.job, opts);
   const { loaded, target, scores } = prep;
   const evaluateOn = opts.evaluateOn ?? 'test';
   const split = evaluationSplit(prep, evaluateOn, opts.validationFraction ?? VALIDATION_FRACTION);

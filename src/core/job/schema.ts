@@ -275,16 +275,7 @@ export function resolveJob(input: JobInput): Job {
           training: { ...DEFAULTS.training, ...PAPER_PRESET.training, alpha: { ...DEFAULTS.training.alpha, ...PAPER_PRESET.training.alpha } },
         }
       : DEFAULTS;
-  const trainingIn = section('training', input.training);
-  const { alpha: alphaIn, ...trainingRest } = trainingIn ?? {};
-  const alpha = resolveParams({ id: 'training.alpha', kind: 'Job section', defaults: { ...base.training.alpha }, params: alphaParams }, section('training.alpha', alphaIn) ?? {});
-  const { alpha: _a, ...trainingBase } = base.training;
-  void _a;
-  const training = resolveParams({ id: 'training', kind: 'Job section', defaults: trainingBase as unknown as Params, params: trainParams }, trainingRest);
-  const explainer = resolveParams({ id: 'explainer', kind: 'Job section', defaults: { ...base.explainer } as Params, params: explainerParams }, section('explainer', input.explainer) ?? {});
-  if ((explainer.dModel as number) % (explainer.nHeads as number) !== 0)
-    throw new UserError(`Job explainer.dModel = ${explainer.dModel} is not a multiple of explainer.nHeads = ${explainer.nHeads}.`, 'Pick a width that is a multiple of the number of heads (e.g. dModel 32 with 4 heads).');
-  const supervision = resolveParams({ id: 'supervision', kind: 'Job section', defaults: { ...base.supervision }, params: supervisionParams }, section('supervision', input.supervision) ?? {});
+  const { training, explainer, supervision } = resolveSettings(base, input);
   const mode = input.mode ?? base.mode;
   if (!(TRAIN_MODES as readonly string[]).includes(mode as string)) throw new UserError(`Job mode ${JSON.stringify(mode)} is not known.`, `Use one of: ${TRAIN_MODES.join(', ')}.`);
   const seed = input.seed === undefined ? base.seed : intField(input.seed, 'seed', '"seed": 0');
@@ -296,14 +287,53 @@ export function resolveJob(input: JobInput): Job {
     task: resolveTask(section('task', input.task), base.task),
     methods: input.methods === undefined ? base.methods : resolveMethods(input.methods),
     metrics: input.metrics === undefined ? base.metrics : resolveMetrics(input.metrics),
-    supervision: supervision as Job['supervision'],
-    explainer: explainer as unknown as ExplainerArchitecture,
-    training: { ...(training as unknown as Omit<TrainConfig, 'alpha'>), alpha: alpha as unknown as TrainConfig['alpha'] },
+    supervision,
+    explainer,
+    training,
     seed,
     trainSeed,
     mode: mode as TrainMode,
     priorBudget,
     ...(preset ? { preset } : {}),
+  };
+}
+
+/** Overrides of a job's training, explainer and supervision settings (a tuning variant, an option). */
+export interface JobOverrides {
+  training?: Partial<Omit<TrainConfig, 'alpha'>> & { alpha?: Partial<TrainConfig['alpha']> };
+  explainer?: Partial<ExplainerArchitecture>;
+  supervision?: Partial<Pick<Job['supervision'], 'delta' | 'p'>>;
+}
+
+/**
+ * A resolved job with overrides applied, every overriding field checked like the same field in a
+ * job file (unknown names, types, ranges, dModel a multiple of nHeads): a misspelt or out-of-range
+ * setting is refused with the job's messages instead of being ignored. Fields left undefined keep
+ * the job's value.
+ */
+export function applyOverrides(job: Job, o: JobOverrides): Job {
+  return { ...job, ...resolveSettings(job, o, true) };
+}
+
+/**
+ * The training (with α), explainer and supervision sections of a job or of overrides, on top of
+ * `base`'s values; with `skipUndefined`, fields given as undefined keep the base's value.
+ */
+function resolveSettings(base: Pick<Job, 'training' | 'explainer' | 'supervision'>, input: { training?: unknown; explainer?: unknown; supervision?: unknown }, skipUndefined = false): Pick<Job, 'training' | 'explainer' | 'supervision'> {
+  const given = (v: Record<string, unknown> | undefined) => (!v ? {} : skipUndefined ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) : v);
+  const { alpha: alphaIn, ...trainingRest } = section('training', input.training) ?? {};
+  const alpha = resolveParams({ id: 'training.alpha', kind: 'Job section', defaults: { ...base.training.alpha }, params: alphaParams }, given(section('training.alpha', alphaIn)));
+  const { alpha: _a, ...trainingBase } = base.training;
+  void _a;
+  const training = resolveParams({ id: 'training', kind: 'Job section', defaults: trainingBase as unknown as Params, params: trainParams }, given(trainingRest));
+  const explainer = resolveParams({ id: 'explainer', kind: 'Job section', defaults: { ...base.explainer } as Params, params: explainerParams }, given(section('explainer', input.explainer)));
+  if ((explainer.dModel as number) % (explainer.nHeads as number) !== 0)
+    throw new UserError(`Job explainer.dModel = ${explainer.dModel} is not a multiple of explainer.nHeads = ${explainer.nHeads}.`, 'Pick a width that is a multiple of the number of heads (e.g. dModel 32 with 4 heads).');
+  const supervision = resolveParams({ id: 'supervision', kind: 'Job section', defaults: { ...base.supervision }, params: supervisionParams }, given(section('supervision', input.supervision)));
+  return {
+    supervision: supervision as Job['supervision'],
+    explainer: explainer as unknown as ExplainerArchitecture,
+    training: { ...(training as unknown as Omit<TrainConfig, 'alpha'>), alpha: alpha as unknown as TrainConfig['alpha'] },
   };
 }
 
