@@ -8,6 +8,8 @@
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { breakEvenCell, frontierVerdict } from '../src/core/job/markdown';
+import type { FrontierPoint } from '../src/core/job/frontier';
 import {ARTIFACTS, useStudio } from './harness';
 import { dropFiles, openStudio } from './page';
 
@@ -135,6 +137,11 @@ describe('studio details', () => {
     await page.getByTestId('frontier-plot').locator('svg').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('frontier-table').locator('tbody tr').count()).toBe(4 * 4 + 1); // IG, GradientSHAP, LIME, Kernel SHAP × 4, + the explainer
     expect(await page.getByTestId('frontier-summary').textContent()).toMatch(/Building the explainer took about/);
+    // each break-even cell: the rows, or why there are none (less faithful, or not measurably slower per row)
+    const frontier = await page.evaluate(() => (window as any).__studio.getState().frontier);
+    const cells = await page.getByTestId('frontier-table').locator('tbody tr td:nth-child(5)').allTextContents();
+    expect(cells).toEqual([...frontier.points.map((p: FrontierPoint) => breakEvenCell(p, frontier)), '–']);
+    expect(await page.getByTestId('frontier-summary').textContent()).toContain(frontierVerdict(frontier));
     await page.screenshot({ path: `${ARTIFACTS}/e2e-walk-report.png`, fullPage: true });
 
     // the inspector offers every scored metric (RP included) and plays FC step by step

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { breakEvens, measurablySlower, timingNoiseMsPerRow } from './frontier';
-import { frontierVerdict } from './markdown';
+import { breakEvenCell, frontierMarkdown, frontierVerdict } from './markdown';
 
 const point = (method: string, budget: number, msPerRow: number, meanRank: number) => ({ method, param: 'samples', budget, msPerRow, meanRank, scores: {} });
 
@@ -41,6 +41,15 @@ describe('frontier break-evens', () => {
     expect(f.verdict).toEqual({ kind: 'after', rows: 4000, against: 'kernel-shap (samples 64)' });
     expect(f.breakEvenRows).toBe(4000);
     expect(frontierVerdict({ ...f, explainer: ex })).toBe('It pays off after 4,000 explained rows, against kernel-shap (samples 64), the cheapest prior budget at least as faithful.');
+    // the table's cells say why a point has no break-even
+    expect(f.points.map((p) => breakEvenCell(p, { explainer: ex }))).toEqual(['– (less faithful)', '2,000', '4,000', '– (less faithful)']);
+    expect(frontierMarkdown({ ...f, explainer: ex })).toContain('| lime | samples 100 | 0.750 | 4.00 | 2,000 |');
+  });
+
+  it('a point as faithful as the explainer but within the timing noise reads "never (not measurably slower)"', () => {
+    const ex = { msPerRow: 0.25, meanRank: 4, buildMs: 1000 };
+    const f = breakEvens([point('kernel-shap', 64, 0.26, 3)], ex, 100);
+    expect(breakEvenCell(f.points[0], { explainer: ex })).toBe('never (not measurably slower)');
   });
 
   it('no prior point as faithful as the explainer: no alternative', () => {

@@ -3,7 +3,7 @@
  * supervision counts, training summary. tfjs-free.
  */
 import type { JobResult } from './report';
-import type { Frontier } from './frontier';
+import type { Frontier, FrontierPoint } from './frontier';
 import { costSentence } from '../explainer/cost';
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
@@ -93,7 +93,7 @@ export function frontierMarkdown(f: Frontier): string {
   const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
   const lines = ['## When does the explainer pay off? (cost–faithfulness frontier on the test rows)', ''];
   lines.push('| method | budget | ms / row | mean rank if added | break-even rows |', '|---|---:|---:|---:|---:|');
-  for (const p of f.points) lines.push(`| ${p.method} | ${p.param} ${p.budget} | ${fmt(p.msPerRow)} | ${fmt(p.meanRank, 2)} | ${p.breakEvenRows ?? '–'} |`);
+  for (const p of f.points) lines.push(`| ${p.method} | ${p.param} ${p.budget} | ${fmt(p.msPerRow)} | ${fmt(p.meanRank, 2)} | ${breakEvenCell(p, f)} |`);
   lines.push(`| **DeepFaith** | – | ${fmt(f.explainer.msPerRow)} | ${fmt(f.explainer.meanRank, 2)} | – |`, '');
   lines.push(
     `Building the explainer took about ${fmt(f.explainer.buildMs / 1000, 1)} s (priors on the training rows and training; scoring left out, so break-evens are lower bounds). ` +
@@ -101,6 +101,16 @@ export function frontierMarkdown(f: Frontier): string {
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * A point's break-even cell: the rows (thousands separated) where it has one, "never (not
+ * measurably slower)" where it is as faithful as the explainer but not measurably slower per row,
+ * and "– (less faithful)" where its mean rank is worse than the explainer's.
+ */
+export function breakEvenCell(p: FrontierPoint, f: Pick<Frontier, 'explainer'>): string {
+  if (p.breakEvenRows !== null) return p.breakEvenRows.toLocaleString('en');
+  return p.meanRank > f.explainer.meanRank ? '– (less faithful)' : 'never (not measurably slower)';
 }
 
 /** The frontier's verdict in one sentence. */

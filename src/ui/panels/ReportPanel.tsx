@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useStudio, useStudioStore } from '../../store/hooks';
 import { jobToHash } from '../../store/job';
 import { reportTable } from '../../store/store';
-import { frontierVerdict, rankBootstrapSentence, relativeTo } from '../../core/job/markdown';
+import { breakEvenCell, frontierVerdict, rankBootstrapSentence, relativeTo } from '../../core/job/markdown';
 import { costSentence } from '../../core/explainer/cost';
 import { Empty, Help, Plot, ProblemBox, fmtMs, fmtNum } from '../components/common';
 import { renderLines } from '../plots/lines';
@@ -321,7 +321,7 @@ function Frontier() {
                     </td>
                     <td>{fmtNum(p.msPerRow, 3)}</td>
                     <td>{fmtNum(p.meanRank, 2)}</td>
-                    <td>{p.breakEvenRows ?? '–'}</td>
+                    <td>{breakEvenCell(p, frontier)}</td>
                   </tr>
                 ))}
                 <tr className="explainer-row">
