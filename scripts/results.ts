@@ -26,14 +26,17 @@
  * rows carved out of the TRAINING rows (trainAndReport's evaluateOn 'validation'), and appends one
  * JSON line per run to out/deepfaith-tune.jsonl. The test split is not touched. Every variant of a
  * --tune or --options file is checked against every task's job (core applyOverrides: the fields of
- * a job file, their types and ranges) before the first model call.
+ * a job file, their types and ranges) and against the loaded task (checkJobForTask) before the
+ * first prior or training.
  *
  * Options chosen that way, measured on the test split: `--options options.json` (same shape as
  * --tune) trains each option for every seed and budget on the test split (runs of other seeds with
  * the same settings are kept, so `--seeds 1,2` adds to a seed-0 run), keeps the runs in the
  * task's out/deepfaith-results/<task>.json (`options`) and rewrites the page's options table (between
  * `<!-- options:begin -->` and `<!-- options:end -->`, rebuilt with the summary from every task's
- * kept results); the job's own runs are untouched.
+ * kept results); the job's own runs are untouched. With `--options-frontier` the first seed's
+ * explainer at the primary budget also gets the cost–faithfulness frontier, written to
+ * out/deepfaith-results/<task>-options-frontier-<hash of the option's name>.md and logged.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -42,8 +45,8 @@ import { writeFileAtomic } from '../src/cli/files';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { applyOverrides, costFrontier, exportPrepared, lcOptimum, planTraining, preparedKey, prepareJob, PRIOR_BUDGETS, resolveJob, trainAndReport, type Job, type JobIO, type JobInput, type JobResult, type PreparedCache, type PreparedJob, type PriorBudget, type TrainAndReportOptions } from '../src/core/job';
-import { frontierVerdict } from '../src/core/job/markdown';
+import { applyOverrides, checkJobForTask, costFrontier, loadJobTask, exportPrepared, lcOptimum, planTraining, preparedKey, prepareJob, PRIOR_BUDGETS, resolveJob, trainAndReport, type Job, type JobIO, type JobInput, type JobResult, type PreparedCache, type PreparedJob, type PriorBudget, type TrainAndReportOptions } from '../src/core/job';
+import { frontierMarkdown, frontierVerdict } from '../src/core/job/markdown';
 import { parseCsv } from '../src/core/data/csv';
 import { TRAIN_MODES } from '../src/core/explainer/train';
 import { lcTargets, lossLC } from '../src/core/explainer/losses';
@@ -65,6 +68,7 @@ const { values: args } = parseArgs({
     primary: { type: 'string' },
     'skip-ablations': { type: 'boolean' },
     'skip-frontier': { type: 'boolean' },
+    'options-frontier': { type: 'boolean' },
     refresh: { type: 'boolean' },
     options: { type: 'string' },
   },
@@ -249,6 +253,13 @@ async function runOptions(def: TaskDef, options: Record<string, TrainAndReportOp
           explainer.dispose();
           own.push(result);
           out.seconds = (performance.now() - t0) / 1000;
+          if (args['options-frontier'] && budget === PRIMARY && seed === SEEDS[0]) {
+            // when does the option's explainer pay off? (build cost: the priors on the training rows and this training)
+            const f = await costFrontier(prep, result);
+            const file = `out/deepfaith-results/${def.id}-options-frontier-${createHash('sha256').update(name).digest('hex').slice(0, 8)}.md`;
+            writeFileAtomic(file, `<!-- ${def.id}, option "${name}", ${budget} budgets, explainer seed ${seed} -->\n` + frontierMarkdown(f));
+            console.error(`${def.id}/${budget} option ${name} frontier (${file}): ${frontierVerdict(f)}`);
+          }
           const c = result.ceilings?.lossLC;
           console.error(`${def.id}/${budget} option ${name} seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)}; held-out L_LC ${f3(c?.explainer ?? NaN)} (optimum ${f3(c?.optimum ?? NaN)}, out of sample ${f3(c?.outOfSample ?? NaN)})${firstShare(result)}; ${(result.training.ms / 1000).toFixed(0)} s training`);
           // runs of other seeds (and other options) that a parallel --options process of this task saved meanwhile are kept
@@ -389,7 +400,26 @@ async function main() {
   const options = args.options ? readVariants(args.options, '--options') : undefined;
   // every variant checked against every task's job before the first model call (a misspelt setting
   // would otherwise be ignored, or refused only when its training starts, after hours of others)
-  for (const set of [variants, options]) if (set) for (const id of wanted) checkVariants(resolveJob((await taskDef(id)).job), set, id);
+  for (const set of [variants, options])
+    if (set)
+      for (const id of wanted) {
+        const def = await taskDef(id);
+        const job = resolveJob(def.job);
+        checkVariants(job, set, id);
+        // and the checks that need the task (a class frame the task's classes do not allow, synthetic rows on token ids, …)
+        const loaded = await loadJobTask(job, nodeJobIO(def.baseDir));
+        try {
+          for (const [name, v] of Object.entries(set)) {
+            try {
+              checkJobForTask(applyOverrides(job, v), loaded.task.nFeatures, loaded.task);
+            } catch (e) {
+              throw new Error(`variant "${name}" (task ${id}): ${(e as Error).message}`);
+            }
+          }
+        } finally {
+          loaded.task.model.dispose();
+        }
+      }
   if (options) {
     for (const id of wanted) {
       const def = await taskDef(id);

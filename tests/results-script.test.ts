@@ -36,7 +36,7 @@ function result(ours: number, priors: Record<string, number>, lc: { explainer: n
 }
 
 describe('scripts/resultsTables', () => {
-  it('--tune and --options check every variant against every task before the first model call, naming the variant', () => {
+  it('--tune and --options check every variant against every task (its fields, then against the loaded task) before the first prior or training, naming the variant', () => {
     const dir = mkdtempSync(join(tmpdir(), 'df-results-'));
     const file = join(dir, 'variants.json');
     const out = join(dir, 'results.md');
@@ -52,6 +52,11 @@ describe('scripts/resultsTables', () => {
     r = script('--options', { frame: { explainer: { classFrame: 'sign', nHeads: 3 } } });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/variant "frame" \(task iris\): Job explainer\.dModel = \d+ is not a multiple of explainer\.nHeads = 3/);
+    // a check that needs the task: the sign frame on Iris's three classes, refused before its priors run
+    r = script('--options', { frame: { explainer: { classFrame: 'sign' } } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/variant "frame" \(task iris\): The explainer's class frame "sign" mirrors class 1's explanation .* this task has 3 classes/);
+    expect(r.stderr).not.toMatch(/priors/);
     r = script('--options', { typo: { trainng: {} } });
     expect(r.stderr).toMatch(/variant "typo" \(task iris\): "trainng" is not a variant field \(known: training, explainer, supervision, mode\)/);
     r = script('--tune', { m: { mode: 'lc' } });
