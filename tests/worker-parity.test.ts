@@ -80,6 +80,19 @@ describe('the studio worker and runJob give the same table for one job', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('with early stopping (the studio checkpoints every epoch, early stopping\'s state included) the handler stops where runJob stops, with the same table', async () => {
+    const early: JobInput = { ...job, training: { ...job.training, epochs: 60, patience: 2, evalEvery: 0, learningRate: 0.05 } };
+    const { trained, cli } = await bothWays(early, 'iris', { output: 'probability', baseline: 'zero', target: 'predicted' });
+    try {
+      // both stopped before the last epoch, after the same steps
+      const stepsPerEpoch = cli.result.training.steps.filter((st) => st.epoch === 0).length;
+      expect(cli.result.training.steps.length).toBeLessThan(60 * stepsPerEpoch);
+      expectSameRun(trained.result, cli.result);
+    } finally {
+      cli.explainer.dispose();
+    }
+  });
+
   it('a class-frame explainer (two classes) trains to the same table through the handler and runJob; the studio explains each row for its job target', async () => {
     const bc: JobInput = {
       task: { demo: 'breast-cancer', maxRows: 60 },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { breakEvens, measurablySlower, timingNoiseMsPerRow } from './frontier';
+import { breakEvens } from './frontier';
+import { measurablySlower, timingNoiseMsPerRow } from '../timing';
 import { breakEvenCell, frontierMarkdown, frontierVerdict } from './markdown';
 
 const point = (method: string, budget: number, msPerRow: number, meanRank: number) => ({ method, param: 'samples', budget, msPerRow, meanRank, scores: {} });

@@ -15,7 +15,7 @@
  * break-even of trillions of rows that is only the timer's rounding.
  */
 import { Seeder } from '../rng';
-import { timeFastest } from '../timing';
+import { measurablySlower, timeFastest, timingNoiseMsPerRow } from '../timing';
 import { getMethod, resolveMethodParams } from '../attribution/registry';
 import { meanSkippingNaN, rankTable } from '../ranking';
 import { minMaxNormalize, scoreAll } from '../supervision/supervision';
@@ -43,20 +43,6 @@ export interface FrontierPoint {
   scores: Record<string, number>;
   /** Explained rows after which the explainer costs less than this point (null: never — not measurably slower — or the point is less faithful). */
   breakEvenRows: number | null;
-}
-
-/** Smallest per-row difference that counts: 10 % of the explainer's ms per row, and 1 ms over the timed rows. */
-export const TIMING_RELATIVE_MARGIN = 0.1;
-export const TIMING_ABSOLUTE_MARGIN_MS = 1;
-
-/** Per-row ms by which a point must exceed the explainer's to count as slower (timed over `rows` rows). */
-export function timingNoiseMsPerRow(explainerMsPerRow: number, rows: number): number {
-  return Math.max(TIMING_RELATIVE_MARGIN * explainerMsPerRow, TIMING_ABSOLUTE_MARGIN_MS / Math.max(1, rows));
-}
-
-/** Whether a prior point is measurably slower per row than the explainer (see {@link timingNoiseMsPerRow}). */
-export function measurablySlower(pointMsPerRow: number, explainerMsPerRow: number, rows: number): boolean {
-  return pointMsPerRow - explainerMsPerRow >= timingNoiseMsPerRow(explainerMsPerRow, rows);
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { JobResult } from './report';
 import type { Frontier, FrontierPoint } from './frontier';
 import { costSentence } from '../explainer/cost';
+import { TIMING_ABSOLUTE_MARGIN_MS, TIMING_RELATIVE_MARGIN } from '../timing';
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 
@@ -122,7 +123,7 @@ export function frontierVerdict(f: Frontier): string {
     if (e.noiseMsPerRow === undefined || e.timedRows === undefined) return `It never pays off here: ${v.against} is at least as faithful and no slower per row.`;
     return (
       `It never pays off here: ${v.against} is at least as faithful and not measurably slower per row ` +
-      `(a prior counts as slower only by ${e.noiseMsPerRow.toPrecision(2)} ms per row or more: the larger of 10 % of the explainer's time and 1 ms over the ${e.timedRows.toLocaleString('en')} timed rows).`
+      `(a prior counts as slower only by ${e.noiseMsPerRow.toPrecision(2)} ms per row or more: the larger of ${100 * TIMING_RELATIVE_MARGIN} % of the explainer's time and ${TIMING_ABSOLUTE_MARGIN_MS} ms over the ${e.timedRows.toLocaleString('en')} timed rows).`
     );
   }
   return `It pays off after ${v.rows.toLocaleString('en')} explained rows, against ${v.against}, the cheapest prior budget at least as faithful.`;
