@@ -2,7 +2,8 @@
  * Supervision sharded elsewhere opens in the studio: two `deepfaith supervise --shard i/2`
  * processes and `deepfaith merge` write prepared.json; "Open merged results…" loads its job's demo,
  * applies its settings and shows its scores as the Evaluate table (cell = the file's per-row mean),
- * ready for Train; a file that is not one is refused by name and the loaded results stay.
+ * ready for Train; a file that is not one, or one made on other rows, is refused by name and the
+ * loaded results stay.
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
@@ -62,6 +63,14 @@ describe('merged supervision in the studio', () => {
     await page.click('[data-step=task]');
     await page.setInputFiles('[data-testid=import-prepared]', jobPath);
     await expect.poll(() => page.getByTestId('task-error').textContent()).toMatch(/job\.json: it is not a merged prepared-job file/);
+    await page.click('[data-step=evaluate]');
+    expect(await rows.count()).toBe(cache.ranIds.length);
+    // the same job's file made on other rows (its fingerprint is not the loaded rows'): refused by the engine, the table stays
+    const otherRows = join(dir, 'other-rows.json');
+    writeFileSync(otherRows, JSON.stringify({ ...cache, fingerprint: { ...cache.fingerprint, data: '0'.repeat(64) } }));
+    await page.click('[data-step=task]');
+    await page.setInputFiles('[data-testid=import-prepared]', otherRows);
+    await expect.poll(() => page.getByTestId('task-error').textContent()).toMatch(/The cached priors were computed on another data file than the one loaded now/);
     await page.click('[data-step=evaluate]');
     expect(await rows.count()).toBe(cache.ranIds.length);
   }, 180_000);

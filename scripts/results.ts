@@ -42,6 +42,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../src/cli/files';
+import { isUserError } from '../src/core/errors';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -150,7 +151,13 @@ async function prepared(name: string, job: Job, io: JobIO): Promise<{ prep: Prep
   const file = join(CACHE, `${name}-${createHash('sha256').update(preparedKey(job)).digest('hex').slice(0, 16)}.json`);
   if (existsSync(file)) {
     const reuse = JSON.parse(readFileSync(file, 'utf8')) as PreparedCache;
-    return { prep: await prepareJob(job, io, undefined, undefined, reuse), cached: true, seconds: (performance.now() - t0) / 1000 };
+    try {
+      return { prep: await prepareJob(job, io, undefined, undefined, reuse), cached: true, seconds: (performance.now() - t0) / 1000 };
+    } catch (e) {
+      // a cache of other model or data files (or one that does not record them) is computed again, never used
+      if (!isUserError(e)) throw e;
+      console.error(`${name}: the cache ${file} was refused (${e.message}); computing the priors again`);
+    }
   }
   const prep = await prepareJob(job, io, (e) => e.stage !== 'train' && e.done === e.total && console.error(`${name}: ${e.stage} ${e.message ?? ''}`));
   writeFileAtomic(file, JSON.stringify(exportPrepared(prep)));

@@ -355,6 +355,8 @@ describe('job', () => {
     const job = resolveJob({ ...tinyJob, task: { demo: 'iris' }, explainer: { ...tinyJob.explainer, classFrame: 'classes', head: 'signed' }, mode: 'full' }); // all 150 rows: every class among the test rows
     const prep = await prepareJob(job, nodeJobIO(process.cwd()));
     const plan = planTraining(prep);
+    // an override of the prepared job is checked against the task when the training is planned, before Z is built
+    expect(() => planTraining(prep, { explainer: { classFrame: 'sign' } })).toThrow(/class frame "sign".*this task has 3 classes/);
     expect(prep.loaded.task.nClasses).toBe(3);
     expect(plan.input.explainer.nClasses).toBe(3);
     expect(new Set(Array.from(plan.testTarget)).size).toBe(3);

@@ -29,7 +29,7 @@ let whole: PreparedCache;
 
 /** The numbers of a cache, without the priors' times (they depend on the machine) and the model rows sent (modelCalls: the baseline row goes once per shard). */
 function numbers(c: PreparedCache) {
-  return { key: c.key, target: c.target, split: c.split, ranIds: c.ranIds, explanations: c.explanations, scores: JSON.parse(JSON.stringify({ ...c.scores, modelCalls: undefined })), priors: c.priors.map(({ ms: _ms, msPerSample: _m, ...p }) => p) };
+  return { key: c.key, fingerprint: c.fingerprint, target: c.target, split: c.split, ranIds: c.ranIds, explanations: c.explanations, scores: JSON.parse(JSON.stringify({ ...c.scores, modelCalls: undefined })), priors: c.priors.map(({ ms: _ms, msPerSample: _m, ...p }) => p) };
 }
 const totalCalls = (c: PreparedCache) => c.scores.modelCalls.flat().reduce((a, b) => a + b, 0);
 
@@ -96,6 +96,11 @@ describe('sharded supervision', () => {
       expect(() => mergeShards([...shards, shards[1]], ['a', 'b', 'c', 'd'])).toThrow(/d and b are both shard 0\/3/);
       const other = { ...shards[1], key: 'other' };
       expect(() => mergeShards([shards[0], other, shards[2]], ['a', 'b', 'c'])).toThrow(/b and a disagree on the job/);
+      // shards of the same job on other files (same paths, other contents), or written without a fingerprint
+      const otherFiles = { ...shards[2], fingerprint: { ...shards[2].fingerprint, data: '0'.repeat(64) } };
+      expect(() => mergeShards([shards[0], shards[1], otherFiles], ['a', 'b', 'c'])).toThrow(/c and a disagree on the model and data files/);
+      const { fingerprint: _f, ...unmarked } = shards[1];
+      expect(() => mergeShards([shards[0], unmarked as ShardFile, shards[2]], ['a', 'b', 'c'])).toThrow(/b does not record which model and data files/);
     } finally {
       loaded.task.model.dispose();
     }
@@ -130,5 +135,58 @@ describe('sharded supervision', () => {
       spy.mockRestore();
     }
     expect(err.join('\n')).toMatch(/was computed for another job/);
+  }, 120_000);
+
+  it('a cache is tied to the contents of its model and of the job\'s rows: after a row of the job changes in the CSV at the same path, run --prepared refuses it before training (a row outside the job\'s maxRows does not matter); a cache without a fingerprint is refused too', async () => {
+    // the demo's files copied to a folder of their own, named by path in the job
+    writeFileSync(join(dir, 'iris.csv'), readFileSync('public/demos/iris/data.csv'));
+    const fileJob = { ...job, task: { model: join(process.cwd(), 'public/demos/iris/model/model.json'), data: join(dir, 'iris.csv'), label: 'target', maxRows: 30, baseline: 'mean' } };
+    const jobPath = join(dir, 'file-job.json');
+    writeFileSync(jobPath, JSON.stringify(fileJob));
+    const prep = await prepareJob(resolveJob(fileJob as JobInput), nodeJobIO(process.cwd()));
+    let cache: PreparedCache;
+    try {
+      cache = exportPrepared(prep);
+      expect(cache.fingerprint).toEqual(prep.fingerprint);
+      expect(cache.fingerprint!.model).toBe(prep.loaded.fingerprint.model);
+    } finally {
+      prep.loaded.task.model.dispose();
+    }
+    const cachePath = join(dir, 'file-prepared.json');
+    writeFileSync(cachePath, JSON.stringify({ ...cache, job: fileJob }));
+    const run = async (name: string) => {
+      const err: string[] = [];
+      const spy = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+      const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+      try {
+        return { code: await main(['run', jobPath, '--prepared', cachePath, '--out', join(dir, name)]), err: err.join('\n') };
+      } finally {
+        spy.mockRestore();
+        log.mockRestore();
+      }
+    };
+    expect((await run('same')).code).toBe(0);
+    const lines = readFileSync(join(dir, 'iris.csv'), 'utf8').split('\n');
+    const edit = (line: number) => {
+      const cells = lines[line].split(',');
+      cells[0] = String(Number(cells[0]) + 0.5);
+      lines[line] = cells.join(',');
+      writeFileSync(join(dir, 'iris.csv'), lines.join('\n'));
+    };
+    // a row after the job's first 30 changed: not a row of the job, the cache still holds
+    edit(100);
+    expect((await run('beyond')).code).toBe(0);
+    // one value of the first data row changed: same path, same rows, same job key
+    edit(1);
+    const changed = await run('changed');
+    expect(changed.code).toBe(2);
+    expect(changed.err).toMatch(/The cached priors were computed on another data file than the one loaded now/);
+    expect(changed.err).not.toMatch(/another model/);
+    expect(readdirSync(dir)).not.toContain('changed');
+    const { fingerprint: _f, ...unmarked } = cache;
+    writeFileSync(cachePath, JSON.stringify({ ...unmarked, job: fileJob }));
+    const old = await run('unmarked');
+    expect(old.code).toBe(2);
+    expect(old.err).toMatch(/do not record which model and data files they were computed on/);
   }, 120_000);
 });

@@ -96,7 +96,7 @@ export class Handler {
           result = resolveJob(req.job);
           break;
         case 'restore':
-          result = this.session.restore(req.job, req.prepared, req.raw);
+          result = await this.session.restore(req.job, req.prepared, req.raw, req.filesChecked);
           break;
         case 'predict':
           result = await this.session.predict(req.x, req.nRows);

@@ -315,7 +315,15 @@ export type Request =
   | { type: 'loadExplainer'; id: number; artifacts: { modelJson: unknown; weights: ArrayBuffer } }
   | { type: 'supervise'; id: number; job: JobInput }
   | { type: 'ablate'; id: number; job: JobInput; modes: TrainMode[] }
-  | { type: 'restore'; id: number; job: JobInput; prepared: PreparedCache; raw?: Float32Array[] }
+  | {
+      type: 'restore';
+      id: number;
+      job: JobInput;
+      prepared: PreparedCache;
+      raw?: Float32Array[];
+      /** The store compared the task's files with the ones the cache was saved with: a cache without a fingerprint (saved before caches had one) is taken as theirs. */
+      filesChecked?: boolean;
+    }
   | { type: 'resolveJob'; id: number; job: JobInput }
   /** The cost–faithfulness frontier of the last training's table (core/job/frontier.ts). */
   | { type: 'frontier'; id: number; job: JobInput }

@@ -512,11 +512,11 @@ export class Session {
   }
 
   /** Restore a saved run: the job's rows from the loaded task, priors and scores from the saved cache. */
-  restore(input: JobInput, cache: PreparedCache, raw?: Float32Array[]): { attribution: AttributeResult; evaluation: EvaluateResult } {
+  async restore(input: JobInput, cache: PreparedCache, raw?: Float32Array[], filesChecked = false): Promise<{ attribution: AttributeResult; evaluation: EvaluateResult }> {
     const job = this.resolve(input);
     const { full } = this.requireTask();
     const loaded = taskRows(full, job.task.maxRows, { baseline: job.task.baseline, output: job.task.output, patch: job.task.patch, blurSigma: job.task.blurSigma });
-    const prep = importPrepared(job, loaded, cache);
+    const prep = await importPrepared(job, loaded, cache, { filesChecked });
     if (raw && (raw.length !== prep.ranIds.length || raw.some((r) => r.length !== loaded.batch.nRows * loaded.task.nFeatures))) raw = undefined;
     this.releasePrepared(prep.loaded.task);
     this.prepared = { rows: prep, priors: { methods: prep.priors, ranIds: prep.ranIds, explanations: prep.explanations, raw }, scores: prep.scores };

@@ -7,7 +7,7 @@
  */
 import { UserError } from '../errors';
 import { Seeder } from '../rng';
-import { loadTask, targetsFor, type LoadedTask, type TaskIO } from '../task/load';
+import { loadTask, rowsFingerprint, targetsFor, type LoadedTask, type TaskIO } from '../task/load';
 import type { Batch } from '../task/task';
 import type { MetricRequest } from '../metrics/evaluate';
 import { runPriors, scoreAll, splitSamplesAsync, type PriorMethodInfo, type StoredScores } from '../supervision/supervision';
@@ -36,6 +36,8 @@ export interface JobRows {
   /** Positions into loaded.batch. */
   split: { train: number[]; test: number[] };
   metrics: MetricRequest[];
+  /** SHA-256 of the model and of the job's rows (`rowsFingerprint`): what a prepared cache is tied to. */
+  fingerprint: { model: string; data: string };
 }
 
 /** Everything before training: rows, priors and their stored scores. */
@@ -59,7 +61,7 @@ export async function startJob(job: Job, loaded: LoadedTask, signal?: AbortSigna
   checkJobForTask(job, loaded.task.nFeatures, loaded.task);
   const target = await targetsFor(loaded, job.task.target);
   const split = await splitSamplesAsync(loaded.batch.rowIndex, job.supervision.testFraction, new Seeder(job.seed), signal);
-  return { job, loaded, target, split, metrics: jobMetrics(job) };
+  return { job, loaded, target, split, metrics: jobMetrics(job), fingerprint: await rowsFingerprint(loaded) };
 }
 
 /** The K prior methods on every row of the job (skipped ones with the reason). */
@@ -85,6 +87,12 @@ export interface PreparedCache {
   format: 'deepfaith-prepared';
   version: 1;
   key: string;
+  /**
+   * SHA-256 of the model and of the rows the priors were computed on (`rowsFingerprint`): the key
+   * names the files, this ties the cache to their contents, so a cache is refused once the model
+   * or the job's rows changed at the same path.
+   */
+  fingerprint?: { model: string; data: string };
   target: number[];
   split: { train: number[]; test: number[] };
   priors: PriorMethodInfo[];
@@ -100,6 +108,7 @@ export function exportPrepared(prep: PreparedJob): PreparedCache {
     format: 'deepfaith-prepared',
     version: 1,
     key: preparedKey(prep.job),
+    fingerprint: { model: prep.fingerprint.model, data: prep.fingerprint.data },
     target: Array.from(prep.target),
     split: prep.split,
     priors: prep.priors,
@@ -109,14 +118,30 @@ export function exportPrepared(prep: PreparedJob): PreparedCache {
   };
 }
 
+/**
+ * Refuses stored priors whose model or rows differ from the ones loaded now (or that do not say
+ * what they were computed on): the same job on changed files gives other explanations.
+ */
+export function checkFingerprint(stored: PreparedCache['fingerprint'], loaded: JobRows['fingerprint'], what: string): void {
+  if (!stored || typeof stored.model !== 'string' || typeof stored.data !== 'string')
+    throw new UserError(`${what} do not record which model and data files they were computed on, so they cannot be checked against the files loaded now.`, 'Compute the priors again (run without the cache file, or delete it).');
+  const changed = [stored.model !== loaded.model ? 'model' : '', stored.data !== loaded.data ? 'data' : ''].filter(Boolean);
+  if (changed.length)
+    throw new UserError(`${what} were computed on another ${changed.join(' and ')} file than the one loaded now (SHA-256 ${changed.map((c) => `${c} ${stored[c as 'model' | 'data'].slice(0, 12)}… ≠ ${loaded[c as 'model' | 'data'].slice(0, 12)}…`).join(', ')}).`, 'Compute the priors again for these files (run without the cache file, or delete it), or load the files the cache was made for.');
+}
+
 /** A PreparedJob from a cache of the same job, on an already loaded task. */
-export function importPrepared(job: Job, loaded: LoadedTask, reuse: PreparedCache): PreparedJob {
+export async function importPrepared(job: Job, loaded: LoadedTask, reuse: PreparedCache, opts: { filesChecked?: boolean } = {}): Promise<PreparedJob> {
   if (reuse.format !== 'deepfaith-prepared' || reuse.key !== preparedKey(job)) throw new UserError('The cached priors were computed for another job.', 'Delete the cache file or run without it.');
+  const fingerprint = await rowsFingerprint(loaded);
+  // filesChecked: the caller compared the files themselves (the studio's saved run, with its task's fingerprint), so a cache saved before caches recorded theirs is taken as the files'
+  checkFingerprint(reuse.fingerprint ?? (opts.filesChecked ? fingerprint : undefined), fingerprint, 'The cached priors');
   if (reuse.target.length !== loaded.batch.nRows) throw new UserError('The cached priors do not match the rows of the task.', 'Delete the cache file.');
   const toF32 = (v: (number | null)[]) => Float32Array.from(v, (x) => (x === null ? NaN : x));
   return {
     job,
     loaded,
+    fingerprint,
     target: Int32Array.from(reuse.target),
     split: reuse.split,
     metrics: jobMetrics(job),
@@ -144,7 +169,7 @@ export async function prepareJob(job: Job, io: JobIO, onEvent?: (e: JobEvent) =>
 
 /** `prepareJob` on a task already loaded (the caller keeps ownership of its model). */
 export async function prepareLoaded(job: Job, loaded: LoadedTask, onEvent?: (e: JobEvent) => void, signal?: AbortSignal, reuse?: PreparedCache): Promise<PreparedJob> {
-  if (reuse) return importPrepared(job, loaded, reuse);
+  if (reuse) return await importPrepared(job, loaded, reuse);
   const rows = await startJob(job, loaded, signal);
   onEvent?.({ stage: 'load', done: 1, total: 1, message: `${loaded.batch.nRows} rows × ${loaded.task.nFeatures} features; ${rows.split.train.length} train, ${rows.split.test.length} test` });
   const priors = await runJobPriors(rows, onEvent, signal);

@@ -29,7 +29,7 @@ import { minMaxNormalizeRows, rowFeatureCounts } from '../task/ragged';
 import { costModel, type CostModel } from '../explainer/cost';
 import { modelFlops } from '../task/modelFlops';
 import { methodRows } from '../estimate';
-import { VALIDATION_FRACTION, applyOverrides, type Job, type JobOverrides } from './schema';
+import { VALIDATION_FRACTION, applyOverrides, checkJobForTask, type Job, type JobOverrides } from './schema';
 import { subBatch, type JobEvent, type PreparedJob } from './prepare';
 import type { Frontier } from './frontier';
 
@@ -165,6 +165,8 @@ export function planTraining(prep: PreparedJob, opts: TrainAndReportOptions = {}
   // the overrides are checked like a job file's fields (a misspelt or out-of-range setting is refused, not ignored)
   const job: Job = applyOverrides(prep.job, opts);
   const { loaded, target, scores } = prep;
+  // and against the task (e.g. a class frame, exact subsets, synthetic rows), before Z is built or a step taken
+  checkJobForTask(job, loaded.task.nFeatures, loaded.task);
   const evaluateOn = opts.evaluateOn ?? 'test';
   const split = evaluationSplit(prep, evaluateOn, opts.validationFraction ?? VALIDATION_FRACTION);
   const { task, batch } = loaded;

@@ -33,6 +33,8 @@ export interface ShardFile {
   key: string;
   /** The job, so the merged cache can say what it is for (and the studio can load its task). */
   job: Job;
+  /** SHA-256 of the model and of the job's rows (`rowsFingerprint`): the merge refuses shards of other files. */
+  fingerprint: { model: string; data: string };
   shard: ShardSpec;
   /** Rows of the whole job, and this shard's positions [from, to). */
   nRows: number;
@@ -93,6 +95,7 @@ export async function prepareShard(job: Job, loaded: LoadedTask, shard: ShardSpe
     version: 1,
     key: preparedKey(job),
     job,
+    fingerprint: rows.fingerprint,
     shard,
     nRows: R,
     positions: [from, to],
@@ -111,6 +114,8 @@ export function mergeShards(shards: ShardFile[], names: string[] = shards.map((_
   if (!shards.length) throw new UserError('No shard files to merge.', 'Give the files written by deepfaith supervise --shard i/N (or their folder).');
   shards.forEach((s, i) => {
     if (!s || s.format !== 'deepfaith-shard' || s.version !== 1) throw new UserError(`${names[i]} is not a shard file (deepfaith supervise --shard).`, 'Give only the files deepfaith supervise --shard i/N wrote.');
+    if (!s.fingerprint || typeof s.fingerprint.model !== 'string' || typeof s.fingerprint.data !== 'string')
+      throw new UserError(`${names[i]} does not record which model and data files it was computed on, so the merge cannot check that the shards belong together.`, 'Compute that shard again with deepfaith supervise --shard i/N.');
   });
   const first = shards[0];
   const N = first.shard.count;
@@ -121,6 +126,7 @@ export function mergeShards(shards: ShardFile[], names: string[] = shards.map((_
         throw new UserError(`${names[i]} and ${names[0]} disagree on ${what}: they are not shards of one run.`, 'Merge the shards of one job, computed with the same settings and the same model and data.');
     };
     same('the job (settings, seed, methods or metrics)', s.key, first.key);
+    same('the model and data files (their SHA-256)', s.fingerprint, first.fingerprint);
     same('the number of shards', s.shard.count, N);
     same('the number of rows', s.nRows, first.nRows);
     same('the targets', s.target, first.target);
@@ -150,6 +156,7 @@ export function mergeShards(shards: ShardFile[], names: string[] = shards.map((_
     format: 'deepfaith-prepared',
     version: 1,
     key: first.key,
+    fingerprint: first.fingerprint,
     job: first.job,
     target: first.target,
     split: first.split,

@@ -532,6 +532,19 @@ export async function tableFingerprint(data: Dataset): Promise<string> {
   return sha256Hex([names, data.x.buffer.slice(data.x.byteOffset, data.x.byteOffset + data.x.byteLength) as ArrayBuffer, data.labels.buffer.slice(data.labels.byteOffset, data.labels.byteOffset + data.labels.byteLength) as ArrayBuffer]);
 }
 
+/**
+ * SHA-256 of the model and of the rows a job uses (the loaded rows: all, or the first maxRows), the
+ * same whether the CLI read only those rows or the studio read the whole file and took them
+ * (`taskRows`): feature and label names, the input values, the labels, and what shapes removal
+ * (an image's normalisation, a text's pad/unknown/removal ids). What a prepared job is tied to.
+ */
+export async function rowsFingerprint(loaded: LoadedTask): Promise<{ model: string; data: string }> {
+  const d = loaded.data;
+  const shape = JSON.stringify([d.featureNames, d.labelName, d.nRows, d.nFeatures, d.image ? d.image.normalise : null, d.text ? [d.text.pad, d.text.unk, d.text.removal, d.text.maxLength] : null]);
+  const bytes = (a: Float32Array | Int32Array) => a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength) as ArrayBuffer;
+  return { model: loaded.fingerprint.model, data: await sha256Hex([shape, bytes(d.x), bytes(d.labels)]) };
+}
+
 function firstRows(data: Dataset, nRows: number): Dataset {
   if (data.image) {
     const part = imageRows(data.x, data.image, nRows);

@@ -155,13 +155,13 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
       set({ trainStatus: 'idle', restoredAt: run.savedAt });
       if (!run.prepared) return true;
       try {
-        const r = await client.call({ type: 'restore', job: run.job, prepared: run.prepared, raw: run.raw ?? undefined }).promise;
+        const r = await client.call({ type: 'restore', job: run.job, prepared: run.prepared, raw: run.raw ?? undefined, filesChecked: true }).promise;
         const explainKey = r.attribution.key;
         const scoreKey = r.evaluation.key;
         set({
           attribution: r.attribution,
           evaluation: r.evaluation,
-          prepared: run.prepared,
+          prepared: r.evaluation.prepared, // the engine's (with the fingerprint of the rows, where a run saved before had none)
           preparedJob: run.job,
           trainSteps: run.trainSteps,
           trainEvals: run.trainEvals,
@@ -210,7 +210,7 @@ export function savedSlice(ctx: SliceContext, loadSource: (s: SavedRun['source']
       const s = get();
       try {
         if (s.prepared && s.preparedJob) {
-          const r = await client.call({ type: 'restore', job: s.preparedJob, prepared: s.prepared, raw: s.attribution?.explanations.map((e) => e.values) }).promise;
+          const r = await client.call({ type: 'restore', job: s.preparedJob, prepared: s.prepared, raw: s.attribution?.explanations.map((e) => e.values), filesChecked: true }).promise;
           set({ attribution: r.attribution, evaluation: r.evaluation });
         } else if (s.attribution) set({ attribution: null, evaluationCleared: null }); // priors that were never scored are not kept by the engine
         const art = s.explainer?.artifacts as { modelJson: unknown; weights: ArrayBuffer } | undefined;
