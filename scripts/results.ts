@@ -37,12 +37,18 @@
  * kept results); the job's own runs are untouched. With `--options-frontier` the first seed's
  * explainer at the primary budget also gets the cost–faithfulness frontier, written to
  * out/deepfaith-results/<task>-options-frontier-<hash of the option's name>.md and logged.
+ *
+ * Several processes may run at once (e.g. one per seed or per option of a task): every
+ * read-modify-write of a kept-results file or of the page holds that file's lock (scripts/lock.ts),
+ * and a task's measurement keeps the options other processes saved meanwhile. A prior cache whose
+ * fingerprint is not the model's and rows' loaded now is refused by the engine and computed again.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../src/cli/files';
 import { isUserError } from '../src/core/errors';
+import { withLock } from './lock';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -227,17 +233,32 @@ async function runBudget(def: TaskDef, budget: PriorBudget, primary: boolean, pa
 
 /** A task's kept results (budgets in PRIOR_BUDGETS order), or undefined where it has none. */
 function loadKept(id: string): TaskOutcome | undefined {
-  const file = `out/deepfaith-results/${id}.json`;
+  const file = keptFile(id);
   if (!existsSync(file)) return undefined;
   const o = JSON.parse(readFileSync(file, 'utf8')) as TaskOutcome;
   o.budgets.sort(byBudget);
   return o;
 }
 
-/** Keep the measured results (without the prepared jobs) so the page can be re-rendered without retraining. */
+const keptFile = (id: string) => `out/deepfaith-results/${id}.json`;
+
+function writeKept(o: TaskOutcome): void {
+  mkdirSync('out/deepfaith-results', { recursive: true });
+  writeFileAtomic(keptFile(o.id), JSON.stringify(o));
+}
+
+/**
+ * Keep the measured results (without the prepared jobs) so the page can be re-rendered without
+ * retraining. The options are --options runs' (kept.options): the ones on disk win, read under the
+ * file's lock, so a measurement never drops options a parallel process saved meanwhile.
+ */
 function save(o: TaskOutcome): void {
   mkdirSync('out/deepfaith-results', { recursive: true });
-  writeFileAtomic(`out/deepfaith-results/${o.id}.json`, JSON.stringify(o));
+  withLock(keptFile(o.id), () => {
+    const disk = loadKept(o.id);
+    if (disk?.options) o.options = disk.options;
+    writeKept(o);
+  });
 }
 
 /** Options (chosen on validation rows) on the test split: every option × budget × seed, kept with the task's results. */
@@ -269,14 +290,16 @@ async function runOptions(def: TaskDef, options: Record<string, TrainAndReportOp
           }
           const c = result.ceilings?.lossLC;
           console.error(`${def.id}/${budget} option ${name} seed ${seed}: explainer mean rank ${result.table[0].meanRank.toFixed(2)}; held-out L_LC ${f3(c?.explainer ?? NaN)} (optimum ${f3(c?.optimum ?? NaN)}, out of sample ${f3(c?.outOfSample ?? NaN)})${firstShare(result)}; ${(result.training.ms / 1000).toFixed(0)} s training`);
-          // runs of other seeds (and other options) that a parallel --options process of this task saved meanwhile are kept
-          const disk = loadKept(def.id);
-          for (const [other, rec] of Object.entries(disk?.options ?? {})) if (other !== name) kept.options[other] = rec;
-          const same = disk?.options?.[name] && JSON.stringify(disk.options[name].settings) === JSON.stringify(settings) ? disk.options[name] : undefined;
-          const others = same ? (same.budgets.find((b) => b.budget === budget)?.full ?? []).filter((r) => !SEEDS.includes(r.training.seed)) : out.full.filter((r) => !SEEDS.includes(r.training.seed));
-          out.full = [];
-          for (const r of [...others, ...own]) addRun(out, r);
-          save(kept);
+          // runs of other seeds (and other options) that a parallel --options process of this task saved meanwhile are kept (read and written under the file's lock)
+          withLock(keptFile(def.id), () => {
+            const disk = loadKept(def.id);
+            for (const [other, rec] of Object.entries(disk?.options ?? {})) if (other !== name) kept.options![other] = rec;
+            const same = disk?.options?.[name] && JSON.stringify(disk.options[name].settings) === JSON.stringify(settings) ? disk.options[name] : undefined;
+            const others = same ? (same.budgets.find((b) => b.budget === budget)?.full ?? []).filter((r) => !SEEDS.includes(r.training.seed)) : out.full.filter((r) => !SEEDS.includes(r.training.seed));
+            out.full = [];
+            for (const r of [...others, ...own]) addRun(out, r);
+            writeKept(kept);
+          });
         }
       }
     } finally {
@@ -358,6 +381,10 @@ const ORDER = ['iris', 'wine', 'penguins', 'breast-cancer', 'nap', 'wcd'];
 
 /** Replace (or add) one task's section of the page and rebuild the summary from every task's kept results. */
 function writeSection(id: string, text: string): void {
+  withLock(OUT, () => writeSectionLocked(id, text));
+}
+
+function writeSectionLocked(id: string, text: string): void {
   let page = '# DeepFaith results\n\n<!-- summary:begin -->\n<!-- summary:end -->\n\n' + MARK + '\n';
   try {
     page = readFileSync(OUT, 'utf8');

@@ -2,8 +2,10 @@
 // runs (places, mean ranks over seeds, L_LC against the optimum, both budgets) and how the page's
 // blocks are replaced. Hand-made results with known answers; no model runs.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import lockfile from 'proper-lockfile';
+import { withLock } from '../scripts/lock';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addRun, budgetsRun, budgetStats, explainerPlace, meanSd, optionSettingsText, optionSlot, optionsTable, pctAbove, replaceBlock, roundedMeanRanks, section, summaryTable, upsertSection, type BudgetOutcome, type TaskOutcome } from '../scripts/resultsTables';
@@ -256,4 +258,36 @@ describe('scripts/resultsTables', () => {
     expect(replaceBlock(page, 'summary', '| new |\n')).toBe('a\n<!-- summary:begin -->\n| new |\n<!-- summary:end -->\nb\n');
     expect(replaceBlock('a\nb\n', 'summary', 'x')).toBe('a\nb\n');
   });
+
+  it('parallel processes updating one kept-results file under withLock lose no update (without it they do); a dead process\'s lock is taken over, a live one is waited for and named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'df-lock-'));
+    const count = async (mode: string) => {
+      const file = join(dir, `${mode}.json`);
+      writeFileSync(file, JSON.stringify({ n: 0 }));
+      const run = () =>
+        new Promise<number>((done) => spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/lock-counter.ts', file, '25', mode], { stdio: mode === 'lock' ? 'inherit' : 'ignore' }).on('exit', (code) => done(code ?? -1)));
+      const codes = await Promise.all([run(), run(), run()]);
+      // without the lock a process may also read a half-written file and stop
+      if (mode === 'lock') expect(codes).toEqual([0, 0, 0]);
+      return JSON.parse(readFileSync(file, 'utf8')).n as number;
+    };
+    expect(await count('lock')).toBe(75);
+    expect(await count('nolock')).toBeLessThan(75); // the test's own check that the race is real
+    // a lock left by a process that died (its folder not refreshed for longer than staleMs) is taken over
+    const stale = join(dir, 'stale.json');
+    mkdirSync(`${stale}.lock`);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${stale}.lock`, old, old);
+    expect(withLock(stale, () => 'ran', { staleMs: 30_000 })).toBe('ran');
+    expect(existsSync(`${stale}.lock`)).toBe(false);
+    // a live lock: waited for, then refused by name
+    const held = join(dir, 'held.json');
+    const release = lockfile.lockSync(held, { realpath: false });
+    try {
+      expect(() => withLock(held, () => 'ran', { waitMs: 300 })).toThrow(/held\.json stayed locked for 0 s by another process/);
+    } finally {
+      release();
+    }
+    expect(withLock(held, () => 'ran')).toBe('ran');
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ import { vi } from 'vitest';
 import { main } from '../src/cli/main';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { runJob, type JobInput, type JobResult } from '../src/core/job';
+import { exportPrepared, prepareJob, resolveJob, runJob, type JobInput, type JobResult } from '../src/core/job';
 import { nodeJobIO } from '../src/cli/commands/run';
 import { useBackend } from './helpers/models';
 import { handlerCaller } from './helpers/inProcessWorker';
@@ -74,6 +74,18 @@ describe('the studio worker and runJob give the same table for one job', () => {
     // the prepared state the studio saves restores the same scores
     const restored = await w.call({ type: 'restore', job, prepared: trained.prepared });
     expect(restored.evaluation.scores.map((s) => s.metrics.map((m) => m.mean))).toEqual(evaluation.scores.map((s) => s.metrics.map((m) => m.mean)));
+    // the engine's cache carries the fingerprint of the job's rows, the same as the CLI's
+    const cliPrep = await prepareJob(resolveJob(job), nodeJobIO(process.cwd()), undefined, undefined, trained.prepared); // refused if the fingerprints differed
+    try {
+      expect(exportPrepared(cliPrep).fingerprint).toEqual(trained.prepared.fingerprint);
+    } finally {
+      cliPrep.loaded.task.model.dispose();
+    }
+    // a run saved before caches had a fingerprint: refused unless the store has checked the task's files itself
+    const { fingerprint: _f, ...unmarked } = trained.prepared;
+    await expect(w.call({ type: 'restore', job, prepared: unmarked })).rejects.toThrow(/do not record which model and data files/);
+    const old = await w.call({ type: 'restore', job, prepared: unmarked, filesChecked: true });
+    expect(old.evaluation.prepared.fingerprint).toEqual(trained.prepared.fingerprint);
     w.session.dispose();
     await w.call({ type: 'explainer', rows: [0] }).catch(() => undefined);
     w.handler['trainer']?.dispose();
