@@ -70,7 +70,9 @@ describe('merged supervision in the studio', () => {
     writeFileSync(otherRows, JSON.stringify({ ...cache, fingerprint: { ...cache.fingerprint, data: '0'.repeat(64) } }));
     await page.click('[data-step=task]');
     await page.setInputFiles('[data-testid=import-prepared]', otherRows);
-    await expect.poll(() => page.getByTestId('task-error').textContent()).toMatch(/The cached priors were computed on another data file than the one loaded now/);
+    await expect.poll(() => page.getByTestId('task-error').textContent()).toMatch(/The cached priors were computed on other data rows than the job's rows loaded now/);
+    await page.getByTestId('task-error').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-prepared-other-rows.png` });
     await page.click('[data-step=evaluate]');
     expect(await rows.count()).toBe(cache.ranIds.length);
   }, 180_000);

@@ -528,6 +528,9 @@ describe('job', () => {
       b.explainer.dispose();
       expect(b.result.table).toEqual(a.result.table.map((r) => ({ ...r, msPerSample: b.result.table.find((q) => q.method === r.method)!.msPerSample })));
       await expect(prepareJob({ ...job, seed: 4 }, io, undefined, undefined, cache)).rejects.toThrow(/another job/);
+      // a cache of another model (its fingerprint) names the model, not the rows
+      const otherModel = { ...cache, fingerprint: { ...cache.fingerprint, model: 'f'.repeat(64) } };
+      await expect(prepareJob(job, io, undefined, undefined, otherModel)).rejects.toThrow(/^The cached priors were computed with another model than the one loaded now \(model SHA-256 ffffffffffff… ≠ [0-9a-f]{12}…\)\. Compute the priors again/);
     } finally {
       prep.loaded.task.model.dispose();
       again.loaded.task.model.dispose();

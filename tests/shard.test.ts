@@ -180,8 +180,8 @@ describe('sharded supervision', () => {
     edit(1);
     const changed = await run('changed');
     expect(changed.code).toBe(2);
-    expect(changed.err).toMatch(/The cached priors were computed on another data file than the one loaded now/);
-    expect(changed.err).not.toMatch(/another model/);
+    expect(changed.err).toMatch(/The cached priors were computed on other data rows than the job's rows loaded now/);
+    expect(changed.err).not.toMatch(/with another model/);
     expect(readdirSync(dir)).not.toContain('changed');
     const { fingerprint: _f, ...unmarked } = cache;
     writeFileSync(cachePath, JSON.stringify({ ...unmarked, job: fileJob }));

@@ -125,9 +125,12 @@ export function exportPrepared(prep: PreparedJob): PreparedCache {
 export function checkFingerprint(stored: PreparedCache['fingerprint'], loaded: JobRows['fingerprint'], what: string): void {
   if (!stored || typeof stored.model !== 'string' || typeof stored.data !== 'string')
     throw new UserError(`${what} do not record which model and data files they were computed on, so they cannot be checked against the files loaded now.`, 'Compute the priors again (run without the cache file, or delete it).');
-  const changed = [stored.model !== loaded.model ? 'model' : '', stored.data !== loaded.data ? 'data' : ''].filter(Boolean);
+  const changed: string[] = [];
+  if (stored.model !== loaded.model) changed.push(`with another model than the one loaded now (model SHA-256 ${stored.model.slice(0, 12)}… ≠ ${loaded.model.slice(0, 12)}…)`);
+  // the rows' fingerprint, not the file's SHA-256 the Task panel shows: rows beyond the job's maxRows do not count
+  if (stored.data !== loaded.data) changed.push(`on other data rows than the job's rows loaded now (fingerprint of the rows ${stored.data.slice(0, 12)}… ≠ ${loaded.data.slice(0, 12)}…)`);
   if (changed.length)
-    throw new UserError(`${what} were computed on another ${changed.join(' and ')} file than the one loaded now (SHA-256 ${changed.map((c) => `${c} ${stored[c as 'model' | 'data'].slice(0, 12)}… ≠ ${loaded[c as 'model' | 'data'].slice(0, 12)}…`).join(', ')}).`, 'Compute the priors again for these files (run without the cache file, or delete it), or load the files the cache was made for.');
+    throw new UserError(`${what} were computed ${changed.join(' and ')}.`, 'Compute the priors again for these files (run without the cache file, or delete it), or load the files the cache was made for.');
 }
 
 /** A PreparedJob from a cache of the same job, on an already loaded task. */
