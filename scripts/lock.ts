@@ -6,6 +6,8 @@
  * between its read and its write. The critical sections are synchronous and short, so the wait is
  * synchronous too.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -15,6 +17,7 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
  * another process to release it. A lock left by a process that died is taken over after `staleMs`.
  */
 export function withLock<T>(file: string, fn: () => T, { waitMs = 120_000, staleMs = 30_000 } = {}): T {
+  mkdirSync(dirname(file), { recursive: true }); // the lock folder sits beside the file
   const t0 = Date.now();
   let release: (() => void) | undefined;
   for (;;) {

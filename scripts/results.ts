@@ -242,8 +242,8 @@ function loadKept(id: string): TaskOutcome | undefined {
 
 const keptFile = (id: string) => `out/deepfaith-results/${id}.json`;
 
+/** Write a task's kept results; the caller holds the file's lock (withLock makes its folder). */
 function writeKept(o: TaskOutcome): void {
-  mkdirSync('out/deepfaith-results', { recursive: true });
   writeFileAtomic(keptFile(o.id), JSON.stringify(o));
 }
 
@@ -253,7 +253,6 @@ function writeKept(o: TaskOutcome): void {
  * file's lock, so a measurement never drops options a parallel process saved meanwhile.
  */
 function save(o: TaskOutcome): void {
-  mkdirSync('out/deepfaith-results', { recursive: true });
   withLock(keptFile(o.id), () => {
     const disk = loadKept(o.id);
     if (disk?.options) o.options = disk.options;

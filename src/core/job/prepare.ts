@@ -108,7 +108,7 @@ export function exportPrepared(prep: PreparedJob): PreparedCache {
     format: 'deepfaith-prepared',
     version: 1,
     key: preparedKey(prep.job),
-    fingerprint: { model: prep.fingerprint.model, data: prep.fingerprint.data },
+    fingerprint: prep.fingerprint,
     target: Array.from(prep.target),
     split: prep.split,
     priors: prep.priors,
@@ -118,12 +118,17 @@ export function exportPrepared(prep: PreparedJob): PreparedCache {
   };
 }
 
+/** A fingerprint as a file holds it: both hashes present (files written before they were recorded have none). */
+export function isFingerprint(f: unknown): f is JobRows['fingerprint'] {
+  return !!f && typeof (f as JobRows['fingerprint']).model === 'string' && typeof (f as JobRows['fingerprint']).data === 'string';
+}
+
 /**
  * Refuses stored priors whose model or rows differ from the ones loaded now (or that do not say
  * what they were computed on): the same job on changed files gives other explanations.
  */
 export function checkFingerprint(stored: PreparedCache['fingerprint'], loaded: JobRows['fingerprint'], what: string): void {
-  if (!stored || typeof stored.model !== 'string' || typeof stored.data !== 'string')
+  if (!isFingerprint(stored))
     throw new UserError(`${what} do not record which model and data files they were computed on, so they cannot be checked against the files loaded now.`, 'Compute the priors again (run without the cache file, or delete it).');
   const changed: string[] = [];
   if (stored.model !== loaded.model) changed.push(`with another model than the one loaded now (model SHA-256 ${stored.model.slice(0, 12)}… ≠ ${loaded.model.slice(0, 12)}…)`);

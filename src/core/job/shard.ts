@@ -17,7 +17,7 @@ import type { LoadedTask } from '../task/load';
 import { runPriors, scoreAll, type PriorMethodInfo, type StoredScores } from '../supervision/supervision';
 import { jobMethodRequests } from './schema';
 import { preparedKey } from './diff';
-import { startJob, subBatch, type JobEvent, type PreparedCache } from './prepare';
+import { isFingerprint, startJob, subBatch, type JobEvent, type PreparedCache } from './prepare';
 import type { Job } from './schema';
 
 export interface ShardSpec {
@@ -114,7 +114,7 @@ export function mergeShards(shards: ShardFile[], names: string[] = shards.map((_
   if (!shards.length) throw new UserError('No shard files to merge.', 'Give the files written by deepfaith supervise --shard i/N (or their folder).');
   shards.forEach((s, i) => {
     if (!s || s.format !== 'deepfaith-shard' || s.version !== 1) throw new UserError(`${names[i]} is not a shard file (deepfaith supervise --shard).`, 'Give only the files deepfaith supervise --shard i/N wrote.');
-    if (!s.fingerprint || typeof s.fingerprint.model !== 'string' || typeof s.fingerprint.data !== 'string')
+    if (!isFingerprint(s.fingerprint))
       throw new UserError(`${names[i]} does not record which model and data files it was computed on, so the merge cannot check that the shards belong together.`, 'Compute that shard again with deepfaith supervise --shard i/N.');
   });
   const first = shards[0];

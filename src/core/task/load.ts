@@ -529,8 +529,11 @@ async function readData(path: string, givenLabel: string | undefined, spec: Task
 export async function tableFingerprint(data: Dataset): Promise<string> {
   const img = data.image ? [data.image.normalise, data.image.files] : [];
   const names = JSON.stringify([data.featureNames, data.labelName, data.classNames, data.nRows, ...img]);
-  return sha256Hex([names, data.x.buffer.slice(data.x.byteOffset, data.x.byteOffset + data.x.byteLength) as ArrayBuffer, data.labels.buffer.slice(data.labels.byteOffset, data.labels.byteOffset + data.labels.byteLength) as ArrayBuffer]);
+  return sha256Hex([names, bytesOf(data.x), bytesOf(data.labels)]);
 }
+
+/** A copy of a typed array's own bytes (not its whole buffer), to hash. */
+const bytesOf = (a: Float32Array | Int32Array) => a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength) as ArrayBuffer;
 
 /**
  * SHA-256 of the model and of the rows a job uses (the loaded rows: all, or the first maxRows), the
@@ -541,8 +544,7 @@ export async function tableFingerprint(data: Dataset): Promise<string> {
 export async function rowsFingerprint(loaded: LoadedTask): Promise<{ model: string; data: string }> {
   const d = loaded.data;
   const shape = JSON.stringify([d.featureNames, d.labelName, d.nRows, d.nFeatures, d.image ? d.image.normalise : null, d.text ? [d.text.pad, d.text.unk, d.text.removal, d.text.maxLength] : null]);
-  const bytes = (a: Float32Array | Int32Array) => a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength) as ArrayBuffer;
-  return { model: loaded.fingerprint.model, data: await sha256Hex([shape, bytes(d.x), bytes(d.labels)]) };
+  return { model: loaded.fingerprint.model, data: await sha256Hex([shape, bytesOf(d.x), bytesOf(d.labels)]) };
 }
 
 function firstRows(data: Dataset, nRows: number): Dataset {
