@@ -60,6 +60,22 @@ export function additiveTask(w: number[], b: number, x: Float32Array, nRows: num
   return makeTask(model, datasetOf(x, nRows, w.length, 1), { output: 'raw', baseline });
 }
 
+/**
+ * A two-class logistic model, p₁ = σ(w·x + b) (softmax over the logits ±(w·x + b)/2), `output:
+ * probability`: with large weights its output is close to a threshold of w·x, a game with strong
+ * interactions of every order (so Banzhaf and Shapley values differ).
+ */
+export function logisticTask(w: number[], b: number, x: Float32Array, nRows: number): Task {
+  const m = tf.sequential();
+  m.add(tf.layers.dense({ inputShape: [w.length], units: 2, activation: 'softmax' }));
+  const kernel = tf.tensor2d(w.map((v) => [-v / 2, v / 2])); // [n, 2]
+  const bias = tf.tensor1d([-b / 2, b / 2]);
+  m.layers[0].setWeights([kernel, bias]);
+  kernel.dispose();
+  bias.dispose();
+  return makeTask(new TargetModel(m), datasetOf(x, nRows, w.length, 2), { output: 'probability' });
+}
+
 /** A model whose every output is constant (zero weights; bias b per class). */
 export function constantTask(nFeatures: number, b: number[], x: Float32Array, nRows: number, output: OutputMode = 'probability'): Task {
   const w = b.map(() => new Array(nFeatures).fill(0));

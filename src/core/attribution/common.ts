@@ -15,6 +15,26 @@ import type { AttributionMethod } from './types';
  */
 export const PERTURBED_ROWS_PER_CHUNK = 32768;
 
+/**
+ * The Shapley kernel's distribution of coalition sizes k = 1..n−1: P(k) ∝ (n − 1) / (k (n − k)) summed
+ * over the C(n, k) coalitions of size k, i.e. ∝ 1 / (k (n − k)). Returned as a cumulative table,
+ * cdf[k − 1] = P(size ≤ k); empty for n < 2. Kernel SHAP and L_LC's "shapley" subsets draw from it.
+ */
+export function shapleySizeCdf(n: number): Float64Array {
+  const cdf = new Float64Array(Math.max(0, n - 1));
+  let total = 0;
+  for (let k = 1; k < n; k++) cdf[k - 1] = total += 1 / (k * (n - k));
+  for (let k = 0; k < cdf.length; k++) cdf[k] /= total;
+  return cdf;
+}
+
+/** The size k ∈ 1..n−1 that a uniform draw u ∈ [0, 1) picks from `shapleySizeCdf(n)`. */
+export function shapleySize(u: number, cdf: Float64Array, n: number): number {
+  let k = 1;
+  while (k < n - 1 && u >= cdf[k - 1]) k++;
+  return k;
+}
+
 /** Row r of a [nRows, n] row-major array, as a view. */
 export function rowOf(x: Float32Array, r: number, n: number): Float32Array {
   return x.subarray(r * n, (r + 1) * n);

@@ -13,7 +13,7 @@
  */
 import type { AttributionMethod } from './types';
 import type { ParamSchema } from '../params';
-import { checkParams, forRowChunks, repeatTargets, taskBaselines, weightedLeastSquares } from './common';
+import { checkParams, forRowChunks, repeatTargets, shapleySize, shapleySizeCdf, taskBaselines, weightedLeastSquares } from './common';
 
 export type KernelShapParams = {
   /** Sampled coalitions per row (rounded up to an even number: pairs of complements). */
@@ -56,10 +56,7 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
     const per = 2 + nCoalitions; // the clean input, the all-baseline input, then the coalitions
     const baselineOf = taskBaselines(task); // row → its x° [inputSize]
     // size distribution of the Shapley kernel, as a cumulative table over k = 1..n−1
-    const cdf = new Float64Array(Math.max(0, n - 1));
-    let total = 0;
-    for (let k = 1; k < n; k++) cdf[k - 1] = total += 1 / (k * (n - k));
-    for (let k = 0; k < cdf.length; k++) cdf[k] /= total;
+    const cdf = shapleySizeCdf(n);
     const out = new Float32Array(batch.nRows * n); // [nRows, n]
     await forRowChunks(
       batch,
@@ -85,10 +82,7 @@ export const kernelShap: AttributionMethod<KernelShapParams> = {
             continue;
           }
           for (let p = 0; p < pairs; p++) {
-            const u = rng.uniform();
-            let k = 1;
-            while (k < n - 1 && u >= cdf[k - 1]) k++;
-            const chosen = rng.sampleWithoutReplacement(n, k);
+            const chosen = rng.sampleWithoutReplacement(n, shapleySize(rng.uniform(), cdf, n));
             const a = (r * nCoalitions + 2 * p) * n; // z
             const b = a + n; // its complement
             for (let j = 0; j < n; j++) present[b + j] = 1;

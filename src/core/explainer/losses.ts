@@ -20,6 +20,7 @@ import type { Seeder } from '../rng';
 import type { Task } from '../task/task';
 import type { OutputMode } from '../task/model';
 import { rowBaselines } from '../task/featureSpace';
+import { shapleySize, shapleySizeCdf } from '../attribution/common';
 
 /** Row-wise differentiable Pearson. a, b: [B, m] → [B]. */
 export function pearsonRows(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
@@ -63,10 +64,20 @@ export function lossLC(phi: tf.Tensor2D, masks: tf.Tensor3D, delta: tf.Tensor2D,
 /**
  * How L_LC's removed subsets are drawn: 'independent' (default; each feature removed with
  * probability ½, k subsets), 'antithetic' (k/2 such subsets and their complements, rounded up to
- * pairs), 'exact' (all 2ⁿ subsets, the same for every sample; n ≤ LC_EXACT_MAX_FEATURES).
+ * pairs), 'exact' (all 2ⁿ subsets, the same for every sample; n ≤ LC_EXACT_MAX_FEATURES),
+ * 'shapley' (k/2 subsets drawn from the Shapley kernel — a size s ∈ 1..n−1 with probability
+ * ∝ 1/(s(n−s)), then s features uniformly — and their complements, as Kernel SHAP draws its
+ * coalitions; n ≥ 2).
+ *
+ * What the subsets make L_LC's optimum: the φ maximising the Pearson of subset sums with Δ is the
+ * least-squares fit of Δ on the removal indicators with an intercept (up to a positive factor).
+ * Over subsets drawn with each feature in with probability ½ (or all 2ⁿ, equally weighted) that fit
+ * is the Banzhaf value; over subsets drawn from the Shapley kernel it tends to the Shapley values plus
+ * one constant added to every feature (the regression without Kernel SHAP's efficiency constraint),
+ * which the per-row min–max normalisation of every scored explanation removes.
  */
-export type LcSampling = 'independent' | 'antithetic' | 'exact';
-export const LC_SAMPLINGS: readonly LcSampling[] = ['independent', 'antithetic', 'exact'];
+export type LcSampling = 'independent' | 'antithetic' | 'exact' | 'shapley';
+export const LC_SAMPLINGS: readonly LcSampling[] = ['independent', 'antithetic', 'exact', 'shapley'];
 export const LC_EXACT_MAX_FEATURES = 12;
 
 /** The model output whose Δ the training steps' L_LC fits (train.ts TrainConfig.lcOutput). */
@@ -80,7 +91,8 @@ export function lcSubsetCount(sampling: LcSampling, k: number, n: number): numbe
       throw new UserError(`L_LC over all subsets needs 2^${n} subsets per sample; it is offered up to ${LC_EXACT_MAX_FEATURES} features.`, 'Use training.lcSampling "antithetic" (or "independent") with lcSubsets k.');
     return 2 ** n;
   }
-  return sampling === 'antithetic' ? 2 * Math.ceil(k / 2) : k;
+  if (sampling === 'shapley' && n < 2) throw new UserError(`L_LC subsets from the Shapley kernel need at least 2 features; this task has ${n}.`, 'Use training.lcSampling "independent" or "exact".');
+  return sampling === 'antithetic' || sampling === 'shapley' ? 2 * Math.ceil(k / 2) : k;
 }
 
 /** Model-input values built at once by `lcTargets` (rows · (k+1) · inputSize): bounds memory on images. */
@@ -98,7 +110,8 @@ export interface LcTargets {
 
 /**
  * Draw the subsets of each sample (by `sampling`: each feature removed with probability ½ from
- * `seeder.rng(unitId, rowIndex[r])`, those and their complements, or all 2ⁿ) and compute their Δ
+ * `seeder.rng(unitId, rowIndex[r])`, those and their complements, all 2ⁿ, or Shapley-kernel draws
+ * and their complements) and compute their Δ
  * with one batched model call over the nRows·(k+1) inputs (clean rows included; on `output`, the task's by default) — per chunk of rows
  * when they would exceed LC_INPUT_VALUES values (images); the numbers do not depend on it —,
  * k = lcSubsetCount(sampling, kRequested, n). No gradient flows through Δ.
@@ -122,6 +135,7 @@ export async function lcTargets(
   const masks = new Float32Array(nRows * k * n); // [nRows, k, n]
   const delta = new Float32Array(nRows * k);
   const rowsPerChunk = Math.max(1, Math.floor(LC_INPUT_VALUES / ((k + 1) * d)));
+  const sizeCdf = sampling === 'shapley' ? shapleySizeCdf(n) : new Float64Array(0);
   for (let r0 = 0; r0 < nRows; r0 += rowsPerChunk) {
     const r1 = Math.min(nRows, r0 + rowsPerChunk);
     const inputs = new Float32Array((r1 - r0) * (k + 1) * d); // [rows·(k+1), inputSize]: clean row, then its k perturbations
@@ -135,10 +149,11 @@ export async function lcTargets(
       for (let j = 0; j < k; j++) {
         const m = masks.subarray((r * k + j) * n, (r * k + j + 1) * n);
         if (sampling === 'exact') for (let i = 0; i < n; i++) m[i] = (j >> i) & 1;
-        else if (sampling === 'antithetic' && j % 2 === 1) {
+        else if ((sampling === 'antithetic' || sampling === 'shapley') && j % 2 === 1) {
           const prev = masks.subarray((r * k + j - 1) * n, (r * k + j) * n);
           for (let i = 0; i < n; i++) m[i] = 1 - prev[i];
-        } else for (let i = 0; i < n; i++) m[i] = rng.uniform() < 0.5 ? 1 : 0;
+        } else if (sampling === 'shapley') for (const i of rng.sampleWithoutReplacement(n, shapleySize(rng.uniform(), sizeCdf, n))) m[i] = 1;
+        else for (let i = 0; i < n; i++) m[i] = rng.uniform() < 0.5 ? 1 : 0;
         task.space.writeMasked(inputs, base + 1 + j, xr, baseline, m);
       }
       targets.fill(target[r], base, base + k + 1);

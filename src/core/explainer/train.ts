@@ -107,7 +107,7 @@ export const params: ParamSchema<Omit<TrainConfig, 'alpha'>> = {
   adamEpsilon: { type: 'number', min: 0, minExclusive: true, max: 1, meaning: 'Adam ε, explicit so every backend uses the same one.' },
   weightDecay: { type: 'number', min: 0, max: 1, meaning: 'Decoupled weight decay per step (0 = off).' },
   lcSubsets: { type: 'int', min: 2, max: 10000, meaning: 'k: random removed subsets per sample in L_LC.' },
-  lcSampling: { type: 'choice', choices: LC_SAMPLINGS, meaning: 'L_LC subsets: independent draws, antithetic pairs (a draw and its complement), or all 2ⁿ (n ≤ 12).' },
+  lcSampling: { type: 'choice', choices: LC_SAMPLINGS, meaning: 'L_LC subsets: independent draws (optimum: Banzhaf values), antithetic pairs (a draw and its complement), all 2ⁿ (n ≤ 12), or Shapley-kernel pairs (optimum: Shapley values).' },
   lcNormalised: { type: 'boolean', meaning: 'Compute L_LC on the per-sample min–max normalised output (what the metrics score).' },
   lcAugment: { type: 'int', min: 0, max: 64, meaning: 'Synthetic L_LC rows per training row, fresh every epoch: a training row plus Gaussian noise (0 = off; tables and images).' },
   lcJitter: { type: 'number', min: 0, minExclusive: true, max: 10, meaning: 'σ of the synthetic rows\' noise, in standard deviations of each input value over the training rows.' },

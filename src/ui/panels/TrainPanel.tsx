@@ -79,9 +79,10 @@ export function TrainPanel() {
               ])}
               {num('patience', 'early stopping patience (epochs; 0 = off)')}
               {choice('lcSampling', 'L_LC subsets', [
-                ['independent', 'independent draws'],
+                ['independent', 'independent draws (optimum: Banzhaf)'],
                 ['antithetic', 'antithetic pairs'],
                 ['exact', 'all 2ⁿ (n ≤ 12)'],
+                ['shapley', 'Shapley-kernel pairs (optimum: Shapley)'],
               ])}
               <label>
                 <input type="checkbox" checked={!!ts.training.lcNormalised} disabled={running} onChange={(e) => s.setTraining({ lcNormalised: e.target.checked })} data-testid="train-lcNormalised" /> L_LC on the normalised output
