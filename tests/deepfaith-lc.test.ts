@@ -12,7 +12,7 @@ import { lcSubsetCount, lcTargets, lossLC } from '../src/core/explainer/losses';
 import { Seeder } from '../src/core/rng';
 import { pearson } from '../src/core/metrics/correlation';
 import { additiveTask, logisticTask, randomRows, useBackend } from './helpers/models';
-import { lcOptimum } from '../src/core/job/report';
+import { fitSampling, lcOptimum } from '../src/core/job/report';
 
 const W = [2, -1, 0.5, 1.5];
 const n = W.length;
@@ -85,6 +85,8 @@ describe('L_LC subsets', () => {
       expect(sh.k).toBe(3002);
       expect(lcSubsetCount('shapley', 5, 4)).toBe(6);
       expect(() => lcSubsetCount('shapley', 100, 1)).toThrow(/Shapley kernel need at least 2 features; this task has 1/);
+      // the report's fresh fit subsets aim where the training's L_LC does: the Shapley kernel for 'shapley', uniform otherwise
+      expect(['independent', 'antithetic', 'exact', 'shapley'].map((m) => fitSampling(m as 'independent'))).toEqual(['independent', 'independent', 'independent', 'shapley']);
       const count = [0, 0, 0, 0, 0];
       for (let r = 0; r < nRows; r++)
         for (let j = 0; j < sh.k; j++) {

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError, throwIfCancelled } from '../errors';
-import { lcTargets, lossLC } from '../explainer/losses';
+import { lcTargets, lossLC, type LcSampling } from '../explainer/losses';
 import { pearson } from '../metrics/correlation';
 import { weightedLeastSquares } from '../attribution/common';
 import { fcnnlsVector } from 'ml-fcnnls';
@@ -282,9 +282,10 @@ export async function reportTraining(
   if (nTest > 0) {
     const cfg = job.training;
     const lc = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, cfg.lcSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-heldout', cfg.lcSampling ?? 'independent');
-    // fresh subsets of the same rows for the out-of-sample fits: ten times as many (at least 4 per unknown), drawn independently
+    // fresh subsets of the same rows for the out-of-sample fits: ten times as many (at least 4 per unknown), drawn
+    // independently — from the Shapley kernel when training draws from it, so that the fits aim where L_LC does
     const fitSubsets = lcFitSubsets(lc.k, n);
-    const lcFit = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, fitSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-fit', 'independent');
+    const lcFit = await lcTargets(task, testBatch.x, nTest, testBatch.rowIndex, testTarget, fitSubsets, new Seeder(plan.trainSeed), 'deepfaith-lc-fit', fitSampling(cfg.lcSampling));
     const optimumRaw = await lcOptimum(lc, nTest, n, {}, signal);
     const reachableRaw = await lcOptimum(lcFit, nTest, n, { nonNegative: true }, signal);
     const optimum = normalizeFor(task, testBatch, optimumRaw);
@@ -378,6 +379,15 @@ export const LC_FIT_FACTOR = 10;
 
 /** Resamples of the evaluation rows behind `JobResult.rankBootstrap`. */
 export const RANK_RESAMPLES = 1000;
+
+/**
+ * How the report's fresh fit subsets are drawn for a training's L_LC sampling: from the Shapley kernel
+ * for 'shapley' (whose optimum is the Shapley values), else each feature removed with probability ½
+ * (the optimum of 'independent', 'antithetic' and 'exact' alike: the Banzhaf values).
+ */
+export function fitSampling(sampling: LcSampling | undefined): LcSampling {
+  return sampling === 'shapley' ? 'shapley' : 'independent';
+}
 
 /** Subsets per row for the out-of-sample L_LC fits: LC_FIT_FACTOR·k, and at least 4 per unknown (n weights and the intercept). */
 export function lcFitSubsets(k: number, n: number): number {
