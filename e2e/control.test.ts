@@ -166,7 +166,7 @@ describe('studio details', () => {
     expect(await page.locator('.backend-detail').getAttribute('open')).toBeNull();
   });
 
-  it('the signed head and synthetic rows chosen in the Train panel: the explainer trains with them, draws its watched row normalised, and the Report names its ceiling; the sign class frame is refused on three classes, the classes frame trains', async () => {
+  it('the signed head and synthetic rows chosen in the Train panel: the explainer trains with them, draws its watched row normalised, and the Report names its ceiling; the sign class frame is refused on three classes, the classes frame trains, and so do Shapley-kernel L_LC subsets', async () => {
     const page = await newPage();
     await page.evaluate(async () => {
       const st = () => (window as any).__studio.getState();
@@ -209,6 +209,13 @@ describe('studio details', () => {
     expect(await state(page, 's.report.job.explainer.classFrame')).toBe('classes');
     const framed = (await state(page, 'Array.from(s.watchSaliency)')) as number[];
     expect([Math.min(...framed), Math.max(...framed)]).toEqual([0, 1]);
+    expect(await page.getByTestId('train-error').count()).toBe(0);
+    // L_LC subsets from the Shapley kernel, chosen in the panel, reach the job the engine trains
+    await page.selectOption('[data-testid=train-lcSampling]', 'shapley');
+    await page.click('[data-testid=train-start]');
+    await page.waitForFunction(() => (window as any).__studio.getState().report?.job.training.lcSampling === 'shapley', null, { timeout: 120_000 });
+    expect(await page.locator('[data-testid=train-lcSampling] option:checked').textContent()).toBe('Shapley-kernel pairs');
+    await page.screenshot({ path: `${ARTIFACTS}/e2e-train-shapley.png`, fullPage: true });
     expect(await page.getByTestId('train-error').count()).toBe(0);
   });
 });

@@ -26,10 +26,10 @@ export function TrainPanel() {
       {label} <input type="number" step={step} value={ts ? ts.explainer[k] : ''} disabled={running || !ts} onChange={(e) => s.setExplainerArch({ [k]: Number(e.target.value) })} data-testid={`train-${k}`} />
     </label>
   );
-  const choice = (k: 'lrSchedule' | 'lcSampling' | 'lcOutput', label: string, options: [string, string][]) => (
+  const choice = (k: 'lrSchedule' | 'lcSampling' | 'lcOutput', label: string, options: [string, string][], title?: string) => (
     <label>
       {label}{' '}
-      <select value={ts ? String(ts.training[k]) : ''} disabled={running || !ts} onChange={(e) => s.setTraining({ [k]: e.target.value } as Partial<TrainSettings['training']>)} data-testid={`train-${k}`}>
+      <select value={ts ? String(ts.training[k]) : ''} disabled={running || !ts} onChange={(e) => s.setTraining({ [k]: e.target.value } as Partial<TrainSettings['training']>)} data-testid={`train-${k}`} title={title}>
         {options.map(([v, text]) => (
           <option key={v} value={v}>
             {text}
@@ -79,11 +79,11 @@ export function TrainPanel() {
               ])}
               {num('patience', 'early stopping patience (epochs; 0 = off)')}
               {choice('lcSampling', 'L_LC subsets', [
-                ['independent', 'independent draws (optimum: Banzhaf)'],
+                ['independent', 'independent draws'],
                 ['antithetic', 'antithetic pairs'],
                 ['exact', 'all 2ⁿ (n ≤ 12)'],
-                ['shapley', 'Shapley-kernel pairs (optimum: Shapley)'],
-              ])}
+                ['shapley', 'Shapley-kernel pairs'],
+              ], "independent, antithetic or all 2ⁿ: every feature removed with probability ½, so L_LC's optimum is the Banzhaf values (the contract); Shapley-kernel pairs: subsets drawn as Kernel SHAP draws them, so L_LC's optimum is the Shapley values (an option outside METRICS.md)")}
               <label>
                 <input type="checkbox" checked={!!ts.training.lcNormalised} disabled={running} onChange={(e) => s.setTraining({ lcNormalised: e.target.checked })} data-testid="train-lcNormalised" /> L_LC on the normalised output
               </label>
